@@ -1,0 +1,251 @@
+//! [`CacheBuilder`]: every knob of a [`Cache`], checked once in `build()`.
+
+use super::{Cache, housekeeper};
+use crate::engine::evict::EvictionPolicy;
+use crate::engine::expire::Expiry;
+use crate::engine::shard::ExpiryConfig;
+use crate::engine::{Engine, EngineConfig, Listener, RemovalCause, Weigher};
+use crate::error::ConfigError;
+use crate::time::{Clock, SystemClock, ms_ceil};
+use std::hash::{BuildHasher, Hash};
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Shards are not split below this many entries each, so small caches keep
+/// one policy's full view (hit ratio) rather than many tiny ones.
+const MIN_ENTRIES_PER_SHARD: u64 = 256;
+/// The same floor for weight-bounded caches, in weight units.
+const MIN_WEIGHT_PER_SHARD: u64 = 256 * 1024;
+const MAX_SHARDS: usize = 1 << 16;
+
+/// Builds a [`Cache`]. Start from [`Cache::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// use embercache::{Cache, EvictionPolicy};
+///
+/// let cache: Cache<String, Vec<u8>> = Cache::builder()
+///     .max_weight(64 * 1024 * 1024)
+///     .weigher(|k: &String, v: &Vec<u8>| (k.len() + v.len()) as u32)
+///     .time_to_live(Duration::from_secs(300))
+///     .policy(EvictionPolicy::Adaptive)
+///     .build()?;
+/// # Ok::<(), embercache::Error>(())
+/// ```
+#[must_use]
+pub struct CacheBuilder<K, V, S = ahash::RandomState> {
+    max_capacity: Option<u64>,
+    max_weight: Option<u64>,
+    weigher: Option<Weigher<K, V>>,
+    policy: EvictionPolicy,
+    shards: Option<usize>,
+    ttl: Option<Duration>,
+    tti: Option<Duration>,
+    expiry: Option<Arc<dyn Expiry<K, V>>>,
+    listener: Option<Listener<K, V>>,
+    clock: Arc<dyn Clock>,
+    hasher: S,
+    housekeeper: Option<Duration>,
+    _marker: PhantomData<fn(K, V)>,
+}
+
+impl<K, V> Default for CacheBuilder<K, V> {
+    fn default() -> Self {
+        CacheBuilder {
+            max_capacity: None,
+            max_weight: None,
+            weigher: None,
+            policy: EvictionPolicy::default(),
+            shards: None,
+            ttl: None,
+            tti: None,
+            expiry: None,
+            listener: None,
+            clock: Arc::new(SystemClock::new()),
+            hasher: ahash::RandomState::new(),
+            housekeeper: None,
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<K, V, S> CacheBuilder<K, V, S> {
+    /// Bounds the cache to `n` entries.
+    pub fn max_capacity(mut self, n: u64) -> Self {
+        self.max_capacity = Some(n);
+        self
+    }
+
+    /// Bounds the cache by total weight, as measured by the [`weigher`](Self::weigher).
+    pub fn max_weight(mut self, weight: u64) -> Self {
+        self.max_weight = Some(weight);
+        self
+    }
+
+    /// Sets the weight of each entry (for instance its size in bytes).
+    /// Called outside the cache's locks on `insert`, and on `compute`'s value
+    /// under the lock.
+    pub fn weigher(mut self, f: impl Fn(&K, &V) -> u32 + Send + Sync + 'static) -> Self {
+        self.weigher = Some(Arc::new(f));
+        self
+    }
+
+    /// Chooses the eviction policy (default: [`EvictionPolicy::Adaptive`]).
+    pub fn policy(mut self, policy: EvictionPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Sets the number of shards (a power of two). By default it is four per
+    /// core, fewer for small caches so each shard keeps at least 256 entries
+    /// (or 256 Ki weight units).
+    pub fn shards(mut self, n: usize) -> Self {
+        self.shards = Some(n);
+        self
+    }
+
+    /// Entries expire this long after they were last written.
+    pub fn time_to_live(mut self, d: Duration) -> Self {
+        self.ttl = Some(d);
+        self
+    }
+
+    /// Entries expire this long after they were last read or written.
+    pub fn time_to_idle(mut self, d: Duration) -> Self {
+        self.tti = Some(d);
+        self
+    }
+
+    /// Sets a per-entry expiry policy.
+    pub fn expiry(mut self, policy: impl Expiry<K, V> + 'static) -> Self {
+        self.expiry = Some(Arc::new(policy));
+        self
+    }
+
+    /// Calls `f(key, value, cause)` for every entry that leaves the cache,
+    /// after the cache's locks are released.
+    pub fn eviction_listener(mut self, f: impl Fn(K, V, RemovalCause) + Send + Sync + 'static) -> Self {
+        self.listener = Some(Arc::new(f));
+        self
+    }
+
+    /// Sets the clock expiry reads (default: [`SystemClock`]); tests use a
+    /// [`ManualClock`](crate::time::ManualClock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Runs `run_pending_tasks` on a background thread every `interval`,
+    /// so expired entries are reclaimed even when nobody writes. The thread
+    /// ends when the last handle to the cache is dropped.
+    pub fn housekeeper(mut self, interval: Duration) -> Self {
+        self.housekeeper = Some(interval);
+        self
+    }
+
+    /// Uses another hasher.
+    pub fn hasher<S2: BuildHasher>(self, hasher: S2) -> CacheBuilder<K, V, S2> {
+        CacheBuilder {
+            max_capacity: self.max_capacity,
+            max_weight: self.max_weight,
+            weigher: self.weigher,
+            policy: self.policy,
+            shards: self.shards,
+            ttl: self.ttl,
+            tti: self.tti,
+            expiry: self.expiry,
+            listener: self.listener,
+            clock: self.clock,
+            hasher,
+            housekeeper: self.housekeeper,
+            _marker: PhantomData,
+        }
+    }
+
+    fn check(&self) -> Result<(u64, usize), ConfigError> {
+        let max = match (self.max_capacity, self.max_weight, self.weigher.is_some()) {
+            (Some(_), Some(_), _) => return Err(ConfigError::CapacityAndWeight),
+            (None, Some(_), false) => return Err(ConfigError::WeightWithoutWeigher),
+            (_, None, true) => return Err(ConfigError::WeigherWithoutWeight),
+            (Some(n), None, _) => n,
+            (None, Some(w), true) => w,
+            (None, None, _) => u64::MAX,
+        };
+        for (name, d) in [("time_to_live", self.ttl), ("time_to_idle", self.tti), ("housekeeper interval", self.housekeeper)] {
+            if d == Some(Duration::ZERO) {
+                return Err(ConfigError::ZeroDuration(name));
+            }
+        }
+        let shards = match self.shards {
+            Some(n) if n == 0 || n > MAX_SHARDS || !n.is_power_of_two() => return Err(ConfigError::Shards(n)),
+            Some(n) => n,
+            None => {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let mut n = (cores * 4).next_power_of_two().min(MAX_SHARDS);
+                let floor = if self.max_weight.is_some() { MIN_WEIGHT_PER_SHARD } else { MIN_ENTRIES_PER_SHARD };
+                while n > 1 && max / (n as u64) < floor {
+                    n /= 2;
+                }
+                n
+            }
+        };
+        Ok((max, shards))
+    }
+}
+
+impl<K, V, S> CacheBuilder<K, V, S>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    S: BuildHasher + Send + Sync + 'static,
+{
+    /// Checks the configuration and builds the cache.
+    pub fn build(self) -> Result<Cache<K, V, S>, ConfigError> {
+        let (max_weight, shards) = self.check()?;
+        let engine = Engine::new(EngineConfig {
+            shards,
+            max_weight,
+            policy: self.policy,
+            hasher: self.hasher,
+            clock: self.clock,
+            expiry: ExpiryConfig { ttl: self.ttl.map(ms_ceil), tti: self.tti.map(ms_ceil), policy: self.expiry },
+            weigher: self.weigher,
+            listener: self.listener,
+            entries_hint: self.max_capacity,
+        });
+        let cache = Cache::from_engine(engine);
+        if let Some(interval) = self.housekeeper {
+            housekeeper::spawn(&cache, interval);
+        }
+        Ok(cache)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_bad_configurations() {
+        let e = Cache::<u64, u64>::builder().max_capacity(1).max_weight(1).build().err();
+        assert_eq!(e, Some(ConfigError::CapacityAndWeight));
+        let e = Cache::<u64, u64>::builder().max_weight(1).build().err();
+        assert_eq!(e, Some(ConfigError::WeightWithoutWeigher));
+        let e = Cache::<u64, u64>::builder().weigher(|_, _| 1).build().err();
+        assert_eq!(e, Some(ConfigError::WeigherWithoutWeight));
+        let e = Cache::<u64, u64>::builder().shards(3).build().err();
+        assert_eq!(e, Some(ConfigError::Shards(3)));
+        let e = Cache::<u64, u64>::builder().time_to_live(Duration::ZERO).build().err();
+        assert_eq!(e, Some(ConfigError::ZeroDuration("time_to_live")));
+    }
+
+    #[test]
+    fn small_caches_get_few_shards() {
+        let c = Cache::<u64, u64>::builder().max_capacity(100).build().unwrap();
+        assert_eq!(c.shard_count(), 1);
+        let c = Cache::<u64, u64>::builder().max_capacity(100).shards(4).build().unwrap();
+        assert_eq!(c.shard_count(), 4);
+    }
+}

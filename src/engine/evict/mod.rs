@@ -1,0 +1,239 @@
+//! Eviction: which entry goes when a shard is over its bound.
+//!
+//! One internal interface, three policies, chosen with
+//! [`EvictionPolicy`] in the builder:
+//!
+//! - [`EvictionPolicy::Adaptive`] (default): W-TinyLFU with a hill-climbed
+//!   window on CLOCK-style queues ([`adaptive`]), frequency- and scan-aware,
+//!   turning towards recency when the workload rewards it.
+//! - [`EvictionPolicy::Lru`]: exact list order, reads applied through a lossy
+//!   read buffer ([`lru`]).
+//! - [`EvictionPolicy::Lfu`]: Redis-style approximate LFU with logarithmic
+//!   counters and sampled eviction ([`lfu`]).
+//!
+//! All three run under the shard's write lock, except `record_read`, which
+//! lookups call under the read lock and which touches only atomics.
+
+pub(crate) mod adaptive;
+pub(crate) mod climber;
+pub(crate) mod lfu;
+pub(crate) mod lru;
+pub(crate) mod sketch;
+
+use crate::engine::slab::{Entry, Slab};
+#[cfg(any(test, fuzzing))]
+use crate::engine::slab::{NIL, Queue};
+use adaptive::Adaptive;
+use lfu::Lfu;
+use lru::Lru;
+
+/// The eviction policy of a cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum EvictionPolicy {
+    /// W-TinyLFU with an adaptive window (the default): keeps frequently used
+    /// entries, resists scans, and adapts towards recency when that pays.
+    #[default]
+    Adaptive,
+    /// Least recently used.
+    Lru,
+    /// Least frequently used (approximate, with aging, as Redis's LFU).
+    Lfu,
+}
+
+/// The per-shard policy state.
+#[derive(Debug)]
+pub(crate) enum Policy {
+    Adaptive(Adaptive),
+    Lru(Lru),
+    Lfu(Lfu),
+}
+
+impl Policy {
+    pub(crate) fn new(kind: EvictionPolicy, capacity_hint: u64) -> Self {
+        match kind {
+            EvictionPolicy::Adaptive => Policy::Adaptive(Adaptive::new(capacity_hint)),
+            EvictionPolicy::Lru => Policy::Lru(Lru::default()),
+            EvictionPolicy::Lfu => Policy::Lfu(Lfu::default()),
+        }
+    }
+
+    /// A new entry `i` was stored.
+    pub(crate) fn on_insert<K, V>(&mut self, slab: &mut Slab<K, V>, i: u32, hash: u64) {
+        match self {
+            Policy::Adaptive(p) => p.on_insert(slab, i, hash),
+            Policy::Lru(p) => p.on_insert(slab, i),
+            Policy::Lfu(p) => p.on_insert(slab, i),
+        }
+    }
+
+    /// Entry `i`'s value was replaced (an access); its weight changed from
+    /// `old_weight` to the entry's current weight.
+    pub(crate) fn on_update<K, V>(&mut self, slab: &mut Slab<K, V>, i: u32, hash: u64, old_weight: u32) {
+        let Some(e) = slab.get(i) else { return };
+        let (q, w) = (e.queue, e.weight);
+        match self {
+            Policy::Adaptive(p) => {
+                p.list_mut(q).reweigh(old_weight, w);
+                p.sketch.increment(hash);
+                e.set_freq(1);
+            }
+            Policy::Lru(p) => {
+                p.list.reweigh(old_weight, w);
+                p.on_access(slab, i);
+            }
+            Policy::Lfu(p) => {
+                p.list.reweigh(old_weight, w);
+                p.on_update(slab, i);
+            }
+        }
+    }
+
+    /// Entry `i` is about to be removed from the slab.
+    pub(crate) fn on_remove<K, V>(&mut self, slab: &mut Slab<K, V>, i: u32) {
+        match self {
+            Policy::Adaptive(p) => p.on_remove(slab, i),
+            Policy::Lru(p) => p.list.unlink(slab, i),
+            Policy::Lfu(p) => p.list.unlink(slab, i),
+        }
+    }
+
+    /// Records a lookup hit on entry `i`, under the read lock. Returns `true`
+    /// when buffered reads should be drained soon.
+    #[inline]
+    pub(crate) fn record_read<K, V>(&self, e: &Entry<K, V>, i: u32, hash: u64) -> bool {
+        match self {
+            Policy::Adaptive(p) => {
+                p.sketch.increment(hash);
+                if e.freq() == 0 {
+                    e.set_freq(1);
+                }
+                false
+            }
+            Policy::Lru(p) => p.record_read(i),
+            Policy::Lfu(_) => {
+                lfu::log_increment(e);
+                false
+            }
+        }
+    }
+
+    /// Records a lookup miss of `hash`, under the read lock.
+    #[inline]
+    pub(crate) fn record_miss(&self, hash: u64) {
+        if let Policy::Adaptive(p) = self {
+            p.sketch.increment(hash);
+        }
+    }
+
+    /// Applies buffered reads (write lock).
+    pub(crate) fn drain_reads<K, V>(&mut self, slab: &mut Slab<K, V>) {
+        if let Policy::Lru(p) = self {
+            p.drain_reads(slab);
+        }
+    }
+
+    /// Work to do after each insert, before evicting (adaptive: move window
+    /// overflow to the main space).
+    pub(crate) fn rebalance<K, V>(&mut self, slab: &mut Slab<K, V>, max_weight: u64, window: f64) {
+        if let Policy::Adaptive(p) = self {
+            p.rebalance(slab, window_weight(max_weight, window));
+        }
+    }
+
+    /// Chooses, unlinks from the policy, and returns the next entry to evict.
+    pub(crate) fn victim<K, V>(
+        &mut self,
+        slab: &mut Slab<K, V>,
+        hash_of: &dyn Fn(&K) -> u64,
+        max_weight: u64,
+        window: f64,
+    ) -> Option<u32> {
+        match self {
+            Policy::Adaptive(p) => p.victim(slab, hash_of, max_weight - window_weight(max_weight, window)),
+            Policy::Lru(p) => p.victim(slab),
+            Policy::Lfu(p) => p.victim(slab),
+        }
+    }
+
+    /// Live entries from the first to be evicted to the last, as the policy
+    /// sees them now (for inspection; O(n)).
+    pub(crate) fn coldest_first<K, V>(&self, slab: &Slab<K, V>) -> Vec<u32> {
+        match self {
+            Policy::Adaptive(p) => p
+                .probation
+                .iter(slab)
+                .chain(p.window.iter(slab))
+                .chain(p.protected.iter(slab))
+                .collect(),
+            Policy::Lru(p) => p.list.iter(slab).collect(),
+            Policy::Lfu(p) => {
+                let mut v: Vec<u32> = p.list.iter(slab).collect();
+                v.sort_by_key(|&i| slab.get(i).map(|e| (e.freq(), e.written_at)));
+                v
+            }
+        }
+    }
+
+    /// Estimated access frequency of an entry, for inspection.
+    pub(crate) fn frequency<K, V>(&self, e: &Entry<K, V>, hash: u64) -> u32 {
+        match self {
+            Policy::Adaptive(p) => u32::from(p.sketch.frequency(hash)),
+            Policy::Lru(_) => u32::from(e.freq()),
+            Policy::Lfu(_) => u32::from(e.freq()),
+        }
+    }
+
+    /// Forgets every entry (the slab is being cleared).
+    pub(crate) fn clear(&mut self) {
+        match self {
+            Policy::Adaptive(p) => {
+                let cap = p.sketch.capacity();
+                *p = Adaptive::new(cap);
+            }
+            Policy::Lru(p) => p.list = Default::default(),
+            Policy::Lfu(p) => p.list = Default::default(),
+        }
+    }
+
+    /// Checks that the lists hold exactly the slab's entries with the right
+    /// tags and weights (tests and fuzzing).
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn validate<K, V>(&self, slab: &Slab<K, V>) {
+        use crate::engine::slab::List;
+        let check = |list: &List, q: Option<Queue>| -> usize {
+            let mut n = 0usize;
+            let mut w = 0u64;
+            let mut prev = NIL;
+            for i in list.iter(slab) {
+                let e = slab.get(i).expect("listed entry is live");
+                if let Some(q) = q {
+                    assert_eq!(e.queue, q, "entry in the wrong queue");
+                }
+                assert_eq!(e.prev, prev, "broken back link");
+                prev = i;
+                n += 1;
+                w += u64::from(e.weight);
+            }
+            assert_eq!(list.tail, prev, "tail");
+            assert_eq!(n, list.len as usize, "list length");
+            assert_eq!(w, list.weight, "list weight");
+            n
+        };
+        let n = match self {
+            Policy::Adaptive(p) => {
+                check(&p.window, Some(Queue::Window))
+                    + check(&p.probation, Some(Queue::Probation))
+                    + check(&p.protected, Some(Queue::Protected))
+            }
+            Policy::Lru(p) => check(&p.list, None),
+            Policy::Lfu(p) => check(&p.list, None),
+        };
+        assert_eq!(n, slab.len(), "every entry is in exactly one list");
+    }
+}
+
+/// The window's weight bound for a shard bounded at `max_weight`.
+fn window_weight(max_weight: u64, window: f64) -> u64 {
+    ((max_weight as f64) * window) as u64
+}

@@ -1,0 +1,160 @@
+//! A count-min sketch of 4-bit counters with periodic aging: the frequency
+//! history of TinyLFU admission.
+//!
+//! After Einziger, Friedman & Manes, "TinyLFU: A Highly Efficient Cache
+//! Admission Policy" (2017), and the block layout of Caffeine's
+//! `FrequencySketch`: each key maps to one 64-byte block (8 words of 16
+//! counters), and its four counters sit in four different words of that block,
+//! so an increment or estimate touches one cache line.
+//!
+//! Counters are atomics so that lookups holding only a shard's read lock can
+//! record their access. A counter saturates at 15, and a saturated counter is
+//! not written again: the hottest keys stop writing shared memory at all.
+//! When the number of increments reaches ten times the sketch's capacity,
+//! every counter is halved (aging), so old popularity fades.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Ages the counters once `RESET_FACTOR × capacity` increments were made.
+const RESET_FACTOR: u64 = 10;
+/// Every nibble but its top bit, for halving 16 counters at once.
+const HALVE_MASK: u64 = 0x7777_7777_7777_7777;
+
+/// The frequency sketch of one shard.
+#[derive(Debug)]
+pub(crate) struct Sketch {
+    words: Box<[AtomicU64]>,
+    /// Blocks minus one (block count is a power of two).
+    block_mask: u64,
+    additions: AtomicU64,
+    sample_size: u64,
+}
+
+impl Sketch {
+    /// A sketch sized for about `capacity` distinct hot keys.
+    pub(crate) fn new(capacity: u64) -> Self {
+        // One counter per key per row, 16 counters a word, 8 words a block:
+        // `capacity` keys need capacity/16 words, rounded up to whole blocks.
+        let words = capacity.clamp(64, 1 << 26).div_ceil(16).next_power_of_two().max(64);
+        let blocks = words / 8;
+        Sketch {
+            words: (0..words).map(|_| AtomicU64::new(0)).collect(),
+            block_mask: blocks - 1,
+            additions: AtomicU64::new(0),
+            sample_size: RESET_FACTOR * capacity.max(64),
+        }
+    }
+
+    /// The capacity this sketch was sized for.
+    pub(crate) fn capacity(&self) -> u64 {
+        self.sample_size / RESET_FACTOR
+    }
+
+    #[inline]
+    fn slots(&self, hash: u64) -> [(usize, u32); 4] {
+        // A second mix so the sketch does not reuse the bits that pick the
+        // shard and the table bucket.
+        let h = hash.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+        let block = ((h >> 32) & self.block_mask) as usize * 8;
+        let mut out = [(0usize, 0u32); 4];
+        for (i, o) in out.iter_mut().enumerate() {
+            let bits = (h >> (i * 8)) as u32;
+            // Word `i` or `i + 4` of the block, counter 0..16 within it.
+            let word = block + i + 4 * ((bits & 1) as usize);
+            let nibble = (bits >> 1) & 15;
+            *o = (word, nibble * 4);
+        }
+        out
+    }
+
+    /// Estimated frequency of `hash` (0..=15).
+    #[inline]
+    pub(crate) fn frequency(&self, hash: u64) -> u8 {
+        self.slots(hash)
+            .iter()
+            .map(|&(w, s)| ((self.words[w].load(Ordering::Relaxed) >> s) & 15) as u8)
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// Records one access of `hash`. Writes nothing when all four counters are
+    /// saturated.
+    #[inline]
+    pub(crate) fn increment(&self, hash: u64) {
+        let mut added = false;
+        for (w, s) in self.slots(hash) {
+            let word = &self.words[w];
+            let mut cur = word.load(Ordering::Relaxed);
+            while (cur >> s) & 15 < 15 {
+                match word.compare_exchange_weak(cur, cur + (1 << s), Ordering::Relaxed, Ordering::Relaxed) {
+                    Ok(_) => {
+                        added = true;
+                        break;
+                    }
+                    Err(actual) => cur = actual,
+                }
+            }
+        }
+        if added && self.additions.fetch_add(1, Ordering::Relaxed) + 1 >= self.sample_size {
+            self.age();
+        }
+    }
+
+    /// Halves every counter.
+    fn age(&self) {
+        self.additions.store(0, Ordering::Relaxed);
+        for w in self.words.iter() {
+            let _ = w.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |x| Some((x >> 1) & HALVE_MASK));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_saturates() {
+        let s = Sketch::new(1024);
+        for _ in 0..5 {
+            s.increment(42);
+        }
+        assert_eq!(s.frequency(42), 5);
+        for _ in 0..50 {
+            s.increment(42);
+        }
+        assert_eq!(s.frequency(42), 15);
+        assert!(s.frequency(43) <= 1);
+    }
+
+    #[test]
+    fn ages_by_halving() {
+        let s = Sketch::new(1024);
+        for _ in 0..12 {
+            s.increment(7);
+        }
+        // Push many distinct keys through until a reset happens.
+        let mut k = 1_000u64;
+        while s.frequency(7) >= 12 {
+            s.increment(k.wrapping_mul(0x2545_F491_4F6C_DD1D));
+            k += 1;
+            assert!(k < 100_000, "sketch never aged");
+        }
+        assert!(s.frequency(7) <= 7);
+    }
+
+    #[test]
+    fn estimates_are_never_below_true_counts() {
+        let s = Sketch::new(4096);
+        for k in 0..2_000u64 {
+            let h = k.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            for _ in 0..(k % 4) {
+                s.increment(h);
+            }
+        }
+        for k in 0..2_000u64 {
+            let h = k.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            assert!(u64::from(s.frequency(h)) >= k % 4);
+        }
+    }
+}

@@ -1,0 +1,488 @@
+//! The engine: a sharded map with expiry and eviction, knowing nothing of
+//! Redis and nothing of the typed or keyspace faces built on it.
+//!
+//! - A fixed, power-of-two number of [`shard::Shard`]s, each behind a
+//!   `parking_lot` reader-writer lock and padded to its own cache line. A key
+//!   is hashed once (the cache's `BuildHasher`, `ahash` by default); the
+//!   middle bits pick the shard, the rest address the shard's table.
+//! - Lookups take the read lock and write no shared state of the shard: the
+//!   policy's bookkeeping is per-entry atomics and a saturating frequency
+//!   sketch (or, for LRU, a lossy read buffer drained by writers).
+//! - Writes take the write lock and evict synchronously, so a shard never
+//!   holds more than its share of the bound after a write: eviction is never
+//!   lazier than the writes, and the cache never overshoots.
+//! - Expired entries are never returned (lookups compare deadlines with the
+//!   [`Clock`]) and are reclaimed by each shard's [`expire::wheel`]:
+//!   amortised on writes, precisely by [`Engine::run_pending_tasks`].
+//! - Removed entries are collected under the lock and handed to the
+//!   listener after it is released.
+
+pub(crate) mod evict;
+pub(crate) mod expire;
+pub(crate) mod read_buffer;
+pub(crate) mod shard;
+pub(crate) mod slab;
+
+use crate::stats::{CacheStats, Counter, Stats};
+use crate::time::{Clock, now_ms};
+use crossbeam_utils::CachePadded;
+use evict::EvictionPolicy;
+use evict::climber::Climber;
+use parking_lot::RwLock;
+use shard::{Ctx, ExpiryConfig, Inserted, Shard, Ttl};
+use slab::{Entry, NEVER};
+use smallvec::SmallVec;
+use std::borrow::Borrow;
+use std::hash::{BuildHasher, Hash};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Why an entry left the cache, as told to the eviction listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RemovalCause {
+    /// Its deadline passed.
+    Expired,
+    /// Evicted to keep the cache within its capacity or weight bound (or
+    /// rejected for being heavier than the bound).
+    Size,
+    /// Its value was replaced by a write; the listener gets the old value.
+    Replaced,
+    /// Removed by the user (`remove`, `retain`, `clear`, ...).
+    Explicit,
+}
+
+impl RemovalCause {
+    /// Whether the cache removed the entry on its own (expiry or size).
+    pub fn was_evicted(self) -> bool {
+        matches!(self, RemovalCause::Expired | RemovalCause::Size)
+    }
+}
+
+/// What a [`compute`](crate::Cache::compute) closure asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op<V> {
+    /// Leave the entry as it is (or absent).
+    Nop,
+    /// Store this value (insert or replace).
+    Put(V),
+    /// Remove the entry.
+    Remove,
+}
+
+/// What a [`compute`](crate::Cache::compute) call did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompResult<V> {
+    /// There was no entry and none was stored (also when a `Put` value was
+    /// heavier than the cache's whole bound and so could not be kept).
+    StillNone,
+    /// The entry was left as it is; its current value.
+    Unchanged(V),
+    /// A new entry was stored with this value.
+    Inserted(V),
+    /// The entry's value was replaced by this one.
+    ReplacedWith(V),
+    /// The entry was removed; its last value.
+    Removed(V),
+}
+
+impl<V> CompResult<V> {
+    /// The value the key maps to after the call, if any.
+    pub fn into_value(self) -> Option<V> {
+        match self {
+            CompResult::Unchanged(v) | CompResult::Inserted(v) | CompResult::ReplacedWith(v) => Some(v),
+            CompResult::StillNone | CompResult::Removed(_) => None,
+        }
+    }
+}
+
+/// Entries removed during a locked section, delivered after unlocking.
+pub(crate) type Removed<K, V> = SmallVec<[(K, V, RemovalCause); 2]>;
+
+/// A function from an entry to its weight.
+pub(crate) type Weigher<K, V> = Arc<dyn Fn(&K, &V) -> u32 + Send + Sync>;
+/// The eviction listener.
+pub(crate) type Listener<K, V> = Arc<dyn Fn(K, V, RemovalCause) + Send + Sync>;
+
+/// Writes between two looks of the hill climber (per shard).
+const CLIMB_EVERY: u32 = 64;
+
+struct Slot<K, V> {
+    lock: RwLock<Shard<K, V>>,
+    /// Mirrors of the shard's size, written under the write lock (same cache
+    /// line as the lock word), read without locking.
+    len: AtomicU64,
+    weight: AtomicU64,
+}
+
+/// Everything the engine is built from (filled in by the builders).
+pub(crate) struct EngineConfig<K, V, S> {
+    pub(crate) shards: usize,
+    pub(crate) max_weight: u64,
+    pub(crate) policy: EvictionPolicy,
+    pub(crate) hasher: S,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) expiry: ExpiryConfig<K, V>,
+    pub(crate) weigher: Option<Weigher<K, V>>,
+    pub(crate) listener: Option<Listener<K, V>>,
+    /// Capacity in entries, when bounded by count (sizes the sketch).
+    pub(crate) entries_hint: Option<u64>,
+}
+
+/// The sharded store behind `Cache`.
+pub(crate) struct Engine<K, V, S> {
+    shards: Box<[CachePadded<Slot<K, V>>]>,
+    mask: u64,
+    hasher: S,
+    clock: Arc<dyn Clock>,
+    expiry: ExpiryConfig<K, V>,
+    weigher: Option<Weigher<K, V>>,
+    listener: Option<Listener<K, V>>,
+    stats: Stats,
+    climber: Climber,
+    policy: EvictionPolicy,
+    read_clock: bool,
+    max_weight: AtomicU64,
+    ticks: AtomicU64,
+}
+
+/// Splits `total` over `n` shards; shard `i` gets its share.
+fn share(total: u64, n: usize, i: usize) -> u64 {
+    if total == u64::MAX {
+        return u64::MAX;
+    }
+    let n = n as u64;
+    total / n + u64::from((i as u64) < total % n)
+}
+
+impl<K, V, S> Engine<K, V, S>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+{
+    pub(crate) fn new(cfg: EngineConfig<K, V, S>) -> Self {
+        let n = cfg.shards.max(1).next_power_of_two();
+        let now = now_ms(cfg.clock.as_ref());
+        let hint = cfg.entries_hint.map_or(4096, |e| (e / n as u64).clamp(64, 1 << 22));
+        let shards = (0..n)
+            .map(|i| {
+                let shard = Shard::new(evict::Policy::new(cfg.policy, hint), share(cfg.max_weight, n, i), now);
+                CachePadded::new(Slot { lock: RwLock::new(shard), len: AtomicU64::new(0), weight: AtomicU64::new(0) })
+            })
+            .collect();
+        Engine {
+            shards,
+            mask: n as u64 - 1,
+            hasher: cfg.hasher,
+            clock: cfg.clock,
+            read_clock: cfg.expiry.reads_move_deadlines(),
+            expiry: cfg.expiry,
+            weigher: cfg.weigher,
+            listener: cfg.listener,
+            stats: Stats::default(),
+            climber: Climber::default(),
+            policy: cfg.policy,
+            max_weight: AtomicU64::new(cfg.max_weight),
+            ticks: AtomicU64::new(0),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    #[inline]
+    fn slot(&self, hash: u64) -> &Slot<K, V> {
+        // Middle bits: hashbrown uses the low bits for the bucket and the top
+        // seven for its tag.
+        &self.shards[((hash >> 32) & self.mask) as usize]
+    }
+
+    #[inline]
+    pub(crate) fn now(&self) -> u64 {
+        now_ms(self.clock.as_ref())
+    }
+
+    pub(crate) fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    pub(crate) fn weigh(&self, key: &K, value: &V) -> u32 {
+        self.weigher.as_ref().map_or(1, |w| w(key, value))
+    }
+
+    /// Looks `key` up. With `touch`, the lookup counts (stats, policy,
+    /// time-to-idle); without, it is invisible. Calls `f` on the live entry
+    /// under the read lock.
+    #[inline]
+    pub(crate) fn read<Q, R>(&self, key: &Q, touch: bool, f: impl FnOnce(&Entry<K, V>, &Shard<K, V>, u64) -> R) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hash(key);
+        let slot = self.slot(hash);
+        let shard = slot.lock.read();
+        let found = shard.find(hash, key).and_then(|i| Some((i, shard.slab.get(i)?)));
+        let Some((i, e)) = found else {
+            if touch {
+                shard.policy.record_miss(hash);
+                drop(shard);
+                self.stats.add(Counter::Miss, 1);
+            }
+            return None;
+        };
+        let deadline = e.deadline();
+        let now = if self.read_clock || deadline != NEVER { self.now() } else { 0 };
+        if deadline <= now {
+            drop(shard);
+            if touch {
+                self.stats.add(Counter::Miss, 1);
+            }
+            return None;
+        }
+        let mut drain = false;
+        let mut needs_timer = false;
+        if touch {
+            if self.read_clock {
+                needs_timer = self.touch_deadline(&shard, e, now);
+            }
+            drain = shard.policy.record_read(e, i, hash);
+        }
+        let r = f(e, &shard, now);
+        drop(shard);
+        if touch {
+            self.stats.add(Counter::Hit, 1);
+            if drain || needs_timer {
+                self.write_shard(hash, |s, _, _| {
+                    s.policy.drain_reads(&mut s.slab);
+                    if needs_timer {
+                        s.adopt_deadline(hash, key);
+                    }
+                });
+            }
+        }
+        Some(r)
+    }
+
+    /// Applies time-to-idle and `Expiry::expire_after_read` to an entry being
+    /// read. Returns true when the entry gained a deadline it has no timer
+    /// for (the caller then schedules it under the write lock).
+    fn touch_deadline(&self, shard: &Shard<K, V>, e: &Entry<K, V>, now: u64) -> bool {
+        let mut new = shard.hard_deadline(e);
+        if let Some(p) = self.expiry.policy.as_ref().filter(|p| p.reads_matter()) {
+            let current = (e.deadline() != NEVER).then(|| Duration::from_millis(e.deadline().saturating_sub(now)));
+            let ttl_part = self.expiry.ttl.map_or(NEVER, |t| e.written_at.saturating_add(t));
+            new = match p.expire_after_read(&e.key, &e.value, current) {
+                Some(d) => ttl_part.min(now.saturating_add(crate::time::ms_ceil(d))),
+                None => ttl_part,
+            };
+        }
+        if let Some(tti) = self.expiry.tti {
+            new = new.min(now.saturating_add(tti));
+        }
+        if new != e.deadline() {
+            e.expire_at.store(new, Ordering::Relaxed);
+        }
+        new != NEVER && e.timer == slab::NIL
+    }
+
+    /// Runs `f` on the shard of `hash` under its write lock, then delivers
+    /// what it removed.
+    pub(crate) fn write_shard<R>(&self, hash: u64, f: impl FnOnce(&mut Shard<K, V>, &Ctx<'_, K, V>, &mut Removed<K, V>) -> R) -> R {
+        self.write_slot(self.slot(hash), f)
+    }
+
+    fn write_slot<R>(&self, slot: &Slot<K, V>, f: impl FnOnce(&mut Shard<K, V>, &Ctx<'_, K, V>, &mut Removed<K, V>) -> R) -> R {
+        let mut out = Removed::new();
+        let hash_of = |k: &K| self.hasher.hash_one(k);
+        let ctx = Ctx { now: self.now(), expiry: &self.expiry, hash_of: &hash_of, window: self.climber.window() };
+        let r = {
+            let mut shard = slot.lock.write();
+            let r = f(&mut shard, &ctx, &mut out);
+            slot.len.store(shard.len() as u64, Ordering::Relaxed);
+            slot.weight.store(shard.weight, Ordering::Relaxed);
+            r
+        };
+        self.deliver(out);
+        r
+    }
+
+    /// Counts and hands removed entries to the listener (no lock held).
+    pub(crate) fn deliver(&self, out: Removed<K, V>) {
+        for (k, v, cause) in out {
+            self.count_removal(cause);
+            if let Some(l) = &self.listener {
+                l(k, v, cause);
+            }
+        }
+    }
+
+    fn count_removal(&self, cause: RemovalCause) {
+        let c = match cause {
+            RemovalCause::Expired => Counter::Expired,
+            RemovalCause::Size => Counter::EvictedSize,
+            RemovalCause::Explicit => Counter::Explicit,
+            RemovalCause::Replaced => return,
+        };
+        self.stats.add(c, 1);
+    }
+
+    /// Inserts or replaces. Returns what happened.
+    pub(crate) fn insert(&self, key: K, value: V, ttl: Ttl) -> Inserted {
+        let hash = self.hash(&key);
+        let weight = self.weigh(&key, &value);
+        let r = self.write_shard(hash, |s, ctx, out| s.insert(ctx, hash, key, value, weight, ttl, out));
+        match r {
+            Inserted::New => self.stats.add(Counter::Insert, 1),
+            Inserted::Updated => self.stats.add(Counter::Update, 1),
+            Inserted::Rejected => {}
+        }
+        self.after_write();
+        r
+    }
+
+    /// Lets the hill climber look at the hit rate now and then.
+    #[inline]
+    pub(crate) fn after_write(&self) {
+        if self.policy == EvictionPolicy::Adaptive
+            && self.ticks.fetch_add(1, Ordering::Relaxed) % u64::from(CLIMB_EVERY) == 0
+        {
+            self.climber.observe(self.stats.get(Counter::Hit), self.stats.get(Counter::Miss), self.len());
+        }
+    }
+
+    /// Atomic read-modify-write (see [`Shard::compute`]).
+    pub(crate) fn compute(&self, key: K, f: impl FnOnce(Option<&V>) -> Op<V>) -> CompResult<V>
+    where
+        V: Clone,
+    {
+        let hash = self.hash(&key);
+        let weigh = |k: &K, v: &V| self.weigh(k, v);
+        let r = self.write_shard(hash, |s, ctx, out| s.compute(ctx, hash, key, &weigh, f, out));
+        match &r {
+            CompResult::Inserted(_) => self.stats.add(Counter::Insert, 1),
+            CompResult::ReplacedWith(_) => self.stats.add(Counter::Update, 1),
+            _ => {}
+        }
+        self.after_write();
+        r
+    }
+
+    /// Removes `key`, returning the live entry that was there.
+    pub(crate) fn remove<Q>(&self, key: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: Clone,
+        K: Clone,
+    {
+        let hash = self.hash(key);
+        let slot = self.slot(hash);
+        let mut out = Removed::new();
+        let now = self.now();
+        let removed = {
+            let mut shard = slot.lock.write();
+            let r = shard.remove(hash, key, now, &mut out);
+            slot.len.store(shard.len() as u64, Ordering::Relaxed);
+            slot.weight.store(shard.weight, Ordering::Relaxed);
+            r
+        };
+        let result = if removed {
+            out.iter()
+                .find(|(_, _, c)| *c == RemovalCause::Explicit)
+                .map(|(k, v, _)| (k.clone(), v.clone()))
+        } else {
+            None
+        };
+        self.deliver(out);
+        result
+    }
+
+    /// Drains read buffers, reclaims every expired entry and evicts down to
+    /// the bound, shard by shard.
+    pub(crate) fn run_pending_tasks(&self) {
+        for slot in self.shards.iter() {
+            self.write_slot(slot, |s, ctx, out| s.maintain(ctx, out));
+        }
+    }
+
+    /// Removes entries for which `keep` is false.
+    pub(crate) fn retain(&self, mut keep: impl FnMut(&K, &V) -> bool) {
+        for slot in self.shards.iter() {
+            self.write_slot(slot, |s, ctx, out| s.retain(ctx, &mut keep, out));
+        }
+    }
+
+    /// Removes everything.
+    pub(crate) fn clear(&self) {
+        for slot in self.shards.iter() {
+            self.write_slot(slot, |s, ctx, out| s.clear(ctx.now, out));
+        }
+    }
+
+    /// Entries, counting expired ones not yet reclaimed.
+    pub(crate) fn len(&self) -> u64 {
+        self.shards.iter().map(|s| s.len.load(Ordering::Relaxed)).sum()
+    }
+
+    pub(crate) fn weighted_size(&self) -> u64 {
+        self.shards.iter().map(|s| s.weight.load(Ordering::Relaxed)).sum()
+    }
+
+    pub(crate) fn max_weight(&self) -> u64 {
+        self.max_weight.load(Ordering::Relaxed)
+    }
+
+    /// Changes the bound and evicts down to it at once.
+    pub(crate) fn set_max_weight(&self, max: u64) {
+        self.max_weight.store(max, Ordering::Relaxed);
+        let n = self.shards.len();
+        for (i, slot) in self.shards.iter().enumerate() {
+            self.write_slot(slot, |s, ctx, out| {
+                s.max_weight = share(max, n, i);
+                s.evict(ctx, out);
+            });
+        }
+    }
+
+    pub(crate) fn stats(&self) -> CacheStats {
+        self.stats.snapshot(self.len(), self.weighted_size())
+    }
+
+    pub(crate) fn reset_stats(&self) {
+        self.stats.reset();
+    }
+
+    pub(crate) fn count(&self, c: Counter, n: u64) {
+        self.stats.add(c, n);
+    }
+
+    /// Calls `f` with each shard under its read lock, in order.
+    pub(crate) fn for_each_shard(&self, mut f: impl FnMut(&Shard<K, V>)) {
+        for slot in self.shards.iter() {
+            f(&slot.lock.read());
+        }
+    }
+
+    /// Calls `f` with shard `i` under its read lock, if it exists.
+    pub(crate) fn with_shard<R>(&self, i: usize, f: impl FnOnce(&Shard<K, V>) -> R) -> Option<R> {
+        self.shards.get(i).map(|slot| f(&slot.lock.read()))
+    }
+
+    /// Checks every shard's invariants (tests, fuzzing).
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn validate(&self) {
+        let hash_of = |k: &K| self.hasher.hash_one(k);
+        let mut len = 0;
+        for slot in self.shards.iter() {
+            let s = slot.lock.read();
+            s.validate(&hash_of);
+            assert_eq!(slot.len.load(Ordering::Relaxed), s.len() as u64);
+            len += s.len() as u64;
+        }
+        assert_eq!(len, self.len());
+    }
+}

@@ -1,0 +1,437 @@
+//! One shard: a `hashbrown` table of slab indices, the slab of entries, the
+//! eviction policy and the timing wheel, all behind one lock.
+//!
+//! Every operation takes the key's `hash`, computed once by the caller. The
+//! table stores only `u32` slab indices; on growth it rehashes by hashing
+//! keys again with the cache's hasher (`hash_of`), so entries do not spend
+//! eight bytes on a stored hash.
+//!
+//! Invariants (checked by [`Shard::validate`]): the table and the slab hold
+//! the same entries; every entry is in exactly one policy list; the shard's
+//! weight is the sum of its entries' weights and, after every write, at most
+//! `max_weight`; every entry with a deadline has exactly one timer node.
+
+use super::evict::Policy;
+use super::expire::Expiry;
+use super::expire::wheel::Wheel;
+use super::slab::{Entry, NEVER, NIL, Slab};
+use super::{CompResult, Op, RemovalCause, Removed};
+use crate::time::ms_ceil;
+use hashbrown::HashTable;
+use std::borrow::Borrow;
+use std::hash::Hash;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Cache-wide expiry settings, in milliseconds.
+pub(crate) struct ExpiryConfig<K, V> {
+    pub(crate) ttl: Option<u64>,
+    pub(crate) tti: Option<u64>,
+    pub(crate) policy: Option<Arc<dyn Expiry<K, V>>>,
+}
+
+impl<K, V> ExpiryConfig<K, V> {
+    /// Whether lookups must read the clock even for entries without a
+    /// deadline of their own (time-to-idle, read-driven expiry).
+    pub(crate) fn reads_move_deadlines(&self) -> bool {
+        self.tti.is_some() || self.policy.as_ref().is_some_and(|p| p.reads_matter())
+    }
+}
+
+/// What a write needs to know besides its arguments.
+pub(crate) struct Ctx<'a, K, V> {
+    pub(crate) now: u64,
+    pub(crate) expiry: &'a ExpiryConfig<K, V>,
+    pub(crate) hash_of: &'a dyn Fn(&K) -> u64,
+    /// The adaptive policy's window share.
+    pub(crate) window: f64,
+}
+
+/// How a write chooses an entry's own time-to-live.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Ttl {
+    /// Ask the cache's [`Expiry`] policy, if any.
+    Policy,
+    /// This many milliseconds from now.
+    Fixed(u64),
+}
+
+/// What an insert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Inserted {
+    New,
+    Updated,
+    Rejected,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shard<K, V> {
+    table: HashTable<u32>,
+    pub(crate) slab: Slab<K, V>,
+    pub(crate) policy: Policy,
+    pub(crate) wheel: Wheel,
+    pub(crate) weight: u64,
+    pub(crate) max_weight: u64,
+    scratch: Vec<u32>,
+}
+
+fn remaining(deadline: u64, now: u64) -> Option<Duration> {
+    (deadline != NEVER).then(|| Duration::from_millis(deadline.saturating_sub(now)))
+}
+
+impl<K: Hash + Eq, V> Shard<K, V> {
+    pub(crate) fn new(policy: Policy, max_weight: u64, now: u64) -> Self {
+        Shard {
+            table: HashTable::new(),
+            slab: Slab::new(),
+            policy,
+            wheel: Wheel::new(now),
+            weight: 0,
+            max_weight,
+            scratch: Vec::new(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.slab.len()
+    }
+
+    /// Slab index of `key`, expired or not.
+    #[inline]
+    pub(crate) fn find<Q>(&self, hash: u64, key: &Q) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let slab = &self.slab;
+        self.table
+            .find(hash, |&i| slab.get(i).is_some_and(|e| e.key.borrow() == key))
+            .copied()
+    }
+
+    /// The deadline an entry may extend to on reads (its time-to-live part).
+    pub(crate) fn hard_deadline(&self, e: &Entry<K, V>) -> u64 {
+        self.wheel.node(e.timer).map_or(NEVER, |n| n.hard_deadline)
+    }
+
+    /// Computes `(hard, soft)` deadlines for a write of `key`/`value`;
+    /// `previous` is the old deadline when this replaces a live entry.
+    fn deadlines(ctx: &Ctx<'_, K, V>, key: &K, value: &V, ttl: Ttl, previous: Option<u64>) -> (u64, u64) {
+        let now = ctx.now;
+        let cfg = ctx.expiry;
+        let mut hard = cfg.ttl.map_or(NEVER, |t| now.saturating_add(t));
+        let own = match (ttl, &cfg.policy, previous) {
+            (Ttl::Fixed(ms), _, _) => Some(ms),
+            (Ttl::Policy, Some(p), None) => p.expire_after_create(key, value).map(ms_ceil),
+            (Ttl::Policy, Some(p), Some(d)) => p.expire_after_update(key, value, remaining(d, now)).map(ms_ceil),
+            (Ttl::Policy, None, _) => None,
+        };
+        if let Some(ms) = own {
+            hard = hard.min(now.saturating_add(ms));
+        }
+        let soft = cfg.tti.map_or(hard, |t| hard.min(now.saturating_add(t)));
+        (hard, soft)
+    }
+
+    fn set_timer(&mut self, i: u32, hard: u64, soft: u64) {
+        let Some(e) = self.slab.get_mut(i) else { return };
+        e.expire_at.store(soft, std::sync::atomic::Ordering::Relaxed);
+        let timer = e.timer;
+        if soft == NEVER {
+            if timer != NIL {
+                self.wheel.remove(timer);
+                if let Some(e) = self.slab.get_mut(i) {
+                    e.timer = NIL;
+                }
+            }
+        } else if let Some(node) = self.wheel.node_mut(timer) {
+            node.hard_deadline = hard;
+            self.wheel.reschedule(timer, soft);
+        } else {
+            let t = self.wheel.insert(i, soft, hard);
+            if let Some(e) = self.slab.get_mut(i) {
+                e.timer = t;
+            }
+        }
+    }
+
+    /// Inserts or replaces `key`, then evicts down to the bound.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn insert(
+        &mut self,
+        ctx: &Ctx<'_, K, V>,
+        hash: u64,
+        key: K,
+        value: V,
+        weight: u32,
+        ttl: Ttl,
+        out: &mut Removed<K, V>,
+    ) -> Inserted {
+        self.policy.drain_reads(&mut self.slab);
+        let mut existing = self.find(hash, &key);
+        if let Some(i) = existing
+            && self.slab.get(i).is_some_and(|e| e.is_expired(ctx.now))
+        {
+            self.remove_at(i, hash, RemovalCause::Expired, out);
+            existing = None;
+        }
+        if u64::from(weight) > self.max_weight {
+            // Heavier than the whole shard: it could never stay.
+            if let Some(i) = existing {
+                self.remove_at(i, hash, RemovalCause::Replaced, out);
+            }
+            out.push((key, value, RemovalCause::Size));
+            return Inserted::Rejected;
+        }
+        let result = match existing {
+            Some(i) => {
+                let previous = self.slab.get(i).map_or(NEVER, |e| e.deadline());
+                let (hard, soft) = Self::deadlines(ctx, &key, &value, ttl, Some(previous));
+                let Some(e) = self.slab.get_mut(i) else { return Inserted::Rejected };
+                let old_weight = std::mem::replace(&mut e.weight, weight);
+                let old_value = std::mem::replace(&mut e.value, value);
+                e.written_at = ctx.now;
+                self.weight = self.weight - u64::from(old_weight) + u64::from(weight);
+                self.set_timer(i, hard, soft);
+                self.policy.on_update(&mut self.slab, i, hash, old_weight);
+                out.push((key, old_value, RemovalCause::Replaced));
+                Inserted::Updated
+            }
+            None => {
+                let (hard, soft) = Self::deadlines(ctx, &key, &value, ttl, None);
+                let Some(i) = self.slab.insert(Entry::new(key, value, weight, ctx.now, NEVER)) else {
+                    return Inserted::Rejected;
+                };
+                let slab = &self.slab;
+                let hash_of = ctx.hash_of;
+                self.table.insert_unique(hash, i, |&j| slab.get(j).map_or(0, |e| hash_of(&e.key)));
+                self.weight += u64::from(weight);
+                self.set_timer(i, hard, soft);
+                self.policy.on_insert(&mut self.slab, i, hash);
+                Inserted::New
+            }
+        };
+        self.policy.rebalance(&mut self.slab, self.max_weight, ctx.window);
+        self.evict(ctx, out);
+        self.expire(ctx, false, out);
+        result
+    }
+
+    /// Gives a timer to an entry that gained a deadline on a read.
+    pub(crate) fn adopt_deadline<Q>(&mut self, hash: u64, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let Some(i) = self.find(hash, key) else { return };
+        let Some(e) = self.slab.get(i) else { return };
+        let deadline = e.deadline();
+        if deadline != NEVER && e.timer == NIL {
+            let t = self.wheel.insert(i, deadline, NEVER);
+            if let Some(e) = self.slab.get_mut(i) {
+                e.timer = t;
+            }
+        }
+    }
+
+    /// Atomic read-modify-write of `key`: `f` sees the live value (if any)
+    /// and says what to do, all under the write lock.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn compute(
+        &mut self,
+        ctx: &Ctx<'_, K, V>,
+        hash: u64,
+        key: K,
+        weigh: &dyn Fn(&K, &V) -> u32,
+        f: impl FnOnce(Option<&V>) -> Op<V>,
+        out: &mut Removed<K, V>,
+    ) -> CompResult<V>
+    where
+        V: Clone,
+    {
+        self.policy.drain_reads(&mut self.slab);
+        let mut found = self.find(hash, &key);
+        if let Some(i) = found
+            && self.slab.get(i).is_some_and(|e| e.is_expired(ctx.now))
+        {
+            self.remove_at(i, hash, RemovalCause::Expired, out);
+            found = None;
+        }
+        let current = found.and_then(|i| self.slab.get(i)).map(|e| &e.value);
+        match f(current) {
+            Op::Nop => match found.and_then(|i| self.slab.get(i)) {
+                Some(e) => CompResult::Unchanged(e.value.clone()),
+                None => CompResult::StillNone,
+            },
+            Op::Put(v) => {
+                let weight = weigh(&key, &v);
+                let kept = v.clone();
+                match self.insert(ctx, hash, key, v, weight, Ttl::Policy, out) {
+                    Inserted::New => CompResult::Inserted(kept),
+                    Inserted::Updated => CompResult::ReplacedWith(kept),
+                    Inserted::Rejected => CompResult::StillNone,
+                }
+            }
+            Op::Remove => match found {
+                Some(i) => {
+                    self.remove_at(i, hash, RemovalCause::Explicit, out);
+                    match out.last() {
+                        Some((_, v, RemovalCause::Explicit)) => CompResult::Removed(v.clone()),
+                        _ => CompResult::StillNone,
+                    }
+                }
+                None => CompResult::StillNone,
+            },
+        }
+    }
+
+    /// Evicts until the shard is within its bound.
+    pub(crate) fn evict(&mut self, ctx: &Ctx<'_, K, V>, out: &mut Removed<K, V>) {
+        while self.weight > self.max_weight {
+            let Some(v) = self.policy.victim(&mut self.slab, ctx.hash_of, self.max_weight, ctx.window) else {
+                break;
+            };
+            let Some(e) = self.slab.get(v) else { break };
+            let cause = if e.is_expired(ctx.now) { RemovalCause::Expired } else { RemovalCause::Size };
+            let hash = (ctx.hash_of)(&e.key);
+            self.forget(v, hash, cause, out);
+        }
+    }
+
+    /// Removes entry `i` (which has hash `hash`) from the policy and
+    /// everything else.
+    pub(crate) fn remove_at(&mut self, i: u32, hash: u64, cause: RemovalCause, out: &mut Removed<K, V>) {
+        self.policy.on_remove(&mut self.slab, i);
+        self.forget(i, hash, cause, out);
+    }
+
+    /// Removes entry `i`, already unlinked from the policy, from the table,
+    /// the wheel and the slab.
+    fn forget(&mut self, i: u32, hash: u64, cause: RemovalCause, out: &mut Removed<K, V>) {
+        if let Ok(found) = self.table.find_entry(hash, |&j| j == i) {
+            found.remove();
+        }
+        if let Some(e) = self.slab.remove(i) {
+            if e.timer != NIL {
+                self.wheel.remove(e.timer);
+            }
+            self.weight -= u64::from(e.weight);
+            out.push((e.key, e.value, cause));
+        }
+    }
+
+    /// Removes `key`. Returns whether a live entry was removed; an expired
+    /// one is removed as expired.
+    pub(crate) fn remove<Q>(&mut self, hash: u64, key: &Q, now: u64, out: &mut Removed<K, V>) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.policy.drain_reads(&mut self.slab);
+        let Some(i) = self.find(hash, key) else { return false };
+        let expired = self.slab.get(i).is_some_and(|e| e.is_expired(now));
+        let cause = if expired { RemovalCause::Expired } else { RemovalCause::Explicit };
+        self.remove_at(i, hash, cause, out);
+        !expired
+    }
+
+    /// Reclaims expired entries the wheel says are due. `precise`: see
+    /// [`Wheel::advance`].
+    pub(crate) fn expire(&mut self, ctx: &Ctx<'_, K, V>, precise: bool, out: &mut Removed<K, V>) {
+        let now = ctx.now;
+        let mut due = std::mem::take(&mut self.scratch);
+        self.wheel.advance(now, precise, &mut due);
+        for &n in &due {
+            let Some(slot) = self.wheel.node(n).map(|n| n.slot) else { continue };
+            match self.slab.get(slot) {
+                Some(e) if e.timer == n => {
+                    let deadline = e.deadline();
+                    if deadline <= now {
+                        let hash = (ctx.hash_of)(&e.key);
+                        // `remove_at` frees the (detached) node through the entry.
+                        self.remove_at(slot, hash, RemovalCause::Expired, out);
+                    } else {
+                        self.wheel.reschedule(n, deadline);
+                    }
+                }
+                _ => self.wheel.remove(n),
+            }
+        }
+        due.clear();
+        self.scratch = due;
+    }
+
+    /// Applies buffered reads, reclaims expired entries precisely and evicts
+    /// down to the bound.
+    pub(crate) fn maintain(&mut self, ctx: &Ctx<'_, K, V>, out: &mut Removed<K, V>) {
+        self.policy.drain_reads(&mut self.slab);
+        self.expire(ctx, true, out);
+        self.evict(ctx, out);
+    }
+
+    /// Removes every entry for which `keep` returns false (and every expired one).
+    pub(crate) fn retain(
+        &mut self,
+        ctx: &Ctx<'_, K, V>,
+        keep: &mut dyn FnMut(&K, &V) -> bool,
+        out: &mut Removed<K, V>,
+    ) {
+        let doomed: Vec<(u32, RemovalCause)> = self
+            .slab
+            .iter()
+            .filter_map(|(i, e)| {
+                if e.is_expired(ctx.now) {
+                    Some((i, RemovalCause::Expired))
+                } else if keep(&e.key, &e.value) {
+                    None
+                } else {
+                    Some((i, RemovalCause::Explicit))
+                }
+            })
+            .collect();
+        for (i, cause) in doomed {
+            if let Some(e) = self.slab.get(i) {
+                let hash = (ctx.hash_of)(&e.key);
+                self.remove_at(i, hash, cause, out);
+            }
+        }
+    }
+
+    /// Removes everything.
+    pub(crate) fn clear(&mut self, now: u64, out: &mut Removed<K, V>) {
+        self.table.clear();
+        self.wheel.clear();
+        self.policy.clear();
+        self.weight = 0;
+        for e in self.slab.drain() {
+            let cause = if e.is_expired(now) { RemovalCause::Expired } else { RemovalCause::Explicit };
+            out.push((e.key, e.value, cause));
+        }
+    }
+
+    /// Checks every invariant listed in the module docs (tests, fuzzing).
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn validate(&self, hash_of: &dyn Fn(&K) -> u64) {
+        assert_eq!(self.table.len(), self.slab.len(), "table and slab disagree");
+        let mut weight = 0u64;
+        for (i, e) in self.slab.iter() {
+            assert_eq!(self.find(hash_of(&e.key), &e.key), Some(i), "entry not found by its key");
+            weight += u64::from(e.weight);
+            if e.deadline() == NEVER {
+                assert_eq!(e.timer, NIL, "timer without a deadline");
+            } else {
+                let node = self.wheel.node(e.timer).expect("deadline without a timer");
+                assert_eq!(node.slot, i, "timer points elsewhere");
+            }
+        }
+        assert_eq!(weight, self.weight, "shard weight");
+        assert!(self.weight <= self.max_weight, "over the bound after a write");
+        assert_eq!(
+            self.wheel.len(),
+            self.slab.iter().filter(|(_, e)| e.deadline() != NEVER).count(),
+            "one timer per deadline"
+        );
+        self.policy.validate(&self.slab);
+        self.wheel.validate();
+    }
+}

@@ -1,0 +1,299 @@
+//! Entry storage: a slab of entries addressed by `u32` index, with
+//! index-linked intrusive lists for the eviction queues.
+//!
+//! No raw pointers link engine structures (STYLE.md, convention 3): a list
+//! node is an index into the shard's slab, so a stale link can at worst name
+//! the wrong live entry of the same shard, never freed memory.
+
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+
+/// "No entry": the end of a list, or a missing timer.
+pub(crate) const NIL: u32 = u32::MAX;
+
+/// Deadline of an entry that never expires.
+pub(crate) const NEVER: u64 = u64::MAX;
+
+/// Which eviction queue an entry sits in. Also gives `Option<Entry>` a niche,
+/// so a slab slot costs no discriminant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Queue {
+    /// Admission window (adaptive policy) or the single LRU/LFU list.
+    Window = 0,
+    /// Main space, probation segment (adaptive policy).
+    Probation = 1,
+    /// Main space, protected segment (adaptive policy).
+    Protected = 2,
+}
+
+/// One cached entry with its expiry, weight and policy metadata.
+///
+/// Fields written by readers under the shard's *read* lock are atomics
+/// (`expire_at` for time-to-idle and read-driven expiry, `freq` for the
+/// policy's access bits); everything else changes under the write lock only.
+#[derive(Debug)]
+pub(crate) struct Entry<K, V> {
+    pub(crate) key: K,
+    pub(crate) value: V,
+    /// Absolute deadline in clock milliseconds, or [`NEVER`].
+    pub(crate) expire_at: AtomicU64,
+    /// Clock milliseconds of the last write.
+    pub(crate) written_at: u64,
+    pub(crate) prev: u32,
+    pub(crate) next: u32,
+    pub(crate) weight: u32,
+    /// Index of this entry's timer node in the wheel, or [`NIL`].
+    pub(crate) timer: u32,
+    /// Policy access bits / counter, set by readers.
+    pub(crate) freq: AtomicU8,
+    pub(crate) queue: Queue,
+}
+
+impl<K, V> Entry<K, V> {
+    pub(crate) fn new(key: K, value: V, weight: u32, now: u64, expire_at: u64) -> Self {
+        Entry {
+            key,
+            value,
+            expire_at: AtomicU64::new(expire_at),
+            written_at: now,
+            prev: NIL,
+            next: NIL,
+            weight,
+            timer: NIL,
+            freq: AtomicU8::new(0),
+            queue: Queue::Window,
+        }
+    }
+
+    /// The current deadline.
+    #[inline]
+    pub(crate) fn deadline(&self) -> u64 {
+        self.expire_at.load(Ordering::Relaxed)
+    }
+
+    /// Whether the entry is expired at `now` (ms).
+    #[inline]
+    pub(crate) fn is_expired(&self, now: u64) -> bool {
+        self.deadline() <= now
+    }
+
+    /// Reads the access counter.
+    #[inline]
+    pub(crate) fn freq(&self) -> u8 {
+        self.freq.load(Ordering::Relaxed)
+    }
+
+    /// Sets the access counter (write lock held).
+    #[inline]
+    pub(crate) fn set_freq(&self, f: u8) {
+        self.freq.store(f, Ordering::Relaxed);
+    }
+}
+
+/// A slab of entries with a free list.
+#[derive(Debug)]
+pub(crate) struct Slab<K, V> {
+    slots: Vec<Option<Entry<K, V>>>,
+    free: Vec<u32>,
+    len: usize,
+}
+
+impl<K, V> Slab<K, V> {
+    pub(crate) fn new() -> Self {
+        Slab { slots: Vec::new(), free: Vec::new(), len: 0 }
+    }
+
+    /// Number of live entries.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Number of slots, live or free (indices are below this).
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Stores an entry, returning its index. Slab indices stay below
+    /// `u32::MAX`, which is reserved for [`NIL`].
+    pub(crate) fn insert(&mut self, entry: Entry<K, V>) -> Option<u32> {
+        self.len += 1;
+        if let Some(i) = self.free.pop() {
+            self.slots[i as usize] = Some(entry);
+            return Some(i);
+        }
+        let i = u32::try_from(self.slots.len()).ok().filter(|&i| i != NIL);
+        match i {
+            Some(i) => {
+                self.slots.push(Some(entry));
+                Some(i)
+            }
+            None => {
+                self.len -= 1;
+                None
+            }
+        }
+    }
+
+    /// Removes and returns the entry at `i`.
+    pub(crate) fn remove(&mut self, i: u32) -> Option<Entry<K, V>> {
+        let e = self.slots.get_mut(i as usize)?.take()?;
+        self.free.push(i);
+        self.len -= 1;
+        Some(e)
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, i: u32) -> Option<&Entry<K, V>> {
+        self.slots.get(i as usize)?.as_ref()
+    }
+
+    #[inline]
+    pub(crate) fn get_mut(&mut self, i: u32) -> Option<&mut Entry<K, V>> {
+        self.slots.get_mut(i as usize)?.as_mut()
+    }
+
+    /// Drops every entry, returning them.
+    pub(crate) fn drain(&mut self) -> Vec<Entry<K, V>> {
+        self.free.clear();
+        self.len = 0;
+        let out = self.slots.drain(..).flatten().collect();
+        self.slots.shrink_to_fit();
+        self.free.shrink_to_fit();
+        out
+    }
+
+    /// Iterates over `(index, entry)` of live entries.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &Entry<K, V>)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| Some((i as u32, e.as_ref()?)))
+    }
+}
+
+/// An intrusive doubly linked list over slab indices.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct List {
+    pub(crate) head: u32,
+    pub(crate) tail: u32,
+    /// Total weight of the entries in the list.
+    pub(crate) weight: u64,
+    pub(crate) len: u32,
+}
+
+impl Default for List {
+    fn default() -> Self {
+        List { head: NIL, tail: NIL, weight: 0, len: 0 }
+    }
+}
+
+impl List {
+    /// Appends entry `i` at the tail (most recent end) and tags it `queue`.
+    pub(crate) fn push_back<K, V>(&mut self, slab: &mut Slab<K, V>, i: u32, queue: Queue) {
+        let tail = self.tail;
+        let Some(e) = slab.get_mut(i) else { return };
+        e.prev = tail;
+        e.next = NIL;
+        e.queue = queue;
+        let w = u64::from(e.weight);
+        if let Some(t) = slab.get_mut(tail) {
+            t.next = i;
+        } else {
+            self.head = i;
+        }
+        self.tail = i;
+        self.weight += w;
+        self.len += 1;
+    }
+
+    /// Unlinks entry `i`, which must be in this list.
+    pub(crate) fn unlink<K, V>(&mut self, slab: &mut Slab<K, V>, i: u32) {
+        let Some(e) = slab.get_mut(i) else { return };
+        let (prev, next, w) = (e.prev, e.next, u64::from(e.weight));
+        e.prev = NIL;
+        e.next = NIL;
+        match slab.get_mut(prev) {
+            Some(p) => p.next = next,
+            None => self.head = next,
+        }
+        match slab.get_mut(next) {
+            Some(n) => n.prev = prev,
+            None => self.tail = prev,
+        }
+        self.weight -= w;
+        self.len -= 1;
+    }
+
+    /// Moves entry `i` (in this list) to the tail.
+    pub(crate) fn move_to_back<K, V>(&mut self, slab: &mut Slab<K, V>, i: u32) {
+        if self.tail == i {
+            return;
+        }
+        let q = match slab.get(i) {
+            Some(e) => e.queue,
+            None => return,
+        };
+        self.unlink(slab, i);
+        self.push_back(slab, i, q);
+    }
+
+    /// Index of the head (least recent end), if any.
+    pub(crate) fn front(&self) -> Option<u32> {
+        (self.head != NIL).then_some(self.head)
+    }
+
+    /// Iterates from head to tail.
+    pub(crate) fn iter<'a, K, V>(&self, slab: &'a Slab<K, V>) -> impl Iterator<Item = u32> + 'a {
+        let mut cur = self.head;
+        std::iter::from_fn(move || {
+            let i = cur;
+            cur = slab.get(i)?.next;
+            Some(i)
+        })
+    }
+
+    /// Adjusts the recorded weight after entry weight changes from `old` to `new`.
+    pub(crate) fn reweigh(&mut self, old: u32, new: u32) {
+        self.weight = self.weight - u64::from(old) + u64::from(new);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(k: u32) -> Entry<u32, u32> {
+        Entry::new(k, k, 1, 0, NEVER)
+    }
+
+    #[test]
+    fn slab_reuses_freed_slots() {
+        let mut s = Slab::new();
+        let a = s.insert(entry(1)).unwrap();
+        let b = s.insert(entry(2)).unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.remove(a).unwrap().key, 1);
+        assert!(s.remove(a).is_none());
+        let c = s.insert(entry(3)).unwrap();
+        assert_eq!(c, a);
+        assert_eq!(s.get(b).unwrap().key, 2);
+        assert_eq!(s.len(), 2);
+    }
+
+    #[test]
+    fn list_order_and_unlink() {
+        let mut s = Slab::new();
+        let ids: Vec<u32> = (0..5).map(|k| s.insert(entry(k)).unwrap()).collect();
+        let mut l = List::default();
+        for &i in &ids {
+            l.push_back(&mut s, i, Queue::Window);
+        }
+        l.unlink(&mut s, ids[2]);
+        l.move_to_back(&mut s, ids[0]);
+        let order: Vec<u32> = l.iter(&s).collect();
+        assert_eq!(order, vec![ids[1], ids[3], ids[4], ids[0]]);
+        assert_eq!(l.len, 4);
+        assert_eq!(l.weight, 4);
+        assert_eq!(l.front(), Some(ids[1]));
+    }
+}

@@ -1,0 +1,73 @@
+//! embercache: an in-process, Redis/Memcached-class cache.
+//!
+//! This release is the engine and its typed face, [`Cache<K, V>`]: a
+//! concurrent, sharded, bounded cache with time-to-live and time-to-idle, a
+//! hierarchical timing wheel that reclaims expired entries, and eviction by
+//! an adaptive W-TinyLFU policy (or LRU, or LFU) under an entry-count or
+//! weight bound.
+//!
+//! ```
+//! use std::time::Duration;
+//! use embercache::Cache;
+//!
+//! let cache: Cache<String, String> = Cache::builder()
+//!     .max_capacity(10_000)
+//!     .time_to_live(Duration::from_secs(60))
+//!     .build()?;
+//! cache.insert("user:1".into(), "Ada".into());
+//! assert_eq!(cache.get("user:1").as_deref(), Some("Ada"));
+//! let v = cache.get_or_insert_with("user:2".into(), || "Grace".into());
+//! assert_eq!(v, "Grace");
+//! # Ok::<(), embercache::Error>(())
+//! ```
+//!
+//! # Layout
+//!
+//! - [`time`]: the [`Clock`] trait, [`time::SystemClock`], [`time::ManualClock`].
+//! - `engine` (internal): shards (`hashbrown` table + slab), the timing
+//!   wheel (`engine::expire`) and the eviction policies (`engine::evict`).
+//!   It depends on nothing above it.
+//! - [`cache`]: [`Cache`], [`CacheBuilder`], loaders, iteration, inspection.
+//! - [`stats`]: [`stats::CacheStats`].
+//! - [`error`]: [`Error`] and [`ConfigError`].
+//!
+//! # Cargo features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | *(none yet)* | | the engine and `Cache` need no optional dependency |
+//!
+//! # Consistency model
+//!
+//! - Each key's operations are linearizable: they run under its shard's lock
+//!   (reads under the read lock, writes under the write lock).
+//! - An expired entry is never returned: lookups compare the entry's deadline
+//!   with the clock, to the millisecond. Its memory is reclaimed by the
+//!   timing wheel on later writes (at most about a second late), by
+//!   [`Cache::run_pending_tasks`] (exactly), or by the optional housekeeper
+//!   thread.
+//! - The bound holds after every write: eviction happens in the write that
+//!   went over, in the same shard. Each shard holds its share of the bound.
+//! - `len`, `weighted_size`, `stats` and `iter` are weakly consistent:
+//!   exact when nothing runs concurrently.
+//! - Lookups do not reorder the policy's queues; their effect is recorded in
+//!   atomics (or a lossy buffer, for LRU) and applied by writers, so under
+//!   heavy concurrent reads the policy sees most but not necessarily all
+//!   accesses.
+
+pub mod cache;
+mod engine;
+pub mod error;
+pub mod stats;
+pub mod time;
+
+pub use cache::{Cache, CacheBuilder};
+pub use engine::evict::EvictionPolicy;
+pub use engine::expire::Expiry;
+pub use engine::{CompResult, Op, RemovalCause};
+pub use error::{ConfigError, Error, Result};
+pub use time::Clock;
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+struct ReadmeDoctests;

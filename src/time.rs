@@ -1,0 +1,124 @@
+//! Time: the [`Clock`] trait every expiry decision reads, a monotonic
+//! [`SystemClock`] and a [`ManualClock`] that tests (and users) move by hand.
+//!
+//! The engine works in whole milliseconds since the clock's origin
+//! (`u64`, so it never wraps); deadlines are absolute in that unit.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// A source of monotonic time for expiry.
+///
+/// Implementations return the time elapsed since an origin of their choice;
+/// it must never go backwards.
+pub trait Clock: Send + Sync + Debug + 'static {
+    /// Time since this clock's origin.
+    fn now(&self) -> Duration;
+}
+
+/// The default clock: `std::time::Instant`, counted from the clock's creation.
+#[derive(Debug, Clone, Copy)]
+pub struct SystemClock {
+    origin: Instant,
+}
+
+impl SystemClock {
+    /// A clock whose origin is now.
+    pub fn new() -> Self {
+        SystemClock { origin: Instant::now() }
+    }
+}
+
+impl Default for SystemClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for SystemClock {
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+}
+
+/// A clock that only moves when told to. Clones share the same time.
+///
+/// ```
+/// use std::time::Duration;
+/// use embercache::time::{Clock, ManualClock};
+/// let clock = ManualClock::new();
+/// clock.advance(Duration::from_millis(1500));
+/// assert_eq!(clock.now(), Duration::from_millis(1500));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ManualClock {
+    micros: Arc<AtomicU64>,
+}
+
+impl ManualClock {
+    /// A manual clock at time zero.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Moves the clock forward by `d`.
+    pub fn advance(&self, d: Duration) {
+        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        // Saturating add through a CAS loop so the clock never wraps.
+        let _ = self
+            .micros
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| Some(t.saturating_add(us)));
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Duration {
+        Duration::from_micros(self.micros.load(Ordering::Relaxed))
+    }
+}
+
+/// Milliseconds since the clock's origin, the engine's time unit.
+#[inline]
+pub(crate) fn now_ms(clock: &dyn Clock) -> u64 {
+    u64::try_from(clock.now().as_millis()).unwrap_or(u64::MAX - 1)
+}
+
+/// Converts a duration to whole milliseconds, rounding up so that a deadline
+/// is never earlier than asked, and saturating.
+#[inline]
+pub(crate) fn ms_ceil(d: Duration) -> u64 {
+    let ms = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
+    u64::try_from(ms).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_clock_is_shared_and_saturates() {
+        let a = ManualClock::new();
+        let b = a.clone();
+        a.advance(Duration::from_millis(5));
+        assert_eq!(now_ms(&b), 5);
+        b.advance(Duration::MAX);
+        assert!(now_ms(&a) >= 5);
+    }
+
+    #[test]
+    fn ms_ceil_rounds_up() {
+        assert_eq!(ms_ceil(Duration::from_micros(1)), 1);
+        assert_eq!(ms_ceil(Duration::from_millis(7)), 7);
+        assert_eq!(ms_ceil(Duration::MAX), u64::MAX);
+    }
+
+    #[test]
+    fn system_clock_moves_forward() {
+        let c = SystemClock::new();
+        let a = c.now();
+        let b = c.now();
+        assert!(b >= a);
+    }
+}
