@@ -33,9 +33,10 @@ pub(crate) struct Sketch {
 impl Sketch {
     /// A sketch sized for about `capacity` distinct hot keys.
     pub(crate) fn new(capacity: u64) -> Self {
-        // One counter per key per row, 16 counters a word, 8 words a block:
-        // `capacity` keys need capacity/16 words, rounded up to whole blocks.
-        let words = capacity.clamp(64, 1 << 26).div_ceil(16).next_power_of_two().max(64);
+        // Half a word (eight 4-bit counters, two per row) per key of
+        // capacity: Caffeine spends a whole word; half keeps the sketch at
+        // 4 bytes per entry with no measurable loss of hit ratio here.
+        let words = capacity.clamp(128, 1 << 26).div_ceil(2).next_power_of_two();
         let blocks = words / 8;
         Sketch {
             words: (0..words).map(|_| AtomicU64::new(0)).collect(),
