@@ -85,7 +85,8 @@ where
         let now = engine.now();
         let mut per_shard: Vec<std::vec::IntoIter<(K, V)>> = Vec::new();
         engine.for_each_shard(|s| {
-            let mut order = s.policy.coldest_first(&s.slab);
+            let hash_of = |k: &K| engine.hash(k);
+            let mut order = s.policy.coldest_first(&s.slab, &hash_of);
             if hottest {
                 order.reverse();
             }

@@ -95,7 +95,10 @@ impl Adaptive {
     pub(crate) fn rebalance<K, V>(&mut self, slab: &mut Slab<K, V>, max_window: u64) {
         self.candidate = NIL;
         let mut chances = self.window.len;
-        while self.window.weight > max_window {
+        // The newest entry always stays in the window until the next write,
+        // so a value just inserted can be read back even when the climber
+        // has shrunk the window to nothing.
+        while self.window.weight > max_window && self.window.len > 1 {
             let Some(w) = self.window.front() else { break };
             let Some(e) = slab.get(w) else { break };
             if e.freq() != 0 && chances > 0 {

@@ -157,15 +157,16 @@ impl Policy {
     }
 
     /// Live entries from the first to be evicted to the last, as the policy
-    /// sees them now (for inspection; O(n)).
-    pub(crate) fn coldest_first<K, V>(&self, slab: &Slab<K, V>) -> Vec<u32> {
+    /// sees them now (for inspection; O(n log n)). The adaptive policy
+    /// orders by estimated frequency, then by queue position.
+    pub(crate) fn coldest_first<K, V>(&self, slab: &Slab<K, V>, hash_of: &dyn Fn(&K) -> u64) -> Vec<u32> {
         match self {
-            Policy::Adaptive(p) => p
-                .probation
-                .iter(slab)
-                .chain(p.window.iter(slab))
-                .chain(p.protected.iter(slab))
-                .collect(),
+            Policy::Adaptive(p) => {
+                let mut v: Vec<u32> =
+                    p.probation.iter(slab).chain(p.window.iter(slab)).chain(p.protected.iter(slab)).collect();
+                v.sort_by_cached_key(|&i| slab.get(i).map(|e| p.sketch.frequency(hash_of(&e.key))));
+                v
+            }
             Policy::Lru(p) => p.list.iter(slab).collect(),
             Policy::Lfu(p) => {
                 let mut v: Vec<u32> = p.list.iter(slab).collect();
