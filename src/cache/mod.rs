@@ -282,3 +282,17 @@ where
 
 #[cfg(test)]
 mod tests;
+
+impl<K, V, S> Cache<K, V, S>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+{
+    /// Checks every internal invariant and panics if one is broken (debug
+    /// builds and fuzzing only; for tests).
+    #[doc(hidden)]
+    #[cfg(any(test, fuzzing, debug_assertions))]
+    pub fn validate(&self) {
+        self.inner.engine.validate();
+    }
+}

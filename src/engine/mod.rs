@@ -473,7 +473,7 @@ where
     }
 
     /// Checks every shard's invariants (tests, fuzzing).
-    #[cfg(any(test, fuzzing))]
+    #[cfg(any(test, fuzzing, debug_assertions))]
     pub(crate) fn validate(&self) {
         let hash_of = |k: &K| self.hasher.hash_one(k);
         let mut len = 0;

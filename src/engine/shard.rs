@@ -410,7 +410,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     }
 
     /// Checks every invariant listed in the module docs (tests, fuzzing).
-    #[cfg(any(test, fuzzing))]
+    #[cfg(any(test, fuzzing, debug_assertions))]
     pub(crate) fn validate(&self, hash_of: &dyn Fn(&K) -> u64) {
         assert_eq!(self.table.len(), self.slab.len(), "table and slab disagree");
         let mut weight = 0u64;

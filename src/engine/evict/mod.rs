@@ -21,7 +21,7 @@ pub(crate) mod lru;
 pub(crate) mod sketch;
 
 use crate::engine::slab::{Entry, Slab};
-#[cfg(any(test, fuzzing))]
+#[cfg(any(test, fuzzing, debug_assertions))]
 use crate::engine::slab::{NIL, Queue};
 use adaptive::Adaptive;
 use lfu::Lfu;
@@ -199,7 +199,7 @@ impl Policy {
 
     /// Checks that the lists hold exactly the slab's entries with the right
     /// tags and weights (tests and fuzzing).
-    #[cfg(any(test, fuzzing))]
+    #[cfg(any(test, fuzzing, debug_assertions))]
     pub(crate) fn validate<K, V>(&self, slab: &Slab<K, V>) {
         use crate::engine::slab::List;
         let check = |list: &List, q: Option<Queue>| -> usize {

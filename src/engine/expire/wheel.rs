@@ -73,7 +73,7 @@ impl Wheel {
     }
 
     /// Number of scheduled timers.
-    #[cfg(any(test, fuzzing))]
+    #[cfg(any(test, fuzzing, debug_assertions))]
     pub(crate) fn len(&self) -> usize {
         self.scheduled
     }
@@ -237,7 +237,7 @@ impl Wheel {
     }
 
     /// Checks the wheel's invariants (tests and fuzzing).
-    #[cfg(any(test, fuzzing))]
+    #[cfg(any(test, fuzzing, debug_assertions))]
     pub(crate) fn validate(&self) {
         let mut seen = 0usize;
         for (b, bucket) in self.buckets.iter().enumerate() {
