@@ -100,34 +100,20 @@ fn key_stream() -> Box<Ops> {
     let zipf = Zipf::new(KEY_SPACE, ALPHA).expect("Zipf(1,000,000, 0.99) is a valid distribution");
     let mut rng = SmallRng::seed_from_u64(KEY_SEED);
     // Ranks are 1..=KEY_SPACE as floats; rank 1 is the most popular key.
-    boxed(
-        (0..STREAM_LEN)
-            .map(|_| zipf.sample(&mut rng) as u64 - 1)
-            .collect(),
-    )
+    boxed((0..STREAM_LEN).map(|_| zipf.sample(&mut rng) as u64 - 1).collect())
 }
 
 /// `keys` with `insert_percent` % of the positions, chosen by a seeded draw, tagged as inserts.
 fn with_inserts(keys: &Ops, insert_percent: u32) -> Box<Ops> {
     let mut rng = SmallRng::seed_from_u64(MIX_SEED);
-    let ops: Vec<u64> = keys
-        .iter()
-        .map(|&key| {
-            if rng.gen_ratio(insert_percent, 100) {
-                key | INSERT
-            } else {
-                key
-            }
-        })
-        .collect();
+    let ops: Vec<u64> =
+        keys.iter().map(|&key| if rng.gen_ratio(insert_percent, 100) { key | INSERT } else { key }).collect();
     boxed(ops)
 }
 
 /// `ops` as a fixed-size array on the heap (never on the stack: it is 8 MiB).
 fn boxed(ops: Vec<u64>) -> Box<Ops> {
-    ops.into_boxed_slice()
-        .try_into()
-        .expect("a stream has exactly STREAM_LEN entries")
+    ops.into_boxed_slice().try_into().expect("a stream has exactly STREAM_LEN entries")
 }
 
 /// Runs `count` operations of `ops` against `cache`, starting at position `start`.
@@ -181,10 +167,8 @@ fn prefill<C: BenchCache>(cache: C, prefill: &[u64]) -> C {
 }
 
 fn new_ember(keys: &[u64]) -> embercache::Cache<u64, u64> {
-    let cache: embercache::Cache<u64, u64> = embercache::Cache::builder()
-        .max_capacity(CAPACITY)
-        .build()
-        .expect("embercache rejected max_capacity(100_000)");
+    let cache: embercache::Cache<u64, u64> =
+        embercache::Cache::builder().max_capacity(CAPACITY).build().expect("embercache rejected max_capacity(100_000)");
     let cache = prefill(cache, keys);
     cache.run_pending_tasks();
     cache
@@ -230,20 +214,8 @@ fn bench_zipf(c: &mut Criterion) {
         for threads in THREADS {
             let mut group = c.benchmark_group(format!("zipf/{mix}/{threads}t"));
             group.throughput(Throughput::Elements(OPS_PER_THREAD * threads as u64));
-            bench_cache(
-                &mut group,
-                "embercache",
-                || new_ember(prefill_keys),
-                &ops,
-                threads,
-            );
-            bench_cache(
-                &mut group,
-                "quick_cache",
-                || new_quick_cache(prefill_keys),
-                &ops,
-                threads,
-            );
+            bench_cache(&mut group, "embercache", || new_ember(prefill_keys), &ops, threads);
+            bench_cache(&mut group, "quick_cache", || new_quick_cache(prefill_keys), &ops, threads);
             bench_cache(&mut group, "moka", || new_moka(prefill_keys), &ops, threads);
             group.finish();
         }

@@ -106,8 +106,7 @@ impl Contender {
                 )
             }
             Contender::QuickCache => {
-                let cache: quick_cache::sync::Cache<u64, u64> =
-                    quick_cache::sync::Cache::new(to_usize(capacity));
+                let cache: quick_cache::sync::Cache<u64, u64> = quick_cache::sync::Cache::new(to_usize(capacity));
                 count_hits(
                     keys,
                     |k| cache.get(&k).is_some(),
@@ -180,18 +179,13 @@ struct Options {
 }
 
 fn parse_args() -> Result<Options, String> {
-    let mut options = Options {
-        quick: false,
-        only: None,
-    };
+    let mut options = Options { quick: false, only: None };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => options.quick = true,
             "--only" => {
-                let name = args
-                    .next()
-                    .ok_or_else(|| format!("--only needs a workload name\n{USAGE}"))?;
+                let name = args.next().ok_or_else(|| format!("--only needs a workload name\n{USAGE}"))?;
                 options.only = Some(name);
             }
             "-h" | "--help" => {
@@ -212,8 +206,8 @@ fn traces_dir() -> (PathBuf, bool) {
     if let Some(dir) = std::env::var_os("EMBERCACHE_TRACES") {
         return (PathBuf::from(dir), true);
     }
-    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    let manifest_dir =
+        std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
     (manifest_dir.join("..").join("shared").join("traces"), false)
 }
 
@@ -247,35 +241,17 @@ fn trace_name(path: &Path) -> Option<&str> {
 
 fn workloads(options: &Options) -> Result<Vec<Workload>, String> {
     let mut all = vec![
-        Workload {
-            name: "zipf-0.8".into(),
-            source: Source::Zipf {
-                alpha: 0.8,
-                seed: 0x0e4b_e7ca_c4e0_0080,
-            },
-        },
-        Workload {
-            name: "zipf-0.99".into(),
-            source: Source::Zipf {
-                alpha: 0.99,
-                seed: 0x0e4b_e7ca_c4e0_0099,
-            },
-        },
+        Workload { name: "zipf-0.8".into(), source: Source::Zipf { alpha: 0.8, seed: 0x0e4b_e7ca_c4e0_0080 } },
+        Workload { name: "zipf-0.99".into(), source: Source::Zipf { alpha: 0.99, seed: 0x0e4b_e7ca_c4e0_0099 } },
     ];
     let (dir, explicit) = traces_dir();
     if dir.is_dir() {
         for path in find_traces(&dir)? {
             let name = trace_name(&path).unwrap_or("trace").to_owned();
-            all.push(Workload {
-                name,
-                source: Source::Trace(path),
-            });
+            all.push(Workload { name, source: Source::Trace(path) });
         }
     } else if explicit {
-        return Err(format!(
-            "EMBERCACHE_TRACES={} is not a folder",
-            dir.display()
-        ));
+        return Err(format!("EMBERCACHE_TRACES={} is not a folder", dir.display()));
     } else {
         eprintln!(
             "warning: no traces folder at {}; running the Zipf workloads only \
@@ -289,10 +265,7 @@ fn workloads(options: &Options) -> Result<Vec<Workload>, String> {
             let names: Vec<String> = all.iter().map(|w| w.name.clone()).collect();
             let picked: Vec<Workload> = all.into_iter().filter(|w| &w.name == only).collect();
             if picked.is_empty() {
-                Err(format!(
-                    "no workload named `{only}`; available: {}",
-                    names.join(", ")
-                ))
+                Err(format!("no workload named `{only}`; available: {}", names.join(", ")))
             } else {
                 Ok(picked)
             }
@@ -301,18 +274,14 @@ fn workloads(options: &Options) -> Result<Vec<Workload>, String> {
 }
 
 fn zipf_keys(alpha: f64, seed: u64, requests: usize) -> Result<Vec<u64>, String> {
-    let zipf = Zipf::new(ZIPF_KEYS, alpha)
-        .map_err(|e| format!("invalid Zipf parameters (alpha {alpha}): {e}"))?;
+    let zipf = Zipf::new(ZIPF_KEYS, alpha).map_err(|e| format!("invalid Zipf parameters (alpha {alpha}): {e}"))?;
     let mut rng = SmallRng::seed_from_u64(seed);
     // Ranks are 1..=ZIPF_KEYS as floats; rank 1 is the most popular key.
-    Ok((0..requests)
-        .map(|_| zipf.sample(&mut rng) as u64 - 1)
-        .collect())
+    Ok((0..requests).map(|_| zipf.sample(&mut rng) as u64 - 1).collect())
 }
 
 fn trace_keys(path: &Path, limit: Option<usize>) -> Result<Vec<u64>, String> {
-    let file =
-        File::open(path).map_err(|e| format!("cannot open trace {}: {e}", path.display()))?;
+    let file = File::open(path).map_err(|e| format!("cannot open trace {}: {e}", path.display()))?;
     let mut bytes = Vec::new();
     lzma_rs::xz_decompress(&mut BufReader::new(file), &mut bytes)
         .map_err(|e| format!("cannot decompress trace {}: {e}", path.display()))?;
@@ -357,33 +326,18 @@ struct Table {
 impl Table {
     /// Percentage points by which embercache Adaptive beats (or trails) the best peer.
     fn margin(row: &[f64; Contender::ALL.len()]) -> f64 {
-        let best_peer = Contender::PEERS
-            .iter()
-            .map(|&p| row[index(p)])
-            .fold(f64::NEG_INFINITY, f64::max);
+        let best_peer = Contender::PEERS.iter().map(|&p| row[index(p)]).fold(f64::NEG_INFINITY, f64::max);
         row[index(Contender::EmberAdaptive)] - best_peer
     }
 
     fn print(&self, name: &str, requests: usize, distinct: u64) {
-        println!(
-            "### {name} ({} requests, {} distinct keys)\n",
-            thousands(requests as u64),
-            thousands(distinct)
-        );
+        println!("### {name} ({} requests, {} distinct keys)\n", thousands(requests as u64), thousands(distinct));
         let labels: Vec<&str> = Contender::ALL.iter().map(|c| c.label()).collect();
-        println!(
-            "| cache size | {} | ember vs best peer |",
-            labels.join(" | ")
-        );
+        println!("| cache size | {} | ember vs best peer |", labels.join(" | "));
         println!("|---:|{}---:|", "---:|".repeat(labels.len()));
         for ((size, label), row) in self.sizes.iter().zip(&self.ratios) {
             let ratios: Vec<String> = row.iter().map(|r| format!("{r:.2}")).collect();
-            println!(
-                "| {} ({label}) | {} | {:+.2} pp |",
-                thousands(*size),
-                ratios.join(" | "),
-                Self::margin(row)
-            );
+            println!("| {} ({label}) | {} | {:+.2} pp |", thousands(*size), ratios.join(" | "), Self::margin(row));
         }
         let times: Vec<String> = Contender::ALL
             .iter()
@@ -408,21 +362,14 @@ fn thousands(n: u64) -> String {
 }
 
 fn index(contender: Contender) -> usize {
-    Contender::ALL
-        .iter()
-        .position(|&c| c == contender)
-        .expect("every contender is in Contender::ALL")
+    Contender::ALL.iter().position(|&c| c == contender).expect("every contender is in Contender::ALL")
 }
 
 fn run_workload(workload: &Workload, quick: bool) -> Result<Table, String> {
     let load_start = Instant::now();
     let keys = match &workload.source {
         Source::Zipf { alpha, seed } => {
-            let requests = if quick {
-                ZIPF_REQUESTS_QUICK
-            } else {
-                ZIPF_REQUESTS
-            };
+            let requests = if quick { ZIPF_REQUESTS_QUICK } else { ZIPF_REQUESTS };
             zipf_keys(*alpha, *seed, requests)?
         }
         Source::Trace(path) => trace_keys(path, quick.then_some(TRACE_REQUESTS_QUICK))?,
@@ -438,11 +385,7 @@ fn run_workload(workload: &Workload, quick: bool) -> Result<Table, String> {
         load_start.elapsed().as_secs_f64()
     );
 
-    let mut table = Table {
-        sizes: Vec::new(),
-        ratios: Vec::new(),
-        time: [Duration::ZERO; Contender::ALL.len()],
-    };
+    let mut table = Table { sizes: Vec::new(), ratios: Vec::new(), time: [Duration::ZERO; Contender::ALL.len()] };
     for (per_mille, label) in SIZES_PERMILLE {
         let size = cache_size(distinct, per_mille);
         let mut row = [0.0; Contender::ALL.len()];

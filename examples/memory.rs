@@ -130,20 +130,11 @@ fn measure(name: &str, entries: u64) -> Result<Measurement, String> {
             .and_then(|field| field.parse().ok())
             .ok_or_else(|| format!("malformed report from child measuring {name}: {stdout}"))
     };
-    Ok(Measurement {
-        rss_before_kb: number(1)?,
-        rss_after_kb: number(2)?,
-        hwm_after_kb: number(3)?,
-        len: number(4)?,
-    })
+    Ok(Measurement { rss_before_kb: number(1)?, rss_after_kb: number(2)?, hwm_after_kb: number(3)?, len: number(4)? })
 }
 
 fn per_entry(kb: u64, len: u64) -> String {
-    if len == 0 {
-        "—".to_owned()
-    } else {
-        format!("{:.1}", (kb * 1024) as f64 / len as f64)
-    }
+    if len == 0 { "—".to_owned() } else { format!("{:.1}", (kb * 1024) as f64 / len as f64) }
 }
 
 fn mib(kb: u64) -> String {
@@ -158,12 +149,8 @@ fn run() -> Result<(), String> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--entries" => {
-                let value = args
-                    .next()
-                    .ok_or_else(|| format!("--entries needs a number\n{USAGE}"))?;
-                entries = value
-                    .parse()
-                    .map_err(|_| format!("--entries: `{value}` is not a number\n{USAGE}"))?;
+                let value = args.next().ok_or_else(|| format!("--entries needs a number\n{USAGE}"))?;
+                entries = value.parse().map_err(|_| format!("--entries: `{value}` is not a number\n{USAGE}"))?;
             }
             "--child" => child_of = Some(args.next().ok_or("--child needs a cache name")?),
             "-h" | "--help" => {
@@ -187,16 +174,11 @@ fn run() -> Result<(), String> {
     let mut rows = Vec::new();
     for name in &caches {
         let m = measure(name, entries)?;
-        eprintln!(
-            "{name}: len {}, RSS {} -> {} kB",
-            m.len, m.rss_before_kb, m.rss_after_kb
-        );
+        eprintln!("{name}: len {}, RSS {} -> {} kB", m.len, m.rss_before_kb, m.rss_after_kb);
         rows.push((name, m));
     }
     println!("### Memory for {entries} `u64 -> u64` entries (capacity {entries})\n");
-    println!(
-        "| cache | len() | RSS growth (MiB) | bytes/entry | peak RSS growth (MiB) | peak bytes/entry |"
-    );
+    println!("| cache | len() | RSS growth (MiB) | bytes/entry | peak RSS growth (MiB) | peak bytes/entry |");
     println!("|---|---:|---:|---:|---:|---:|");
     for (name, m) in rows {
         let growth = m.rss_after_kb.saturating_sub(m.rss_before_kb);

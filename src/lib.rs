@@ -23,13 +23,13 @@
 //!
 //! # Layout
 //!
-//! - [`time`]: the [`Clock`] trait, [`time::SystemClock`], [`time::ManualClock`].
-//! - `engine` (internal): shards (`hashbrown` table + slab), the timing
+//! - [`time`] holds the [`Clock`] trait, [`time::SystemClock`] and [`time::ManualClock`].
+//! - `engine` (internal) holds the shards (`hashbrown` table + slab), the timing
 //!   wheel (`engine::expire`) and the eviction policies (`engine::evict`).
 //!   It depends on nothing above it.
-//! - [`cache`]: [`Cache`], [`CacheBuilder`], loaders, iteration, inspection.
-//! - [`stats`]: [`stats::CacheStats`].
-//! - [`error`]: [`Error`] and [`ConfigError`].
+//! - [`cache`] holds [`Cache`], [`CacheBuilder`], loaders, iteration and inspection.
+//! - [`stats`] holds [`stats::CacheStats`].
+//! - [`error`] holds [`Error`] and [`ConfigError`].
 //!
 //! # Cargo features
 //!

@@ -67,9 +67,7 @@ impl ManualClock {
     pub fn advance(&self, d: Duration) {
         let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
         // Saturating add through a CAS loop so the clock never wraps.
-        let _ = self
-            .micros
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| Some(t.saturating_add(us)));
+        let _ = self.micros.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| Some(t.saturating_add(us)));
     }
 }
 

@@ -75,7 +75,12 @@ fn build(cap: Option<u64>, policy: EvictionPolicy, shards: usize) -> (Cache<u8, 
 }
 
 /// Applies `cmd` to both; returns what the cache answered for lookups.
-fn step(cache: &Cache<u8, u16>, clock: &ManualClock, model: &mut Model, cmd: &Cmd) -> Option<(Option<u16>, Option<u16>)> {
+fn step(
+    cache: &Cache<u8, u16>,
+    clock: &ManualClock,
+    model: &mut Model,
+    cmd: &Cmd,
+) -> Option<(Option<u16>, Option<u16>)> {
     match *cmd {
         Cmd::Insert(k, v) => {
             cache.insert(k, v);
@@ -166,8 +171,8 @@ proptest! {
             if let Some((got, want)) = step(&cache, &clock, &mut model, c) {
                 match c {
                     // A lookup may miss what was evicted, never return a wrong value.
-                    Cmd::Get(_) | Cmd::Peek(_) | Cmd::Remove(_) => {
-                        if got.is_some() { prop_assert_eq!(got, want, "{:?}", c); }
+                    Cmd::Get(_) | Cmd::Peek(_) | Cmd::Remove(_) if got.is_some() => {
+                        prop_assert_eq!(got, want, "{:?}", c);
                     }
                     Cmd::Add(..) => {
                         // The value may have been evicted before the add: then the

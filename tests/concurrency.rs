@@ -132,12 +132,8 @@ async fn cancelled_async_leader_hands_over() {
 #[test]
 fn bound_holds_under_concurrent_writers() {
     let max = 5_000u64;
-    let cache: Cache<u64, Vec<u8>> = Cache::builder()
-        .max_weight(max * 100)
-        .weigher(|_, v: &Vec<u8>| v.len() as u32)
-        .shards(4)
-        .build()
-        .unwrap();
+    let cache: Cache<u64, Vec<u8>> =
+        Cache::builder().max_weight(max * 100).weigher(|_, v: &Vec<u8>| v.len() as u32).shards(4).build().unwrap();
     let over = AtomicUsize::new(0);
     std::thread::scope(|s| {
         for t in 0..4u64 {
@@ -174,7 +170,7 @@ fn housekeeper_reclaims_without_any_call() {
     clock.advance(Duration::from_secs(2));
     // Wait (bounded) for the background thread to notice.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while cache.len() > 0 && std::time::Instant::now() < deadline {
+    while !cache.is_empty() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
     assert_eq!(cache.len(), 0);

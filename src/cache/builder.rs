@@ -173,7 +173,9 @@ impl<K, V, S> CacheBuilder<K, V, S> {
             (None, Some(w), true) => w,
             (None, None, _) => u64::MAX,
         };
-        for (name, d) in [("time_to_live", self.ttl), ("time_to_idle", self.tti), ("housekeeper interval", self.housekeeper)] {
+        for (name, d) in
+            [("time_to_live", self.ttl), ("time_to_idle", self.tti), ("housekeeper interval", self.housekeeper)]
+        {
             if d == Some(Duration::ZERO) {
                 return Err(ConfigError::ZeroDuration(name));
             }

@@ -134,9 +134,6 @@ where
             );
         });
         all.sort_by_key(|x| x.0);
-        all.into_iter()
-            .take(n)
-            .map(|(d, k, v)| (k, v, Duration::from_millis(d - now)))
-            .collect()
+        all.into_iter().take(n).map(|(d, k, v)| (k, v, Duration::from_millis(d - now))).collect()
     }
 }

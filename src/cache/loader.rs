@@ -75,7 +75,6 @@ impl<V: Clone> Flight<V> {
         }
         Poll::Pending
     }
-
 }
 
 impl<V> Flight<V> {
@@ -199,7 +198,11 @@ where
     }
 
     /// Stores the leader's result and wakes the waiters.
-    fn conclude<E: Send + Sync + 'static>(&self, mut leader: Leader<'_, K, V, S>, r: Result<V, E>) -> Result<V, Arc<E>> {
+    fn conclude<E: Send + Sync + 'static>(
+        &self,
+        mut leader: Leader<'_, K, V, S>,
+        r: Result<V, E>,
+    ) -> Result<V, Arc<E>> {
         match r {
             Ok(v) => {
                 self.insert(leader.key.clone(), v.clone());
@@ -259,7 +262,8 @@ where
                     }
                 }
                 Join::Lead(flight) => {
-                    let leader = Leader { cache: self, key: &key, hash, flight, started: Instant::now(), finished: false };
+                    let leader =
+                        Leader { cache: self, key: &key, hash, flight, started: Instant::now(), finished: false };
                     let Some(f) = init.take() else { unreachable!("a caller leads at most once") };
                     let r = f();
                     return self.conclude(leader, r);
@@ -299,7 +303,8 @@ where
                     }
                 }
                 Join::Lead(flight) => {
-                    let leader = Leader { cache: self, key: &key, hash, flight, started: Instant::now(), finished: false };
+                    let leader =
+                        Leader { cache: self, key: &key, hash, flight, started: Instant::now(), finished: false };
                     let Some(fut) = init.take() else { unreachable!("a caller leads at most once") };
                     let r = fut.await;
                     return self.conclude(leader, r);

@@ -217,7 +217,12 @@ where
     /// time-to-idle); without, it is invisible. Calls `f` on the live entry
     /// under the read lock.
     #[inline]
-    pub(crate) fn read<Q, R>(&self, key: &Q, touch: bool, f: impl FnOnce(&Entry<K, V>, &Shard<K, V>, u64) -> R) -> Option<R>
+    pub(crate) fn read<Q, R>(
+        &self,
+        key: &Q,
+        touch: bool,
+        f: impl FnOnce(&Entry<K, V>, &Shard<K, V>, u64) -> R,
+    ) -> Option<R>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
@@ -291,11 +296,19 @@ where
 
     /// Runs `f` on the shard of `hash` under its write lock, then delivers
     /// what it removed.
-    pub(crate) fn write_shard<R>(&self, hash: u64, f: impl FnOnce(&mut Shard<K, V>, &Ctx<'_, K, V>, &mut Removed<K, V>) -> R) -> R {
+    pub(crate) fn write_shard<R>(
+        &self,
+        hash: u64,
+        f: impl FnOnce(&mut Shard<K, V>, &Ctx<'_, K, V>, &mut Removed<K, V>) -> R,
+    ) -> R {
         self.write_slot(self.slot(hash), f)
     }
 
-    fn write_slot<R>(&self, slot: &Slot<K, V>, f: impl FnOnce(&mut Shard<K, V>, &Ctx<'_, K, V>, &mut Removed<K, V>) -> R) -> R {
+    fn write_slot<R>(
+        &self,
+        slot: &Slot<K, V>,
+        f: impl FnOnce(&mut Shard<K, V>, &Ctx<'_, K, V>, &mut Removed<K, V>) -> R,
+    ) -> R {
         let mut out = Removed::new();
         let hash_of = |k: &K| self.hasher.hash_one(k);
         let ctx = Ctx { now: self.now(), expiry: &self.expiry, hash_of: &hash_of, window: self.climber.window() };
@@ -391,9 +404,7 @@ where
             r
         };
         let result = if removed {
-            out.iter()
-                .find(|(_, _, c)| *c == RemovalCause::Explicit)
-                .map(|(k, v, _)| (k.clone(), v.clone()))
+            out.iter().find(|(_, _, c)| *c == RemovalCause::Explicit).map(|(k, v, _)| (k.clone(), v.clone()))
         } else {
             None
         };

@@ -104,9 +104,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         Q: Hash + Eq + ?Sized,
     {
         let slab = &self.slab;
-        self.table
-            .find(hash, |&i| slab.get(i).is_some_and(|e| e.key.borrow() == key))
-            .copied()
+        self.table.find(hash, |&i| slab.get(i).is_some_and(|e| e.key.borrow() == key)).copied()
     }
 
     /// The deadline an entry may extend to on reads (its time-to-live part).

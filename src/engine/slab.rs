@@ -164,10 +164,7 @@ impl<K, V> Slab<K, V> {
 
     /// Iterates over `(index, entry)` of live entries.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &Entry<K, V>)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| Some((i as u32, e.as_ref()?)))
+        self.slots.iter().enumerate().filter_map(|(i, e)| Some((i as u32, e.as_ref()?)))
     }
 }
 
