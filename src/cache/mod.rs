@@ -2,7 +2,7 @@
 //! reaches for instead of moka or quick_cache.
 //!
 //! `Cache` is a cheap handle (`Clone`, `Send + Sync`) over the shared
-//! [engine](crate::engine). Values are the user's own types; `get` returns a
+//! engine. Values are the user's own types; `get` returns a
 //! clone, so wrap big values in `Arc`.
 
 mod builder;
