@@ -53,9 +53,9 @@ where
         let hash = engine.hash(key);
         let now = engine.now();
         engine.read(key, false, |e, shard, _| {
-            let deadline = e.deadline();
+            let deadline = shard.deadline_of(e);
             EntryInfo {
-                age: Duration::from_millis(now.saturating_sub(e.written_at)),
+                age: Duration::from_millis(now.saturating_sub(e.written_at())),
                 time_to_live: (deadline != NEVER).then(|| Duration::from_millis(deadline.saturating_sub(now))),
                 weight: e.weight,
                 frequency: shard.policy.frequency(e, hash),
@@ -93,7 +93,7 @@ where
             let v: Vec<(K, V)> = order
                 .into_iter()
                 .filter_map(|i| s.slab.get(i))
-                .filter(|e| !e.is_expired(now))
+                .filter(|e| !s.is_expired(e, now))
                 .take(n)
                 .map(|e| (e.key.clone(), e.value.clone()))
                 .collect();
@@ -128,7 +128,7 @@ where
             all.extend(
                 s.slab
                     .iter()
-                    .map(|(_, e)| (e.deadline(), e))
+                    .map(|(_, e)| (s.deadline_of(e), e))
                     .filter(|&(d, _)| d != NEVER && d > now)
                     .map(|(d, e)| (d, e.key.clone(), e.value.clone())),
             );

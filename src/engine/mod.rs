@@ -239,9 +239,9 @@ where
             }
             return None;
         };
-        let deadline = e.deadline();
-        let now = if self.read_clock || deadline != NEVER { self.now() } else { 0 };
-        if deadline <= now {
+        let expiring = e.timer != slab::NIL;
+        let now = if self.read_clock || expiring { self.now() } else { 0 };
+        if expiring && shard.deadline_of(e) <= now {
             drop(shard);
             if touch {
                 self.stats.add(Counter::Miss, 1);
@@ -249,7 +249,7 @@ where
             return None;
         }
         let mut drain = false;
-        let mut needs_timer = false;
+        let mut needs_timer = None;
         if touch {
             if self.read_clock {
                 needs_timer = self.touch_deadline(&shard, e, now);
@@ -260,11 +260,11 @@ where
         drop(shard);
         if touch {
             self.stats.add(Counter::Hit, 1);
-            if drain || needs_timer {
+            if drain || needs_timer.is_some() {
                 self.write_shard(hash, |s, _, _| {
                     s.policy.drain_reads(&mut s.slab);
-                    if needs_timer {
-                        s.adopt_deadline(hash, key);
+                    if let Some(deadline) = needs_timer {
+                        s.adopt_deadline(hash, key, deadline);
                     }
                 });
             }
@@ -273,14 +273,16 @@ where
     }
 
     /// Applies time-to-idle and `Expiry::expire_after_read` to an entry being
-    /// read. Returns true when the entry gained a deadline it has no timer
-    /// for (the caller then schedules it under the write lock).
-    fn touch_deadline(&self, shard: &Shard<K, V>, e: &Entry<K, V>, now: u64) -> bool {
-        let mut new = shard.hard_deadline(e);
+    /// read. Returns the new deadline when the entry gained one it has no
+    /// timer for (the caller then schedules it under the write lock).
+    fn touch_deadline(&self, shard: &Shard<K, V>, e: &Entry<K, V>, now: u64) -> Option<u64> {
+        let node = shard.wheel.node(e.timer).filter(|_| e.timer != slab::NIL);
+        let current = node.map_or(NEVER, |n| n.deadline());
+        let mut new = node.map_or(NEVER, |n| n.hard_deadline);
         if let Some(p) = self.expiry.policy.as_ref().filter(|p| p.reads_matter()) {
-            let current = (e.deadline() != NEVER).then(|| Duration::from_millis(e.deadline().saturating_sub(now)));
-            let ttl_part = self.expiry.ttl.map_or(NEVER, |t| e.written_at.saturating_add(t));
-            new = match p.expire_after_read(&e.key, &e.value, current) {
+            let left = (current != NEVER).then(|| Duration::from_millis(current.saturating_sub(now)));
+            let ttl_part = self.expiry.ttl.map_or(NEVER, |t| e.written_at().saturating_add(t));
+            new = match p.expire_after_read(&e.key, &e.value, left) {
                 Some(d) => ttl_part.min(now.saturating_add(crate::time::ms_ceil(d))),
                 None => ttl_part,
             };
@@ -288,10 +290,15 @@ where
         if let Some(tti) = self.expiry.tti {
             new = new.min(now.saturating_add(tti));
         }
-        if new != e.deadline() {
-            e.expire_at.store(new, Ordering::Relaxed);
+        match node {
+            Some(n) => {
+                if new != current {
+                    n.deadline.store(new, Ordering::Relaxed);
+                }
+                None
+            }
+            None => (new != NEVER).then_some(new),
         }
-        new != NEVER && e.timer == slab::NIL
     }
 
     /// Runs `f` on the shard of `hash` under its write lock, then delivers

@@ -107,10 +107,18 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         self.table.find(hash, |&i| slab.get(i).is_some_and(|e| e.key.borrow() == key)).copied()
     }
 
-    /// The deadline an entry may extend to on reads (its time-to-live part).
-    pub(crate) fn hard_deadline(&self, e: &Entry<K, V>) -> u64 {
-        self.wheel.node(e.timer).map_or(NEVER, |n| n.hard_deadline)
+    /// The entry's deadline, or [`NEVER`].
+    #[inline]
+    pub(crate) fn deadline_of(&self, e: &Entry<K, V>) -> u64 {
+        if e.timer == NIL { NEVER } else { self.wheel.node(e.timer).map_or(NEVER, |n| n.deadline()) }
     }
+
+    /// Whether the entry's deadline has passed at `now`.
+    #[inline]
+    pub(crate) fn is_expired(&self, e: &Entry<K, V>, now: u64) -> bool {
+        e.timer != NIL && self.deadline_of(e) <= now
+    }
+
 
     /// Computes `(hard, soft)` deadlines for a write of `key`/`value`;
     /// `previous` is the old deadline when this replaces a live entry.
@@ -133,7 +141,6 @@ impl<K: Hash + Eq, V> Shard<K, V> {
 
     fn set_timer(&mut self, i: u32, hard: u64, soft: u64) {
         let Some(e) = self.slab.get_mut(i) else { return };
-        e.expire_at.store(soft, std::sync::atomic::Ordering::Relaxed);
         let timer = e.timer;
         if soft == NEVER {
             if timer != NIL {
@@ -144,6 +151,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             }
         } else if let Some(node) = self.wheel.node_mut(timer) {
             node.hard_deadline = hard;
+            *node.deadline.get_mut() = soft;
             self.wheel.reschedule(timer, soft);
         } else {
             let t = self.wheel.insert(i, soft, hard);
@@ -168,7 +176,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         self.policy.drain_reads(&mut self.slab);
         let mut existing = self.find(hash, &key);
         if let Some(i) = existing
-            && self.slab.get(i).is_some_and(|e| e.is_expired(ctx.now))
+            && self.slab.get(i).is_some_and(|e| self.is_expired(e, ctx.now))
         {
             self.remove_at(i, hash, RemovalCause::Expired, out);
             existing = None;
@@ -183,12 +191,12 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         }
         let result = match existing {
             Some(i) => {
-                let previous = self.slab.get(i).map_or(NEVER, |e| e.deadline());
+                let previous = self.slab.get(i).map_or(NEVER, |e| self.deadline_of(e));
                 let (hard, soft) = Self::deadlines(ctx, &key, &value, ttl, Some(previous));
                 let Some(e) = self.slab.get_mut(i) else { return Inserted::Rejected };
                 let old_weight = std::mem::replace(&mut e.weight, weight);
                 let old_value = std::mem::replace(&mut e.value, value);
-                e.written_at = ctx.now;
+                e.set_written_at(ctx.now);
                 self.weight = self.weight - u64::from(old_weight) + u64::from(weight);
                 self.set_timer(i, hard, soft);
                 self.policy.on_update(&mut self.slab, i, hash, old_weight);
@@ -197,7 +205,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             }
             None => {
                 let (hard, soft) = Self::deadlines(ctx, &key, &value, ttl, None);
-                let Some(i) = self.slab.insert(Entry::new(key, value, weight, ctx.now, NEVER)) else {
+                let Some(i) = self.slab.insert(Entry::new(key, value, weight, ctx.now)) else {
                     return Inserted::Rejected;
                 };
                 let slab = &self.slab;
@@ -216,14 +224,13 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     }
 
     /// Gives a timer to an entry that gained a deadline on a read.
-    pub(crate) fn adopt_deadline<Q>(&mut self, hash: u64, key: &Q)
+    pub(crate) fn adopt_deadline<Q>(&mut self, hash: u64, key: &Q, deadline: u64)
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
         let Some(i) = self.find(hash, key) else { return };
         let Some(e) = self.slab.get(i) else { return };
-        let deadline = e.deadline();
         if deadline != NEVER && e.timer == NIL {
             let t = self.wheel.insert(i, deadline, NEVER);
             if let Some(e) = self.slab.get_mut(i) {
@@ -250,7 +257,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         self.policy.drain_reads(&mut self.slab);
         let mut found = self.find(hash, &key);
         if let Some(i) = found
-            && self.slab.get(i).is_some_and(|e| e.is_expired(ctx.now))
+            && self.slab.get(i).is_some_and(|e| self.is_expired(e, ctx.now))
         {
             self.remove_at(i, hash, RemovalCause::Expired, out);
             found = None;
@@ -290,7 +297,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
                 break;
             };
             let Some(e) = self.slab.get(v) else { break };
-            let cause = if e.is_expired(ctx.now) { RemovalCause::Expired } else { RemovalCause::Size };
+            let cause = if self.is_expired(e, ctx.now) { RemovalCause::Expired } else { RemovalCause::Size };
             let hash = (ctx.hash_of)(&e.key);
             self.forget(v, hash, cause, out);
         }
@@ -327,7 +334,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     {
         self.policy.drain_reads(&mut self.slab);
         let Some(i) = self.find(hash, key) else { return false };
-        let expired = self.slab.get(i).is_some_and(|e| e.is_expired(now));
+        let expired = self.slab.get(i).is_some_and(|e| self.is_expired(e, now));
         let cause = if expired { RemovalCause::Expired } else { RemovalCause::Explicit };
         self.remove_at(i, hash, cause, out);
         !expired
@@ -343,7 +350,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             let Some(slot) = self.wheel.node(n).map(|n| n.slot) else { continue };
             match self.slab.get(slot) {
                 Some(e) if e.timer == n => {
-                    let deadline = e.deadline();
+                    let deadline = self.deadline_of(e);
                     if deadline <= now {
                         let hash = (ctx.hash_of)(&e.key);
                         // `remove_at` frees the (detached) node through the entry.
@@ -378,7 +385,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             .slab
             .iter()
             .filter_map(|(i, e)| {
-                if e.is_expired(ctx.now) {
+                if self.is_expired(e, ctx.now) {
                     Some((i, RemovalCause::Expired))
                 } else if keep(&e.key, &e.value) {
                     None
@@ -397,12 +404,13 @@ impl<K: Hash + Eq, V> Shard<K, V> {
 
     /// Removes everything.
     pub(crate) fn clear(&mut self, now: u64, out: &mut Removed<K, V>) {
+        let expired: Vec<bool> = self.slab.iter().map(|(_, e)| self.is_expired(e, now)).collect();
         self.table.clear();
         self.wheel.clear();
         self.policy.clear();
         self.weight = 0;
-        for e in self.slab.drain() {
-            let cause = if e.is_expired(now) { RemovalCause::Expired } else { RemovalCause::Explicit };
+        for (e, expired) in self.slab.drain().into_iter().zip(expired) {
+            let cause = if expired { RemovalCause::Expired } else { RemovalCause::Explicit };
             out.push((e.key, e.value, cause));
         }
     }
@@ -415,10 +423,8 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         for (i, e) in self.slab.iter() {
             assert_eq!(self.find(hash_of(&e.key), &e.key), Some(i), "entry not found by its key");
             weight += u64::from(e.weight);
-            if e.deadline() == NEVER {
-                assert_eq!(e.timer, NIL, "timer without a deadline");
-            } else {
-                let node = self.wheel.node(e.timer).expect("deadline without a timer");
+            if e.timer != NIL {
+                let node = self.wheel.node(e.timer).expect("timer index points past the wheel");
                 assert_eq!(node.slot, i, "timer points elsewhere");
             }
         }
@@ -426,7 +432,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         assert!(self.weight <= self.max_weight, "over the bound after a write");
         assert_eq!(
             self.wheel.len(),
-            self.slab.iter().filter(|(_, e)| e.deadline() != NEVER).count(),
+            self.slab.iter().filter(|(_, e)| e.timer != NIL).count(),
             "one timer per deadline"
         );
         self.policy.validate(&self.slab);

@@ -99,7 +99,7 @@ impl Lfu {
         let better = |slab: &Slab<K, V>, a: u32, b: Option<u32>| -> bool {
             let Some(b) = b else { return true };
             match (slab.get(a), slab.get(b)) {
-                (Some(x), Some(y)) => (x.freq(), x.written_at) < (y.freq(), y.written_at),
+                (Some(x), Some(y)) => (x.freq(), x.written_at()) < (y.freq(), y.written_at()),
                 _ => false,
             }
         };

@@ -18,6 +18,7 @@
 //! by Kafka's purgatory and moka's `timer_wheel.rs`.
 
 use crate::engine::slab::NIL;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const LEVELS: usize = 4;
 const BUCKETS: u64 = 64;
@@ -29,17 +30,28 @@ const SHIFT: [u32; LEVELS] = [10, 16, 22, 28];
 const OVERFLOW: u16 = (LEVELS as u16) * (BUCKETS as u16);
 const UNSCHEDULED: u16 = u16::MAX;
 
-/// One scheduled entry.
-#[derive(Debug, Clone, Copy)]
+/// The timer of one entry: its deadline and its place in the wheel.
+#[derive(Debug)]
 pub(crate) struct TimerNode {
+    /// The entry's deadline (clock ms). Readers move it for time-to-idle and
+    /// read-driven expiry, under the shard's read lock: hence an atomic.
+    pub(crate) deadline: AtomicU64,
+    /// The deadline not counting time-to-idle or read-driven changes
+    /// (the time-to-live part), kept so a read can extend only up to it.
+    pub(crate) hard_deadline: u64,
     /// The entry's slab index.
     pub(crate) slot: u32,
     prev: u32,
     next: u32,
     bucket: u16,
-    /// The deadline not counting time-to-idle or read-driven changes
-    /// (the time-to-live part), kept so a read can extend only up to it.
-    pub(crate) hard_deadline: u64,
+}
+
+impl TimerNode {
+    /// The current deadline.
+    #[inline]
+    pub(crate) fn deadline(&self) -> u64 {
+        self.deadline.load(Ordering::Relaxed)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -89,7 +101,14 @@ impl Wheel {
     /// Allocates a node for entry `slot` and schedules it at `deadline`.
     /// Returns the node index (or `NIL` if the index space is exhausted).
     pub(crate) fn insert(&mut self, slot: u32, deadline: u64, hard_deadline: u64) -> u32 {
-        let node = TimerNode { slot, prev: NIL, next: NIL, bucket: UNSCHEDULED, hard_deadline };
+        let node = TimerNode {
+            deadline: AtomicU64::new(deadline),
+            hard_deadline,
+            slot,
+            prev: NIL,
+            next: NIL,
+            bucket: UNSCHEDULED,
+        };
         let n = if let Some(n) = self.free.pop() {
             self.nodes[n as usize] = node;
             n
@@ -151,7 +170,8 @@ impl Wheel {
     }
 
     fn unschedule(&mut self, n: u32) {
-        let TimerNode { prev, next, bucket, .. } = self.nodes[n as usize];
+        let TimerNode { prev, next, bucket, .. } = &self.nodes[n as usize];
+        let (prev, next, bucket) = (*prev, *next, *bucket);
         if bucket == UNSCHEDULED {
             return;
         }
