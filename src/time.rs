@@ -77,10 +77,12 @@ impl Clock for ManualClock {
     }
 }
 
-/// Milliseconds since the clock's origin, the engine's time unit.
+/// The engine's time: milliseconds since the clock's origin, plus one, so
+/// that 0 can mean "not read" (writes to a cache without expiry skip the
+/// clock).
 #[inline]
 pub(crate) fn now_ms(clock: &dyn Clock) -> u64 {
-    u64::try_from(clock.now().as_millis()).unwrap_or(u64::MAX - 1)
+    u64::try_from(clock.now().as_millis()).map_or(u64::MAX - 1, |ms| ms.saturating_add(1).min(u64::MAX - 1))
 }
 
 /// Converts a duration to whole milliseconds, rounding up so that a deadline
@@ -100,7 +102,7 @@ mod tests {
         let a = ManualClock::new();
         let b = a.clone();
         a.advance(Duration::from_millis(5));
-        assert_eq!(now_ms(&b), 5);
+        assert_eq!(now_ms(&b), 6);
         b.advance(Duration::MAX);
         assert!(now_ms(&a) >= 5);
     }

@@ -12,8 +12,11 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EntryInfo {
-    /// Time since the entry was last written.
-    pub age: Duration,
+    /// Time since the entry was last written. Known when the cache reads
+    /// the clock on writes: when it has a time-to-live, time-to-idle or
+    /// expiry policy, or once any entry was given a TTL of its own (a cache
+    /// without expiry skips the clock on writes, for speed).
+    pub age: Option<Duration>,
     /// Time until it expires, if it has a deadline.
     pub time_to_live: Option<Duration>,
     /// Its weight (1 without a weigher).
@@ -55,7 +58,7 @@ where
         engine.read(key, false, |e, shard, _| {
             let deadline = shard.deadline_of(e);
             EntryInfo {
-                age: Duration::from_millis(now.saturating_sub(e.written_at())),
+                age: (e.written_at() != 0).then(|| Duration::from_millis(now.saturating_sub(e.written_at()))),
                 time_to_live: (deadline != NEVER).then(|| Duration::from_millis(deadline.saturating_sub(now))),
                 weight: e.weight,
                 frequency: shard.policy.frequency(e, hash),

@@ -216,7 +216,7 @@ fn inspection() {
     assert_eq!(soon[0].0, 9);
     assert_eq!(soon[0].2, Duration::from_secs(90));
     let info = c.entry_info(&3).unwrap();
-    assert_eq!(info.age, Duration::from_secs(1));
+    assert_eq!(info.age, Some(Duration::from_secs(1)));
     assert_eq!(info.time_to_live, Some(Duration::from_secs(96)));
     assert_eq!(info.weight, 1);
 }

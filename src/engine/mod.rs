@@ -35,7 +35,7 @@ use smallvec::SmallVec;
 use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Why an entry left the cache, as told to the eviction listener.
@@ -144,7 +144,9 @@ pub(crate) struct Engine<K, V, S> {
     policy: EvictionPolicy,
     read_clock: bool,
     max_weight: AtomicU64,
-    ticks: AtomicU64,
+    /// Whether writes must read the clock: set when the cache has expiry
+    /// configured, and from the first write with a per-entry TTL on.
+    timed: AtomicBool,
 }
 
 /// Splits `total` over `n` shards; shard `i` gets its share.
@@ -163,6 +165,7 @@ where
 {
     pub(crate) fn new(cfg: EngineConfig<K, V, S>) -> Self {
         let n = cfg.shards.max(1).next_power_of_two();
+        let timed = cfg.expiry.ttl.is_some() || cfg.expiry.tti.is_some() || cfg.expiry.policy.is_some();
         let now = now_ms(cfg.clock.as_ref());
         let hint = cfg.entries_hint.map_or(4096, |e| (e / n as u64).clamp(64, 1 << 22));
         let shards = (0..n)
@@ -184,7 +187,7 @@ where
             climber: Climber::default(),
             policy: cfg.policy,
             max_weight: AtomicU64::new(cfg.max_weight),
-            ticks: AtomicU64::new(0),
+            timed: AtomicBool::new(timed),
         }
     }
 
@@ -316,9 +319,21 @@ where
         slot: &Slot<K, V>,
         f: impl FnOnce(&mut Shard<K, V>, &Ctx<'_, K, V>, &mut Removed<K, V>) -> R,
     ) -> R {
+        // A cache that has never seen a deadline does not need the time
+        // (about 25 ns a read here): its writes record time 0, "unknown".
+        let now = if self.timed.load(Ordering::Relaxed) { self.now() } else { 0 };
+        self.write_slot_at(slot, now, f)
+    }
+
+    fn write_slot_at<R>(
+        &self,
+        slot: &Slot<K, V>,
+        now: u64,
+        f: impl FnOnce(&mut Shard<K, V>, &Ctx<'_, K, V>, &mut Removed<K, V>) -> R,
+    ) -> R {
         let mut out = Removed::new();
         let hash_of = |k: &K| self.hasher.hash_one(k);
-        let ctx = Ctx { now: self.now(), expiry: &self.expiry, hash_of: &hash_of, window: self.climber.window() };
+        let ctx = Ctx { now, expiry: &self.expiry, hash_of: &hash_of, window: self.climber.window() };
         let r = {
             let mut shard = slot.lock.write();
             let r = f(&mut shard, &ctx, &mut out);
@@ -354,22 +369,28 @@ where
     pub(crate) fn insert(&self, key: K, value: V, ttl: Ttl) -> Inserted {
         let hash = self.hash(&key);
         let weight = self.weigh(&key, &value);
-        let r = self.write_shard(hash, |s, ctx, out| s.insert(ctx, hash, key, value, weight, ttl, out));
+        if matches!(ttl, Ttl::Fixed(_)) && !self.timed.load(Ordering::Relaxed) {
+            self.timed.store(true, Ordering::Relaxed);
+        }
+        let (r, writes) = self.write_shard(hash, |s, ctx, out| {
+            s.writes = s.writes.wrapping_add(1);
+            (s.insert(ctx, hash, key, value, weight, ttl, out), s.writes)
+        });
         match r {
             Inserted::New => self.stats.add(Counter::Insert, 1),
             Inserted::Updated => self.stats.add(Counter::Update, 1),
             Inserted::Rejected => {}
         }
-        self.after_write();
+        self.after_write(writes);
         r
     }
 
-    /// Lets the hill climber look at the hit rate now and then.
+    /// Lets the hill climber look at the hit rate now and then (every
+    /// `CLIMB_EVERY` writes of a shard, counted under its lock so that
+    /// writers share no counter).
     #[inline]
-    pub(crate) fn after_write(&self) {
-        if self.policy == EvictionPolicy::Adaptive
-            && self.ticks.fetch_add(1, Ordering::Relaxed) % u64::from(CLIMB_EVERY) == 0
-        {
+    pub(crate) fn after_write(&self, shard_writes: u32) {
+        if self.policy == EvictionPolicy::Adaptive && shard_writes % CLIMB_EVERY == 0 {
             self.climber.observe(self.stats.get(Counter::Hit), self.stats.get(Counter::Miss), self.len());
         }
     }
@@ -381,13 +402,16 @@ where
     {
         let hash = self.hash(&key);
         let weigh = |k: &K, v: &V| self.weigh(k, v);
-        let r = self.write_shard(hash, |s, ctx, out| s.compute(ctx, hash, key, &weigh, f, out));
+        let (r, writes) = self.write_shard(hash, |s, ctx, out| {
+            s.writes = s.writes.wrapping_add(1);
+            (s.compute(ctx, hash, key, &weigh, f, out), s.writes)
+        });
         match &r {
             CompResult::Inserted(_) => self.stats.add(Counter::Insert, 1),
             CompResult::ReplacedWith(_) => self.stats.add(Counter::Update, 1),
             _ => {}
         }
-        self.after_write();
+        self.after_write(writes);
         r
     }
 
@@ -402,7 +426,7 @@ where
         let hash = self.hash(key);
         let slot = self.slot(hash);
         let mut out = Removed::new();
-        let now = self.now();
+        let now = if self.timed.load(Ordering::Relaxed) { self.now() } else { 0 };
         let removed = {
             let mut shard = slot.lock.write();
             let r = shard.remove(hash, key, now, &mut out);
@@ -423,7 +447,7 @@ where
     /// the bound, shard by shard.
     pub(crate) fn run_pending_tasks(&self) {
         for slot in self.shards.iter() {
-            self.write_slot(slot, |s, ctx, out| s.maintain(ctx, out));
+            self.write_slot_at(slot, self.now(), |s, ctx, out| s.maintain(ctx, out));
         }
     }
 

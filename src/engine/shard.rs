@@ -72,6 +72,8 @@ pub(crate) struct Shard<K, V> {
     pub(crate) wheel: Wheel,
     pub(crate) weight: u64,
     pub(crate) max_weight: u64,
+    /// Writes so far (wrapping), for work done every so many writes.
+    pub(crate) writes: u32,
     scratch: Vec<u32>,
 }
 
@@ -88,6 +90,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             wheel: Wheel::new(now),
             weight: 0,
             max_weight,
+            writes: 0,
             scratch: Vec::new(),
         }
     }
