@@ -17,7 +17,7 @@ use super::expire::wheel::Wheel;
 use super::slab::{Entry, NEVER, NIL, Slab};
 use super::{CompResult, Op, RemovalCause, Removed};
 use crate::time::ms_ceil;
-use hashbrown::HashTable;
+use hashbrown::{HashTable, hash_table};
 use std::borrow::Borrow;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -177,53 +177,75 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         out: &mut Removed<K, V>,
     ) -> Inserted {
         self.policy.drain_reads(&mut self.slab);
-        let mut existing = self.find(hash, &key);
-        if let Some(i) = existing
-            && self.slab.get(i).is_some_and(|e| self.is_expired(e, ctx.now))
-        {
-            self.remove_at(i, hash, RemovalCause::Expired, out);
-            existing = None;
-        }
         if u64::from(weight) > self.max_weight {
             // Heavier than the whole shard: it could never stay.
-            if let Some(i) = existing {
-                self.remove_at(i, hash, RemovalCause::Replaced, out);
+            if let Some(i) = self.find(hash, &key) {
+                let expired = self.slab.get(i).is_some_and(|e| self.is_expired(e, ctx.now));
+                let cause = if expired { RemovalCause::Expired } else { RemovalCause::Replaced };
+                self.remove_at(i, hash, cause, out);
             }
             out.push((key, value, RemovalCause::Size));
             return Inserted::Rejected;
         }
-        let result = match existing {
-            Some(i) => {
-                let previous = self.slab.get(i).map_or(NEVER, |e| self.deadline_of(e));
-                let (hard, soft) = Self::deadlines(ctx, &key, &value, ttl, Some(previous));
-                let Some(e) = self.slab.get_mut(i) else { return Inserted::Rejected };
-                let old_weight = std::mem::replace(&mut e.weight, weight);
-                let old_value = std::mem::replace(&mut e.value, value);
-                e.set_written_at(ctx.now);
-                self.weight = self.weight - u64::from(old_weight) + u64::from(weight);
-                self.set_timer(i, hard, soft);
-                self.policy.on_update(&mut self.slab, i, hash, old_weight);
-                out.push((key, old_value, RemovalCause::Replaced));
-                Inserted::Updated
-            }
-            None => {
+        // One probe finds the entry or the free bucket for it.
+        let slab = &self.slab;
+        let hash_of = ctx.hash_of;
+        let bucket = self.table.entry(
+            hash,
+            |&i| slab.get(i).is_some_and(|e| e.key == key),
+            |&j| slab.get(j).map_or(0, |e| hash_of(&e.key)),
+        );
+        let result = match bucket {
+            hash_table::Entry::Vacant(v) => {
                 let (hard, soft) = Self::deadlines(ctx, &key, &value, ttl, None);
                 let Some(i) = self.slab.insert(Entry::new(key, value, weight, ctx.now)) else {
                     return Inserted::Rejected;
                 };
-                let slab = &self.slab;
-                let hash_of = ctx.hash_of;
-                self.table.insert_unique(hash, i, |&j| slab.get(j).map_or(0, |e| hash_of(&e.key)));
-                self.weight += u64::from(weight);
-                self.set_timer(i, hard, soft);
-                self.policy.on_insert(&mut self.slab, i, hash);
-                Inserted::New
+                v.insert(i);
+                self.adopt_new(i, hash, hard, soft)
+            }
+            hash_table::Entry::Occupied(o) => {
+                let i = *o.get();
+                let previous = self.slab.get(i).map_or(NEVER, |e| self.deadline_of(e));
+                if previous <= ctx.now {
+                    // Expired: the old entry goes as expired, the new one
+                    // starts afresh.
+                    self.remove_at(i, hash, RemovalCause::Expired, out);
+                    let (hard, soft) = Self::deadlines(ctx, &key, &value, ttl, None);
+                    let Some(i) = self.slab.insert(Entry::new(key, value, weight, ctx.now)) else {
+                        return Inserted::Rejected;
+                    };
+                    let slab = &self.slab;
+                    self.table.insert_unique(hash, i, |&j| slab.get(j).map_or(0, |e| hash_of(&e.key)));
+                    self.adopt_new(i, hash, hard, soft)
+                } else {
+                    let (hard, soft) = Self::deadlines(ctx, &key, &value, ttl, Some(previous));
+                    let Some(e) = self.slab.get_mut(i) else { return Inserted::Rejected };
+                    let old_weight = std::mem::replace(&mut e.weight, weight);
+                    let old_value = std::mem::replace(&mut e.value, value);
+                    e.set_written_at(ctx.now);
+                    self.weight = self.weight - u64::from(old_weight) + u64::from(weight);
+                    self.set_timer(i, hard, soft);
+                    self.policy.on_update(&mut self.slab, i, hash, old_weight);
+                    out.push((key, old_value, RemovalCause::Replaced));
+                    Inserted::Updated
+                }
             }
         };
         self.policy.rebalance(&mut self.slab, self.max_weight, ctx.window);
         self.evict(ctx, out);
         self.expire(ctx, false, out);
         result
+    }
+
+    /// Accounts for a new entry `i`, already in the slab and the table.
+    fn adopt_new(&mut self, i: u32, hash: u64, hard: u64, soft: u64) -> Inserted {
+        if let Some(e) = self.slab.get(i) {
+            self.weight += u64::from(e.weight);
+        }
+        self.set_timer(i, hard, soft);
+        self.policy.on_insert(&mut self.slab, i, hash);
+        Inserted::New
     }
 
     /// Gives a timer to an entry that gained a deadline on a read.
