@@ -59,6 +59,7 @@ pub mod cache;
 mod engine;
 pub mod error;
 pub mod stats;
+mod sync;
 pub mod time;
 
 pub use cache::{Cache, CacheBuilder};

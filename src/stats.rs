@@ -2,8 +2,7 @@
 //! cache-line-padded stripe, and a snapshot sums the stripes.
 
 use crossbeam_utils::CachePadded;
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Stripes per cache: a power of two, more than the threads we expect to
@@ -27,22 +26,9 @@ pub(crate) enum Counter {
 }
 const COUNTERS: usize = Counter::LoadNanos as usize + 1;
 
-static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
-thread_local! {
-    static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
-}
-
 #[inline]
 fn stripe() -> usize {
-    STRIPE.with(|s| {
-        let v = s.get();
-        if v != usize::MAX {
-            return v;
-        }
-        let v = NEXT_STRIPE.fetch_add(1, Ordering::Relaxed) % STRIPES;
-        s.set(v);
-        v
-    })
+    crate::sync::thread_index() % STRIPES
 }
 
 /// Striped counters of one cache.

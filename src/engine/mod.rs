@@ -19,6 +19,7 @@
 
 pub(crate) mod evict;
 pub(crate) mod expire;
+pub(crate) mod lock;
 pub(crate) mod read_buffer;
 pub(crate) mod shard;
 pub(crate) mod slab;
@@ -28,7 +29,7 @@ use crate::time::{Clock, now_ms};
 use crossbeam_utils::CachePadded;
 use evict::EvictionPolicy;
 use evict::climber::Climber;
-use parking_lot::RwLock;
+use lock::ShardLock;
 use shard::{Ctx, ExpiryConfig, Inserted, Shard, Ttl};
 use slab::{Entry, NEVER};
 use smallvec::SmallVec;
@@ -109,7 +110,7 @@ pub(crate) type Listener<K, V> = Arc<dyn Fn(K, V, RemovalCause) + Send + Sync>;
 const CLIMB_EVERY: u32 = 64;
 
 struct Slot<K, V> {
-    lock: RwLock<Shard<K, V>>,
+    lock: ShardLock<Shard<K, V>>,
     /// Mirrors of the shard's size, written under the write lock (same cache
     /// line as the lock word), read without locking.
     len: AtomicU64,
@@ -171,7 +172,7 @@ where
         let shards = (0..n)
             .map(|i| {
                 let shard = Shard::new(evict::Policy::new(cfg.policy, hint), share(cfg.max_weight, n, i), now);
-                CachePadded::new(Slot { lock: RwLock::new(shard), len: AtomicU64::new(0), weight: AtomicU64::new(0) })
+                CachePadded::new(Slot { lock: ShardLock::new(shard), len: AtomicU64::new(0), weight: AtomicU64::new(0) })
             })
             .collect();
         Engine {

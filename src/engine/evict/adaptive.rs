@@ -41,6 +41,9 @@ pub(crate) struct Adaptive {
     /// First entry moved out of the window in the current write, or NIL.
     candidate: u32,
     rng: u64,
+    pub(crate) miss_inc: bool,
+    ins_inc: bool,
+    prot: u64,
 }
 
 impl Adaptive {
@@ -52,6 +55,9 @@ impl Adaptive {
             sketch: Sketch::new(capacity_hint),
             candidate: NIL,
             rng: 0x9E37_79B9_7F4A_7C15,
+            miss_inc: super::tun("EMB_MISSINC", 1.0) != 0.0,
+            ins_inc: super::tun("EMB_INSINC", 1.0) != 0.0,
+            prot: super::tun("EMB_PROT", PROTECTED_PERCENT as f64) as u64,
         }
     }
 
@@ -64,7 +70,9 @@ impl Adaptive {
     }
 
     pub(crate) fn on_insert<K, V>(&mut self, slab: &mut Slab<K, V>, i: u32, hash: u64) {
-        self.sketch.increment(hash);
+        if self.ins_inc {
+            self.sketch.increment(hash);
+        }
         self.window.push_back(slab, i, Queue::Window);
     }
 
@@ -122,7 +130,7 @@ impl Adaptive {
         hash_of: &dyn Fn(&K) -> u64,
         max_main: u64,
     ) -> Option<u32> {
-        let max_protected = max_main / 100 * PROTECTED_PERCENT + max_main % 100 * PROTECTED_PERCENT / 100;
+        let max_protected = max_main / 100 * self.prot + max_main % 100 * self.prot / 100;
         let mut chances = self.probation.len;
         loop {
             let Some(v) = self.probation.front() else {

@@ -39,8 +39,8 @@ pub(crate) struct Climber {
 impl Default for Climber {
     fn default() -> Self {
         Climber {
-            window: AtomicU64::new(INITIAL_WINDOW.to_bits()),
-            state: Mutex::new(State { previous_hit_rate: 0.0, step: STEP, base_hits: 0, base_misses: 0 }),
+            window: AtomicU64::new(super::tun("EMB_WIN0", INITIAL_WINDOW).to_bits()),
+            state: Mutex::new(State { previous_hit_rate: 0.0, step: super::tun("EMB_STEP", STEP), base_hits: 0, base_misses: 0 }),
         }
     }
 }
@@ -56,16 +56,22 @@ impl Climber {
     /// a full sample has been seen. Cheap and non-blocking: if another thread
     /// is adjusting, this call does nothing.
     pub(crate) fn observe(&self, hits: u64, misses: u64, entries: u64) {
+        if super::tun("EMB_FIXED", 0.0) != 0.0 {
+            return;
+        }
         let Some(mut s) = self.state.try_lock() else { return };
         let (h, m) = (hits.saturating_sub(s.base_hits), misses.saturating_sub(s.base_misses));
         let n = h + m;
-        if n < (SAMPLE_FACTOR * entries).max(MIN_SAMPLE) {
+        let (sf, mins) = (super::tun("EMB_SF", SAMPLE_FACTOR as f64), super::tun("EMB_MINS", MIN_SAMPLE as f64));
+        let (stp, dec, rst) =
+            (super::tun("EMB_STEP", STEP), super::tun("EMB_DECAY", STEP_DECAY), super::tun("EMB_RESTART", RESTART_THRESHOLD));
+        if (n as f64) < (sf * entries as f64).max(mins) {
             return;
         }
         let rate = h as f64 / n as f64;
         let change = rate - s.previous_hit_rate;
         let amount = if change >= 0.0 { s.step } else { -s.step };
-        s.step = if change.abs() >= RESTART_THRESHOLD { STEP * amount.signum() } else { STEP_DECAY * amount };
+        s.step = if change.abs() >= rst { stp * amount.signum() } else { dec * amount };
         s.previous_hit_rate = rate;
         s.base_hits = hits;
         s.base_misses = misses;

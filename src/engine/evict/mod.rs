@@ -21,6 +21,19 @@ pub(crate) mod lru;
 pub(crate) mod sketch;
 
 use crate::engine::slab::{Entry, Slab};
+
+/// TEMP tuning knob (removed before hand-off).
+pub(crate) fn tun(name: &str, default: f64) -> f64 {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    static M: OnceLock<HashMap<String, f64>> = OnceLock::new();
+    M.get_or_init(|| {
+        std::env::vars().filter(|(k, _)| k.starts_with("EMB_")).filter_map(|(k, v)| Some((k, v.parse().ok()?))).collect()
+    })
+    .get(name)
+    .copied()
+    .unwrap_or(default)
+}
 #[cfg(any(test, fuzzing, debug_assertions))]
 use crate::engine::slab::{NIL, Queue};
 use adaptive::Adaptive;
@@ -121,7 +134,9 @@ impl Policy {
     /// Records a lookup miss of `hash`, under the read lock.
     #[inline]
     pub(crate) fn record_miss(&self, hash: u64) {
-        if let Policy::Adaptive(p) = self {
+        if let Policy::Adaptive(p) = self
+            && p.miss_inc
+        {
             p.sketch.increment(hash);
         }
     }

@@ -36,13 +36,14 @@ impl Sketch {
         // Half a word (eight 4-bit counters, two per row) per key of
         // capacity: Caffeine spends a whole word; half keeps the sketch at
         // 4 bytes per entry with no measurable loss of hit ratio here.
-        let words = capacity.clamp(128, 1 << 26).div_ceil(2).next_power_of_two();
+        let wpe = super::tun("EMB_SKW", 0.5);
+        let words = (((capacity.clamp(128, 1 << 26) as f64) * wpe).ceil() as u64).max(16).next_power_of_two();
         let blocks = words / 8;
         Sketch {
             words: (0..words).map(|_| AtomicU64::new(0)).collect(),
             block_mask: blocks - 1,
             additions: AtomicU64::new(0),
-            sample_size: RESET_FACTOR * capacity.max(64),
+            sample_size: (super::tun("EMB_RESET", RESET_FACTOR as f64) * capacity.max(64) as f64) as u64,
         }
     }
 

@@ -1,0 +1,207 @@
+//! The shard lock: a reader-writer lock whose readers write only a cache
+//! line of their own.
+//!
+//! A plain reader-writer lock (parking_lot's included) keeps its readers in
+//! one word, so every read, even an uncontended one, writes the line that
+//! every other core's reads write too: on hot keys that line bounces between
+//! cores and throughput falls as threads are added. Here each thread counts
+//! itself in one of [`STRIPES`] padded reader counters (picked by
+//! [`thread_index`]), so readers on different cores touch different lines;
+//! a writer raises a flag and waits until every stripe is empty. This is the
+//! "big reader" lock of the Linux kernel (brlock, later percpu-rwsem),
+//! plugged into `lock_api` so the guards are the usual safe ones.
+//!
+//! Readers back off while a writer holds or waits for the lock, so writers
+//! are never starved. Writers spin, then yield: shard critical sections are
+//! short.
+//!
+//! Correctness is the store-buffering pattern made safe by sequential
+//! consistency: a reader increments its stripe then loads the flag; a writer
+//! stores the flag then loads every stripe, all `SeqCst`. In the single
+//! total order of those operations, either the reader's increment precedes
+//! the writer's load of that stripe (the writer waits for it), or the
+//! writer's flag store precedes the reader's load of the flag (the reader
+//! backs off). Every access to the lock's atomics is `SeqCst`, unlocks
+//! included: a plain `Release` decrement is not part of the total order, and
+//! Miri finds the race that allows (on x86 a locked decrement costs the
+//! same either way).
+
+use crate::sync::thread_index;
+use crossbeam_utils::{Backoff, CachePadded};
+use lock_api::{GuardNoSend, RawRwLock};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// Reader stripes per lock: enough for the cores of the machines we target
+/// without making writers check too many lines.
+pub(crate) const STRIPES: usize = 8;
+
+/// The raw lock; use it through [`ShardLock`].
+pub(crate) struct StripedRawLock {
+    writer: CachePadded<AtomicBool>,
+    readers: [CachePadded<AtomicUsize>; STRIPES],
+}
+
+/// A reader-writer lock with striped readers.
+pub(crate) type ShardLock<T> = lock_api::RwLock<StripedRawLock, T>;
+
+impl StripedRawLock {
+    #[inline]
+    fn stripe(&self) -> &AtomicUsize {
+        &self.readers[thread_index() % STRIPES]
+    }
+}
+
+// SAFETY: `RawRwLock` requires that an exclusive lock excludes every other
+// lock, shared or exclusive, and that a shared lock excludes exclusive ones.
+// - Writer vs writer: the `writer` flag is taken by a compare-exchange from
+//   false to true, so at most one thread holds it; only `unlock_exclusive`
+//   (called by the holder, per the trait contract) clears it.
+// - Writer vs readers: see the module docs. A reader holds the lock only
+//   after incrementing its stripe and then seeing the flag clear (both
+//   SeqCst); a writer holds it only after setting the flag and then seeing
+//   every stripe at zero (both SeqCst). In the SeqCst total order one of the
+//   two observes the other, so they never both proceed.
+// - A reader always decrements the stripe it incremented: the stripe is a
+//   function of `thread_index()`, fixed for the thread's life, and the
+//   guards are `GuardNoSend`, so unlock runs on the locking thread.
+// - Happens-before: every access to the lock's atomics is `SeqCst`, so each
+//   unlock is in the total order before the acquisition that observes it.
+unsafe impl RawRwLock for StripedRawLock {
+    #[allow(clippy::declare_interior_mutable_const, reason = "lock_api's required initializer")]
+    const INIT: Self = StripedRawLock {
+        writer: CachePadded::new(AtomicBool::new(false)),
+        readers: [const { CachePadded::new(AtomicUsize::new(0)) }; STRIPES],
+    };
+
+    type GuardMarker = GuardNoSend;
+
+    #[inline]
+    fn lock_shared(&self) {
+        if self.try_lock_shared() {
+            return;
+        }
+        let backoff = Backoff::new();
+        loop {
+            // Wait for the writer without touching our stripe.
+            while self.writer.load(Ordering::Relaxed) {
+                backoff.snooze();
+            }
+            if self.try_lock_shared() {
+                return;
+            }
+        }
+    }
+
+    #[inline]
+    fn try_lock_shared(&self) -> bool {
+        let stripe = self.stripe();
+        stripe.fetch_add(1, Ordering::SeqCst);
+        if !self.writer.load(Ordering::SeqCst) {
+            return true;
+        }
+        stripe.fetch_sub(1, Ordering::SeqCst);
+        false
+    }
+
+    #[inline]
+    unsafe fn unlock_shared(&self) {
+        self.stripe().fetch_sub(1, Ordering::SeqCst);
+    }
+
+    fn lock_exclusive(&self) {
+        let backoff = Backoff::new();
+        while self.writer.compare_exchange_weak(false, true, Ordering::SeqCst, Ordering::Relaxed).is_err() {
+            backoff.snooze();
+        }
+        for r in &self.readers {
+            let backoff = Backoff::new();
+            while r.load(Ordering::SeqCst) != 0 {
+                backoff.snooze();
+            }
+        }
+    }
+
+    fn try_lock_exclusive(&self) -> bool {
+        if self.writer.compare_exchange(false, true, Ordering::SeqCst, Ordering::Relaxed).is_err() {
+            return false;
+        }
+        if self.readers.iter().all(|r| r.load(Ordering::SeqCst) == 0) {
+            return true;
+        }
+        self.writer.store(false, Ordering::SeqCst);
+        false
+    }
+
+    #[inline]
+    unsafe fn unlock_exclusive(&self) {
+        self.writer.store(false, Ordering::SeqCst);
+    }
+
+    fn is_locked(&self) -> bool {
+        self.writer.load(Ordering::Relaxed) || self.readers.iter().any(|r| r.load(Ordering::Relaxed) != 0)
+    }
+
+    fn is_locked_exclusive(&self) -> bool {
+        self.writer.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn shared_then_exclusive() {
+        let l = ShardLock::new(5u64);
+        {
+            let a = l.read();
+            let b = l.read();
+            assert_eq!(*a + *b, 10);
+            assert!(l.try_write().is_none(), "readers exclude a writer");
+        }
+        *l.write() += 1;
+        {
+            let _w = l.write();
+            assert!(l.try_read().is_none(), "a writer excludes readers");
+            assert!(l.try_write().is_none(), "a writer excludes writers");
+        }
+        assert_eq!(*l.read(), 6);
+        assert!(!l.is_locked());
+    }
+
+    /// Writers keep two fields equal under the lock; readers must never see
+    /// them differ, and no increment may be lost. Small counts so that it
+    /// also runs under Miri (`cargo +nightly miri test --lib engine::lock`).
+    #[test]
+    fn readers_never_see_a_half_write() {
+        let l = Arc::new(ShardLock::new((0u64, 0u64)));
+        let (writers, readers, rounds) = if cfg!(miri) { (2, 2, 20) } else { (4, 4, 2_000) };
+        let mut handles = Vec::new();
+        for _ in 0..writers {
+            let l = Arc::clone(&l);
+            handles.push(std::thread::spawn(move || {
+                for _ in 0..rounds {
+                    let mut g = l.write();
+                    g.0 += 1;
+                    std::hint::spin_loop();
+                    g.1 += 1;
+                }
+            }));
+        }
+        for _ in 0..readers {
+            let l = Arc::clone(&l);
+            handles.push(std::thread::spawn(move || {
+                for _ in 0..rounds {
+                    let g = l.read();
+                    assert_eq!(g.0, g.1, "torn read");
+                }
+            }));
+        }
+        for h in handles {
+            h.join().unwrap();
+        }
+        let g = l.read();
+        assert_eq!(*g, (writers * rounds, writers * rounds));
+    }
+}
