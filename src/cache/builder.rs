@@ -99,7 +99,8 @@ impl<K, V, S> CacheBuilder<K, V, S> {
 
     /// Sets the number of shards (a power of two). By default it is four per
     /// core, fewer for small caches so each shard keeps at least 256 entries
-    /// (or 256 Ki weight units).
+    /// (or 256 Ki weight units). Each shard holds its share of the bound, so
+    /// the count is capped at the bound itself.
     pub fn shards(mut self, n: usize) -> Self {
         self.shards = Some(n);
         self
@@ -182,7 +183,9 @@ impl<K, V, S> CacheBuilder<K, V, S> {
         }
         let shards = match self.shards {
             Some(n) if n == 0 || n > MAX_SHARDS || !n.is_power_of_two() => return Err(ConfigError::Shards(n)),
-            Some(n) => n,
+            // Never more shards than entries of capacity: a shard whose
+            // share of the bound is zero could hold nothing.
+            Some(n) => n.min(1usize << (usize::BITS - 1 - (max.max(1).min(MAX_SHARDS as u64) as usize).leading_zeros())),
             None => {
                 let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
                 let mut n = (cores * 4).next_power_of_two().min(MAX_SHARDS);
@@ -249,5 +252,7 @@ mod tests {
         assert_eq!(c.shard_count(), 1);
         let c = Cache::<u64, u64>::builder().max_capacity(100).shards(4).build().unwrap();
         assert_eq!(c.shard_count(), 4);
+        let c = Cache::<u64, u64>::builder().max_capacity(3).shards(8).build().unwrap();
+        assert_eq!(c.shard_count(), 2, "never more shards than entries");
     }
 }

@@ -211,7 +211,10 @@ where
 
     /// Changes the entry-count bound at run time, evicting down to it at
     /// once. (Same as [`set_max_weight`](Self::set_max_weight): without a
-    /// weigher every entry weighs 1.)
+    /// weigher every entry weighs 1.) The shard count is fixed at build
+    /// time and each shard keeps its share of the bound, so a bound below
+    /// [`shard_count`](Self::shard_count) leaves some shards unable to hold
+    /// anything.
     pub fn set_max_capacity(&self, n: u64) {
         self.inner.engine.set_max_weight(n);
     }
