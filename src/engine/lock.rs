@@ -113,6 +113,9 @@ unsafe impl RawRwLock for StripedRawLock {
         while self.writer.compare_exchange_weak(false, true, Ordering::SeqCst, Ordering::Relaxed).is_err() {
             backoff.snooze();
         }
+        if self.readers.iter().all(|r| r.load(Ordering::SeqCst) == 0) {
+            return;
+        }
         for r in &self.readers {
             let backoff = Backoff::new();
             while r.load(Ordering::SeqCst) != 0 {

@@ -99,7 +99,7 @@ impl<V> CompResult<V> {
 }
 
 /// Entries removed during a locked section, delivered after unlocking.
-pub(crate) type Removed<K, V> = SmallVec<[(K, V, RemovalCause); 2]>;
+pub(crate) type Removed<K, V> = SmallVec<[(K, V, RemovalCause); 1]>;
 
 /// A function from an entry to its weight.
 pub(crate) type Weigher<K, V> = Arc<dyn Fn(&K, &V) -> u32 + Send + Sync>;
@@ -348,10 +348,20 @@ where
 
     /// Counts and hands removed entries to the listener (no lock held).
     pub(crate) fn deliver(&self, out: Removed<K, V>) {
-        for (k, v, cause) in out {
-            self.count_removal(cause);
-            if let Some(l) = &self.listener {
-                l(k, v, cause);
+        if out.is_empty() {
+            return;
+        }
+        match &self.listener {
+            Some(l) => {
+                for (k, v, cause) in out {
+                    self.count_removal(cause);
+                    l(k, v, cause);
+                }
+            }
+            None => {
+                for (_, _, cause) in &out {
+                    self.count_removal(*cause);
+                }
             }
         }
     }

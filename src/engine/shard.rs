@@ -368,6 +368,9 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     /// Reclaims expired entries the wheel says are due. `precise`: see
     /// [`Wheel::advance`].
     pub(crate) fn expire(&mut self, ctx: &Ctx<'_, K, V>, precise: bool, out: &mut Removed<K, V>) {
+        if self.wheel.is_empty() {
+            return;
+        }
         let now = ctx.now;
         let mut due = std::mem::take(&mut self.scratch);
         self.wheel.advance(now, precise, &mut due);

@@ -90,6 +90,12 @@ impl Wheel {
         self.scheduled
     }
 
+    /// Whether no timer exists at all (scheduled or being processed).
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.nodes.len() == self.free.len()
+    }
+
     pub(crate) fn node(&self, n: u32) -> Option<&TimerNode> {
         self.nodes.get(n as usize)
     }
