@@ -185,7 +185,9 @@ impl<K, V, S> CacheBuilder<K, V, S> {
             Some(n) if n == 0 || n > MAX_SHARDS || !n.is_power_of_two() => return Err(ConfigError::Shards(n)),
             // Never more shards than entries of capacity: a shard whose
             // share of the bound is zero could hold nothing.
-            Some(n) => n.min(1usize << (usize::BITS - 1 - (max.max(1).min(MAX_SHARDS as u64) as usize).leading_zeros())),
+            Some(n) => {
+                n.min(1usize << (usize::BITS - 1 - (max.max(1).min(MAX_SHARDS as u64) as usize).leading_zeros()))
+            }
             None => {
                 let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
                 let mut n = (cores * 4).next_power_of_two().min(MAX_SHARDS);

@@ -28,7 +28,6 @@ use crate::stats::{CacheStats, Counter, Stats};
 use crate::time::{Clock, now_ms};
 use crossbeam_utils::CachePadded;
 use evict::EvictionPolicy;
-use evict::climber::Climber;
 use lock::ShardLock;
 use shard::{Ctx, ExpiryConfig, Inserted, Shard, Ttl};
 use slab::{Entry, NEVER};
@@ -106,9 +105,6 @@ pub(crate) type Weigher<K, V> = Arc<dyn Fn(&K, &V) -> u32 + Send + Sync>;
 /// The eviction listener.
 pub(crate) type Listener<K, V> = Arc<dyn Fn(K, V, RemovalCause) + Send + Sync>;
 
-/// Writes between two looks of the hill climber (per shard).
-const CLIMB_EVERY: u32 = 64;
-
 struct Slot<K, V> {
     lock: ShardLock<Shard<K, V>>,
     /// Mirrors of the shard's size, written under the write lock (same cache
@@ -141,8 +137,6 @@ pub(crate) struct Engine<K, V, S> {
     weigher: Option<Weigher<K, V>>,
     listener: Option<Listener<K, V>>,
     stats: Stats,
-    climber: Climber,
-    policy: EvictionPolicy,
     read_clock: bool,
     max_weight: AtomicU64,
     /// Whether writes must read the clock: set when the cache has expiry
@@ -172,7 +166,11 @@ where
         let shards = (0..n)
             .map(|i| {
                 let shard = Shard::new(evict::Policy::new(cfg.policy, hint), share(cfg.max_weight, n, i), now);
-                CachePadded::new(Slot { lock: ShardLock::new(shard), len: AtomicU64::new(0), weight: AtomicU64::new(0) })
+                CachePadded::new(Slot {
+                    lock: ShardLock::new(shard),
+                    len: AtomicU64::new(0),
+                    weight: AtomicU64::new(0),
+                })
             })
             .collect();
         Engine {
@@ -185,8 +183,6 @@ where
             weigher: cfg.weigher,
             listener: cfg.listener,
             stats: Stats::default(),
-            climber: Climber::default(),
-            policy: cfg.policy,
             max_weight: AtomicU64::new(cfg.max_weight),
             timed: AtomicBool::new(timed),
         }
@@ -237,7 +233,6 @@ where
         let found = shard.find(hash, key).and_then(|i| Some((i, shard.slab.get(i)?)));
         let Some((i, e)) = found else {
             if touch {
-                shard.policy.record_miss(hash);
                 drop(shard);
                 self.stats.add(Counter::Miss, 1);
             }
@@ -334,7 +329,7 @@ where
     ) -> R {
         let mut out = Removed::new();
         let hash_of = |k: &K| self.hasher.hash_one(k);
-        let ctx = Ctx { now, expiry: &self.expiry, hash_of: &hash_of, window: self.climber.window() };
+        let ctx = Ctx { now, expiry: &self.expiry, hash_of: &hash_of };
         let r = {
             let mut shard = slot.lock.write();
             let r = f(&mut shard, &ctx, &mut out);
@@ -383,27 +378,13 @@ where
         if matches!(ttl, Ttl::Fixed(_)) && !self.timed.load(Ordering::Relaxed) {
             self.timed.store(true, Ordering::Relaxed);
         }
-        let (r, writes) = self.write_shard(hash, |s, ctx, out| {
-            s.writes = s.writes.wrapping_add(1);
-            (s.insert(ctx, hash, key, value, weight, ttl, out), s.writes)
-        });
+        let r = self.write_shard(hash, |s, ctx, out| s.insert(ctx, hash, key, value, weight, ttl, out));
         match r {
             Inserted::New => self.stats.add(Counter::Insert, 1),
             Inserted::Updated => self.stats.add(Counter::Update, 1),
             Inserted::Rejected => {}
         }
-        self.after_write(writes);
         r
-    }
-
-    /// Lets the hill climber look at the hit rate now and then (every
-    /// `CLIMB_EVERY` writes of a shard, counted under its lock so that
-    /// writers share no counter).
-    #[inline]
-    pub(crate) fn after_write(&self, shard_writes: u32) {
-        if self.policy == EvictionPolicy::Adaptive && shard_writes % CLIMB_EVERY == 0 {
-            self.climber.observe(self.stats.get(Counter::Hit), self.stats.get(Counter::Miss), self.len());
-        }
     }
 
     /// Atomic read-modify-write (see [`Shard::compute`]).
@@ -413,16 +394,12 @@ where
     {
         let hash = self.hash(&key);
         let weigh = |k: &K, v: &V| self.weigh(k, v);
-        let (r, writes) = self.write_shard(hash, |s, ctx, out| {
-            s.writes = s.writes.wrapping_add(1);
-            (s.compute(ctx, hash, key, &weigh, f, out), s.writes)
-        });
+        let r = self.write_shard(hash, |s, ctx, out| s.compute(ctx, hash, key, &weigh, f, out));
         match &r {
             CompResult::Inserted(_) => self.stats.add(Counter::Insert, 1),
             CompResult::ReplacedWith(_) => self.stats.add(Counter::Update, 1),
             _ => {}
         }
-        self.after_write(writes);
         r
     }
 

@@ -43,8 +43,6 @@ pub(crate) struct Ctx<'a, K, V> {
     pub(crate) now: u64,
     pub(crate) expiry: &'a ExpiryConfig<K, V>,
     pub(crate) hash_of: &'a dyn Fn(&K) -> u64,
-    /// The adaptive policy's window share.
-    pub(crate) window: f64,
 }
 
 /// How a write chooses an entry's own time-to-live.
@@ -72,8 +70,6 @@ pub(crate) struct Shard<K, V> {
     pub(crate) wheel: Wheel,
     pub(crate) weight: u64,
     pub(crate) max_weight: u64,
-    /// Writes so far (wrapping), for work done every so many writes.
-    pub(crate) writes: u32,
     scratch: Vec<u32>,
 }
 
@@ -90,7 +86,6 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             wheel: Wheel::new(now),
             weight: 0,
             max_weight,
-            writes: 0,
             scratch: Vec::new(),
         }
     }
@@ -121,7 +116,6 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     pub(crate) fn is_expired(&self, e: &Entry<K, V>, now: u64) -> bool {
         e.timer != NIL && self.deadline_of(e) <= now
     }
-
 
     /// Computes `(hard, soft)` deadlines for a write of `key`/`value`;
     /// `previous` is the old deadline when this replaces a live entry.
@@ -232,7 +226,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
                 }
             }
         };
-        self.policy.rebalance(&mut self.slab, self.max_weight, ctx.window);
+        self.policy.rebalance(&mut self.slab, self.max_weight);
         self.evict(ctx, out);
         self.expire(ctx, false, out);
         result
@@ -318,12 +312,11 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     /// Evicts until the shard is within its bound.
     pub(crate) fn evict(&mut self, ctx: &Ctx<'_, K, V>, out: &mut Removed<K, V>) {
         while self.weight > self.max_weight {
-            let Some(v) = self.policy.victim(&mut self.slab, ctx.hash_of, self.max_weight, ctx.window) else {
+            let Some((v, hash)) = self.policy.victim(&mut self.slab, ctx.hash_of, self.max_weight) else {
                 break;
             };
             let Some(e) = self.slab.get(v) else { break };
             let cause = if self.is_expired(e, ctx.now) { RemovalCause::Expired } else { RemovalCause::Size };
-            let hash = (ctx.hash_of)(&e.key);
             self.forget(v, hash, cause, out);
         }
     }

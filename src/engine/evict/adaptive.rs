@@ -2,8 +2,8 @@
 //! queues so that reads never reorder lists.
 //!
 //! After Einziger, Friedman & Manes (TinyLFU, 2017) and Caffeine's adaptive
-//! W-TinyLFU (Ben Manes; hill climbing per Einziger et al., "Adaptive
-//! Software Cache Management", Middleware 2018):
+//! W-TinyLFU (Ben Manes; Einziger et al., "Adaptive Software Cache
+//! Management", Middleware 2018):
 //!
 //! - New entries enter a small **window**. Entries pushed out of the window
 //!   become *candidates* for the **main** space, which has a **probation** and
@@ -12,17 +12,24 @@
 //!   probation victim by their estimated frequencies in a count-min
 //!   [`Sketch`]; the less frequent one is evicted. Scans and one-hit wonders
 //!   die in the window or at the admission test; frequent keys survive.
-//! - The window's share of the capacity is tuned at run time by a
-//!   [`Climber`](super::climber::Climber): recency-heavy workloads grow it
-//!   (towards plain LRU), frequency-heavy ones shrink it (towards LFU).
+//! - The window's share of the shard is tuned per shard by a
+//!   [`WindowTuner`]: every eviction leaves a ghost (its hash, its side and
+//!   when); a miss on a recent ghost of a rejected candidate grows the window
+//!   (towards LRU), a miss on a recent ghost of an evicted main entry shrinks
+//!   it (towards LFU). See [`super::window`] for why this replaced
+//!   Caffeine's hit-rate hill climber.
 //!
-//! Lookups do not move entries: they set the entry's *referenced* bit and
-//! count in the sketch, both atomics, both skipped when already set or
-//! saturated. The queues honour the bit CLOCK-style when their head is
-//! examined: a referenced window entry gets a second chance, a referenced
-//! probation entry is promoted to protected.
+//! Lookups do not move entries: they set the entry's *referenced* bit, and
+//! count in the sketch only when that bit goes from clear to set — at most
+//! once per CLOCK round of the entry, so a hot entry read over and over
+//! writes nothing (measured against counting every read on the `hit_ratio`
+//! example: within 0.05 points or better in 17 of its 18 cells, up to 0.3
+//! better on the traces at 1-10 %, 0.35 worse at web12 with 14 entries). The queues honour the bit CLOCK-style when their
+//! head is examined: a referenced window entry gets a second chance, a
+//! referenced probation entry is promoted to protected.
 
 use super::sketch::Sketch;
+use super::window::{Side, WindowTuner};
 use crate::engine::slab::{List, NIL, Queue, Slab};
 
 /// Candidates at least this frequent are admitted 1 time in 128 regardless,
@@ -38,12 +45,14 @@ pub(crate) struct Adaptive {
     pub(crate) probation: List,
     pub(crate) protected: List,
     pub(crate) sketch: Sketch,
+    tuner: WindowTuner,
+    /// The entry capacity this policy was sized for.
+    capacity: u64,
+    /// The shard's bound as of the last write (0 before the first).
+    max_weight: u64,
     /// First entry moved out of the window in the current write, or NIL.
     candidate: u32,
     rng: u64,
-    pub(crate) miss_inc: bool,
-    ins_inc: bool,
-    prot: u64,
 }
 
 impl Adaptive {
@@ -53,12 +62,22 @@ impl Adaptive {
             probation: List::default(),
             protected: List::default(),
             sketch: Sketch::new(capacity_hint),
+            tuner: WindowTuner::new(capacity_hint),
+            capacity: capacity_hint,
+            max_weight: 0,
             candidate: NIL,
             rng: 0x9E37_79B9_7F4A_7C15,
-            miss_inc: super::tun("EMB_MISSINC", 1.0) != 0.0,
-            ins_inc: super::tun("EMB_INSINC", 1.0) != 0.0,
-            prot: super::tun("EMB_PROT", PROTECTED_PERCENT as f64) as u64,
         }
+    }
+
+    /// The entry capacity this policy was sized for.
+    pub(crate) fn capacity(&self) -> u64 {
+        self.capacity
+    }
+
+    /// The window's weight bound in a shard bounded at `max_weight`.
+    pub(crate) fn max_window(&self, max_weight: u64) -> u64 {
+        ((max_weight as f64) * self.tuner.window()) as u64
     }
 
     pub(crate) fn list_mut(&mut self, q: Queue) -> &mut List {
@@ -69,10 +88,11 @@ impl Adaptive {
         }
     }
 
+    /// A new entry `i` was stored.
     pub(crate) fn on_insert<K, V>(&mut self, slab: &mut Slab<K, V>, i: u32, hash: u64) {
-        if self.ins_inc {
-            self.sketch.increment(hash);
-        }
+        self.sketch.increment(hash);
+        let weight = slab.get(i).map_or(1, |e| e.weight);
+        self.tuner.on_insert(hash, weight, self.max_weight, slab.len());
         self.window.push_back(slab, i, Queue::Window);
     }
 
@@ -98,14 +118,17 @@ impl Adaptive {
         self.rng & 127 == 0
     }
 
-    /// Moves window overflow into probation; the first one moved becomes the
-    /// candidate for admission. Called after every insert.
-    pub(crate) fn rebalance<K, V>(&mut self, slab: &mut Slab<K, V>, max_window: u64) {
+    /// Moves window overflow into probation in a shard bounded at
+    /// `max_weight`; the first one moved becomes the candidate for admission.
+    /// Called after every insert.
+    pub(crate) fn rebalance<K, V>(&mut self, slab: &mut Slab<K, V>, max_weight: u64) {
+        self.max_weight = max_weight;
+        let max_window = self.max_window(max_weight);
         self.candidate = NIL;
         let mut chances = self.window.len;
         // The newest entry always stays in the window until the next write,
-        // so a value just inserted can be read back even when the climber
-        // has shrunk the window to nothing.
+        // so a value just inserted can be read back even when the tuner has
+        // shrunk the window to nothing.
         while self.window.weight > max_window && self.window.len > 1 {
             let Some(w) = self.window.front() else { break };
             let Some(e) = slab.get(w) else { break };
@@ -123,23 +146,29 @@ impl Adaptive {
         }
     }
 
-    /// Chooses, unlinks and returns the entry to evict.
+    /// Chooses, unlinks and returns the entry to evict, with its hash.
     pub(crate) fn victim<K, V>(
         &mut self,
         slab: &mut Slab<K, V>,
         hash_of: &dyn Fn(&K) -> u64,
         max_main: u64,
-    ) -> Option<u32> {
-        let max_protected = max_main / 100 * self.prot + max_main % 100 * self.prot / 100;
+    ) -> Option<(u32, u64)> {
+        let max_protected = max_main / 100 * PROTECTED_PERCENT + max_main % 100 * PROTECTED_PERCENT / 100;
         let mut chances = self.probation.len;
         loop {
             let Some(v) = self.probation.front() else {
                 // Nothing on probation: take from protected, then the window.
-                let from = if self.protected.front().is_some() { Queue::Protected } else { Queue::Window };
+                let (from, side) = if self.protected.front().is_some() {
+                    (Queue::Protected, Side::Main)
+                } else {
+                    (Queue::Window, Side::Window)
+                };
                 let list = self.list_mut(from);
                 let v = list.front()?;
                 list.unlink(slab, v);
-                return Some(v);
+                let hash = slab.get(v).map_or(0, |e| hash_of(&e.key));
+                self.tuner.on_evict(hash, side);
+                return Some((v, hash));
             };
             let ve = slab.get(v)?;
             if v != self.candidate && ve.freq() != 0 && chances > 0 {
@@ -156,24 +185,30 @@ impl Adaptive {
                 continue;
             }
             let c = self.candidate;
+            let hv = hash_of(&ve.key);
             let candidate_ok = c != v && slab.get(c).is_some_and(|e| e.queue == Queue::Probation);
             if !candidate_ok {
-                if c == v {
+                let side = if c == v {
                     self.candidate = ve.next;
-                }
+                    Side::Window
+                } else {
+                    Side::Main
+                };
                 self.probation.unlink(slab, v);
-                return Some(v);
+                self.tuner.on_evict(hv, side);
+                return Some((v, hv));
             }
-            let fc = slab.get(c).map_or(0, |e| self.sketch.frequency(hash_of(&e.key)));
-            let fv = self.sketch.frequency(hash_of(&ve.key));
-            let loser = if self.admit(fc, fv) {
-                v
+            let hc = slab.get(c).map_or(0, |e| hash_of(&e.key));
+            let (fc, fv) = (self.sketch.frequency(hc), self.sketch.frequency(hv));
+            let (loser, hash, side) = if self.admit(fc, fv) {
+                (v, hv, Side::Main)
             } else {
                 self.candidate = slab.get(c).map_or(NIL, |e| e.next);
-                c
+                (c, hc, Side::Window)
             };
             self.probation.unlink(slab, loser);
-            return Some(loser);
+            self.tuner.on_evict(hash, side);
+            return Some((loser, hash));
         }
     }
 }

