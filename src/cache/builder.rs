@@ -18,6 +18,14 @@ const MIN_ENTRIES_PER_SHARD: u64 = 256;
 /// The same floor for weight-bounded caches, in weight units.
 const MIN_WEIGHT_PER_SHARD: u64 = 256 * 1024;
 const MAX_SHARDS: usize = 1 << 16;
+/// Default shards per core. Many small shards keep two threads from writing
+/// the same shard's lines at once: measured on 2 cores with a Zipf(0.99)
+/// stream, 50/50 get/insert at 2 threads went from 0.36x to 1.15x
+/// quick_cache's throughput when going from 4 to 32 per core (the shard
+/// lock's writers read every reader stripe, so sharing a shard is costly).
+const SHARDS_PER_CORE: usize = 32;
+/// Default shard count ceiling (each shard costs a few KiB of fixed state).
+const MAX_DEFAULT_SHARDS: usize = 1024;
 
 /// Builds a [`Cache`]. Start from [`Cache::builder`].
 ///
@@ -97,8 +105,8 @@ impl<K, V, S> CacheBuilder<K, V, S> {
         self
     }
 
-    /// Sets the number of shards (a power of two). By default it is four per
-    /// core, fewer for small caches so each shard keeps at least 256 entries
+    /// Sets the number of shards (a power of two). By default it is 32 per
+    /// core (at most 1024), fewer for small caches so each shard keeps at least 256 entries
     /// (or 256 Ki weight units). Each shard holds its share of the bound, so
     /// the count is capped at the bound itself.
     pub fn shards(mut self, n: usize) -> Self {
@@ -190,7 +198,7 @@ impl<K, V, S> CacheBuilder<K, V, S> {
             }
             None => {
                 let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-                let mut n = (cores * 4).next_power_of_two().min(MAX_SHARDS);
+                let mut n = (cores * SHARDS_PER_CORE).next_power_of_two().min(MAX_DEFAULT_SHARDS);
                 let floor = if self.max_weight.is_some() { MIN_WEIGHT_PER_SHARD } else { MIN_ENTRIES_PER_SHARD };
                 while n > 1 && max / (n as u64) < floor {
                     n /= 2;
