@@ -2,12 +2,15 @@
 //! Redis and nothing of the typed or keyspace faces built on it.
 //!
 //! - A fixed, power-of-two number of [`shard::Shard`]s, each behind a
-//!   `parking_lot` reader-writer lock and padded to its own cache line. A key
+//!   [`lock::ShardLock`] (a reader-writer lock whose readers count
+//!   themselves in per-thread stripes) and padded to its own cache lines. A key
 //!   is hashed once (the cache's `BuildHasher`, `ahash` by default); the
 //!   middle bits pick the shard, the rest address the shard's table.
-//! - Lookups take the read lock and write no shared state of the shard: the
-//!   policy's bookkeeping is per-entry atomics and a saturating frequency
-//!   sketch (or, for LRU, a lossy read buffer drained by writers).
+//! - Lookups take the read lock, which writes only the calling thread's
+//!   stripe, and write no other shared state in the common case: the
+//!   adaptive policy's bookkeeping is a per-entry referenced bit (written
+//!   when it flips) and a frequency sketch counted at that flip; LRU uses a
+//!   lossy read buffer drained by writers.
 //! - Writes take the write lock and evict synchronously, so a shard never
 //!   holds more than its share of the bound after a write: eviction is never
 //!   lazier than the writes, and the cache never overshoots.
