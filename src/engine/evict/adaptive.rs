@@ -75,6 +75,12 @@ impl Adaptive {
         self.capacity
     }
 
+    fn grow(&mut self, capacity: u64) {
+        self.sketch = Sketch::new(capacity);
+        self.tuner = self.tuner.resized(capacity);
+        self.capacity = capacity;
+    }
+
     /// The window's weight bound in a shard bounded at `max_weight`.
     pub(crate) fn max_window(&self, max_weight: u64) -> u64 {
         ((max_weight as f64) * self.tuner.window()) as u64
@@ -90,6 +96,12 @@ impl Adaptive {
 
     /// A new entry `i` was stored.
     pub(crate) fn on_insert<K, V>(&mut self, slab: &mut Slab<K, V>, i: u32, hash: u64) {
+        if slab.len() as u64 > self.capacity {
+            // A weight-bounded shard (sized from a guess) holds more entries
+            // than its sketch and ghosts were sized for: size them afresh
+            // for twice as many. Their history is lost, once per doubling.
+            self.grow(slab.len() as u64 * 2);
+        }
         self.sketch.increment(hash);
         let weight = slab.get(i).map_or(1, |e| e.weight);
         self.tuner.on_insert(hash, weight, self.max_weight, slab.len());
@@ -210,5 +222,24 @@ impl Adaptive {
             self.tuner.on_evict(hash, side);
             return Some((loser, hash));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::slab::Entry;
+
+    #[test]
+    fn grows_its_sketch_and_ghosts_past_the_guess() {
+        let mut p = Adaptive::new(64);
+        let mut slab = Slab::new();
+        for k in 0..500u64 {
+            let i = slab.insert(Entry::new(k, k, 1, 0)).unwrap();
+            p.on_insert(&mut slab, i, k.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        }
+        assert!(p.capacity() >= 500, "capacity {}", p.capacity());
+        assert!(p.sketch.capacity() >= 500);
+        assert_eq!(p.window.len, 500);
     }
 }

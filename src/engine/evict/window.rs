@@ -75,6 +75,12 @@ impl WindowTuner {
         WindowTuner { ghosts: (0..slots).map(|_| 0).collect(), evictions: [0; 2], window: INITIAL_WINDOW }
     }
 
+    /// A tuner for about `capacity` entries that starts from this one's
+    /// window share (its ghosts are forgotten).
+    pub(crate) fn resized(&self, capacity: u64) -> Self {
+        WindowTuner { window: self.window, ..Self::new(capacity) }
+    }
+
     /// The window's current share of the shard's bound, in `[0, 0.99]`.
     #[inline]
     pub(crate) fn window(&self) -> f64 {
