@@ -249,12 +249,8 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         Q: Hash + Eq + ?Sized,
     {
         let Some(i) = self.find(hash, key) else { return };
-        let Some(e) = self.slab.get(i) else { return };
-        if deadline != NEVER && e.timer == NIL {
-            let t = self.wheel.insert(i, deadline, NEVER);
-            if let Some(e) = self.slab.get_mut(i) {
-                e.timer = t;
-            }
+        if self.slab.get(i).is_some_and(|e| e.timer == NIL) {
+            self.set_timer(i, NEVER, deadline);
         }
     }
 
