@@ -30,7 +30,7 @@
 
 use super::sketch::Sketch;
 use super::window::{Side, WindowTuner};
-use crate::engine::slab::{List, NIL, Queue, Slab};
+use crate::engine::slab::{Entry, List, NIL, Queue, Slab};
 
 /// Candidates at least this frequent are admitted 1 time in 128 regardless,
 /// so an attacker cannot pin the victim by flooding hash collisions
@@ -102,10 +102,25 @@ impl Adaptive {
             // for twice as many. Their history is lost, once per doubling.
             self.grow(slab.len() as u64 * 2);
         }
-        self.sketch.increment(hash);
-        let weight = slab.get(i).map_or(1, |e| e.weight);
-        self.tuner.on_insert(hash, weight, self.max_weight, slab.len());
+        // A key the sketch has no count for cannot have been evicted
+        // lately: skip the ghost table (one cache miss fewer for the
+        // one-hit wonders that make up most inserts in a long tail).
+        if self.sketch.increment(hash) > 0 {
+            let weight = slab.get(i).map_or(1, |e| e.weight);
+            self.tuner.on_insert(hash, weight, self.max_weight, slab.len());
+        }
         self.window.push_back(slab, i, Queue::Window);
+    }
+
+    /// Records a read or an update of entry `e`: sets its referenced bit,
+    /// and counts in the sketch only when that bit goes 0 -> 1, so hot
+    /// entries read again and again write nothing. Runs under the read lock.
+    #[inline]
+    pub(crate) fn record_access<K, V>(&self, e: &Entry<K, V>, hash: u64) {
+        if e.freq() == 0 {
+            e.set_freq(1);
+            self.sketch.increment(hash);
+        }
     }
 
     pub(crate) fn on_remove<K, V>(&mut self, slab: &mut Slab<K, V>, i: u32) {
@@ -228,7 +243,6 @@ impl Adaptive {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::slab::Entry;
 
     #[test]
     fn grows_its_sketch_and_ghosts_past_the_guess() {

@@ -76,8 +76,9 @@ impl Policy {
         match self {
             Policy::Adaptive(p) => {
                 p.list_mut(q).reweigh(old_weight, w);
-                p.sketch.increment(hash);
-                e.set_freq(1);
+                // An update is an access: counted like a read, once per
+                // setting of the referenced bit.
+                p.record_access(e, hash);
             }
             Policy::Lru(p) => {
                 p.list.reweigh(old_weight, w);
@@ -105,12 +106,7 @@ impl Policy {
     pub(crate) fn record_read<K, V>(&self, e: &Entry<K, V>, i: u32, hash: u64) -> bool {
         match self {
             Policy::Adaptive(p) => {
-                // Count in the sketch only when the referenced bit goes
-                // 0 -> 1: hot entries read again and again write nothing.
-                if e.freq() == 0 {
-                    e.set_freq(1);
-                    p.sketch.increment(hash);
-                }
+                p.record_access(e, hash);
                 false
             }
             Policy::Lru(p) => p.record_read(i),

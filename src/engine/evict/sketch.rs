@@ -80,14 +80,16 @@ impl Sketch {
             .unwrap_or(0)
     }
 
-    /// Records one access of `hash`. Writes nothing when all four counters are
-    /// saturated.
+    /// Records one access of `hash` and returns its estimate from before.
+    /// Writes nothing when all four counters are saturated.
     #[inline]
-    pub(crate) fn increment(&self, hash: u64) {
+    pub(crate) fn increment(&self, hash: u64) -> u8 {
         let mut added = false;
+        let mut before = 15u8;
         for (w, s) in self.slots(hash) {
             let word = &self.words[w];
             let cur = word.load(Ordering::Relaxed);
+            before = before.min(((cur >> s) & 15) as u8);
             if (cur >> s) & 15 < 15 {
                 // Load-then-store, not a locked read-modify-write: a racing
                 // increment of the same word may be lost, which an estimate
@@ -103,6 +105,7 @@ impl Sketch {
                 self.age();
             }
         }
+        before
     }
 
     /// Halves every counter.
