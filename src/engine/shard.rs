@@ -219,9 +219,17 @@ impl<K: Hash + Eq, V> Shard<K, V> {
                     let old_value = std::mem::replace(&mut e.value, value);
                     e.set_written_at(ctx.now);
                     self.weight = self.weight - u64::from(old_weight) + u64::from(weight);
-                    self.set_timer(i, hard, soft);
+                    let had_timer = e.timer != NIL;
+                    if had_timer || soft != NEVER {
+                        self.set_timer(i, hard, soft);
+                    }
                     self.policy.on_update(&mut self.slab, i, hash, old_weight);
                     out.push((key, old_value, RemovalCause::Replaced));
+                    if weight <= old_weight {
+                        // Nothing grew: no rebalancing or eviction to do.
+                        self.expire(ctx, false, out);
+                        return Inserted::Updated;
+                    }
                     Inserted::Updated
                 }
             }
@@ -356,10 +364,14 @@ impl<K: Hash + Eq, V> Shard<K, V> {
 
     /// Reclaims expired entries the wheel says are due. `precise`: see
     /// [`Wheel::advance`].
+    #[inline]
     pub(crate) fn expire(&mut self, ctx: &Ctx<'_, K, V>, precise: bool, out: &mut Removed<K, V>) {
-        if self.wheel.is_empty() {
-            return;
+        if !self.wheel.is_empty() {
+            self.expire_due(ctx, precise, out);
         }
+    }
+
+    fn expire_due(&mut self, ctx: &Ctx<'_, K, V>, precise: bool, out: &mut Removed<K, V>) {
         let now = ctx.now;
         let mut due = std::mem::take(&mut self.scratch);
         self.wheel.advance(now, precise, &mut due);
