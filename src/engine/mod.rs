@@ -168,7 +168,12 @@ where
         let hint = cfg.entries_hint.map_or(4096, |e| (e / n as u64).clamp(64, 1 << 22));
         let shards = (0..n)
             .map(|i| {
-                let shard = Shard::new(evict::Policy::new(cfg.policy, hint), share(cfg.max_weight, n, i), now);
+                let max = share(cfg.max_weight, n, i);
+                let mut shard = Shard::new(evict::Policy::new(cfg.policy, hint), max, now);
+                if cfg.weigher.is_none() {
+                    // Bounded by count: the slab never needs more than `max` slots.
+                    shard.slab.set_limit(usize::try_from(max).unwrap_or(usize::MAX));
+                }
                 CachePadded::new(Slot {
                     lock: ShardLock::new(shard),
                     len: AtomicU64::new(0),
@@ -476,6 +481,9 @@ where
         for (i, slot) in self.shards.iter().enumerate() {
             self.write_slot(slot, |s, ctx, out| {
                 s.max_weight = share(max, n, i);
+                if self.weigher.is_none() {
+                    s.slab.set_limit(usize::try_from(s.max_weight).unwrap_or(usize::MAX));
+                }
                 s.evict(ctx, out);
             });
         }

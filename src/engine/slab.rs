@@ -108,11 +108,20 @@ pub(crate) struct Slab<K, V> {
     slots: Vec<Option<Entry<K, V>>>,
     free: Vec<u32>,
     len: usize,
+    /// Most entries the slab will ever need to hold at once (a shard bounded
+    /// by entry count), so growth stops there instead of doubling past it.
+    limit: usize,
 }
 
 impl<K, V> Slab<K, V> {
     pub(crate) fn new() -> Self {
-        Slab { slots: Vec::new(), free: Vec::new(), len: 0 }
+        Slab { slots: Vec::new(), free: Vec::new(), len: 0, limit: usize::MAX }
+    }
+
+    /// Caps growth at `limit` entries (more can still be stored; growth is
+    /// then by doubling again).
+    pub(crate) fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
     }
 
     /// Number of live entries.
@@ -136,6 +145,15 @@ impl<K, V> Slab<K, V> {
         let i = u32::try_from(self.slots.len()).ok().filter(|&i| i != NIL);
         match i {
             Some(i) => {
+                let cap = self.slots.capacity();
+                if self.slots.len() == cap {
+                    // Double as usual, but never past the limit (+1 for the
+                    // entry inserted before the shard evicts).
+                    let doubled = cap.saturating_mul(2).max(8);
+                    let bound = self.limit.saturating_add(1);
+                    let want = if cap >= bound { doubled } else { doubled.min(bound) };
+                    self.slots.reserve_exact(want - cap);
+                }
                 self.slots.push(Some(entry));
                 Some(i)
             }
