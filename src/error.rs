@@ -13,8 +13,8 @@ pub enum ConfigError {
     /// A weigher was set without `max_weight`.
     #[error("a weigher only matters with max_weight: set max_weight, or drop the weigher")]
     WeigherWithoutWeight,
-    /// The shard count is not a power of two in range.
-    #[error("shards must be a power of two between 1 and 65536, got {0}")]
+    /// The shard count is out of range.
+    #[error("shards must be between 1 and 65536, got {0}")]
     Shards(usize),
     /// A duration that must be positive was zero.
     #[error("{0} must be longer than zero")]

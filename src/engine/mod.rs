@@ -1,7 +1,7 @@
 //! The engine: a sharded map with expiry and eviction, knowing nothing of
 //! Redis and nothing of the typed or keyspace faces built on it.
 //!
-//! - A fixed, power-of-two number of [`shard::Shard`]s, each behind a
+//! - A fixed number of [`shard::Shard`]s, each behind a
 //!   [`lock::ShardLock`] (a reader-writer lock whose readers count
 //!   themselves in per-thread stripes) and padded to its own cache lines. A key
 //!   is hashed once (the cache's `BuildHasher`, `ahash` by default); the
@@ -133,7 +133,8 @@ pub(crate) struct EngineConfig<K, V, S> {
 /// The sharded store behind `Cache`.
 pub(crate) struct Engine<K, V, S> {
     shards: Box<[CachePadded<Slot<K, V>>]>,
-    mask: u64,
+    /// Number of shards (any count: the index is a multiply-shift).
+    count: u64,
     hasher: S,
     clock: Arc<dyn Clock>,
     expiry: ExpiryConfig<K, V>,
@@ -162,7 +163,7 @@ where
     S: BuildHasher,
 {
     pub(crate) fn new(cfg: EngineConfig<K, V, S>) -> Self {
-        let n = cfg.shards.max(1).next_power_of_two();
+        let n = cfg.shards.max(1);
         let timed = cfg.expiry.ttl.is_some() || cfg.expiry.tti.is_some() || cfg.expiry.policy.is_some();
         let now = now_ms(cfg.clock.as_ref());
         let hint = cfg.entries_hint.map_or(4096, |e| (e / n as u64).clamp(64, 1 << 22));
@@ -183,7 +184,7 @@ where
             .collect();
         Engine {
             shards,
-            mask: n as u64 - 1,
+            count: n as u64,
             hasher: cfg.hasher,
             clock: cfg.clock,
             read_clock: cfg.expiry.reads_move_deadlines(),
@@ -203,9 +204,10 @@ where
 
     #[inline]
     fn slot(&self, hash: u64) -> &Slot<K, V> {
-        // Middle bits: hashbrown uses the low bits for the bucket and the top
-        // seven for its tag.
-        &self.shards[((hash >> 32) & self.mask) as usize]
+        // Multiply-shift ("fastrange") on bits 20..52, so any shard count
+        // works and the bits hashbrown uses (the low ones for the bucket,
+        // the top seven for its tag) stay independent of the shard.
+        &self.shards[((((hash >> 20) & 0xFFFF_FFFF) * self.count) >> 32) as usize]
     }
 
     #[inline]
