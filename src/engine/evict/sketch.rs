@@ -7,8 +7,8 @@
 //! counters), and its four counters sit in four different words of that block,
 //! so an increment or estimate touches one cache line.
 //!
-//! Sized as Caffeine's: one word (16 counters) per entry of capacity, a power
-//! of at least 128 words. Half that (the previous sizing) cost 0.3 to
+//! Sized as Caffeine's: one word (16 counters) per entry of capacity, at
+//! least 128 words. Half that (the previous sizing) cost 0.3 to
 //! 0.9 points of hit ratio on Zipf streams, where the tail's one-off keys
 //! crowd a small sketch with collisions.
 //!
