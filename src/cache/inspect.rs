@@ -12,10 +12,10 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EntryInfo {
-    /// Time since the entry was last written. Known when the cache reads
-    /// the clock on writes: when it has a time-to-live, time-to-idle or
-    /// expiry policy, or once any entry was given a TTL of its own (a cache
-    /// without expiry skips the clock on writes, for speed).
+    /// Time since the entry was last written. Known for entries that have a
+    /// deadline (a time-to-live or time-to-idle of the cache, an expiry
+    /// policy's, or their own): only those keep a write time, so that a cache
+    /// without expiry spends neither a clock read nor memory on it.
     pub age: Option<Duration>,
     /// Time until it expires, if it has a deadline.
     pub time_to_live: Option<Duration>,
@@ -55,10 +55,10 @@ where
         let engine = &self.inner.engine;
         let hash = engine.hash(key);
         let now = engine.now();
-        engine.read(key, false, |e, shard, _| {
-            let deadline = shard.deadline_of(e);
+        engine.read(key, false, |i, e, shard, _| {
+            let deadline = shard.deadline_of(i, e);
             EntryInfo {
-                age: (e.written_at() != 0).then(|| Duration::from_millis(now.saturating_sub(e.written_at()))),
+                age: shard.written_at(i, e).map(|t| Duration::from_millis(now.saturating_sub(t))),
                 time_to_live: (deadline != NEVER).then(|| Duration::from_millis(deadline.saturating_sub(now))),
                 weight: e.weight,
                 frequency: shard.policy.frequency(e, hash),
@@ -95,8 +95,7 @@ where
             }
             let v: Vec<(K, V)> = order
                 .into_iter()
-                .filter_map(|i| s.slab.get(i))
-                .filter(|e| !s.is_expired(e, now))
+                .filter_map(|i| s.slab.get(i).filter(|e| !s.is_expired(i, e, now)))
                 .take(n)
                 .map(|e| (e.key.clone(), e.value.clone()))
                 .collect();
@@ -131,7 +130,7 @@ where
             all.extend(
                 s.slab
                     .iter()
-                    .map(|(_, e)| (s.deadline_of(e), e))
+                    .map(|(i, e)| (s.deadline_of(i, e), e))
                     .filter(|&(d, _)| d != NEVER && d > now)
                     .map(|(d, e)| (d, e.key.clone(), e.value.clone())),
             );

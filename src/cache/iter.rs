@@ -37,7 +37,7 @@ where
                     let mut i = self.pos;
                     while i < end && batch.len() < BATCH {
                         if let Some(e) = s.slab.get(i)
-                            && !s.is_expired(e, now)
+                            && !s.is_expired(i, e, now)
                         {
                             batch.push((e.key.clone(), e.value.clone()));
                         }

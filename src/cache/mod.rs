@@ -105,7 +105,7 @@ where
         Q: Hash + Eq + ?Sized,
         V: Clone,
     {
-        self.inner.engine.read(key, true, |e, _, _| e.value.clone())
+        self.inner.engine.read(key, true, |_, e, _, _| e.value.clone())
     }
 
     /// Like [`get`](Self::get), but without any effect: no stats, no policy
@@ -116,7 +116,7 @@ where
         Q: Hash + Eq + ?Sized,
         V: Clone,
     {
-        self.inner.engine.read(key, false, |e, _, _| e.value.clone())
+        self.inner.engine.read(key, false, |_, e, _, _| e.value.clone())
     }
 
     /// Whether `key` is present and not expired (no effect, like `peek`).
@@ -125,7 +125,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.inner.engine.read(key, false, |_, _, _| ()).is_some()
+        self.inner.engine.read(key, false, |_, _, _, _| ()).is_some()
     }
 
     /// Looks up several keys; the result is in the same order.

@@ -231,7 +231,7 @@ where
         &self,
         key: &Q,
         touch: bool,
-        f: impl FnOnce(&Entry<K, V>, &Shard<K, V>, u64) -> R,
+        f: impl FnOnce(u32, &Entry<K, V>, &Shard<K, V>, u64) -> R,
     ) -> Option<R>
     where
         K: Borrow<Q>,
@@ -248,9 +248,9 @@ where
             }
             return None;
         };
-        let expiring = e.timer != slab::NIL;
+        let expiring = e.timed();
         let now = if self.read_clock || expiring { self.now() } else { 0 };
-        if expiring && shard.deadline_of(e) <= now {
+        if expiring && shard.deadline_of(i, e) <= now {
             drop(shard);
             if touch {
                 self.stats.add(Counter::Miss, 1);
@@ -261,11 +261,11 @@ where
         let mut needs_timer = None;
         if touch {
             if self.read_clock {
-                needs_timer = self.touch_deadline(&shard, e, now);
+                needs_timer = self.touch_deadline(&shard, i, e, now);
             }
             drain = shard.policy.record_read(e, i, hash);
         }
-        let r = f(e, &shard, now);
+        let r = f(i, e, &shard, now);
         drop(shard);
         if touch {
             self.stats.add(Counter::Hit, 1);
@@ -284,13 +284,14 @@ where
     /// Applies time-to-idle and `Expiry::expire_after_read` to an entry being
     /// read. Returns the new deadline when the entry gained one it has no
     /// timer for (the caller then schedules it under the write lock).
-    fn touch_deadline(&self, shard: &Shard<K, V>, e: &Entry<K, V>, now: u64) -> Option<u64> {
-        let node = shard.wheel.node(e.timer).filter(|_| e.timer != slab::NIL);
+    fn touch_deadline(&self, shard: &Shard<K, V>, i: u32, e: &Entry<K, V>, now: u64) -> Option<u64> {
+        let node = shard.wheel.node(i).filter(|_| e.timed());
         let current = node.map_or(NEVER, |n| n.deadline());
         let mut new = node.map_or(NEVER, |n| n.hard_deadline);
         if let Some(p) = self.expiry.policy.as_ref().filter(|p| p.reads_matter()) {
             let left = (current != NEVER).then(|| Duration::from_millis(current.saturating_sub(now)));
-            let ttl_part = self.expiry.ttl.map_or(NEVER, |t| e.written_at().saturating_add(t));
+            let written = node.map_or(now, |n| n.written_at);
+            let ttl_part = self.expiry.ttl.map_or(NEVER, |t| written.saturating_add(t));
             new = match p.expire_after_read(&e.key, &e.value, left) {
                 Some(d) => ttl_part.min(now.saturating_add(crate::time::ms_ceil(d))),
                 None => ttl_part,

@@ -9,12 +9,12 @@
 //! Invariants (checked by [`Shard::validate`]): the table and the slab hold
 //! the same entries; every entry is in exactly one policy list; the shard's
 //! weight is the sum of its entries' weights and, after every write, at most
-//! `max_weight`; every entry with a deadline has exactly one timer node.
+//! `max_weight`; an entry is timed exactly when its timer node is in use.
 
 use super::evict::Policy;
 use super::expire::Expiry;
 use super::expire::wheel::Wheel;
-use super::slab::{Entry, NEVER, NIL, Slab};
+use super::slab::{Entry, NEVER, Slab, TIMED};
 use super::{CompResult, Op, RemovalCause, Removed};
 use crate::time::ms_ceil;
 use hashbrown::{HashTable, hash_table};
@@ -107,14 +107,20 @@ impl<K: Hash + Eq, V> Shard<K, V> {
 
     /// The entry's deadline, or [`NEVER`].
     #[inline]
-    pub(crate) fn deadline_of(&self, e: &Entry<K, V>) -> u64 {
-        if e.timer == NIL { NEVER } else { self.wheel.node(e.timer).map_or(NEVER, |n| n.deadline()) }
+    pub(crate) fn deadline_of(&self, i: u32, e: &Entry<K, V>) -> u64 {
+        if e.timed() { self.wheel.node(i).map_or(NEVER, |n| n.deadline()) } else { NEVER }
     }
 
     /// Whether the entry's deadline has passed at `now`.
     #[inline]
-    pub(crate) fn is_expired(&self, e: &Entry<K, V>, now: u64) -> bool {
-        e.timer != NIL && self.deadline_of(e) <= now
+    pub(crate) fn is_expired(&self, i: u32, e: &Entry<K, V>, now: u64) -> bool {
+        e.timed() && self.deadline_of(i, e) <= now
+    }
+
+    /// Clock ms of the entry's last write, if it is timed (untimed entries
+    /// keep no time).
+    pub(crate) fn written_at(&self, i: u32, e: &Entry<K, V>) -> Option<u64> {
+        if e.timed() { self.wheel.node(i).map(|n| n.written_at).filter(|&t| t != 0) } else { None }
     }
 
     /// Computes `(hard, soft)` deadlines for a write of `key`/`value`;
@@ -136,25 +142,24 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         (hard, soft)
     }
 
-    fn set_timer(&mut self, i: u32, hard: u64, soft: u64) {
+    fn set_timer(&mut self, i: u32, hard: u64, soft: u64, now: u64) {
         let Some(e) = self.slab.get_mut(i) else { return };
-        let timer = e.timer;
+        let timed = e.timed();
         if soft == NEVER {
-            if timer != NIL {
-                self.wheel.remove(timer);
-                if let Some(e) = self.slab.get_mut(i) {
-                    e.timer = NIL;
-                }
+            if timed {
+                e.flags &= !TIMED;
+                self.wheel.remove(i);
             }
-        } else if let Some(node) = self.wheel.node_mut(timer) {
-            node.hard_deadline = hard;
-            *node.deadline.get_mut() = soft;
-            self.wheel.reschedule(timer, soft);
+        } else if timed {
+            if let Some(node) = self.wheel.node_mut(i) {
+                node.hard_deadline = hard;
+                node.written_at = now;
+                *node.deadline.get_mut() = soft;
+            }
+            self.wheel.reschedule(i, soft);
         } else {
-            let t = self.wheel.insert(i, soft, hard);
-            if let Some(e) = self.slab.get_mut(i) {
-                e.timer = t;
-            }
+            e.flags |= TIMED;
+            self.wheel.insert(i, soft, hard, now);
         }
     }
 
@@ -174,7 +179,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         if u64::from(weight) > self.max_weight {
             // Heavier than the whole shard: it could never stay.
             if let Some(i) = self.find(hash, &key) {
-                let expired = self.slab.get(i).is_some_and(|e| self.is_expired(e, ctx.now));
+                let expired = self.slab.get(i).is_some_and(|e| self.is_expired(i, e, ctx.now));
                 let cause = if expired { RemovalCause::Expired } else { RemovalCause::Replaced };
                 self.remove_at(i, hash, cause, out);
             }
@@ -192,36 +197,34 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         let result = match bucket {
             hash_table::Entry::Vacant(v) => {
                 let (hard, soft) = Self::deadlines(ctx, &key, &value, ttl, None);
-                let Some(i) = self.slab.insert(Entry::new(key, value, weight, ctx.now)) else {
+                let Some(i) = self.slab.insert(Entry::new(key, value, weight)) else {
                     return Inserted::Rejected;
                 };
                 v.insert(i);
-                self.adopt_new(i, hash, hard, soft)
+                self.adopt_new(i, hash, hard, soft, ctx.now)
             }
             hash_table::Entry::Occupied(o) => {
                 let i = *o.get();
-                let previous = self.slab.get(i).map_or(NEVER, |e| self.deadline_of(e));
+                let previous = self.slab.get(i).map_or(NEVER, |e| self.deadline_of(i, e));
                 if previous <= ctx.now {
                     // Expired: the old entry goes as expired, the new one
                     // starts afresh.
                     self.remove_at(i, hash, RemovalCause::Expired, out);
                     let (hard, soft) = Self::deadlines(ctx, &key, &value, ttl, None);
-                    let Some(i) = self.slab.insert(Entry::new(key, value, weight, ctx.now)) else {
+                    let Some(i) = self.slab.insert(Entry::new(key, value, weight)) else {
                         return Inserted::Rejected;
                     };
                     let slab = &self.slab;
                     self.table.insert_unique(hash, i, |&j| slab.get(j).map_or(0, |e| hash_of(&e.key)));
-                    self.adopt_new(i, hash, hard, soft)
+                    self.adopt_new(i, hash, hard, soft, ctx.now)
                 } else {
                     let (hard, soft) = Self::deadlines(ctx, &key, &value, ttl, Some(previous));
                     let Some(e) = self.slab.get_mut(i) else { return Inserted::Rejected };
                     let old_weight = std::mem::replace(&mut e.weight, weight);
                     let old_value = std::mem::replace(&mut e.value, value);
-                    e.set_written_at(ctx.now);
                     self.weight = self.weight - u64::from(old_weight) + u64::from(weight);
-                    let had_timer = e.timer != NIL;
-                    if had_timer || soft != NEVER {
-                        self.set_timer(i, hard, soft);
+                    if e.timed() || soft != NEVER {
+                        self.set_timer(i, hard, soft, ctx.now);
                     }
                     self.policy.on_update(&mut self.slab, i, hash, old_weight);
                     out.push((key, old_value, RemovalCause::Replaced));
@@ -241,11 +244,13 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     }
 
     /// Accounts for a new entry `i`, already in the slab and the table.
-    fn adopt_new(&mut self, i: u32, hash: u64, hard: u64, soft: u64) -> Inserted {
+    fn adopt_new(&mut self, i: u32, hash: u64, hard: u64, soft: u64, now: u64) -> Inserted {
         if let Some(e) = self.slab.get(i) {
             self.weight += u64::from(e.weight);
         }
-        self.set_timer(i, hard, soft);
+        if soft != NEVER {
+            self.set_timer(i, hard, soft, now);
+        }
         self.policy.on_insert(&mut self.slab, i, hash);
         Inserted::New
     }
@@ -257,8 +262,8 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         Q: Hash + Eq + ?Sized,
     {
         let Some(i) = self.find(hash, key) else { return };
-        if self.slab.get(i).is_some_and(|e| e.timer == NIL) {
-            self.set_timer(i, NEVER, deadline);
+        if self.slab.get(i).is_some_and(|e| !e.timed()) {
+            self.set_timer(i, NEVER, deadline, 0);
         }
     }
 
@@ -280,7 +285,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         self.policy.drain_reads(&mut self.slab);
         let mut found = self.find(hash, &key);
         if let Some(i) = found
-            && self.slab.get(i).is_some_and(|e| self.is_expired(e, ctx.now))
+            && self.slab.get(i).is_some_and(|e| self.is_expired(i, e, ctx.now))
         {
             self.remove_at(i, hash, RemovalCause::Expired, out);
             found = None;
@@ -320,7 +325,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
                 break;
             };
             let Some(e) = self.slab.get(v) else { break };
-            let cause = if self.is_expired(e, ctx.now) { RemovalCause::Expired } else { RemovalCause::Size };
+            let cause = if self.is_expired(v, e, ctx.now) { RemovalCause::Expired } else { RemovalCause::Size };
             self.forget(v, hash, cause, out);
         }
     }
@@ -339,8 +344,8 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             found.remove();
         }
         if let Some(e) = self.slab.remove(i) {
-            if e.timer != NIL {
-                self.wheel.remove(e.timer);
+            if e.timed() {
+                self.wheel.remove(i);
             }
             self.weight -= u64::from(e.weight);
             out.push((e.key, e.value, cause));
@@ -356,7 +361,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     {
         self.policy.drain_reads(&mut self.slab);
         let Some(i) = self.find(hash, key) else { return false };
-        let expired = self.slab.get(i).is_some_and(|e| self.is_expired(e, now));
+        let expired = self.slab.get(i).is_some_and(|e| self.is_expired(i, e, now));
         let cause = if expired { RemovalCause::Expired } else { RemovalCause::Explicit };
         self.remove_at(i, hash, cause, out);
         !expired
@@ -375,20 +380,20 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         let now = ctx.now;
         let mut due = std::mem::take(&mut self.scratch);
         self.wheel.advance(now, precise, &mut due);
-        for &n in &due {
-            let Some(slot) = self.wheel.node(n).map(|n| n.slot) else { continue };
-            match self.slab.get(slot) {
-                Some(e) if e.timer == n => {
-                    let deadline = self.deadline_of(e);
+        for &i in &due {
+            match self.slab.get(i) {
+                Some(e) if e.timed() => {
+                    let deadline = self.deadline_of(i, e);
                     if deadline <= now {
                         let hash = (ctx.hash_of)(&e.key);
-                        // `remove_at` frees the (detached) node through the entry.
-                        self.remove_at(slot, hash, RemovalCause::Expired, out);
+                        // `remove_at` cancels the (detached) timer through the entry.
+                        self.remove_at(i, hash, RemovalCause::Expired, out);
                     } else {
-                        self.wheel.reschedule(n, deadline);
+                        self.wheel.reschedule(i, deadline);
                     }
                 }
-                _ => self.wheel.remove(n),
+                // A timer of an entry that is gone is cancelled with it.
+                _ => {}
             }
         }
         due.clear();
@@ -414,7 +419,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             .slab
             .iter()
             .filter_map(|(i, e)| {
-                if self.is_expired(e, ctx.now) {
+                if self.is_expired(i, e, ctx.now) {
                     Some((i, RemovalCause::Expired))
                 } else if keep(&e.key, &e.value) {
                     None
@@ -433,7 +438,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
 
     /// Removes everything.
     pub(crate) fn clear(&mut self, now: u64, out: &mut Removed<K, V>) {
-        let expired: Vec<bool> = self.slab.iter().map(|(_, e)| self.is_expired(e, now)).collect();
+        let expired: Vec<bool> = self.slab.iter().map(|(i, e)| self.is_expired(i, e, now)).collect();
         self.table.clear();
         self.wheel.clear();
         self.policy.clear();
@@ -452,18 +457,13 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         for (i, e) in self.slab.iter() {
             assert_eq!(self.find(hash_of(&e.key), &e.key), Some(i), "entry not found by its key");
             weight += u64::from(e.weight);
-            if e.timer != NIL {
-                let node = self.wheel.node(e.timer).expect("timer index points past the wheel");
-                assert_eq!(node.slot, i, "timer points elsewhere");
+            if e.timed() {
+                assert!(self.wheel.node(i).is_some(), "timed entry without a timer node");
             }
         }
         assert_eq!(weight, self.weight, "shard weight");
         assert!(self.weight <= self.max_weight, "over the bound after a write");
-        assert_eq!(
-            self.wheel.len(),
-            self.slab.iter().filter(|(_, e)| e.timer != NIL).count(),
-            "one timer per deadline"
-        );
+        assert_eq!(self.wheel.len(), self.slab.iter().filter(|(_, e)| e.timed()).count(), "one timer per deadline");
         self.policy.validate(&self.slab);
         self.wheel.validate();
     }

@@ -7,7 +7,7 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-/// "No entry": the end of a list, or a missing timer.
+/// "No entry": the end of a list.
 pub(crate) const NIL: u32 = u32::MAX;
 
 /// Deadline of an entry that never expires.
@@ -26,14 +26,14 @@ pub(crate) enum Queue {
     Protected = 2,
 }
 
-/// One cached entry with its policy metadata.
+/// One cached entry with its policy metadata: 32 bytes for `u64 -> u64`.
 ///
 /// Laid out `repr(C)` with the fields a lookup reads (key, value, access
-/// bits, timer) first, so a hit usually touches one cache line; 40 bytes for
-/// `u64 -> u64`. An entry with a deadline has a timer node in the shard's
-/// wheel, which holds the deadline itself: entries without one pay only the
-/// 4-byte `timer` index, and a lookup checks `timer == NIL` before it reads
-/// any clock.
+/// bits, flags) first, so a hit usually touches one cache line. An entry
+/// with a deadline has [`TIMED`] set and a timer node at the same index in
+/// the shard's wheel, which holds its deadline and write time: entries
+/// without one pay nothing for expiry, and a lookup checks the flag before
+/// it reads any clock.
 ///
 /// `freq` is written by readers under the shard's *read* lock (an atomic);
 /// everything else changes under the write lock only.
@@ -45,48 +45,25 @@ pub(crate) struct Entry<K, V> {
     /// Policy access bits / counter, set by readers.
     pub(crate) freq: AtomicU8,
     pub(crate) queue: Queue,
-    /// High 16 bits of the last write's clock milliseconds.
-    written_hi: u16,
-    /// Index of this entry's timer node in the wheel, or [`NIL`].
-    pub(crate) timer: u32,
+    /// [`TIMED`] and future flags.
+    pub(crate) flags: u8,
     pub(crate) prev: u32,
     pub(crate) next: u32,
     pub(crate) weight: u32,
-    /// Low 32 bits of the last write's clock milliseconds (48 bits in all:
-    /// 8,900 years).
-    written_lo: u32,
 }
 
+/// [`Entry::flags`]: the entry has a timer node in the wheel.
+pub(crate) const TIMED: u8 = 1;
+
 impl<K, V> Entry<K, V> {
-    pub(crate) fn new(key: K, value: V, weight: u32, now: u64) -> Self {
-        let mut e = Entry {
-            key,
-            value,
-            freq: AtomicU8::new(0),
-            queue: Queue::Window,
-            written_hi: 0,
-            timer: NIL,
-            prev: NIL,
-            next: NIL,
-            weight,
-            written_lo: 0,
-        };
-        e.set_written_at(now);
-        e
+    pub(crate) fn new(key: K, value: V, weight: u32) -> Self {
+        Entry { key, value, freq: AtomicU8::new(0), queue: Queue::Window, flags: 0, prev: NIL, next: NIL, weight }
     }
 
-    /// Clock milliseconds of the last write.
+    /// Whether the entry has a timer (a deadline) in the wheel.
     #[inline]
-    pub(crate) fn written_at(&self) -> u64 {
-        (u64::from(self.written_hi) << 32) | u64::from(self.written_lo)
-    }
-
-    /// Records the time of a write (saturating at 48 bits).
-    #[inline]
-    pub(crate) fn set_written_at(&mut self, now: u64) {
-        let now = now.min((1 << 48) - 1);
-        self.written_hi = (now >> 32) as u16;
-        self.written_lo = now as u32;
+    pub(crate) fn timed(&self) -> bool {
+        self.flags & TIMED != 0
     }
 
     /// Reads the access counter.
@@ -290,17 +267,14 @@ mod tests {
     use super::*;
 
     fn entry(k: u32) -> Entry<u32, u32> {
-        Entry::new(k, k, 1, 0)
+        Entry::new(k, k, 1)
     }
 
     #[test]
-    fn entry_is_compact_and_keeps_time() {
-        assert_eq!(std::mem::size_of::<Option<Entry<u64, u64>>>(), 40);
-        let mut e = entry(1);
-        e.set_written_at(0x1234_5678_9ABC);
-        assert_eq!(e.written_at(), 0x1234_5678_9ABC);
-        e.set_written_at(u64::MAX);
-        assert_eq!(e.written_at(), (1 << 48) - 1);
+    fn entry_is_compact() {
+        assert_eq!(std::mem::size_of::<Option<Entry<u64, u64>>>(), 32);
+        let e = entry(1);
+        assert!(!e.timed());
     }
 
     #[test]

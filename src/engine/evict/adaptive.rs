@@ -249,7 +249,7 @@ mod tests {
         let mut p = Adaptive::new(64);
         let mut slab = Slab::new();
         for k in 0..500u64 {
-            let i = slab.insert(Entry::new(k, k, 1, 0)).unwrap();
+            let i = slab.insert(Entry::new(k, k, 1)).unwrap();
             p.on_insert(&mut slab, i, k.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         }
         assert!(p.capacity() >= 500, "capacity {}", p.capacity());

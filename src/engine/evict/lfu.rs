@@ -3,7 +3,7 @@
 //! new entries start at 5 so they are not evicted at once), counters are
 //! halved periodically so old popularity fades, and the victim is the least
 //! frequent of a random sample (16 entries; the whole shard when smaller),
-//! ties going to the entry written longest ago.
+//! ties going to the first one sampled.
 
 use crate::engine::slab::{Entry, List, Queue, Slab};
 use std::cell::Cell;
@@ -99,7 +99,7 @@ impl Lfu {
         let better = |slab: &Slab<K, V>, a: u32, b: Option<u32>| -> bool {
             let Some(b) = b else { return true };
             match (slab.get(a), slab.get(b)) {
-                (Some(x), Some(y)) => (x.freq(), x.written_at()) < (y.freq(), y.written_at()),
+                (Some(x), Some(y)) => x.freq() < y.freq(),
                 _ => false,
             }
         };

@@ -164,7 +164,7 @@ impl Policy {
             Policy::Lru(p) => p.list.iter(slab).collect(),
             Policy::Lfu(p) => {
                 let mut v: Vec<u32> = p.list.iter(slab).collect();
-                v.sort_by_key(|&i| slab.get(i).map(|e| (e.freq(), e.written_at())));
+                v.sort_by_key(|&i| slab.get(i).map(|e| e.freq()));
                 v
             }
         }

@@ -2,10 +2,11 @@
 //!
 //! Four levels of 64 buckets; a bucket at level `L` spans `2^SHIFT[L]`
 //! milliseconds, so the wheel reaches about 199 days, beyond which entries
-//! wait in an overflow list. Each scheduled entry owns one [`TimerNode`]
-//! (a side slab, so entries without a deadline pay only their 4-byte index);
-//! nodes are linked by index into their bucket's list, so cancelling a timer
-//! is O(1).
+//! wait in an overflow list. The timer of the entry at slab index `i` is
+//! the [`TimerNode`] at index `i` of a side table that grows with the slab
+//! only once the shard has had a timer, so a cache without expiry pays
+//! nothing. Nodes are linked by index into their bucket's list, so
+//! cancelling a timer is O(1).
 //!
 //! Advancing drains the buckets whose span has been passed: nodes that are
 //! due are handed back to the shard to expire; the rest move down a level.
@@ -30,7 +31,8 @@ const SHIFT: [u32; LEVELS] = [10, 16, 22, 28];
 const OVERFLOW: u16 = (LEVELS as u16) * (BUCKETS as u16);
 const UNSCHEDULED: u16 = u16::MAX;
 
-/// The timer of one entry: its deadline and its place in the wheel.
+/// The timer of one entry: its deadline, its write time and its place in
+/// the wheel.
 #[derive(Debug)]
 pub(crate) struct TimerNode {
     /// The entry's deadline (clock ms). Readers move it for time-to-idle and
@@ -39,11 +41,25 @@ pub(crate) struct TimerNode {
     /// The deadline not counting time-to-idle or read-driven changes
     /// (the time-to-live part), kept so a read can extend only up to it.
     pub(crate) hard_deadline: u64,
-    /// The entry's slab index.
-    pub(crate) slot: u32,
+    /// Clock ms of the entry's last write (its age is measured from here).
+    pub(crate) written_at: u64,
     prev: u32,
     next: u32,
     bucket: u16,
+}
+
+impl TimerNode {
+    /// A node not in use.
+    fn idle() -> Self {
+        TimerNode {
+            deadline: AtomicU64::new(u64::MAX),
+            hard_deadline: u64::MAX,
+            written_at: 0,
+            prev: NIL,
+            next: NIL,
+            bucket: UNSCHEDULED,
+        }
+    }
 }
 
 impl TimerNode {
@@ -66,8 +82,11 @@ const EMPTY: Bucket = Bucket { head: NIL, len: 0 };
 #[derive(Debug)]
 pub(crate) struct Wheel {
     buckets: Vec<Bucket>,
+    /// Indexed by slab index; grown on demand.
     nodes: Vec<TimerNode>,
-    free: Vec<u32>,
+    /// Timers in use (scheduled, or taken out by `advance` and not yet
+    /// rescheduled or removed).
+    active: usize,
     /// Time (ms) up to which buckets have been processed.
     current: u64,
     scheduled: usize,
@@ -75,13 +94,7 @@ pub(crate) struct Wheel {
 
 impl Wheel {
     pub(crate) fn new(now: u64) -> Self {
-        Wheel {
-            buckets: vec![EMPTY; OVERFLOW as usize + 1],
-            nodes: Vec::new(),
-            free: Vec::new(),
-            current: now,
-            scheduled: 0,
-        }
+        Wheel { buckets: vec![EMPTY; OVERFLOW as usize + 1], nodes: Vec::new(), active: 0, current: now, scheduled: 0 }
     }
 
     /// Number of scheduled timers.
@@ -93,49 +106,40 @@ impl Wheel {
     /// Whether no timer exists at all (scheduled or being processed).
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
-        self.nodes.len() == self.free.len()
+        self.active == 0
     }
 
-    pub(crate) fn node(&self, n: u32) -> Option<&TimerNode> {
-        self.nodes.get(n as usize)
+    /// The timer of slab index `i` (meaningful while the entry is timed).
+    #[inline]
+    pub(crate) fn node(&self, i: u32) -> Option<&TimerNode> {
+        self.nodes.get(i as usize)
     }
 
-    pub(crate) fn node_mut(&mut self, n: u32) -> Option<&mut TimerNode> {
-        self.nodes.get_mut(n as usize)
+    pub(crate) fn node_mut(&mut self, i: u32) -> Option<&mut TimerNode> {
+        self.nodes.get_mut(i as usize)
     }
 
-    /// Allocates a node for entry `slot` and schedules it at `deadline`.
-    /// Returns the node index (or `NIL` if the index space is exhausted).
-    pub(crate) fn insert(&mut self, slot: u32, deadline: u64, hard_deadline: u64) -> u32 {
-        let node = TimerNode {
-            deadline: AtomicU64::new(deadline),
-            hard_deadline,
-            slot,
-            prev: NIL,
-            next: NIL,
-            bucket: UNSCHEDULED,
-        };
-        let n = if let Some(n) = self.free.pop() {
-            self.nodes[n as usize] = node;
-            n
-        } else {
-            match u32::try_from(self.nodes.len()) {
-                Ok(n) if n != NIL => {
-                    self.nodes.push(node);
-                    n
-                }
-                _ => return NIL,
-            }
-        };
-        self.schedule(n, deadline);
-        n
+    /// Starts the timer of slab index `i` (which must have none) at
+    /// `deadline`.
+    pub(crate) fn insert(&mut self, i: u32, deadline: u64, hard_deadline: u64, written_at: u64) {
+        let at = i as usize;
+        if at >= self.nodes.len() {
+            let want = (at + 1).max(self.nodes.len() * 2).max(8);
+            self.nodes.resize_with(want, TimerNode::idle);
+        }
+        let node = &mut self.nodes[at];
+        *node.deadline.get_mut() = deadline;
+        node.hard_deadline = hard_deadline;
+        node.written_at = written_at;
+        self.active += 1;
+        self.schedule(i, deadline);
     }
 
-    /// Cancels and frees node `n`.
-    pub(crate) fn remove(&mut self, n: u32) {
-        if (n as usize) < self.nodes.len() {
-            self.unschedule(n);
-            self.free.push(n);
+    /// Cancels the timer of slab index `i`.
+    pub(crate) fn remove(&mut self, i: u32) {
+        if (i as usize) < self.nodes.len() {
+            self.unschedule(i);
+            self.active -= 1;
         }
     }
 
@@ -258,7 +262,8 @@ impl Wheel {
     pub(crate) fn clear(&mut self) {
         self.buckets.fill(EMPTY);
         self.nodes.clear();
-        self.free.clear();
+        self.nodes.shrink_to_fit();
+        self.active = 0;
         self.scheduled = 0;
     }
 
@@ -296,7 +301,7 @@ mod tests {
         w.advance(now, precise, &mut out);
         let mut due = Vec::new();
         for n in out {
-            let slot = w.node(n).unwrap().slot;
+            let slot = n;
             if deadlines[slot as usize] <= now {
                 due.push(slot);
                 w.remove(n);
@@ -328,7 +333,7 @@ mod tests {
         ];
         let mut w = Wheel::new(0);
         for (i, &d) in deadlines.iter().enumerate() {
-            w.insert(i as u32, d, d);
+            w.insert(i as u32, d, d, 0);
         }
         w.validate();
         let mut fired = vec![false; deadlines.len()];
@@ -351,7 +356,7 @@ mod tests {
     #[test]
     fn coarse_advance_only_on_bucket_boundaries() {
         let mut w = Wheel::new(0);
-        w.insert(0, 10, 10);
+        w.insert(0, 10, 10, 0);
         let deadlines = [10u64];
         assert!(step(&mut w, &deadlines, 500, false).is_empty(), "same second: no work");
         assert_eq!(step(&mut w, &deadlines, 1_100, false), vec![0]);
@@ -360,9 +365,10 @@ mod tests {
     #[test]
     fn cancel_and_reschedule() {
         let mut w = Wheel::new(0);
-        let a = w.insert(0, 5_000, 5_000);
-        let b = w.insert(1, 5_000, 5_000);
-        w.remove(a);
+        w.insert(0, 5_000, 5_000, 0);
+        w.insert(1, 5_000, 5_000, 0);
+        let b = 1;
+        w.remove(0);
         w.reschedule(b, 9_000_000);
         w.validate();
         let deadlines = [5_000u64, 9_000_000];
