@@ -89,7 +89,7 @@ pub(crate) fn now_ms(clock: &dyn Clock) -> u64 {
 /// is never earlier than asked, and saturating.
 #[inline]
 pub(crate) fn ms_ceil(d: Duration) -> u64 {
-    let ms = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
+    let ms = d.as_millis() + u128::from(!d.subsec_nanos().is_multiple_of(1_000_000));
     u64::try_from(ms).unwrap_or(u64::MAX)
 }
 

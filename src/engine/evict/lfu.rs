@@ -41,7 +41,7 @@ pub(crate) fn log_increment<K, V>(e: &Entry<K, V>) {
     }
     let base = u32::from(c.saturating_sub(LFU_INIT));
     let p = base * LOG_FACTOR + 1;
-    if p == 1 || next_random() % u64::from(p) == 0 {
+    if p == 1 || next_random().is_multiple_of(u64::from(p)) {
         e.set_freq(c + 1);
     }
 }
