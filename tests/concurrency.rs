@@ -176,3 +176,81 @@ fn housekeeper_reclaims_without_any_call() {
     assert_eq!(cache.len(), 0);
     assert_eq!(cache.stats().expirations, 10);
 }
+
+#[test]
+fn iteration_sees_every_stable_entry_once_while_others_churn() {
+    let cache: Cache<u64, u64> = Cache::builder().max_capacity(100_000).shards(8).build().unwrap();
+    for k in 0..5_000 {
+        cache.insert(k, k);
+    }
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // Churn on keys the iteration must not trip over.
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let k = 1_000_000 + i % 20_000;
+                cache.insert(k, k);
+                cache.remove(&(1_000_000 + (i + 7_919) % 20_000));
+                i += 1;
+            }
+        });
+        for _ in 0..5 {
+            let mut seen = vec![0u32; 5_000];
+            for (k, v) in cache.iter() {
+                if k < 5_000 {
+                    assert_eq!(k, v);
+                    seen[k as usize] += 1;
+                }
+            }
+            assert!(seen.iter().all(|&n| n == 1), "a stable entry was missed or repeated");
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    cache.validate();
+}
+
+#[test]
+fn every_policy_stays_consistent_under_mixed_concurrent_load() {
+    use embercache::EvictionPolicy;
+    for policy in [EvictionPolicy::Adaptive, EvictionPolicy::Lru, EvictionPolicy::Lfu] {
+        let cache: Cache<u64, u64> = Cache::builder()
+            .max_capacity(500)
+            .policy(policy)
+            .shards(2)
+            .time_to_idle(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        std::thread::scope(|s| {
+            for t in 0..4u64 {
+                let cache = &cache;
+                s.spawn(move || {
+                    let mut x = t.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                    for _ in 0..20_000 {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        let k = (x % 2_000) * (x % 3 + 1) % 2_000;
+                        match x % 10 {
+                            0..=5 => {
+                                let _ = cache.get(&k);
+                            }
+                            6..=7 => {
+                                cache.insert(k, k);
+                            }
+                            8 => {
+                                cache.remove(&k);
+                            }
+                            _ => {
+                                cache.compute(k, |v| Op::Put(v.copied().unwrap_or(0) + 1));
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        cache.run_pending_tasks();
+        cache.validate();
+        assert!(cache.len() <= 500, "{policy:?}: {}", cache.len());
+    }
+}
