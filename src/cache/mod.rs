@@ -157,11 +157,11 @@ where
     /// Removes `key`, returning its value if it was present and live.
     pub fn remove<Q>(&self, key: &Q) -> Option<V>
     where
-        K: Borrow<Q> + Clone,
+        K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
         V: Clone,
     {
-        self.inner.engine.remove(key).map(|(_, v)| v)
+        self.inner.engine.remove(key)
     }
 
     /// Atomic read-modify-write of one key, under the shard's lock: `f` sees

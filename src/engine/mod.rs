@@ -359,31 +359,34 @@ where
     }
 
     /// Removes `key`, returning the live entry that was there.
-    pub(crate) fn remove<Q>(&self, key: &Q) -> Option<(K, V)>
+    pub(crate) fn remove<Q>(&self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
         V: Clone,
-        K: Clone,
     {
         let hash = self.hash(key);
         let slot = self.slot(hash);
-        let mut out = Removed::new();
         let now = if self.timed.load(Ordering::Relaxed) { self.now() } else { 0 };
-        let removed = {
-            let mut shard = slot.lock.write();
-            let r = shard.remove(hash, key, now, &mut out);
-            slot.len.store(shard.len() as u64, Ordering::Relaxed);
-            slot.weight.store(shard.weight, Ordering::Relaxed);
-            r
+        // Take the removed entries out of the locked section ourselves, so the
+        // value can be moved to the caller rather than cloned.
+        let (removed, mut taken) =
+            self.write_slot_at(slot, now, |s, _, out| (s.remove(hash, key, now, out), std::mem::take(out)));
+        // The live entry is the one removed explicitly (an expired one does
+        // not count). Without a listener its value moves out; with one, the
+        // listener gets it and the caller a clone.
+        let at = taken.iter().position(|(_, _, c)| *c == RemovalCause::Explicit).filter(|_| removed);
+        let value = match (at, &self.listener) {
+            (Some(i), None) => {
+                let (_, v, cause) = taken.remove(i);
+                self.count_removal(cause);
+                Some(v)
+            }
+            (Some(i), Some(_)) => Some(taken[i].1.clone()),
+            (None, _) => None,
         };
-        let result = if removed {
-            out.iter().find(|(_, _, c)| *c == RemovalCause::Explicit).map(|(k, v, _)| (k.clone(), v.clone()))
-        } else {
-            None
-        };
-        self.deliver(out);
-        result
+        self.deliver(taken);
+        value
     }
 
     /// Drains read buffers, reclaims every expired entry and evicts down to
