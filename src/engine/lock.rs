@@ -29,7 +29,7 @@
 use crate::sync::thread_index;
 use crossbeam_utils::{Backoff, CachePadded};
 use lock_api::{GuardNoSend, RawRwLock};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
 /// Reader stripes per lock: enough for the cores of the machines we target
 /// without making writers check too many lines.
@@ -37,8 +37,17 @@ pub(crate) const STRIPES: usize = 8;
 
 /// The raw lock; use it through [`ShardLock`].
 pub(crate) struct StripedRawLock {
-    writer: CachePadded<AtomicBool>,
+    head: CachePadded<Head>,
     readers: [CachePadded<AtomicUsize>; STRIPES],
+}
+
+/// The line every reader reads and only writers write.
+struct Head {
+    writer: AtomicBool,
+    /// Bit `s` is set once a reader has used stripe `s`; a writer waits only
+    /// on those stripes (one or two on a small machine, not all eight).
+    /// Bits are never cleared.
+    used: AtomicU8,
 }
 
 /// A reader-writer lock with striped readers.
@@ -49,6 +58,13 @@ impl StripedRawLock {
     fn stripe(&self) -> &AtomicUsize {
         &self.readers[thread_index() % STRIPES]
     }
+
+    /// Whether every stripe a reader has ever used is empty.
+    #[inline]
+    fn no_readers(&self) -> bool {
+        let used = self.head.used.load(Ordering::SeqCst);
+        (0..STRIPES).filter(|s| used & (1 << s) != 0).all(|s| self.readers[s].load(Ordering::SeqCst) == 0)
+    }
 }
 
 // SAFETY: `RawRwLock` requires that an exclusive lock excludes every other
@@ -57,10 +73,15 @@ impl StripedRawLock {
 //   false to true, so at most one thread holds it; only `unlock_exclusive`
 //   (called by the holder, per the trait contract) clears it.
 // - Writer vs readers: see the module docs. A reader holds the lock only
-//   after incrementing its stripe and then seeing the flag clear (both
-//   SeqCst); a writer holds it only after setting the flag and then seeing
-//   every stripe at zero (both SeqCst). In the SeqCst total order one of the
-//   two observes the other, so they never both proceed.
+//   after marking its stripe used, incrementing it and then seeing the flag
+//   clear; a writer holds it only after setting the flag, reading the used
+//   mask and seeing every used stripe at zero. All are SeqCst (the reader's
+//   check of the mask is Acquire, so a bit set by another thread is ordered
+//   before the increment). In the SeqCst total order, either the writer's
+//   load of the mask follows the reader's marking (and its load of the
+//   stripe then sees the increment, or follows it), or it precedes it, in
+//   which case the writer's flag store precedes the reader's load of the
+//   flag. Either way one observes the other, so they never both proceed.
 // - A reader always decrements the stripe it incremented: the stripe is a
 //   function of `thread_index()`, fixed for the thread's life, and the
 //   guards are `GuardNoSend`, so unlock runs on the locking thread.
@@ -69,7 +90,7 @@ impl StripedRawLock {
 unsafe impl RawRwLock for StripedRawLock {
     #[allow(clippy::declare_interior_mutable_const, reason = "lock_api's required initializer")]
     const INIT: Self = StripedRawLock {
-        writer: CachePadded::new(AtomicBool::new(false)),
+        head: CachePadded::new(Head { writer: AtomicBool::new(false), used: AtomicU8::new(0) }),
         readers: [const { CachePadded::new(AtomicUsize::new(0)) }; STRIPES],
     };
 
@@ -83,7 +104,7 @@ unsafe impl RawRwLock for StripedRawLock {
         let backoff = Backoff::new();
         loop {
             // Wait for the writer without touching our stripe.
-            while self.writer.load(Ordering::Relaxed) {
+            while self.head.writer.load(Ordering::Relaxed) {
                 backoff.snooze();
             }
             if self.try_lock_shared() {
@@ -94,9 +115,16 @@ unsafe impl RawRwLock for StripedRawLock {
 
     #[inline]
     fn try_lock_shared(&self) -> bool {
-        let stripe = self.stripe();
+        let index = thread_index() % STRIPES;
+        let bit = 1u8 << index;
+        // Announce the stripe before using it (Acquire: a bit set by another
+        // thread sharing the stripe is ordered before our increment).
+        if self.head.used.load(Ordering::Acquire) & bit == 0 {
+            self.head.used.fetch_or(bit, Ordering::SeqCst);
+        }
+        let stripe = &self.readers[index];
         stripe.fetch_add(1, Ordering::SeqCst);
-        if !self.writer.load(Ordering::SeqCst) {
+        if !self.head.writer.load(Ordering::SeqCst) {
             return true;
         }
         stripe.fetch_sub(1, Ordering::SeqCst);
@@ -110,42 +138,37 @@ unsafe impl RawRwLock for StripedRawLock {
 
     fn lock_exclusive(&self) {
         let backoff = Backoff::new();
-        while self.writer.compare_exchange_weak(false, true, Ordering::SeqCst, Ordering::Relaxed).is_err() {
+        while self.head.writer.compare_exchange_weak(false, true, Ordering::SeqCst, Ordering::Relaxed).is_err() {
             backoff.snooze();
         }
-        if self.readers.iter().all(|r| r.load(Ordering::SeqCst) == 0) {
-            return;
-        }
-        for r in &self.readers {
-            let backoff = Backoff::new();
-            while r.load(Ordering::SeqCst) != 0 {
-                backoff.snooze();
-            }
+        let backoff = Backoff::new();
+        while !self.no_readers() {
+            backoff.snooze();
         }
     }
 
     fn try_lock_exclusive(&self) -> bool {
-        if self.writer.compare_exchange(false, true, Ordering::SeqCst, Ordering::Relaxed).is_err() {
+        if self.head.writer.compare_exchange(false, true, Ordering::SeqCst, Ordering::Relaxed).is_err() {
             return false;
         }
-        if self.readers.iter().all(|r| r.load(Ordering::SeqCst) == 0) {
+        if self.no_readers() {
             return true;
         }
-        self.writer.store(false, Ordering::SeqCst);
+        self.head.writer.store(false, Ordering::SeqCst);
         false
     }
 
     #[inline]
     unsafe fn unlock_exclusive(&self) {
-        self.writer.store(false, Ordering::SeqCst);
+        self.head.writer.store(false, Ordering::SeqCst);
     }
 
     fn is_locked(&self) -> bool {
-        self.writer.load(Ordering::Relaxed) || self.readers.iter().any(|r| r.load(Ordering::Relaxed) != 0)
+        self.head.writer.load(Ordering::Relaxed) || self.readers.iter().any(|r| r.load(Ordering::Relaxed) != 0)
     }
 
     fn is_locked_exclusive(&self) -> bool {
-        self.writer.load(Ordering::Relaxed)
+        self.head.writer.load(Ordering::Relaxed)
     }
 }
 
