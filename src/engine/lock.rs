@@ -12,8 +12,9 @@
 //! plugged into `lock_api` so the guards are the usual safe ones.
 //!
 //! Readers back off while a writer holds or waits for the lock, so writers
-//! are never starved. Writers spin, then yield: shard critical sections are
-//! short.
+//! are never starved. Waiters spin briefly (shard critical sections are
+//! short), then sleep in `parking_lot_core`'s queues until an unlock wakes
+//! them, so threads that outnumber the cores do not burn them spinning.
 //!
 //! Correctness is the store-buffering pattern made safe by sequential
 //! consistency: a reader increments its stripe then loads the flag; a writer
@@ -29,6 +30,7 @@
 use crate::sync::thread_index;
 use crossbeam_utils::{Backoff, CachePadded};
 use lock_api::{GuardNoSend, RawRwLock};
+use parking_lot_core::{DEFAULT_PARK_TOKEN, DEFAULT_UNPARK_TOKEN};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
 /// Reader stripes per lock: enough for the cores of the machines we target
@@ -41,13 +43,20 @@ pub(crate) struct StripedRawLock {
     readers: [CachePadded<AtomicUsize>; STRIPES],
 }
 
-/// The line every reader reads and only writers write.
+/// The line every reader reads and only writers (and the first use of a
+/// stripe) write.
 struct Head {
     writer: AtomicBool,
     /// Bit `s` is set once a reader has used stripe `s`; a writer waits only
     /// on those stripes (one or two on a small machine, not all eight).
     /// Bits are never cleared.
     used: AtomicU8,
+    /// Some thread sleeps until the writer flag clears (parked on the
+    /// address of `writer`).
+    sleepers: AtomicBool,
+    /// A writer sleeps until the readers drain (parked on the address of
+    /// `used`).
+    drainer: AtomicBool,
 }
 
 /// A reader-writer lock with striped readers.
@@ -57,6 +66,61 @@ impl StripedRawLock {
     #[inline]
     fn stripe(&self) -> &AtomicUsize {
         &self.readers[thread_index() % STRIPES]
+    }
+
+    fn writer_key(&self) -> usize {
+        std::ptr::from_ref(&self.head.writer) as usize
+    }
+
+    fn drain_key(&self) -> usize {
+        std::ptr::from_ref(&self.head.used) as usize
+    }
+
+    /// Waits until no writer holds the lock: spins a little, then sleeps
+    /// (parked) until the writer's unlock wakes it. Sleeping rather than
+    /// spinning matters when threads outnumber cores.
+    fn wait_for_writer(&self) {
+        let backoff = Backoff::new();
+        while self.head.writer.load(Ordering::SeqCst) {
+            if !backoff.is_completed() {
+                backoff.snooze();
+                continue;
+            }
+            // SAFETY: our own `writer` field's address; `validate` neither
+            // panics nor calls into parking_lot.
+            unsafe {
+                parking_lot_core::park(
+                    self.writer_key(),
+                    // Under the queue's lock: announce the sleeper, then look
+                    // again. An unlock clears the flag before it looks for
+                    // sleepers, so one of the two sees the other; and an
+                    // unlock's wake-up takes the queue's lock, so it cannot
+                    // slip between this check and the sleep. (Announcing
+                    // before `park` loses wake-ups: Miri found it.)
+                    || {
+                        self.head.sleepers.store(true, Ordering::SeqCst);
+                        self.head.writer.load(Ordering::SeqCst)
+                    },
+                    || {},
+                    |_, _| {},
+                    DEFAULT_PARK_TOKEN,
+                    None,
+                );
+            }
+        }
+    }
+
+    /// Takes a reader off `stripe` (an unlock, or a backed-off attempt) and
+    /// wakes a writer sleeping until the readers drain. Every decrement must
+    /// come here: a writer may have gone to sleep on any increment it saw.
+    #[inline]
+    fn leave(&self, stripe: &AtomicUsize) {
+        stripe.fetch_sub(1, Ordering::SeqCst);
+        if self.head.drainer.load(Ordering::SeqCst) && self.head.drainer.swap(false, Ordering::SeqCst) {
+            // SAFETY: the key is the address of our own `used` field, which
+            // only this lock parks on.
+            unsafe { parking_lot_core::unpark_all(self.drain_key(), DEFAULT_UNPARK_TOKEN) };
+        }
     }
 
     /// Whether every stripe a reader has ever used is empty.
@@ -90,7 +154,12 @@ impl StripedRawLock {
 unsafe impl RawRwLock for StripedRawLock {
     #[allow(clippy::declare_interior_mutable_const, reason = "lock_api's required initializer")]
     const INIT: Self = StripedRawLock {
-        head: CachePadded::new(Head { writer: AtomicBool::new(false), used: AtomicU8::new(0) }),
+        head: CachePadded::new(Head {
+            writer: AtomicBool::new(false),
+            used: AtomicU8::new(0),
+            sleepers: AtomicBool::new(false),
+            drainer: AtomicBool::new(false),
+        }),
         readers: [const { CachePadded::new(AtomicUsize::new(0)) }; STRIPES],
     };
 
@@ -101,12 +170,9 @@ unsafe impl RawRwLock for StripedRawLock {
         if self.try_lock_shared() {
             return;
         }
-        let backoff = Backoff::new();
         loop {
             // Wait for the writer without touching our stripe.
-            while self.head.writer.load(Ordering::Relaxed) {
-                backoff.snooze();
-            }
+            self.wait_for_writer();
             if self.try_lock_shared() {
                 return;
             }
@@ -127,23 +193,44 @@ unsafe impl RawRwLock for StripedRawLock {
         if !self.head.writer.load(Ordering::SeqCst) {
             return true;
         }
-        stripe.fetch_sub(1, Ordering::SeqCst);
+        // Back off, waking a writer that may have seen our increment and
+        // gone to sleep waiting for it.
+        self.leave(stripe);
         false
     }
 
     #[inline]
     unsafe fn unlock_shared(&self) {
-        self.stripe().fetch_sub(1, Ordering::SeqCst);
+        self.leave(self.stripe());
     }
 
     fn lock_exclusive(&self) {
-        let backoff = Backoff::new();
         while self.head.writer.compare_exchange_weak(false, true, Ordering::SeqCst, Ordering::Relaxed).is_err() {
-            backoff.snooze();
+            self.wait_for_writer();
         }
         let backoff = Backoff::new();
         while !self.no_readers() {
-            backoff.snooze();
+            if !backoff.is_completed() {
+                backoff.snooze();
+                continue;
+            }
+            // SAFETY: our own `used` field's address; `validate` neither
+            // panics nor calls into parking_lot.
+            unsafe {
+                parking_lot_core::park(
+                    self.drain_key(),
+                    // As in `wait_for_writer`: announce, then look again,
+                    // under the queue's lock.
+                    || {
+                        self.head.drainer.store(true, Ordering::SeqCst);
+                        !self.no_readers()
+                    },
+                    || {},
+                    |_, _| {},
+                    DEFAULT_PARK_TOKEN,
+                    None,
+                );
+            }
         }
     }
 
@@ -161,6 +248,11 @@ unsafe impl RawRwLock for StripedRawLock {
     #[inline]
     unsafe fn unlock_exclusive(&self) {
         self.head.writer.store(false, Ordering::SeqCst);
+        if self.head.sleepers.load(Ordering::SeqCst) && self.head.sleepers.swap(false, Ordering::SeqCst) {
+            // SAFETY: the key is the address of our own `writer` field,
+            // which only this lock parks on.
+            unsafe { parking_lot_core::unpark_all(self.writer_key(), DEFAULT_UNPARK_TOKEN) };
+        }
     }
 
     fn is_locked(&self) -> bool {
@@ -194,6 +286,90 @@ mod tests {
         }
         assert_eq!(*l.read(), 6);
         assert!(!l.is_locked());
+    }
+
+    /// Long holds make waiters sleep rather than spin; the unlock wakes
+    /// them. (Under Miri too: its threads yield while spinning, so the
+    /// waiters reach the parking path.)
+    #[test]
+    fn sleeping_waiters_are_woken() {
+        use std::time::Duration;
+        let l = Arc::new(ShardLock::new(0u32));
+        // A writer waits for a reader that holds on.
+        let r = l.read();
+        let l2 = Arc::clone(&l);
+        let w = std::thread::spawn(move || *l2.write() += 1);
+        std::thread::sleep(Duration::from_millis(if cfg!(miri) { 5 } else { 50 }));
+        assert_eq!(*r, 0);
+        drop(r);
+        w.join().unwrap();
+        // Readers and a writer wait for a writer that holds on.
+        let g = l.write();
+        let waiters: Vec<_> = (0..4)
+            .map(|i| {
+                let l = Arc::clone(&l);
+                std::thread::spawn(move || if i == 0 { *l.write() += 1 } else { assert!(*l.read() >= 1) })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(if cfg!(miri) { 5 } else { 50 }));
+        drop(g);
+        for t in waiters {
+            t.join().unwrap();
+        }
+        assert_eq!(*l.read(), 2);
+    }
+
+    /// More threads than cores, all writing one lock: completes (waiters
+    /// sleep instead of spinning the cores away) and loses nothing.
+    #[test]
+    fn oversubscribed_writers_lose_nothing() {
+        let l = Arc::new(ShardLock::new(0u64));
+        let (threads, rounds): (u64, u64) = if cfg!(miri) { (3, 10) } else { (16, 5_000) };
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let l = Arc::clone(&l);
+                std::thread::spawn(move || {
+                    for i in 0..rounds {
+                        if i % 4 == 0 {
+                            let _ = *l.read();
+                        } else {
+                            *l.write() += 1;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(*l.read(), threads * (rounds - rounds.div_ceil(4)));
+    }
+
+    /// Readers and writers in equal numbers hammering one lock: readers
+    /// that back off from a writer must wake it if it went to sleep on their
+    /// increment (a lost wake-up here hangs the test).
+    #[test]
+    fn mixed_hammering_never_hangs() {
+        let l = Arc::new(ShardLock::new(0u64));
+        let (threads, rounds): (u64, u64) = if cfg!(miri) { (4, 20) } else { (8, 40_000) };
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let l = Arc::clone(&l);
+                std::thread::spawn(move || {
+                    for i in 0..rounds {
+                        if (i + t) % 2 == 0 {
+                            let _ = *l.read();
+                        } else {
+                            *l.write() += 1;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(*l.read(), threads * rounds / 2);
     }
 
     /// Writers keep two fields equal under the lock; readers must never see
