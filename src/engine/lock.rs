@@ -51,12 +51,17 @@ struct Head {
     /// on those stripes (one or two on a small machine, not all eight).
     /// Bits are never cleared.
     used: AtomicU8,
-    /// Some thread sleeps until the writer flag clears (parked on the
-    /// address of `writer`).
+    /// Some thread sleeps until the writer flag clears (parked on this
+    /// flag's address).
     sleepers: AtomicBool,
-    /// A writer sleeps until the readers drain (parked on the address of
-    /// `used`).
+    /// A writer sleeps until the readers drain (parked on this flag's
+    /// address).
     drainer: AtomicBool,
+}
+
+/// The parking-queue key of a flag of a lock: its address.
+fn queue_key(flag: &AtomicBool) -> usize {
+    std::ptr::from_ref(flag) as usize
 }
 
 /// A reader-writer lock with striped readers.
@@ -68,38 +73,32 @@ impl StripedRawLock {
         &self.readers[thread_index() % STRIPES]
     }
 
-    fn writer_key(&self) -> usize {
-        std::ptr::from_ref(&self.head.writer) as usize
-    }
-
-    fn drain_key(&self) -> usize {
-        std::ptr::from_ref(&self.head.used) as usize
-    }
-
-    /// Waits until no writer holds the lock: spins a little, then sleeps
-    /// (parked) until the writer's unlock wakes it. Sleeping rather than
-    /// spinning matters when threads outnumber cores.
-    fn wait_for_writer(&self) {
+    /// Waits while `blocked()` holds: spins a little, then sleeps in the
+    /// parking queue keyed by `announce` until a [`wake`](Self::wake) on the
+    /// same flag. Sleeping rather than spinning matters when threads
+    /// outnumber cores.
+    fn wait_while(&self, announce: &AtomicBool, blocked: impl Fn() -> bool) {
         let backoff = Backoff::new();
-        while self.head.writer.load(Ordering::SeqCst) {
+        while blocked() {
             if !backoff.is_completed() {
                 backoff.snooze();
                 continue;
             }
-            // SAFETY: our own `writer` field's address; `validate` neither
-            // panics nor calls into parking_lot.
+            // SAFETY: the key is the address of a field of this lock, which
+            // only this lock parks on; `validate` neither panics nor calls
+            // into parking_lot.
             unsafe {
                 parking_lot_core::park(
-                    self.writer_key(),
+                    queue_key(announce),
                     // Under the queue's lock: announce the sleeper, then look
-                    // again. An unlock clears the flag before it looks for
-                    // sleepers, so one of the two sees the other; and an
-                    // unlock's wake-up takes the queue's lock, so it cannot
-                    // slip between this check and the sleep. (Announcing
-                    // before `park` loses wake-ups: Miri found it.)
+                    // again. The waker changes the state before it looks at
+                    // the flag, so one of the two sees the other; and its
+                    // wake-up takes the queue's lock, so it cannot slip
+                    // between this check and the sleep. (Announcing before
+                    // `park` loses wake-ups: Miri found it.)
                     || {
-                        self.head.sleepers.store(true, Ordering::SeqCst);
-                        self.head.writer.load(Ordering::SeqCst)
+                        announce.store(true, Ordering::SeqCst);
+                        blocked()
                     },
                     || {},
                     |_, _| {},
@@ -110,17 +109,30 @@ impl StripedRawLock {
         }
     }
 
+    /// Wakes every thread sleeping in [`wait_while`](Self::wait_while) on
+    /// `announce`, if any announced itself. Call after changing the state
+    /// the sleepers wait on.
+    #[inline]
+    fn wake(announce: &AtomicBool) {
+        if announce.load(Ordering::SeqCst) && announce.swap(false, Ordering::SeqCst) {
+            // SAFETY: the key is the address of a field of this lock, which
+            // only this lock parks on.
+            unsafe { parking_lot_core::unpark_all(queue_key(announce), DEFAULT_UNPARK_TOKEN) };
+        }
+    }
+
+    /// Waits until no writer holds the lock.
+    fn wait_for_writer(&self) {
+        self.wait_while(&self.head.sleepers, || self.head.writer.load(Ordering::SeqCst));
+    }
+
     /// Takes a reader off `stripe` (an unlock, or a backed-off attempt) and
     /// wakes a writer sleeping until the readers drain. Every decrement must
     /// come here: a writer may have gone to sleep on any increment it saw.
     #[inline]
     fn leave(&self, stripe: &AtomicUsize) {
         stripe.fetch_sub(1, Ordering::SeqCst);
-        if self.head.drainer.load(Ordering::SeqCst) && self.head.drainer.swap(false, Ordering::SeqCst) {
-            // SAFETY: the key is the address of our own `used` field, which
-            // only this lock parks on.
-            unsafe { parking_lot_core::unpark_all(self.drain_key(), DEFAULT_UNPARK_TOKEN) };
-        }
+        Self::wake(&self.head.drainer);
     }
 
     /// Whether every stripe a reader has ever used is empty.
@@ -208,30 +220,7 @@ unsafe impl RawRwLock for StripedRawLock {
         while self.head.writer.compare_exchange_weak(false, true, Ordering::SeqCst, Ordering::Relaxed).is_err() {
             self.wait_for_writer();
         }
-        let backoff = Backoff::new();
-        while !self.no_readers() {
-            if !backoff.is_completed() {
-                backoff.snooze();
-                continue;
-            }
-            // SAFETY: our own `used` field's address; `validate` neither
-            // panics nor calls into parking_lot.
-            unsafe {
-                parking_lot_core::park(
-                    self.drain_key(),
-                    // As in `wait_for_writer`: announce, then look again,
-                    // under the queue's lock.
-                    || {
-                        self.head.drainer.store(true, Ordering::SeqCst);
-                        !self.no_readers()
-                    },
-                    || {},
-                    |_, _| {},
-                    DEFAULT_PARK_TOKEN,
-                    None,
-                );
-            }
-        }
+        self.wait_while(&self.head.drainer, || !self.no_readers());
     }
 
     fn try_lock_exclusive(&self) -> bool {
@@ -248,11 +237,7 @@ unsafe impl RawRwLock for StripedRawLock {
     #[inline]
     unsafe fn unlock_exclusive(&self) {
         self.head.writer.store(false, Ordering::SeqCst);
-        if self.head.sleepers.load(Ordering::SeqCst) && self.head.sleepers.swap(false, Ordering::SeqCst) {
-            // SAFETY: the key is the address of our own `writer` field,
-            // which only this lock parks on.
-            unsafe { parking_lot_core::unpark_all(self.writer_key(), DEFAULT_UNPARK_TOKEN) };
-        }
+        Self::wake(&self.head.sleepers);
     }
 
     fn is_locked(&self) -> bool {
