@@ -56,6 +56,7 @@
 //!   accesses.
 
 pub mod cache;
+pub mod db;
 mod engine;
 pub mod error;
 pub mod stats;
@@ -63,6 +64,7 @@ mod sync;
 pub mod time;
 
 pub use cache::{Cache, CacheBuilder};
+pub use db::{Db, DbBuilder, Reply, Value};
 pub use engine::evict::EvictionPolicy;
 pub use engine::expire::Expiry;
 pub use engine::{CompResult, Op, RemovalCause};

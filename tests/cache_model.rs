@@ -41,7 +41,12 @@ fn cmd() -> impl Strategy<Value = Cmd> {
 }
 
 fn policy() -> impl Strategy<Value = EvictionPolicy> {
-    prop_oneof![Just(EvictionPolicy::Adaptive), Just(EvictionPolicy::Lru), Just(EvictionPolicy::Lfu)]
+    prop_oneof![
+        Just(EvictionPolicy::Adaptive),
+        Just(EvictionPolicy::Lru),
+        Just(EvictionPolicy::Lfu),
+        Just(EvictionPolicy::Random)
+    ]
 }
 
 /// The reference: key -> (value, deadline in ms or None).

@@ -213,7 +213,7 @@ fn iteration_sees_every_stable_entry_once_while_others_churn() {
 #[test]
 fn every_policy_stays_consistent_under_mixed_concurrent_load() {
     use embercache::EvictionPolicy;
-    for policy in [EvictionPolicy::Adaptive, EvictionPolicy::Lru, EvictionPolicy::Lfu] {
+    for policy in [EvictionPolicy::Adaptive, EvictionPolicy::Lru, EvictionPolicy::Lfu, EvictionPolicy::Random] {
         let cache: Cache<u64, u64> = Cache::builder()
             .max_capacity(500)
             .policy(policy)

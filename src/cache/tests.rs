@@ -13,7 +13,7 @@ fn manual(cap: u64, policy: EvictionPolicy) -> (Cache<u64, u64>, ManualClock) {
 
 #[test]
 fn bound_holds_for_every_policy() {
-    for policy in [EvictionPolicy::Adaptive, EvictionPolicy::Lru, EvictionPolicy::Lfu] {
+    for policy in [EvictionPolicy::Adaptive, EvictionPolicy::Lru, EvictionPolicy::Lfu, EvictionPolicy::Random] {
         let (c, _) = manual(100, policy);
         for k in 0..1_000 {
             c.insert(k, k);

@@ -20,6 +20,7 @@
 //! - Removed entries are collected under the lock and handed to the
 //!   listener after it is released.
 
+pub(crate) mod direct;
 pub(crate) mod evict;
 pub(crate) mod expire;
 pub(crate) mod lock;

@@ -64,7 +64,7 @@ pub(crate) enum Inserted {
 
 #[derive(Debug)]
 pub(crate) struct Shard<K, V> {
-    table: HashTable<u32>,
+    pub(super) table: HashTable<u32>,
     pub(crate) slab: Slab<K, V>,
     pub(crate) policy: Policy,
     pub(crate) wheel: Wheel,
@@ -142,7 +142,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         (hard, soft)
     }
 
-    fn set_timer(&mut self, i: u32, hard: u64, soft: u64, now: u64) {
+    pub(super) fn set_timer(&mut self, i: u32, hard: u64, soft: u64, now: u64) {
         let Some(e) = self.slab.get_mut(i) else { return };
         let timed = e.timed();
         if soft == NEVER {
@@ -244,7 +244,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     }
 
     /// Accounts for a new entry `i`, already in the slab and the table.
-    fn adopt_new(&mut self, i: u32, hash: u64, hard: u64, soft: u64, now: u64) -> Inserted {
+    pub(super) fn adopt_new(&mut self, i: u32, hash: u64, hard: u64, soft: u64, now: u64) -> Inserted {
         if let Some(e) = self.slab.get(i) {
             self.weight += u64::from(e.weight);
         }
@@ -339,7 +339,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
 
     /// Removes entry `i`, already unlinked from the policy, from the table,
     /// the wheel and the slab.
-    fn forget(&mut self, i: u32, hash: u64, cause: RemovalCause, out: &mut Removed<K, V>) {
+    pub(super) fn forget(&mut self, i: u32, hash: u64, cause: RemovalCause, out: &mut Removed<K, V>) {
         if let Ok(found) = self.table.find_entry(hash, |&j| j == i) {
             found.remove();
         }

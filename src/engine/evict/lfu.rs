@@ -20,7 +20,7 @@ thread_local! {
 }
 
 /// A cheap per-thread xorshift generator for the probabilistic increment.
-fn next_random() -> u64 {
+pub(crate) fn next_random() -> u64 {
     RNG.with(|r| {
         let mut x = r.get();
         x ^= x << 13;

@@ -1,6 +1,6 @@
 //! Eviction: which entry goes when a shard is over its bound.
 //!
-//! One internal interface, three policies, chosen with
+//! One internal interface, four policies, chosen with
 //! [`EvictionPolicy`] in the builder:
 //!
 //! - [`EvictionPolicy::Adaptive`] (default): W-TinyLFU on CLOCK-style queues
@@ -11,6 +11,7 @@
 //!   read buffer ([`lru`]).
 //! - [`EvictionPolicy::Lfu`]: Redis-style approximate LFU with logarithmic
 //!   counters and sampled eviction ([`lfu`]).
+//! - [`EvictionPolicy::Random`]: a uniformly random victim ([`random`]).
 //!
 //! All three run under the shard's write lock, except `record_read`, which
 //! lookups call under the read lock and which touches only atomics.
@@ -18,6 +19,7 @@
 pub(crate) mod adaptive;
 pub(crate) mod lfu;
 pub(crate) mod lru;
+pub(crate) mod random;
 pub(crate) mod sketch;
 pub(crate) mod window;
 
@@ -27,6 +29,7 @@ use crate::engine::slab::{NIL, Queue};
 use adaptive::Adaptive;
 use lfu::Lfu;
 use lru::Lru;
+use random::Random;
 
 /// The eviction policy of a cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -40,6 +43,8 @@ pub enum EvictionPolicy {
     Lru,
     /// Least frequently used (approximate, with aging, as Redis's LFU).
     Lfu,
+    /// A uniformly random entry (Redis's `allkeys-random`).
+    Random,
 }
 
 /// The per-shard policy state.
@@ -48,6 +53,7 @@ pub(crate) enum Policy {
     Adaptive(Adaptive),
     Lru(Lru),
     Lfu(Lfu),
+    Random(Random),
 }
 
 impl Policy {
@@ -56,6 +62,7 @@ impl Policy {
             EvictionPolicy::Adaptive => Policy::Adaptive(Adaptive::new(capacity_hint)),
             EvictionPolicy::Lru => Policy::Lru(Lru::default()),
             EvictionPolicy::Lfu => Policy::Lfu(Lfu::default()),
+            EvictionPolicy::Random => Policy::Random(Random::default()),
         }
     }
 
@@ -65,6 +72,7 @@ impl Policy {
             Policy::Adaptive(p) => p.on_insert(slab, i, hash),
             Policy::Lru(p) => p.on_insert(slab, i),
             Policy::Lfu(p) => p.on_insert(slab, i),
+            Policy::Random(p) => p.on_insert(slab, i),
         }
     }
 
@@ -88,6 +96,7 @@ impl Policy {
                 p.list.reweigh(old_weight, w);
                 p.on_update(slab, i);
             }
+            Policy::Random(p) => p.list.reweigh(old_weight, w),
         }
     }
 
@@ -97,6 +106,7 @@ impl Policy {
             Policy::Adaptive(p) => p.on_remove(slab, i),
             Policy::Lru(p) => p.list.unlink(slab, i),
             Policy::Lfu(p) => p.list.unlink(slab, i),
+            Policy::Random(p) => p.list.unlink(slab, i),
         }
     }
 
@@ -114,6 +124,7 @@ impl Policy {
                 lfu::log_increment(e);
                 false
             }
+            Policy::Random(_) => false,
         }
     }
 
@@ -146,6 +157,7 @@ impl Policy {
             Policy::Adaptive(p) => return p.victim(slab, hash_of, max_weight - p.max_window(max_weight)),
             Policy::Lru(p) => p.victim(slab),
             Policy::Lfu(p) => p.victim(slab),
+            Policy::Random(p) => p.victim(slab),
         }?;
         Some((v, slab.get(v).map_or(0, |e| hash_of(&e.key))))
     }
@@ -162,6 +174,7 @@ impl Policy {
                 v
             }
             Policy::Lru(p) => p.list.iter(slab).collect(),
+            Policy::Random(p) => p.list.iter(slab).collect(),
             Policy::Lfu(p) => {
                 let mut v: Vec<u32> = p.list.iter(slab).collect();
                 v.sort_by_key(|&i| slab.get(i).map(|e| e.freq()));
@@ -175,7 +188,7 @@ impl Policy {
         match self {
             Policy::Adaptive(p) => u32::from(p.sketch.frequency(hash)),
             Policy::Lru(_) => u32::from(e.freq()),
-            Policy::Lfu(_) => u32::from(e.freq()),
+            Policy::Lfu(_) | Policy::Random(_) => u32::from(e.freq()),
         }
     }
 
@@ -187,6 +200,7 @@ impl Policy {
             }
             Policy::Lru(p) => p.list = Default::default(),
             Policy::Lfu(p) => p.list = Default::default(),
+            Policy::Random(p) => p.list = Default::default(),
         }
     }
 
@@ -222,6 +236,7 @@ impl Policy {
             }
             Policy::Lru(p) => check(&p.list, None),
             Policy::Lfu(p) => check(&p.list, None),
+            Policy::Random(p) => check(&p.list, None),
         };
         assert_eq!(n, slab.len(), "every entry is in exactly one list");
     }

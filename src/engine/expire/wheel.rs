@@ -109,6 +109,11 @@ impl Wheel {
         self.active == 0
     }
 
+    /// Number of timers in use.
+    pub(crate) fn active(&self) -> usize {
+        self.active
+    }
+
     /// The timer of slab index `i` (meaningful while the entry is timed).
     #[inline]
     pub(crate) fn node(&self, i: u32) -> Option<&TimerNode> {

@@ -1,0 +1,221 @@
+//! [`DbBuilder`]: the settings of a [`Db`], and [`MaxMemoryPolicy`].
+
+use super::{Db, Shared};
+use crate::engine::evict::EvictionPolicy;
+use crate::engine::shard::ExpiryConfig;
+use crate::engine::{Engine, EngineConfig};
+use crate::error::ConfigError;
+use crate::time::{Clock, SystemClock};
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// What a `Db` does when a write would go over `maxmemory`: Redis's
+/// `maxmemory-policy`, plus embercache's adaptive policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum MaxMemoryPolicy {
+    /// Refuse writes that may grow memory with Redis's OOM error (Redis's default).
+    #[default]
+    NoEviction,
+    /// Evict the least recently used key.
+    AllKeysLru,
+    /// Evict the least frequently used key.
+    AllKeysLfu,
+    /// Evict a random key.
+    AllKeysRandom,
+    /// Evict by embercache's adaptive W-TinyLFU policy (best hit ratio on
+    /// mixed workloads; not a Redis policy).
+    AllKeysAdaptive,
+    /// Evict the least recently used key among keys with an expiry.
+    VolatileLru,
+    /// Evict the least frequently used key among keys with an expiry.
+    VolatileLfu,
+    /// Evict a random key among keys with an expiry.
+    VolatileRandom,
+    /// Evict the key with an expiry closest to its deadline.
+    VolatileTtl,
+}
+
+impl MaxMemoryPolicy {
+    /// Redis's name for the policy (`allkeys-lru`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MaxMemoryPolicy::NoEviction => "noeviction",
+            MaxMemoryPolicy::AllKeysLru => "allkeys-lru",
+            MaxMemoryPolicy::AllKeysLfu => "allkeys-lfu",
+            MaxMemoryPolicy::AllKeysRandom => "allkeys-random",
+            MaxMemoryPolicy::AllKeysAdaptive => "allkeys-adaptive",
+            MaxMemoryPolicy::VolatileLru => "volatile-lru",
+            MaxMemoryPolicy::VolatileLfu => "volatile-lfu",
+            MaxMemoryPolicy::VolatileRandom => "volatile-random",
+            MaxMemoryPolicy::VolatileTtl => "volatile-ttl",
+        }
+    }
+
+    /// Whether the policy counts accesses in LFU counters (OBJECT FREQ
+    /// works; OBJECT IDLETIME does not, as in Redis).
+    pub fn is_lfu(self) -> bool {
+        matches!(self, MaxMemoryPolicy::AllKeysLfu | MaxMemoryPolicy::VolatileLfu)
+    }
+
+    /// The engine policy that orders this policy's victims.
+    fn engine_policy(self) -> EvictionPolicy {
+        match self {
+            MaxMemoryPolicy::AllKeysLru | MaxMemoryPolicy::VolatileLru => EvictionPolicy::Lru,
+            MaxMemoryPolicy::AllKeysLfu | MaxMemoryPolicy::VolatileLfu => EvictionPolicy::Lfu,
+            MaxMemoryPolicy::AllKeysAdaptive => EvictionPolicy::Adaptive,
+            // No order to keep: random victims, or the soonest deadline.
+            MaxMemoryPolicy::NoEviction
+            | MaxMemoryPolicy::AllKeysRandom
+            | MaxMemoryPolicy::VolatileRandom
+            | MaxMemoryPolicy::VolatileTtl => EvictionPolicy::Random,
+        }
+    }
+}
+
+impl fmt::Display for MaxMemoryPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The name is not one of Redis's `maxmemory-policy` values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown maxmemory-policy '{0}'")]
+pub struct UnknownPolicy(pub String);
+
+impl FromStr for MaxMemoryPolicy {
+    type Err = UnknownPolicy;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        const ALL: [MaxMemoryPolicy; 9] = [
+            MaxMemoryPolicy::NoEviction,
+            MaxMemoryPolicy::AllKeysLru,
+            MaxMemoryPolicy::AllKeysLfu,
+            MaxMemoryPolicy::AllKeysRandom,
+            MaxMemoryPolicy::AllKeysAdaptive,
+            MaxMemoryPolicy::VolatileLru,
+            MaxMemoryPolicy::VolatileLfu,
+            MaxMemoryPolicy::VolatileRandom,
+            MaxMemoryPolicy::VolatileTtl,
+        ];
+        ALL.into_iter().find(|p| p.as_str().eq_ignore_ascii_case(s)).ok_or_else(|| UnknownPolicy(s.to_string()))
+    }
+}
+
+/// Builds a [`Db`]. Start from [`Db::builder`].
+///
+/// ```
+/// use embercache::Db;
+/// use embercache::db::MaxMemoryPolicy;
+///
+/// let db = Db::builder()
+///     .maxmemory(64 * 1024 * 1024)
+///     .maxmemory_policy(MaxMemoryPolicy::AllKeysLru)
+///     .build()?;
+/// # Ok::<(), embercache::Error>(())
+/// ```
+#[must_use]
+pub struct DbBuilder {
+    maxmemory: u64,
+    policy: MaxMemoryPolicy,
+    shards: Option<usize>,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for DbBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DbBuilder")
+            .field("maxmemory", &self.maxmemory)
+            .field("policy", &self.policy)
+            .field("shards", &self.shards)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for DbBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Default shards per core (multi-key commands lock a few; SCAN walks one
+/// at a time).
+const SHARDS_PER_CORE: usize = 16;
+
+impl DbBuilder {
+    /// The defaults: unbounded, `noeviction`, the system clock.
+    pub fn new() -> Self {
+        DbBuilder {
+            maxmemory: 0,
+            policy: MaxMemoryPolicy::NoEviction,
+            shards: None,
+            clock: Arc::new(SystemClock::new()),
+        }
+    }
+
+    /// The memory bound in bytes (0, the default: none).
+    pub fn maxmemory(mut self, bytes: u64) -> Self {
+        self.maxmemory = bytes;
+        self
+    }
+
+    /// What to do at the bound (default `noeviction`).
+    pub fn maxmemory_policy(mut self, policy: MaxMemoryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The number of shards (default: 16 per core, at least 16, at most 1024).
+    pub fn shards(mut self, n: usize) -> Self {
+        self.shards = Some(n);
+        self
+    }
+
+    /// The clock expiry reads (a [`ManualClock`](crate::time::ManualClock) in tests).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Builds the `Db`.
+    pub fn build(self) -> Result<Db, crate::Error> {
+        let shards = match self.shards {
+            Some(n) if !(1..=1 << 16).contains(&n) => return Err(ConfigError::Shards(n).into()),
+            Some(n) => n,
+            None => {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                (cores * SHARDS_PER_CORE).clamp(16, 1024)
+            }
+        };
+        let engine = Engine::new(EngineConfig {
+            shards,
+            max_weight: u64::MAX,
+            policy: self.policy.engine_policy(),
+            hasher: ahash::RandomState::new(),
+            clock: Arc::clone(&self.clock),
+            expiry: ExpiryConfig { ttl: None, tti: None, policy: None },
+            weigher: None,
+            listener: None,
+            entries_hint: None,
+        });
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+        let wall = i64::try_from(wall).unwrap_or(i64::MAX);
+        let since_origin = i64::try_from(self.clock.now().as_millis()).unwrap_or(0);
+        let shared = Shared {
+            engine,
+            clock: self.clock,
+            unix_origin_ms: wall - since_origin,
+            maxmemory: AtomicU64::new(self.maxmemory),
+            policy: self.policy,
+            notify: Default::default(),
+            pubsub: Default::default(),
+            blocking: Default::default(),
+            evict_cursor: AtomicUsize::new(0),
+        };
+        Ok(Db { inner: Arc::new(shared) })
+    }
+}

@@ -1,0 +1,265 @@
+//! The keyspace's access layer: [`Tx`], the write locks of the shards a
+//! command touches, and the rules every command shares: lazy expiry of the
+//! keys it meets, weights kept equal to the values' footprints, deadlines
+//! kept or cleared as the command says, empty aggregates deleted, and, when
+//! the locks are released, keyspace events published and blocked clients
+//! served.
+
+use super::Shared;
+use super::notify::{Event, EventClass};
+use super::value::{Value, weigh};
+use crate::engine::RemovalCause;
+use crate::engine::direct::{Locked, VictimRule};
+use crate::engine::slab::NEVER;
+use smallvec::SmallVec;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A key of the keyspace.
+pub(crate) type Key = Box<[u8]>;
+
+/// What the engine stores for a key: the value and, for `OBJECT IDLETIME`,
+/// the second of its last access.
+#[derive(Debug)]
+pub(crate) struct Stored {
+    pub(crate) value: Value,
+    touched: AtomicU32,
+}
+
+impl Stored {
+    pub(crate) fn new(value: Value, now_ms: u64) -> Self {
+        Stored { value, touched: AtomicU32::new(secs(now_ms)) }
+    }
+
+    /// Records an access at `now_ms` (writes the line only when the second changed).
+    pub(crate) fn touch(&self, now_ms: u64) {
+        let s = secs(now_ms);
+        if now_ms != 0 && self.touched.load(Ordering::Relaxed) != s {
+            self.touched.store(s, Ordering::Relaxed);
+        }
+    }
+
+    /// Seconds since the last access.
+    pub(crate) fn idle_secs(&self, now_ms: u64) -> u64 {
+        u64::from(secs(now_ms).saturating_sub(self.touched.load(Ordering::Relaxed)))
+    }
+}
+
+fn secs(ms: u64) -> u32 {
+    u32::try_from(ms / 1000).unwrap_or(u32::MAX)
+}
+
+/// A key's deadline as commands see it: engine milliseconds, `None` for a
+/// key that does not expire.
+pub(crate) type Deadline = Option<u64>;
+
+/// The write locks of the shards of a command's keys. Dropping it (or
+/// [`Tx::finish`]) releases them and publishes what happened.
+pub(crate) struct Tx<'a> {
+    db: &'a Shared,
+    locked: Option<Locked<'a, Key, Stored, ahash::RandomState>>,
+    events: SmallVec<[(EventClass, &'static str, Key); 2]>,
+    ready: SmallVec<[Key; 1]>,
+}
+
+impl<'a> Tx<'a> {
+    /// Locks the shards of `keys`.
+    pub(crate) fn new(db: &'a Shared, keys: &[&[u8]]) -> Self {
+        let hashes: SmallVec<[u64; 4]> = keys.iter().map(|k| db.engine.hash(*k)).collect();
+        Tx { db, locked: Some(db.engine.lock(&hashes)), events: SmallVec::new(), ready: SmallVec::new() }
+    }
+
+    /// Locks every shard (FLUSHDB, RANDOMKEY, KEYS, …).
+    pub(crate) fn all(db: &'a Shared) -> Self {
+        let idx: Vec<usize> = (0..db.engine.shard_count()).collect();
+        Tx { db, locked: Some(db.engine.lock_indices(&idx)), events: SmallVec::new(), ready: SmallVec::new() }
+    }
+
+    /// Locks shard `index` alone (eviction passes).
+    pub(crate) fn for_shard(db: &'a Shared, index: usize) -> Self {
+        Tx { db, locked: Some(db.engine.lock_indices(&[index])), events: SmallVec::new(), ready: SmallVec::new() }
+    }
+
+    /// Evicts up to `max_victims` entries chosen by `rule` from the locked
+    /// shards, stopping once `need` bytes are freed. Returns the bytes freed.
+    pub(crate) fn evict(&mut self, rule: VictimRule, need: u64, max_victims: usize) -> u64 {
+        let Some(locked) = self.locked.as_mut() else { return 0 };
+        let mut freed = 0;
+        locked.for_each(|shard, ctx, out| {
+            for _ in 0..max_victims {
+                let before = shard.weight;
+                if freed >= need || !shard.evict_one(ctx, rule, out) {
+                    break;
+                }
+                freed += before - shard.weight;
+            }
+        });
+        freed
+    }
+
+    /// The time of this command, in engine milliseconds.
+    pub(crate) fn now(&self) -> u64 {
+        self.locked.as_ref().map_or(0, |l| l.now)
+    }
+
+    /// The database this command runs on.
+    pub(crate) fn db(&self) -> &'a Shared {
+        self.db
+    }
+
+    /// Runs `f` on the live value of `key` and its deadline, if it exists.
+    pub(crate) fn read<R>(&mut self, key: &[u8], f: impl FnOnce(&Value, Deadline) -> R) -> Option<R> {
+        let hash = self.db.engine.hash(key);
+        let locked = self.locked.as_mut()?;
+        locked
+            .with_shard(hash, |shard, ctx, out| {
+                let i = shard.find_live(hash, key, ctx.now, out)?;
+                let deadline = Some(shard.deadline_at(i)).filter(|&d| d != NEVER);
+                let e = shard.entry(i)?;
+                e.value.touch(ctx.now);
+                Some(f(&e.value.value, deadline))
+            })
+            .flatten()
+    }
+
+    /// Whether `key` exists (live).
+    pub(crate) fn exists(&mut self, key: &[u8]) -> bool {
+        self.read(key, |_, _| ()).is_some()
+    }
+
+    /// Runs `f` on `key`'s slot: the value (`None` if absent) and deadline,
+    /// both of which `f` may change. Afterwards a `None` value (or an empty
+    /// aggregate) deletes the key, a new value creates it, a changed one is
+    /// reweighed, and a deadline already passed deletes the key.
+    pub(crate) fn write<R>(&mut self, key: &[u8], f: impl FnOnce(&mut Option<Value>, &mut Deadline) -> R) -> R {
+        let hash = self.db.engine.hash(key);
+        let Some(locked) = self.locked.as_mut() else {
+            return f(&mut None, &mut None);
+        };
+        let mut f = Some(f);
+        let mut created = false;
+        let r = locked.with_shard(hash, |shard, ctx, out| {
+            let found = shard.find_live(hash, key, ctx.now, out);
+            let (mut value, mut deadline) = match found.and_then(|i| Some((i, shard.value_mut(i)?))) {
+                Some((i, stored)) => {
+                    let v = std::mem::replace(&mut stored.value, Value::String(Vec::new()));
+                    (Some(v), Some(shard.deadline_at(i)).filter(|&d| d != NEVER))
+                }
+                None => (None, None),
+            };
+            let before = deadline;
+            let r = f.take().map(|f| f(&mut value, &mut deadline));
+            let value = value.filter(|v| !v.is_empty_aggregate());
+            let gone = deadline.is_some_and(|d| d <= ctx.now);
+            match (found, value) {
+                (Some(i), Some(v)) if !gone => {
+                    let weight = weigh(key, &v);
+                    if let Some(stored) = shard.value_mut(i) {
+                        stored.value = v;
+                        stored.touch(ctx.now);
+                    }
+                    if deadline != before {
+                        shard.set_deadline(i, deadline.unwrap_or(NEVER), ctx.now);
+                    }
+                    shard.reweigh(i, hash, weight);
+                }
+                (Some(i), _) => {
+                    shard.remove_at(i, hash, RemovalCause::Explicit, out);
+                    out.pop();
+                }
+                (None, Some(v)) if !gone => {
+                    let weight = weigh(key, &v);
+                    let stored = Stored::new(v, ctx.now);
+                    created =
+                        shard.insert_new(ctx, hash, key.into(), stored, weight, deadline.unwrap_or(NEVER)).is_some();
+                }
+                (None, _) => {}
+            }
+            r
+        });
+        if created {
+            self.event(EventClass::New, "new", key);
+        }
+        match r.flatten() {
+            Some(r) => r,
+            // The key's shard is not locked: a bug in the caller's key list.
+            // Treat the key as absent rather than panic.
+            None => match f.take() {
+                Some(f) => f(&mut None, &mut None),
+                None => unreachable!("the closure ran, so `with_shard` returned its result"),
+            },
+        }
+    }
+
+    /// Removes `key`, returning its value and deadline.
+    pub(crate) fn take(&mut self, key: &[u8]) -> Option<(Value, Deadline)> {
+        self.write(key, |v, d| Some((v.take()?, *d)))
+    }
+
+    /// Stores `value` at `key` with `deadline`, replacing what was there.
+    pub(crate) fn put(&mut self, key: &[u8], value: Value, deadline: Deadline) {
+        self.write(key, |v, d| {
+            *v = Some(value);
+            *d = deadline;
+        });
+    }
+
+    /// Queues a keyspace event, published when the locks are released.
+    pub(crate) fn event(&mut self, class: EventClass, name: &'static str, key: &[u8]) {
+        if self.db.notify.wants(class) {
+            self.events.push((class, name, key.into()));
+        }
+    }
+
+    /// Marks `key` as possibly able to serve blocked clients (a list or
+    /// sorted set gained members).
+    pub(crate) fn signal_ready(&mut self, key: &[u8]) {
+        if self.db.blocking.has_waiters() && !self.ready.iter().any(|k| &**k == key) {
+            self.ready.push(key.into());
+        }
+    }
+
+    /// Runs `f` on every live entry of the locked shards.
+    pub(crate) fn for_each_live(&mut self, mut f: impl FnMut(&[u8], &Value, Deadline)) {
+        let Some(locked) = self.locked.as_mut() else { return };
+        locked.for_each(|shard, ctx, _| {
+            for (i, e) in shard.slab.iter() {
+                if !shard.is_expired(i, e, ctx.now) {
+                    let d = Some(shard.deadline_of(i, e)).filter(|&d| d != NEVER);
+                    f(&e.key, &e.value.value, d);
+                }
+            }
+        });
+    }
+
+    /// Releases the locks, then publishes events and serves blocked clients.
+    pub(crate) fn finish(self) {
+        drop(self);
+    }
+
+    fn release(&mut self) {
+        let Some(mut locked) = self.locked.take() else { return };
+        locked.for_each(|shard, ctx, out| shard.expire_some(ctx, out));
+        let removed = locked.finish();
+        for (key, _, cause) in &removed {
+            match cause {
+                RemovalCause::Expired => self.event(EventClass::Expired, "expired", key),
+                RemovalCause::Size => self.event(EventClass::Evicted, "evicted", key),
+                _ => {}
+            }
+        }
+        self.db.engine.deliver(removed);
+        for (class, name, key) in self.events.drain(..) {
+            self.db.notify.publish(Event { class, name, key: key.into_vec() });
+        }
+        if !self.ready.is_empty() {
+            let ready = std::mem::take(&mut self.ready);
+            self.db.blocking.serve(self.db, &ready);
+        }
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        self.release();
+    }
+}

@@ -1,0 +1,251 @@
+//! The Redis face: [`Db`], a keyspace of byte keys whose values are Redis
+//! types ([`Value`]) with Redis's semantics, built on the same engine as
+//! `Cache` (shards, timing wheel, eviction policies, weights).
+//!
+//! Every command has a typed method (`db.set(…)`, `db.zadd(…)`, …) and is
+//! also reachable through [`Db::execute`], which parses Redis-style
+//! arguments exactly as Redis does and answers a protocol-neutral
+//! [`Reply`]; both run the same code.
+//!
+//! - Each command is atomic. Commands on one key are linearizable;
+//!   multi-key commands lock their keys' shards in shard order (no
+//!   deadlock) and are atomic too.
+//! - Expiry is Redis's: an expired key is never seen (lazy, to the
+//!   millisecond) and is reclaimed by the wheel without being read.
+//! - Every value's weight is its heap footprint, kept current as it grows
+//!   and shrinks; with `maxmemory` set, Redis's `maxmemory-policy` applies.
+//!
+//! Layout: one file per command family (`string`, `bitmap`, `hll`, `list`,
+//! `blocking`, `hash`, `set`, `zset/`, `keys`), the access layer
+//! ([`keyspace`]), argument parsing ([`args`]), the command table
+//! ([`command`]), replies, errors, keyspace notifications and pub/sub.
+
+pub mod args;
+mod bitmap;
+mod blocking;
+mod builder;
+pub mod command;
+mod cursor;
+mod error;
+mod glob;
+mod hash;
+mod hll;
+mod keys;
+pub(crate) mod keyspace;
+mod list;
+pub mod notify;
+pub mod pubsub;
+mod reply;
+mod set;
+mod string;
+mod value;
+pub mod zset;
+
+pub use builder::{DbBuilder, MaxMemoryPolicy};
+pub use error::{DbError, DbResult};
+pub use hash::Hash;
+pub use list::List;
+pub use reply::{Reply, format_double};
+pub use set::Set;
+pub use value::Value;
+pub use zset::ZSet;
+
+use crate::engine::Engine;
+use crate::engine::direct::VictimRule;
+use crate::time::Clock;
+use keyspace::{Key, Stored, Tx};
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// An in-process Redis keyspace. A cheap handle: clones share the data.
+///
+/// ```
+/// use embercache::Db;
+/// use embercache::db::Reply;
+///
+/// let db = Db::new();
+/// db.execute(&[b"SET", b"greeting", b"hello"]);
+/// assert_eq!(db.execute(&[b"GET", b"greeting"]), Reply::bulk("hello"));
+/// assert_eq!(db.get(b"greeting")?, Some(b"hello".to_vec()));
+/// # Ok::<(), embercache::db::DbError>(())
+/// ```
+#[derive(Clone)]
+pub struct Db {
+    pub(crate) inner: Arc<Shared>,
+}
+
+/// The state behind every handle of one `Db`.
+pub(crate) struct Shared {
+    pub(crate) engine: Engine<Key, Stored, ahash::RandomState>,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Unix time (ms) at engine time 0.
+    pub(crate) unix_origin_ms: i64,
+    pub(crate) maxmemory: AtomicU64,
+    pub(crate) policy: MaxMemoryPolicy,
+    pub(crate) notify: notify::Notifier,
+    pub(crate) pubsub: pubsub::Hub,
+    pub(crate) blocking: blocking::Blocking,
+    /// Where the next eviction pass starts (shards taken in turn).
+    evict_cursor: AtomicUsize,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db")
+            .field("keys", &self.inner.engine.len())
+            .field("used_memory", &self.used_memory())
+            .field("maxmemory", &self.inner.maxmemory.load(Ordering::Relaxed))
+            .field("policy", &self.inner.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Db {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Most victims evicted from one shard before moving to the next.
+const EVICT_BATCH: usize = 16;
+
+impl Db {
+    /// An unbounded keyspace with the default settings.
+    pub fn new() -> Self {
+        DbBuilder::new().build().unwrap_or_else(|e| unreachable!("the default configuration is valid: {e}"))
+    }
+
+    /// A builder for every setting.
+    pub fn builder() -> DbBuilder {
+        DbBuilder::new()
+    }
+
+    /// Bytes counted against `maxmemory`: the weights of all values (their
+    /// footprints plus keys and per-entry overhead).
+    pub fn used_memory(&self) -> u64 {
+        self.inner.engine.weighted_size()
+    }
+
+    /// The memory bound in bytes (0: none).
+    pub fn maxmemory(&self) -> u64 {
+        self.inner.maxmemory.load(Ordering::Relaxed)
+    }
+
+    /// Changes the memory bound (0: none). Takes effect on the next write.
+    pub fn set_maxmemory(&self, bytes: u64) {
+        self.inner.maxmemory.store(bytes, Ordering::Relaxed);
+    }
+
+    /// The eviction policy.
+    pub fn maxmemory_policy(&self) -> MaxMemoryPolicy {
+        self.inner.policy
+    }
+
+    /// Reclaims every expired key now (the wheel also does this on writes).
+    pub fn run_pending_tasks(&self) {
+        self.inner.engine.run_pending_tasks();
+    }
+
+    /// Subscribes to keyspace events of `classes`, queueing at most
+    /// `capacity` of them (later ones are dropped and counted).
+    pub fn subscribe_keyspace(&self, classes: &[notify::EventClass], capacity: usize) -> notify::KeyspaceEvents {
+        self.inner.notify.subscribe(classes, capacity)
+    }
+
+    /// Runs `f` on the live value of `key` under its shard's read lock,
+    /// counting the access for the eviction policy.
+    pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(&Value) -> R) -> Option<R> {
+        self.inner.engine.read(key, true, |_, e, _, now| {
+            e.value.touch(now);
+            f(&e.value.value)
+        })
+    }
+
+    /// Runs `f` with the write locks of `keys`' shards.
+    pub(crate) fn tx<R>(&self, keys: &[&[u8]], f: impl FnOnce(&mut Tx<'_>) -> R) -> R {
+        let mut tx = Tx::new(&self.inner, keys);
+        let r = f(&mut tx);
+        tx.finish();
+        r
+    }
+
+    /// Like [`Db::tx`] for a command that may grow memory: first makes room
+    /// under `maxmemory` as the policy says, or fails with Redis's OOM error.
+    pub(crate) fn tx_grow<R>(&self, keys: &[&[u8]], f: impl FnOnce(&mut Tx<'_>) -> DbResult<R>) -> DbResult<R> {
+        self.make_room()?;
+        self.tx(keys, f)
+    }
+
+    /// Evicts until memory is within `maxmemory`, before a write (as Redis
+    /// does before each command that may grow memory).
+    pub(crate) fn make_room(&self) -> DbResult<()> {
+        let max = self.inner.maxmemory.load(Ordering::Relaxed);
+        if max == 0 {
+            return Ok(());
+        }
+        let mut used = self.used_memory();
+        if used <= max {
+            return Ok(());
+        }
+        let rule = match self.inner.policy.victim_rule() {
+            Some(rule) => rule,
+            None => return Err(DbError::OutOfMemory),
+        };
+        let engine = &self.inner.engine;
+        let n = engine.shard_count();
+        let mut idle = 0;
+        while used > max {
+            let shard = self.inner.evict_cursor.fetch_add(1, Ordering::Relaxed) % n;
+            let mut tx = Tx::for_shard(&self.inner, shard);
+            let freed = tx.evict(rule, used - max, EVICT_BATCH);
+            tx.finish();
+            if freed == 0 {
+                idle += 1;
+                if idle >= n {
+                    return Err(DbError::OutOfMemory);
+                }
+            } else {
+                idle = 0;
+            }
+            used = self.used_memory();
+        }
+        Ok(())
+    }
+
+    /// Engine milliseconds now.
+    pub(crate) fn now(&self) -> u64 {
+        self.inner.engine.now()
+    }
+}
+
+impl Shared {
+    /// Unix milliseconds of engine time `ms`.
+    pub(crate) fn unix_ms(&self, ms: u64) -> i64 {
+        self.unix_origin_ms.saturating_add(i64::try_from(ms).unwrap_or(i64::MAX)).saturating_sub(1)
+    }
+
+    /// Engine milliseconds of unix time `unix_ms` (0 if before the origin).
+    pub(crate) fn engine_ms(&self, unix_ms: i64) -> u64 {
+        u64::try_from(unix_ms.saturating_sub(self.unix_origin_ms).saturating_add(1)).unwrap_or(0)
+    }
+}
+
+impl MaxMemoryPolicy {
+    fn victim_rule(self) -> Option<VictimRule> {
+        match self {
+            MaxMemoryPolicy::NoEviction => None,
+            MaxMemoryPolicy::AllKeysLru
+            | MaxMemoryPolicy::AllKeysLfu
+            | MaxMemoryPolicy::AllKeysRandom
+            | MaxMemoryPolicy::AllKeysAdaptive => Some(VictimRule::AnyEntry),
+            MaxMemoryPolicy::VolatileLru | MaxMemoryPolicy::VolatileLfu | MaxMemoryPolicy::VolatileRandom => {
+                Some(VictimRule::WithDeadline)
+            }
+            MaxMemoryPolicy::VolatileTtl => Some(VictimRule::SoonestDeadline),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

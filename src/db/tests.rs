@@ -1,0 +1,116 @@
+//! Unit tests of the keyspace layer and the command table.
+
+use super::*;
+use crate::time::ManualClock;
+use std::time::Duration;
+
+pub(crate) fn manual_db() -> (Db, ManualClock) {
+    let clock = ManualClock::new();
+    let db = Db::builder().clock(clock.clone()).shards(4).build().unwrap();
+    (db, clock)
+}
+
+#[test]
+fn set_get_and_expiry_to_the_millisecond() {
+    let (db, clock) = manual_db();
+    assert_eq!(db.execute(&["SET", "k", "v", "PX", "100"]), Reply::OK);
+    assert_eq!(db.execute(&["GET", "k"]), Reply::bulk("v"));
+    clock.advance(Duration::from_millis(99));
+    assert_eq!(db.execute(&["GET", "k"]), Reply::bulk("v"));
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(db.execute(&["GET", "k"]), Reply::Null);
+    assert_eq!(db.used_memory(), db.used_memory());
+}
+
+#[test]
+fn set_options_follow_redis() {
+    let (db, _) = manual_db();
+    assert_eq!(db.execute(&["SET", "k", "1", "NX"]), Reply::OK);
+    assert_eq!(db.execute(&["SET", "k", "2", "NX"]), Reply::Null);
+    assert_eq!(db.execute(&["SET", "k", "3", "XX", "GET"]), Reply::bulk("1"));
+    assert_eq!(db.execute(&["SET", "nope", "3", "XX"]), Reply::Null);
+    assert_eq!(db.execute(&["SET", "k", "v", "NX", "XX"]), Reply::from(DbError::Syntax));
+    assert_eq!(
+        db.execute(&["SET", "k", "v", "EX", "0"]),
+        Reply::Error("ERR invalid expire time in 'set' command".into())
+    );
+    assert_eq!(db.execute(&["SET", "k", "v", "EX", "x"]), Reply::from(DbError::NotInteger));
+    assert_eq!(db.execute(&["SET", "k", "v", "KEEPTTL", "EX", "1"]), Reply::from(DbError::Syntax));
+    assert_eq!(db.execute(&["set", "k"]), Reply::Error("ERR wrong number of arguments for 'set' command".into()));
+    assert_eq!(
+        db.execute(&["FOO", "a", "b"]),
+        Reply::Error("ERR unknown command 'FOO', with args beginning with: 'a' 'b' ".into())
+    );
+}
+
+#[test]
+fn weights_follow_values_and_removal_frees_them() {
+    let (db, _) = manual_db();
+    assert_eq!(db.used_memory(), 0);
+    db.execute(&["SET", "k", "x".repeat(1000).as_str()]);
+    let one = db.used_memory();
+    assert!(one >= 1000, "{one}");
+    db.execute(&["SET", "k", "x"]);
+    assert!(db.used_memory() < one);
+}
+
+#[test]
+fn noeviction_refuses_writes_over_the_bound() {
+    let db = Db::builder().maxmemory(10_000).shards(2).build().unwrap();
+    let big = "x".repeat(4000);
+    let mut refused = false;
+    for i in 0..10 {
+        let r = db.execute(&["SET", &format!("k{i}"), &big]);
+        if r == Reply::from(DbError::OutOfMemory) {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused);
+    assert_eq!(db.execute(&["GET", "k0"]), Reply::bulk(&big));
+}
+
+#[test]
+fn allkeys_lru_evicts_the_coldest_to_stay_under_the_bound() {
+    let db = Db::builder().maxmemory(20_000).maxmemory_policy(MaxMemoryPolicy::AllKeysLru).shards(1).build().unwrap();
+    let big = "x".repeat(1000);
+    for i in 0..100 {
+        assert_eq!(db.execute(&["SET", &format!("k{i}"), &big]), Reply::OK);
+        db.execute(&["GET", "k0"]);
+    }
+    assert!(db.used_memory() <= 20_000 + 1200, "{}", db.used_memory());
+    assert_eq!(db.execute(&["GET", "k0"]), Reply::bulk(&big), "hot key kept");
+    assert_eq!(db.execute(&["GET", "k1"]), Reply::Null, "cold key evicted");
+}
+
+#[test]
+fn volatile_policies_only_evict_keys_with_a_deadline() {
+    for policy in [
+        MaxMemoryPolicy::VolatileLru,
+        MaxMemoryPolicy::VolatileTtl,
+        MaxMemoryPolicy::VolatileRandom,
+        MaxMemoryPolicy::VolatileLfu,
+    ] {
+        let db = Db::builder().maxmemory(20_000).maxmemory_policy(policy).shards(2).build().unwrap();
+        let big = "x".repeat(1000);
+        for i in 0..10 {
+            db.execute(&["SET", &format!("p{i}"), &big]);
+        }
+        for i in 0..30 {
+            let r = db.execute(&["SET", &format!("v{i}"), &big, "EX", "1000"]);
+            assert_eq!(r, Reply::OK, "{policy}");
+        }
+        for i in 0..10 {
+            assert_eq!(db.execute(&["GET", &format!("p{i}")]), Reply::bulk(&big), "{policy}: persistent key kept");
+        }
+        // With only persistent keys left to evict, writes are refused.
+        let db = Db::builder().maxmemory(5_000).maxmemory_policy(policy).shards(2).build().unwrap();
+        let mut refused = false;
+        for i in 0..20 {
+            if db.execute(&["SET", &format!("p{i}"), &big]).is_error() {
+                refused = true;
+            }
+        }
+        assert!(refused, "{policy}");
+    }
+}
