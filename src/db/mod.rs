@@ -213,6 +213,20 @@ impl Db {
         Ok(())
     }
 
+    /// Checks the engine's invariants and that every entry's weight is its
+    /// key and value's footprint (debug builds and fuzzing only; for tests).
+    #[doc(hidden)]
+    #[cfg(any(test, fuzzing, debug_assertions))]
+    pub fn validate(&self) {
+        self.inner.engine.validate();
+        self.inner.engine.for_each_shard(|s| {
+            for (_, e) in s.slab.iter() {
+                assert_eq!(e.weight, value::weigh(&e.key, &e.value.value), "weight of a key is its footprint");
+                assert!(!e.value.value.is_empty_aggregate(), "empty aggregates are deleted");
+            }
+        });
+    }
+
     /// Engine milliseconds now.
     pub(crate) fn now(&self) -> u64 {
         self.inner.engine.now()

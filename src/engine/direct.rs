@@ -255,7 +255,9 @@ where
 
     /// Takes the write locks of shards `idx` (sorted, distinct).
     pub(crate) fn lock_indices(&self, idx: &[usize]) -> Locked<'_, K, V, S> {
-        self.timed.store(true, Ordering::Relaxed);
+        if !self.timed.load(Ordering::Relaxed) {
+            self.timed.store(true, Ordering::Relaxed);
+        }
         let guards = idx.iter().filter_map(|&i| Some((i, self.shards.get(i)?.lock.write()))).collect();
         Locked { engine: self, guards, now: self.now(), out: Removed::new() }
     }
