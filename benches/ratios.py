@@ -15,6 +15,7 @@ Usage (python3, standard library only)::
     cargo bench --bench throughput
     python3 benches/ratios.py                 # reads target/criterion (or $CARGO_TARGET_DIR)
     python3 benches/ratios.py --dir PATH --baseline new --stat median
+    python3 benches/ratios.py --groups db/ --peers redis-server   # cargo bench --bench db
 """
 
 import argparse
@@ -99,34 +100,39 @@ def main():
     parser.add_argument("--stat", default="typical",
                         choices=("typical", "slope", "mean", "median"),
                         help="which time estimate to use (default: typical)")
+    parser.add_argument("--peers", default=",".join(PEERS),
+                        help="comma-separated peer bench ids to compare with (default: %(default)s)")
+    parser.add_argument("--groups", default="",
+                        help="only groups whose id starts with this (e.g. db/ or zipf/)")
     args = parser.parse_args()
+    peers = tuple(p for p in args.peers.split(",") if p)
 
     if not args.dir.is_dir():
         sys.exit(f"ratios.py: no criterion results in {args.dir}; "
                  "run `cargo bench --bench throughput` first")
-    cells = load(args.dir, args.baseline, args.stat)
+    cells = {g: r for g, r in load(args.dir, args.baseline, args.stat).items() if g.startswith(args.groups)}
     if not cells:
         sys.exit(f"ratios.py: no `{args.baseline}` results with element throughput in {args.dir}")
 
-    others = sorted({f for row in cells.values() for f in row} - {SUBJECT, *PEERS})
-    columns = [SUBJECT, *PEERS, *others]
-    header = ["cell", *[f"{c} (ops/s)" for c in columns], *[f"{SUBJECT} / {p}" for p in PEERS]]
+    others = sorted({f for row in cells.values() for f in row} - {SUBJECT, *peers})
+    columns = [SUBJECT, *peers, *others]
+    header = ["cell", *[f"{c} (ops/s)" for c in columns], *[f"{SUBJECT} / {p}" for p in peers]]
     print("| " + " | ".join(header) + " |")
     print("|---|" + "---:|" * (len(header) - 1))
 
-    ratios = {p: [] for p in PEERS}
+    ratios = {p: [] for p in peers}
     for group in sorted(cells, key=sort_key):
         row = cells[group]
         subject = row.get(SUBJECT)
         line = [group, *[fmt_ops(row.get(c)) for c in columns]]
-        for peer in PEERS:
+        for peer in peers:
             line.append(fmt_ratio(subject, row.get(peer)))
             if subject and row.get(peer):
                 ratios[peer].append(subject / row[peer])
         print("| " + " | ".join(line) + " |")
 
     print()
-    for peer in PEERS:
+    for peer in peers:
         values = ratios[peer]
         if not values:
             continue

@@ -47,6 +47,7 @@ pub use hash::Hash;
 pub use list::List;
 pub use reply::{Reply, format_double};
 pub use set::Set;
+pub use string::{Expiration, SetCondition, SetOptions, SetOutcome};
 pub use value::Value;
 pub use zset::ZSet;
 
