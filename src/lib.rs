@@ -59,6 +59,7 @@ pub mod cache;
 pub mod db;
 mod engine;
 pub mod error;
+mod housekeeper;
 pub mod stats;
 mod sync;
 pub mod time;

@@ -1,11 +1,12 @@
 //! [`CacheBuilder`]: every knob of a [`Cache`], checked once in `build()`.
 
-use super::{Cache, housekeeper};
+use super::Cache;
 use crate::engine::evict::EvictionPolicy;
 use crate::engine::expire::Expiry;
 use crate::engine::shard::ExpiryConfig;
 use crate::engine::{Engine, EngineConfig, Listener, RemovalCause, Weigher};
 use crate::error::ConfigError;
+use crate::housekeeper;
 use crate::time::{Clock, SystemClock, ms_ceil};
 use std::hash::{BuildHasher, Hash};
 use std::marker::PhantomData;
@@ -249,7 +250,8 @@ where
         });
         let cache = Cache::from_engine(engine);
         if let Some(interval) = self.housekeeper {
-            housekeeper::spawn(&cache, interval);
+            *cache.inner.housekeeper.lock() =
+                housekeeper::spawn(&cache.inner, interval, |inner| inner.engine.run_pending_tasks());
         }
         Ok(cache)
     }

@@ -6,7 +6,6 @@
 //! clone, so wrap big values in `Arc`.
 
 mod builder;
-mod housekeeper;
 mod inspect;
 mod iter;
 mod loader;

@@ -5,12 +5,13 @@ use crate::engine::evict::EvictionPolicy;
 use crate::engine::shard::ExpiryConfig;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::ConfigError;
+use crate::housekeeper;
 use crate::time::{Clock, SystemClock};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// What a `Db` does when a write would go over `maxmemory`: Redis's
 /// `maxmemory-policy`, plus embercache's adaptive policy.
@@ -124,6 +125,7 @@ pub struct DbBuilder {
     policy: MaxMemoryPolicy,
     shards: Option<usize>,
     clock: Arc<dyn Clock>,
+    housekeeper: Option<Duration>,
 }
 
 impl fmt::Debug for DbBuilder {
@@ -154,6 +156,7 @@ impl DbBuilder {
             policy: MaxMemoryPolicy::NoEviction,
             shards: None,
             clock: Arc::new(SystemClock::new()),
+            housekeeper: None,
         }
     }
 
@@ -178,6 +181,15 @@ impl DbBuilder {
     /// The clock expiry reads (a [`ManualClock`](crate::time::ManualClock) in tests).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Starts a background thread that reclaims expired keys every
+    /// `interval` (Redis's active expiry; default: none, reclaiming then
+    /// happens on writes and in [`Db::run_pending_tasks`]). The thread ends
+    /// with the last handle.
+    pub fn housekeeper(mut self, interval: Duration) -> Self {
+        self.housekeeper = Some(interval);
         self
     }
 
@@ -215,7 +227,15 @@ impl DbBuilder {
             pubsub: Default::default(),
             blocking: Default::default(),
             evict_cursor: AtomicUsize::new(0),
+            housekeeper: Default::default(),
         };
-        Ok(Db { inner: Arc::new(shared) })
+        let inner = Arc::new(shared);
+        if let Some(interval) = self.housekeeper {
+            if interval.is_zero() {
+                return Err(ConfigError::ZeroDuration("housekeeper interval").into());
+            }
+            *inner.housekeeper.lock() = housekeeper::spawn(&inner, interval, Shared::run_pending_tasks);
+        }
+        Ok(Db { inner })
     }
 }

@@ -10,7 +10,7 @@
 //! call returns about `max(COUNT, len / MAX_CALLS)` items, so a full scan
 //! takes at most about `MAX_CALLS` calls.
 
-use std::hash::{BuildHasher as _, Hash};
+use std::hash::Hash;
 
 /// Positions are 48 bits: the rest of a SCAN cursor says which shard.
 pub(crate) const POSITION_BITS: u32 = 48;

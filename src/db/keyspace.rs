@@ -96,6 +96,14 @@ impl<'a> Tx<'a> {
         freed
     }
 
+    /// Reclaims every expired entry of the locked shards (their `expired`
+    /// events are published on release).
+    pub(crate) fn reclaim_expired(&mut self) {
+        if let Some(locked) = self.locked.as_mut() {
+            locked.for_each(|shard, ctx, out| shard.maintain(ctx, out));
+        }
+    }
+
     /// The time of this command, in engine milliseconds.
     pub(crate) fn now(&self) -> u64 {
         self.locked.as_ref().map_or(0, |l| l.now)

@@ -89,6 +89,8 @@ pub(crate) struct Shared {
     pub(crate) blocking: blocking::Blocking,
     /// Where the next eviction pass starts (shards taken in turn).
     evict_cursor: AtomicUsize,
+    /// Dropping this (with the last handle) stops the housekeeper thread.
+    pub(crate) housekeeper: parking_lot::Mutex<Option<std::sync::mpsc::Sender<()>>>,
 }
 
 impl fmt::Debug for Db {
@@ -143,9 +145,12 @@ impl Db {
         self.inner.policy
     }
 
-    /// Reclaims every expired key now (the wheel also does this on writes).
+    /// Reclaims every expired key now, publishing their `expired` events
+    /// (writes also reclaim what is due in the shards they lock, and the
+    /// optional housekeeper thread does this periodically: Redis's active
+    /// expiry).
     pub fn run_pending_tasks(&self) {
-        self.inner.engine.run_pending_tasks();
+        self.inner.run_pending_tasks();
     }
 
     /// Subscribes to keyspace events of `classes`, queueing at most
@@ -235,6 +240,15 @@ impl Db {
 }
 
 impl Shared {
+    /// Reclaims every expired key, shard by shard.
+    pub(crate) fn run_pending_tasks(&self) {
+        for i in 0..self.engine.shard_count() {
+            let mut tx = Tx::for_shard(self, i);
+            tx.reclaim_expired();
+            tx.finish();
+        }
+    }
+
     /// Unix milliseconds of engine time `ms`.
     pub(crate) fn unix_ms(&self, ms: u64) -> i64 {
         self.unix_origin_ms.saturating_add(i64::try_from(ms).unwrap_or(i64::MAX)).saturating_sub(1)

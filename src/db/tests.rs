@@ -114,3 +114,36 @@ fn volatile_policies_only_evict_keys_with_a_deadline() {
         assert!(refused, "{policy}");
     }
 }
+
+#[test]
+fn expired_keys_are_reclaimed_without_being_read_and_announced() {
+    let (db, clock) = manual_db();
+    let events = db.subscribe_keyspace(&[notify::EventClass::Expired, notify::EventClass::String], 1000);
+    for i in 0..100 {
+        db.execute(&["SET", &format!("k{i}"), "v", "PX", "50"]);
+    }
+    db.execute(&["SET", "keep", "v"]);
+    assert_eq!(events.try_recv().map(|e| e.name), Some("set"));
+    let before = db.used_memory();
+    clock.advance(Duration::from_millis(60));
+    db.run_pending_tasks();
+    assert!(db.used_memory() < before / 10, "{} of {before}", db.used_memory());
+    assert_eq!(db.inner.engine.len(), 1);
+    let expired = std::iter::from_fn(|| events.try_recv()).filter(|e| e.name == "expired").count();
+    assert_eq!(expired, 100);
+    db.validate();
+}
+
+#[test]
+fn the_housekeeper_reclaims_in_the_background() {
+    let clock = ManualClock::new();
+    let db = Db::builder().clock(clock.clone()).housekeeper(Duration::from_millis(5)).build().unwrap();
+    db.execute(&["SET", "k", "v", "PX", "10"]);
+    clock.advance(Duration::from_millis(20));
+    let start = std::time::Instant::now();
+    while db.inner.engine.len() > 0 && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(db.inner.engine.len(), 0);
+    assert!(Db::builder().housekeeper(Duration::ZERO).build().is_err());
+}
