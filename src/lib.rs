@@ -1,10 +1,17 @@
 //! embercache: an in-process, Redis/Memcached-class cache.
 //!
-//! This release is the engine and its typed face, [`Cache<K, V>`]: a
-//! concurrent, sharded, bounded cache with time-to-live and time-to-idle, a
-//! hierarchical timing wheel that reclaims expired entries, and eviction by
-//! an adaptive W-TinyLFU policy (or LRU, or LFU) under an entry-count or
-//! weight bound.
+//! Two faces over one engine:
+//!
+//! - [`Cache<K, V>`], the typed face: a concurrent, sharded, bounded cache
+//!   with time-to-live and time-to-idle, a hierarchical timing wheel that
+//!   reclaims expired entries, and eviction by an adaptive W-TinyLFU policy
+//!   (or LRU, LFU, random) under an entry-count or weight bound;
+//! - [`Db`], the Redis face: a keyspace of byte keys holding strings,
+//!   lists, hashes, sets and sorted sets (plus bitmaps and HyperLogLogs),
+//!   each command with Redis's semantics and error replies, reachable as
+//!   typed methods or through [`Db::execute`]; expiry as Redis's, a memory
+//!   bound with Redis's `maxmemory-policy`, keyspace notifications, pub/sub
+//!   and blocking pops, all in process.
 //!
 //! ```
 //! use std::time::Duration;
@@ -28,6 +35,8 @@
 //!   wheel (`engine::expire`) and the eviction policies (`engine::evict`).
 //!   It depends on nothing above it.
 //! - [`cache`] holds [`Cache`], [`CacheBuilder`], loaders, iteration and inspection.
+//! - [`db`] holds [`Db`], [`DbBuilder`], [`Value`], [`Reply`], one module per
+//!   command family, the command table, keyspace events and pub/sub.
 //! - [`stats`] holds [`stats::CacheStats`].
 //! - [`error`] holds [`Error`] and [`ConfigError`].
 //!
@@ -35,7 +44,7 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | *(none yet)* | | the engine and `Cache` need no optional dependency |
+//! | *(none yet)* | | the engine, `Cache` and `Db` need no optional dependency |
 //!
 //! # Consistency model
 //!

@@ -17,7 +17,7 @@
 //!
 //! Layout: one file per command family (`string`, `bitmap`, `hll`, `list`,
 //! `blocking`, `hash`, `set`, `zset/`, `keys`), the access layer
-//! ([`keyspace`]), argument parsing ([`args`]), the command table
+//! (`keyspace`), argument parsing ([`args`]), the command table
 //! ([`command`]), replies, errors, keyspace notifications and pub/sub.
 
 pub mod args;
