@@ -191,7 +191,9 @@ fn lpos_options_and_errors() {
             (&["LPOS", "s", "x"], err(WRONGTYPE)),
             (
                 &["LPOS", "l", "c", "RANK", "0"],
-                err("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"),
+                err(
+                    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
+                ),
             ),
             (&["LPOS", "l", "c", "RANK", "-9223372036854775808"], err(LONG_MIN)),
             (&["LPOS", "l", "c", "RANK", "x"], err(NOT_INT)),

@@ -30,7 +30,13 @@ impl Db {
 
     /// BLMPOP: [`Db::lmpop`], waiting up to `timeout` for one of `keys` to
     /// hold items.
-    pub fn blmpop(&self, keys: &[&[u8]], end: End, count: usize, timeout: Option<Duration>) -> DbResult<Option<Popped>> {
+    pub fn blmpop(
+        &self,
+        keys: &[&[u8]],
+        end: End,
+        count: usize,
+        timeout: Option<Duration>,
+    ) -> DbResult<Option<Popped>> {
         self.block_on(keys, timeout, |db| db.lmpop(keys, end, count))
     }
 
