@@ -1,64 +1,239 @@
 //! Blocking pops (BLPOP, BRPOP, BLMOVE, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP):
 //! callers wait on keys and are served in FIFO order when data arrives.
+//!
+//! # Design
+//!
+//! A blocked caller is a *waiter*, queued on each of its keys in one
+//! registry (key → FIFO queue, under one mutex). A waiter runs its
+//! `attempt` (the command's non-blocking form) only after being woken, and
+//! only the head of a key's queue is ever woken:
+//!
+//! - by [`Blocking::serve`], when a write that added data to the key has
+//!   released its locks (`Tx::signal_ready`);
+//! - by its own registration, when it arrives at the head of some queue
+//!   (its re-check: data may have come between its first try and its
+//!   registration, when nobody was there to be woken);
+//! - by the waiter ahead of it leaving (served, timed out or failed): that
+//!   one may have left data behind, or a wake-up it did not use.
+//!
+//! A woken waiter that finds nothing keeps its place and sleeps again; one
+//! that is served leaves and wakes the next, so one push of many items
+//! serves several waiters in their order. A caller that finds waiters on
+//! any of its keys queues behind them instead of trying first.
+//!
+//! No wake-up is lost: a waiter registers (and bumps the counter writers
+//! read) before its re-check, and the re-check takes the keys' shard locks,
+//! so a write either happened before the re-check (which sees its data) or
+//! sees the counter and calls `serve` after the registration. Locks are
+//! taken in one order (registry, then a waiter's flag), and neither is held
+//! while `attempt` takes shard locks, so none of this can deadlock.
+//!
+//! Timeouts are wall-clock time (a manual clock cannot wake a sleeper).
 
+use super::args;
 use super::command::Command;
 use super::keyspace::Key;
-use super::{Db, DbResult, Shared};
+use super::{Db, DbError, DbResult, Shared};
 use parking_lot::{Condvar, Mutex};
+use smallvec::SmallVec;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// The blocking commands live with their families (`list`, `zset`).
 pub(super) const COMMANDS: &[Command] = &[];
 
 /// The registry of blocked callers.
 #[derive(Debug, Default)]
 pub(crate) struct Blocking {
-    lock: Mutex<usize>,
+    /// Registered waiters, all keys together: the writers' fast check.
+    waiting: AtomicUsize,
+    /// Each key's waiters, first come first.
+    queues: Mutex<HashMap<Key, VecDeque<Arc<Waiter>>>>,
+}
+
+/// One blocked caller: a wake-up flag it sleeps on.
+#[derive(Debug, Default)]
+struct Waiter {
+    woken: Mutex<bool>,
     cond: Condvar,
+}
+
+impl Waiter {
+    fn wake(&self) {
+        *self.woken.lock() = true;
+        self.cond.notify_one();
+    }
+
+    /// Sleeps until woken or `deadline` (`None`: no deadline). Returns
+    /// whether it was woken, consuming the wake-up.
+    fn wait(&self, deadline: Option<Instant>) -> bool {
+        let mut woken = self.woken.lock();
+        while !*woken {
+            match deadline {
+                Some(d) => {
+                    if self.cond.wait_until(&mut woken, d).timed_out() {
+                        break;
+                    }
+                }
+                None => self.cond.wait(&mut woken),
+            }
+        }
+        std::mem::take(&mut *woken)
+    }
 }
 
 impl Blocking {
     /// Whether any caller waits (writers skip the rest when none does).
     pub(crate) fn has_waiters(&self) -> bool {
-        *self.lock.lock() > 0
+        self.waiting.load(Ordering::SeqCst) > 0
     }
 
-    /// Serves the callers waiting on `keys`, first come first served.
-    pub(crate) fn serve(&self, _db: &Shared, _keys: &[Key]) {
-        let _g = self.lock.lock();
-        self.cond.notify_all();
+    /// Serves the callers waiting on `keys`, first come first served: wakes
+    /// the first waiter of each key.
+    pub(crate) fn serve(&self, _db: &Shared, keys: &[Key]) {
+        let queues = self.queues.lock();
+        for key in keys {
+            if let Some(w) = queues.get(key).and_then(VecDeque::front) {
+                w.wake();
+            }
+        }
+    }
+
+    /// Whether anyone waits on one of `keys`.
+    fn queued_on(&self, keys: &[&[u8]]) -> bool {
+        self.has_waiters() && {
+            let queues = self.queues.lock();
+            keys.iter().any(|k| queues.contains_key(*k))
+        }
+    }
+
+    /// Queues `w` behind the waiters of each of `keys` (distinct), waking
+    /// it at once if it heads a queue.
+    fn register(&self, keys: &[&[u8]], w: &Arc<Waiter>) {
+        let mut queues = self.queues.lock();
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let mut head = false;
+        for &key in keys {
+            match queues.get_mut(key) {
+                Some(q) => q.push_back(Arc::clone(w)),
+                None => {
+                    queues.insert(key.into(), VecDeque::from([Arc::clone(w)]));
+                    head = true;
+                }
+            }
+        }
+        if head {
+            w.wake();
+        }
+    }
+
+    /// Takes `w` out of the queues of `keys`, waking the next waiter of
+    /// each queue it headed (it may leave data or a wake-up behind).
+    fn leave(&self, keys: &[&[u8]], w: &Arc<Waiter>) {
+        let mut queues = self.queues.lock();
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        for &key in keys {
+            let Some(q) = queues.get_mut(key) else { continue };
+            let headed = q.front().is_some_and(|f| Arc::ptr_eq(f, w));
+            q.retain(|x| !Arc::ptr_eq(x, w));
+            match q.front() {
+                None => {
+                    queues.remove(key);
+                }
+                Some(next) if headed => next.wake(),
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// How many callers wait on `key`.
+    #[cfg(test)]
+    pub(crate) fn waiters_on(&self, key: &[u8]) -> usize {
+        self.queues.lock().get(key).map_or(0, VecDeque::len)
+    }
+}
+
+/// A waiter's place in the queues; leaving them when dropped (served,
+/// timed out, failed, or unwinding from a panic in `attempt`).
+struct Registration<'a> {
+    blocking: &'a Blocking,
+    keys: SmallVec<[&'a [u8]; 4]>,
+    waiter: Arc<Waiter>,
+}
+
+impl<'a> Registration<'a> {
+    fn new(blocking: &'a Blocking, keys: &[&'a [u8]]) -> Self {
+        let mut keys: SmallVec<[&[u8]; 4]> = keys.iter().copied().collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let waiter = Arc::new(Waiter::default());
+        blocking.register(&keys, &waiter);
+        Registration { blocking, keys, waiter }
+    }
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        self.blocking.leave(&self.keys, &self.waiter);
     }
 }
 
 impl Db {
     /// Runs `attempt` until it returns `Some`, waiting between tries for one
     /// of `keys` to receive data, at most `timeout` (`None`: forever).
-    /// Returns `Ok(None)` on timeout.
+    /// Returns `Ok(None)` on timeout, and the first error `attempt` returns.
     pub(crate) fn block_on<R>(
         &self,
         keys: &[&[u8]],
         timeout: Option<Duration>,
         mut attempt: impl FnMut(&Db) -> DbResult<Option<R>>,
     ) -> DbResult<Option<R>> {
-        let _ = keys;
-        let deadline = timeout.map(|t| Instant::now() + t);
-        let b = &self.inner.blocking;
-        loop {
+        let blocking = &self.inner.blocking;
+        // First come first served: with callers already waiting on one of
+        // these keys, queue behind them rather than take their data.
+        if !blocking.queued_on(keys)
+            && let Some(r) = attempt(self)?
+        {
+            return Ok(Some(r));
+        }
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let place = Registration::new(blocking, keys);
+        while place.waiter.wait(deadline) {
             if let Some(r) = attempt(self)? {
                 return Ok(Some(r));
             }
-            let mut g = b.lock.lock();
-            *g += 1;
-            let timed_out = match deadline {
-                Some(d) => b.cond.wait_until(&mut g, d).timed_out(),
-                None => {
-                    b.cond.wait(&mut g);
-                    false
-                }
-            };
-            *g -= 1;
-            if timed_out {
-                return attempt(self);
-            }
         }
+        Ok(None)
     }
 }
+
+/// Parses a blocking command's `timeout` in seconds as Redis does: a float
+/// (rounded up to the millisecond), 0 for forever (`None`), Redis's errors
+/// for a negative, unreadable or overflowing one.
+pub(crate) fn parse_timeout(db: &Db, arg: &[u8]) -> DbResult<Option<Duration>> {
+    const OUT_OF_RANGE: DbError = DbError::OutOfRange("timeout is out of range");
+    let secs = args::parse_f64(arg).ok_or(DbError::Timeout)?;
+    let ms = secs * 1000.0;
+    if ms > i64::MAX as f64 {
+        return Err(OUT_OF_RANGE);
+    }
+    let ms = ms.ceil();
+    if ms < 0.0 {
+        return Err(DbError::NegativeTimeout);
+    }
+    // In range: 0 <= ms <= 2^63 (the cast saturates at the very top).
+    let ms = ms as i64;
+    if ms == 0 {
+        return Ok(None);
+    }
+    // Redis also refuses a deadline (now + timeout) past `LLONG_MAX` ms.
+    if ms > i64::MAX - db.inner.unix_ms(db.now()).max(0) {
+        return Err(OUT_OF_RANGE);
+    }
+    Ok(Some(Duration::from_millis(ms.unsigned_abs())))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,278 @@
+//! Lists: [`List`], a deque of byte strings, and the list commands.
+//!
+//! - `ops`: the typed methods of the non-blocking commands (LPUSH … LMPOP);
+//! - `wait`: the blocking ones (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP),
+//!   each the non-blocking form run by `Db::block_on`;
+//! - `cmd`: the parsers behind `Db::execute`, with Redis's argument order
+//!   and error texts.
+//!
+//! Every command that adds items signals the key ready, so callers blocked
+//! on it are served; every command that empties a list deletes the key and
+//! publishes `del`, as Redis does.
+
+mod cmd;
+mod ops;
+mod wait;
+
+use super::command::{BLOCKING, Command, DENYOOM, WRITE};
+use std::collections::VecDeque;
+
+pub(super) const COMMANDS: &[Command] = &[
+    Command { name: "lpush", arity: -3, flags: WRITE | DENYOOM, run: cmd::lpush },
+    Command { name: "rpush", arity: -3, flags: WRITE | DENYOOM, run: cmd::rpush },
+    Command { name: "lpushx", arity: -3, flags: WRITE | DENYOOM, run: cmd::lpushx },
+    Command { name: "rpushx", arity: -3, flags: WRITE | DENYOOM, run: cmd::rpushx },
+    Command { name: "lpop", arity: -2, flags: WRITE, run: cmd::lpop },
+    Command { name: "rpop", arity: -2, flags: WRITE, run: cmd::rpop },
+    Command { name: "lrange", arity: 4, flags: 0, run: cmd::lrange },
+    Command { name: "lindex", arity: 3, flags: 0, run: cmd::lindex },
+    Command { name: "lset", arity: 4, flags: WRITE | DENYOOM, run: cmd::lset },
+    Command { name: "llen", arity: 2, flags: 0, run: cmd::llen },
+    Command { name: "lrem", arity: 4, flags: WRITE, run: cmd::lrem },
+    Command { name: "ltrim", arity: 4, flags: WRITE, run: cmd::ltrim },
+    Command { name: "linsert", arity: 5, flags: WRITE | DENYOOM, run: cmd::linsert },
+    Command { name: "lpos", arity: -3, flags: 0, run: cmd::lpos },
+    Command { name: "lmove", arity: 5, flags: WRITE | DENYOOM, run: cmd::lmove },
+    Command { name: "rpoplpush", arity: 3, flags: WRITE | DENYOOM, run: cmd::rpoplpush },
+    Command { name: "lmpop", arity: -4, flags: WRITE, run: cmd::lmpop },
+    Command { name: "blpop", arity: -3, flags: WRITE | BLOCKING, run: cmd::blpop },
+    Command { name: "brpop", arity: -3, flags: WRITE | BLOCKING, run: cmd::brpop },
+    Command { name: "blmove", arity: 6, flags: WRITE | DENYOOM | BLOCKING, run: cmd::blmove },
+    Command { name: "brpoplpush", arity: 4, flags: WRITE | DENYOOM | BLOCKING, run: cmd::brpoplpush },
+    Command { name: "blmpop", arity: -5, flags: WRITE | BLOCKING, run: cmd::blmpop },
+];
+
+/// One end of a list: `LEFT` is the head (index 0), `RIGHT` the tail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum End {
+    /// The head (`LEFT`, the end LPUSH and LPOP use).
+    Left,
+    /// The tail (`RIGHT`, the end RPUSH and RPOP use).
+    Right,
+}
+
+impl End {
+    /// The event a push at this end publishes.
+    fn push_event(self) -> &'static str {
+        match self {
+            End::Left => "lpush",
+            End::Right => "rpush",
+        }
+    }
+
+    /// The event a pop at this end publishes.
+    fn pop_event(self) -> &'static str {
+        match self {
+            End::Left => "lpop",
+            End::Right => "rpop",
+        }
+    }
+}
+
+/// Where LINSERT puts the new item, relative to the pivot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InsertPosition {
+    /// `BEFORE`: just before the pivot (nearer the head).
+    Before,
+    /// `AFTER`: just after the pivot (nearer the tail).
+    After,
+}
+
+/// The options of LPOS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LposOptions {
+    /// `RANK`: which match to start from, 1 for the first; negative ranks
+    /// count matches from the tail (-1 the last). Never 0.
+    pub rank: i64,
+    /// `COUNT`: return up to this many matches (0: all of them). `None`:
+    /// option absent, at most one match.
+    pub count: Option<usize>,
+    /// `MAXLEN`: compare at most this many items (0: the whole list).
+    pub maxlen: usize,
+}
+
+impl Default for LposOptions {
+    fn default() -> Self {
+        LposOptions { rank: 1, count: None, maxlen: 0 }
+    }
+}
+
+/// A Redis list: byte strings in order, cheap to push and pop at both ends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct List {
+    items: VecDeque<Box<[u8]>>,
+    /// Sum of the items' lengths.
+    bytes: usize,
+}
+
+impl List {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The items, head first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &[u8]> + ExactSizeIterator {
+        self.items.iter().map(|b| &**b)
+    }
+
+    /// The items in `range` (clamped to the list), head first.
+    pub fn range(&self, range: std::ops::Range<usize>) -> impl DoubleEndedIterator<Item = &[u8]> + ExactSizeIterator {
+        let end = range.end.min(self.items.len());
+        self.items.range(range.start.min(end)..end).map(|b| &**b)
+    }
+
+    /// Heap bytes: the deque's slots plus the items.
+    pub fn footprint(&self) -> usize {
+        self.items.capacity() * std::mem::size_of::<Box<[u8]>>() + self.bytes
+    }
+
+    /// The item at `index` (0 is the head).
+    pub fn get(&self, index: usize) -> Option<&[u8]> {
+        self.items.get(index).map(|b| &**b)
+    }
+
+    /// The index of the first item equal to `item`.
+    pub fn position(&self, item: &[u8]) -> Option<usize> {
+        self.items.iter().position(|b| **b == *item)
+    }
+
+    /// Pushes at the head.
+    pub fn push_front(&mut self, item: &[u8]) {
+        self.bytes += item.len();
+        self.items.push_front(item.into());
+    }
+
+    /// Pushes at the tail.
+    pub fn push_back(&mut self, item: &[u8]) {
+        self.bytes += item.len();
+        self.items.push_back(item.into());
+    }
+
+    /// Pushes at `end`.
+    pub fn push(&mut self, end: End, item: &[u8]) {
+        match end {
+            End::Left => self.push_front(item),
+            End::Right => self.push_back(item),
+        }
+    }
+
+    /// Pops the head.
+    pub fn pop_front(&mut self) -> Option<Box<[u8]>> {
+        let item = self.items.pop_front()?;
+        self.bytes -= item.len();
+        self.shrink();
+        Some(item)
+    }
+
+    /// Pops the tail.
+    pub fn pop_back(&mut self) -> Option<Box<[u8]>> {
+        let item = self.items.pop_back()?;
+        self.bytes -= item.len();
+        self.shrink();
+        Some(item)
+    }
+
+    /// Pops at `end`.
+    pub fn pop(&mut self, end: End) -> Option<Box<[u8]>> {
+        match end {
+            End::Left => self.pop_front(),
+            End::Right => self.pop_back(),
+        }
+    }
+
+    /// Replaces the item at `index`, returning `false` when out of range.
+    pub fn set(&mut self, index: usize, item: &[u8]) -> bool {
+        let Some(slot) = self.items.get_mut(index) else { return false };
+        self.bytes = self.bytes - slot.len() + item.len();
+        *slot = item.into();
+        true
+    }
+
+    /// Inserts at `index` (0..=len).
+    pub fn insert(&mut self, index: usize, item: &[u8]) {
+        self.bytes += item.len();
+        self.items.insert(index.min(self.items.len()), item.into());
+    }
+
+    /// Removes the item at `index`.
+    pub fn remove(&mut self, index: usize) -> Option<Box<[u8]>> {
+        let item = self.items.remove(index)?;
+        self.bytes -= item.len();
+        self.shrink();
+        Some(item)
+    }
+
+    /// Keeps only the items in `range`.
+    pub fn keep_range(&mut self, range: std::ops::Range<usize>) {
+        self.items.truncate(range.end);
+        self.items.drain(..range.start.min(self.items.len()));
+        self.bytes = self.items.iter().map(|b| b.len()).sum();
+        self.shrink();
+    }
+
+    /// Keeps the items for which `keep` is true, in order.
+    pub fn retain_items(&mut self, mut keep: impl FnMut(&[u8]) -> bool) {
+        self.items.retain(|b| keep(b));
+        self.bytes = self.items.iter().map(|b| b.len()).sum();
+        self.shrink();
+    }
+
+    /// Removes up to `limit` items equal to `item` (0: all of them), the
+    /// first ones from the head, or from the tail when `from_tail`.
+    /// Returns how many were removed.
+    pub fn remove_matches(&mut self, item: &[u8], limit: usize, from_tail: bool) -> usize {
+        let total = self.items.iter().filter(|b| ***b == *item).count();
+        let n = if limit == 0 { total } else { limit.min(total) };
+        if n == 0 {
+            return 0;
+        }
+        // Matches are met head first: from the tail, the last `n` go.
+        let first_removed = if from_tail { total - n } else { 0 };
+        let mut seen = 0;
+        self.retain_items(|b| {
+            if b != item {
+                return true;
+            }
+            seen += 1;
+            !(first_removed < seen && seen <= first_removed + n)
+        });
+        n
+    }
+
+    /// Gives memory back when the deque is mostly empty.
+    fn shrink(&mut self) {
+        if self.items.capacity() > 64 && self.items.len() < self.items.capacity() / 4 {
+            self.items.shrink_to(self.items.len() * 2);
+        }
+    }
+
+    /// Checks the byte count against the items.
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn validate(&self) {
+        assert_eq!(self.bytes, self.items.iter().map(|b| b.len()).sum::<usize>(), "list byte count");
+    }
+}
+
+impl<'a> FromIterator<&'a [u8]> for List {
+    fn from_iter<T: IntoIterator<Item = &'a [u8]>>(iter: T) -> Self {
+        let mut l = List::new();
+        for item in iter {
+            l.push_back(item);
+        }
+        l
+    }
+}
+
+#[cfg(test)]
+mod tests;
