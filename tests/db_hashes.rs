@@ -241,7 +241,11 @@ fn run_case(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 prop_assert_eq!(db.execute(&["HLEN", key(k)]), want.unwrap_or_else(|e| e));
             }
             Op::HStrLen(k, f) => {
-                let want = m.read(key(k), |h| Reply::Integer(h.get(FIELDS[f]).map_or(0, |v| v.len() as i64)), Reply::Integer(0));
+                let want = m.read(
+                    key(k),
+                    |h| Reply::Integer(h.get(FIELDS[f]).map_or(0, |v| v.len() as i64)),
+                    Reply::Integer(0),
+                );
                 prop_assert_eq!(db.execute(&["HSTRLEN", key(k), FIELDS[f]]), want.unwrap_or_else(|e| e));
             }
             Op::HKeys(k) | Op::HVals(k) => {
@@ -250,7 +254,9 @@ fn run_case(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     Err(e) => prop_assert_eq!(got, e),
                     Ok(h) => {
                         let mut want: Vec<Vec<u8>> = h
-                            .map(|h| h.iter().map(|(f, v)| if keys { f.clone() } else { v.clone() }.into_bytes()).collect())
+                            .map(|h| {
+                                h.iter().map(|(f, v)| if keys { f.clone() } else { v.clone() }.into_bytes()).collect()
+                            })
                             .unwrap_or_default();
                         want.sort();
                         prop_assert_eq!(sorted_bulks(&got), Some(want));
@@ -363,7 +369,14 @@ fn check_hrandfield(db: &Db, m: &Model, key: &str, count: Option<i64>, with_valu
     Ok(())
 }
 
-fn check_hscan(db: &Db, m: &Model, key: &str, count: usize, pattern: bool, no_values: bool) -> Result<(), TestCaseError> {
+fn check_hscan(
+    db: &Db,
+    m: &Model,
+    key: &str,
+    count: usize,
+    pattern: bool,
+    no_values: bool,
+) -> Result<(), TestCaseError> {
     let mut cursor = "0".to_string();
     let mut seen = BTreeMap::new();
     for _ in 0..10_000 {

@@ -12,7 +12,7 @@ pub(crate) mod table;
 use super::command::{Command, DENYOOM, WRITE};
 use commands::*;
 use random::{cmd_hrandfield, cmd_hscan};
-use table::DenseTable;
+use table::{DenseTable, FieldEntry};
 
 pub(super) const COMMANDS: &[Command] = &[
     Command { name: "hset", arity: -4, flags: WRITE | DENYOOM, run: cmd_hset },
@@ -36,7 +36,7 @@ pub(super) const COMMANDS: &[Command] = &[
 /// A Redis hash: fields mapped to values.
 #[derive(Debug, Clone, Default)]
 pub struct Hash {
-    table: DenseTable<(Box<[u8]>, Box<[u8]>)>,
+    table: DenseTable<FieldEntry>,
     /// Sum of the fields' and values' lengths.
     bytes: usize,
 }
@@ -107,7 +107,7 @@ impl Hash {
     }
 
     /// The storage, for random picks and scans.
-    pub(crate) fn table(&self) -> &DenseTable<(Box<[u8]>, Box<[u8]>)> {
+    pub(crate) fn table(&self) -> &DenseTable<FieldEntry> {
         &self.table
     }
 }

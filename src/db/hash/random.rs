@@ -17,6 +17,15 @@ pub(crate) const COUNT_RANGE: DbError =
 /// is filled, so a huge count does not reserve memory up front.
 const PICKS_RESERVE: usize = 1024;
 
+/// A field of a hash and, when asked for, its value (HRANDFIELD, HSCAN).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldValue {
+    /// The field.
+    pub field: Vec<u8>,
+    /// Its value, with `WITHVALUES` (HRANDFIELD) or without `NOVALUES` (HSCAN).
+    pub value: Option<Vec<u8>>,
+}
+
 /// The options of HSCAN and SSCAN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemScanOptions {
@@ -143,7 +152,7 @@ impl Db {
     /// `count` must not be `i64::MIN`, nor above `i64::MAX / 2` in absolute
     /// value with values (Redis's bounds, so the RESP2 reply length cannot
     /// overflow).
-    pub fn hrandfield(&self, key: &[u8], count: i64, with_values: bool) -> DbResult<Vec<(Vec<u8>, Option<Vec<u8>>)>> {
+    pub fn hrandfield(&self, key: &[u8], count: i64, with_values: bool) -> DbResult<Vec<FieldValue>> {
         if count == i64::MIN {
             return Err(COUNT_RANGE);
         }
@@ -151,7 +160,10 @@ impl Db {
             return Err(DbError::OutOfRange("value is out of range"));
         }
         let picks = self.read_hash(key, |h| {
-            random_picks(h.table(), count, |(f, v)| (f.to_vec(), with_values.then(|| v.to_vec())))
+            random_picks(h.table(), count, |(f, v)| FieldValue {
+                field: f.to_vec(),
+                value: with_values.then(|| v.to_vec()),
+            })
         })?;
         Ok(picks.unwrap_or_default())
     }
@@ -160,15 +172,12 @@ impl Db {
     /// a returned cursor of 0 ends the scan). Every field present for the
     /// whole scan is returned at least once. Values come along unless
     /// `opts.no_values`.
-    pub fn hscan(
-        &self,
-        key: &[u8],
-        cursor: u64,
-        opts: &ItemScanOptions,
-    ) -> DbResult<(u64, Vec<(Vec<u8>, Option<Vec<u8>>)>)> {
+    pub fn hscan(&self, key: &[u8], cursor: u64, opts: &ItemScanOptions) -> DbResult<(u64, Vec<FieldValue>)> {
         let page = self.read_hash(key, |h| {
             let (next, items) = scan_table(h.table(), cursor, opts);
-            let items = items.into_iter().map(|(f, v)| (f.to_vec(), (!opts.no_values).then(|| v.to_vec())));
+            let items = items
+                .into_iter()
+                .map(|(f, v)| FieldValue { field: f.to_vec(), value: (!opts.no_values).then(|| v.to_vec()) });
             (next, items.collect())
         })?;
         Ok(page.unwrap_or_default())
@@ -176,10 +185,10 @@ impl Db {
 }
 
 /// A field and, if present, its value, as HRANDFIELD and HSCAN reply.
-fn field_replies(fv: Vec<(Vec<u8>, Option<Vec<u8>>)>, nested: bool) -> Vec<Reply> {
+fn field_replies(fv: Vec<FieldValue>, nested: bool) -> Vec<Reply> {
     let mut out = Vec::with_capacity(fv.len().saturating_mul(if nested { 1 } else { 2 }));
-    for (f, v) in fv {
-        match v {
+    for FieldValue { field: f, value } in fv {
+        match value {
             Some(v) if nested => out.push(Reply::Array(vec![Reply::Bulk(f), Reply::Bulk(v)])),
             Some(v) => out.extend([Reply::Bulk(f), Reply::Bulk(v)]),
             None => out.push(Reply::Bulk(f)),
@@ -190,7 +199,7 @@ fn field_replies(fv: Vec<(Vec<u8>, Option<Vec<u8>>)>, nested: bool) -> Vec<Reply
 
 pub(super) fn cmd_hrandfield(db: &Db, a: &[&[u8]]) -> Reply {
     let Some(&count) = a.get(2) else {
-        return db.hrandfield(a[1], 1, false).map(|mut p| Reply::from(p.pop().map(|(f, _)| f))).into();
+        return db.hrandfield(a[1], 1, false).map(|mut p| Reply::from(p.pop().map(|fv| fv.field))).into();
     };
     let count = match args::int(count) {
         Ok(i64::MIN) => return COUNT_RANGE.into(),

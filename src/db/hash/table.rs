@@ -34,7 +34,10 @@ impl Keyed for Box<[u8]> {
     }
 }
 
-impl Keyed for (Box<[u8]>, Box<[u8]>) {
+/// A field of a hash and its value.
+pub(crate) type FieldEntry = (Box<[u8]>, Box<[u8]>);
+
+impl Keyed for FieldEntry {
     fn key(&self) -> &[u8] {
         &self.0
     }

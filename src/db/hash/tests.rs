@@ -205,7 +205,7 @@ fn hrandfield_follows_redis_counts() {
         };
         assert_eq!(fv[1], bulk(want));
     }
-    assert_eq!(db.hrandfield(b"h", 2, false).unwrap().iter().filter(|(_, v)| v.is_none()).count(), 2);
+    assert_eq!(db.hrandfield(b"h", 2, false).unwrap().iter().filter(|fv| fv.value.is_none()).count(), 2);
 }
 
 #[test]
@@ -215,15 +215,15 @@ fn hrandfield_covers_a_big_hash_uniformly_enough() {
     let refs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(f, v)| (&f[..], &v[..])).collect();
     assert_eq!(db.hset(b"h", &refs), Ok(100));
     let mut seen = std::collections::HashMap::new();
-    for (f, _) in db.hrandfield(b"h", -10_000, false).unwrap() {
-        *seen.entry(f).or_insert(0) += 1;
+    for fv in db.hrandfield(b"h", -10_000, false).unwrap() {
+        *seen.entry(fv.field).or_insert(0) += 1;
     }
     assert_eq!(seen.len(), 100);
     assert!(seen.values().all(|&c| c > 40 && c < 200), "{seen:?}");
     let distinct = db.hrandfield(b"h", 30, true).unwrap();
-    let set: std::collections::HashSet<_> = distinct.iter().map(|(f, _)| f.clone()).collect();
+    let set: std::collections::HashSet<_> = distinct.iter().map(|fv| fv.field.clone()).collect();
     assert_eq!(set.len(), 30);
-    assert!(distinct.iter().all(|(_, v)| v.as_deref() == Some(&b"v"[..])));
+    assert!(distinct.iter().all(|fv| fv.value.as_deref() == Some(&b"v"[..])));
 }
 
 /// Runs a full HSCAN with `opts`, returning every item and the number of calls.
