@@ -1,4 +1,4 @@
-//! Hashes: [`Hash`], a map of field to value, and the hash commands
+//! Hashes: [`Hash`](struct@Hash), a map of field to value, and the hash commands
 //! (HSET, HGET, HINCRBY, HRANDFIELD, HSCAN, …).
 //!
 //! Layout: the container here, its storage in `table` (shared with `Set`),

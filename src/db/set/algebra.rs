@@ -217,7 +217,7 @@ pub(super) fn cmd_sintercard(db: &Db, a: &[&[u8]]) -> Reply {
         Some(n) if n >= 1 => n,
         _ => return DbError::Invalid("numkeys should be greater than 0").into(),
     };
-    let keys = match usize::try_from(numkeys).ok().and_then(|n| a.get(2..2 + n)) {
+    let keys = match usize::try_from(numkeys).ok().and_then(|n| a.get(2..n.checked_add(2)?)) {
         Some(keys) => keys,
         None => return DbError::Invalid("Number of keys can't be greater than number of args").into(),
     };

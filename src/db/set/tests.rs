@@ -213,6 +213,7 @@ fn set_algebra_follows_redis() {
         (&["SINTERCARD", "-1", "a"], err("ERR numkeys should be greater than 0")),
         (&["SINTERCARD", "x", "a"], err("ERR numkeys should be greater than 0")),
         (&["SINTERCARD", "3", "a", "b"], err("ERR Number of keys can't be greater than number of args")),
+        (&["SINTERCARD", "9223372036854775807", "a"], err("ERR Number of keys can't be greater than number of args")),
         (&["SINTERCARD", "2", "a", "b", "LIMIT", "-1"], err("ERR LIMIT can't be negative")),
         (&["SINTERCARD", "2", "a", "b", "LIMIT", "x"], err("ERR LIMIT can't be negative")),
         (&["SINTERCARD", "2", "a", "b", "LIMIT"], err("ERR syntax error")),
