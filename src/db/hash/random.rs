@@ -1,0 +1,227 @@
+//! Random picks and cursors over hashes and sets: HRANDFIELD and HSCAN, and
+//! the helpers SRANDMEMBER and SSCAN share with them (Redis's count
+//! semantics, cursor and option parsing, one scan step over a table).
+
+use super::table::{DenseTable, Keyed};
+use crate::db::args::{self, is};
+use crate::db::cursor::{item_position, scan_items};
+use crate::db::glob;
+use crate::db::{Db, DbError, DbResult, Reply, Value};
+
+/// Redis's error for a count of `i64::MIN` (HRANDFIELD, SRANDMEMBER take
+/// counts in `-i64::MAX..=i64::MAX`, so that `-count` cannot overflow).
+pub(crate) const COUNT_RANGE: DbError =
+    DbError::OutOfRange("value is out of range, value must between -9223372036854775807 and 9223372036854775807");
+
+/// Initial room for the picks of a negative count: the result grows as it
+/// is filled, so a huge count does not reserve memory up front.
+const PICKS_RESERVE: usize = 1024;
+
+/// A field of a hash and, when asked for, its value (HRANDFIELD, HSCAN).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldValue {
+    /// The field.
+    pub field: Vec<u8>,
+    /// Its value, with `WITHVALUES` (HRANDFIELD) or without `NOVALUES` (HSCAN).
+    pub value: Option<Vec<u8>>,
+}
+
+/// The options of HSCAN and SSCAN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemScanOptions {
+    /// `MATCH pattern`: only items whose field (or member) matches this glob.
+    pub pattern: Option<Vec<u8>>,
+    /// `COUNT n`: about how many items one call visits (Redis's default is 10).
+    pub count: usize,
+    /// `NOVALUES` (HSCAN only): fields without their values.
+    pub no_values: bool,
+}
+
+impl Default for ItemScanOptions {
+    fn default() -> Self {
+        ItemScanOptions { pattern: None, count: 10, no_values: false }
+    }
+}
+
+/// Redis's random picks from `table`: for `count >= 0`, that many distinct
+/// entries (all of them when the table is smaller); for `count < 0`,
+/// `|count|` independent picks that may repeat. `f` turns each pick into
+/// the result.
+pub(crate) fn random_picks<E: Keyed, R>(table: &DenseTable<E>, count: i64, mut f: impl FnMut(&E) -> R) -> Vec<R> {
+    if count >= 0 {
+        let k = usize::try_from(count).unwrap_or(usize::MAX);
+        return table.sample_distinct(k).into_iter().filter_map(|i| table.get(i)).map(f).collect();
+    }
+    let n = count.unsigned_abs();
+    if table.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(usize::try_from(n).unwrap_or(usize::MAX).min(PICKS_RESERVE));
+    for _ in 0..n {
+        if let Some(e) = table.random_index().and_then(|i| table.get(i)) {
+            out.push(f(e));
+        }
+    }
+    out
+}
+
+/// One HSCAN/SSCAN step over `table`: the next cursor and the entries of
+/// this step that match the pattern.
+pub(crate) fn scan_table<'a, E: Keyed>(
+    table: &'a DenseTable<E>,
+    cursor: u64,
+    opts: &ItemScanOptions,
+) -> (u64, Vec<&'a E>) {
+    let (next, mut items) =
+        scan_items(table.entries().iter(), |e| item_position(e.key()), cursor, opts.count, table.len());
+    if let Some(p) = opts.pattern.as_deref().filter(|p| *p != b"*") {
+        items.retain(|e| glob::matches(p, e.key()));
+    }
+    (next, items)
+}
+
+/// A SCAN cursor: an unsigned 64-bit decimal, else Redis's "invalid cursor".
+pub(crate) fn parse_cursor(arg: &[u8]) -> DbResult<u64> {
+    let invalid = DbError::Invalid("invalid cursor");
+    if arg.is_empty() || !arg.iter().all(u8::is_ascii_digit) {
+        return Err(invalid);
+    }
+    std::str::from_utf8(arg).ok().and_then(|s| s.parse().ok()).ok_or(invalid)
+}
+
+/// Parses `[MATCH pattern] [COUNT n] [NOVALUES]` as Redis's SCAN family
+/// does (`NOVALUES` only where `hash`).
+fn parse_scan_options(opts: &[&[u8]], hash: bool) -> DbResult<ItemScanOptions> {
+    let mut out = ItemScanOptions::default();
+    let mut i = 0;
+    while let Some(&kw) = opts.get(i) {
+        let next = opts.get(i + 1);
+        if is(kw, "COUNT")
+            && let Some(n) = next
+        {
+            let n = args::int(n)?;
+            out.count = usize::try_from(n).ok().filter(|&n| n >= 1).ok_or(DbError::Syntax)?;
+            i += 2;
+        } else if is(kw, "MATCH")
+            && let Some(p) = next
+        {
+            out.pattern = Some(p.to_vec());
+            i += 2;
+        } else if is(kw, "NOVALUES") {
+            if !hash {
+                return Err(DbError::Invalid("NOVALUES option can only be used in HSCAN"));
+            }
+            out.no_values = true;
+            i += 1;
+        } else {
+            return Err(DbError::Syntax);
+        }
+    }
+    Ok(out)
+}
+
+/// The reply to a SCAN-family call.
+pub(crate) fn scan_reply(cursor: u64, items: Vec<Reply>) -> Reply {
+    Reply::Array(vec![Reply::bulk(cursor.to_string()), Reply::Array(items)])
+}
+
+/// Parses `HSCAN`/`SSCAN key cursor [options]`, failing in Redis's order:
+/// a bad cursor first, then an absent key (an empty page, whatever the
+/// options) or one of another type (WRONGTYPE), then bad options.
+pub(crate) fn parse_scan(
+    db: &Db,
+    a: &[&[u8]],
+    is_kind: fn(&Value) -> bool,
+    hash: bool,
+) -> Result<(u64, ItemScanOptions), Reply> {
+    let cursor = parse_cursor(a[2])?;
+    parse_scan_options(a.get(3..).unwrap_or_default(), hash).map(|o| (cursor, o)).map_err(|e| {
+        match db.read(a[1], is_kind) {
+            None => scan_reply(0, Vec::new()),
+            Some(false) => DbError::WrongType.into(),
+            Some(true) => e.into(),
+        }
+    })
+}
+
+impl Db {
+    /// HRANDFIELD with a count: for `count >= 0`, up to `count` distinct
+    /// fields; for `count < 0`, `|count|` fields that may repeat. Each
+    /// comes with its value when `with_values`.
+    ///
+    /// `count` must not be `i64::MIN`, nor above `i64::MAX / 2` in absolute
+    /// value with values (Redis's bounds, so the RESP2 reply length cannot
+    /// overflow).
+    pub fn hrandfield(&self, key: &[u8], count: i64, with_values: bool) -> DbResult<Vec<FieldValue>> {
+        if count == i64::MIN {
+            return Err(COUNT_RANGE);
+        }
+        if with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
+            return Err(DbError::OutOfRange("value is out of range"));
+        }
+        let picks = self.read_hash(key, |h| {
+            random_picks(h.table(), count, |(f, v)| FieldValue {
+                field: f.to_vec(),
+                value: with_values.then(|| v.to_vec()),
+            })
+        })?;
+        Ok(picks.unwrap_or_default())
+    }
+
+    /// HSCAN: one step of a cursor over the fields of `key` (start with 0;
+    /// a returned cursor of 0 ends the scan). Every field present for the
+    /// whole scan is returned at least once. Values come along unless
+    /// `opts.no_values`.
+    pub fn hscan(&self, key: &[u8], cursor: u64, opts: &ItemScanOptions) -> DbResult<(u64, Vec<FieldValue>)> {
+        let page = self.read_hash(key, |h| {
+            let (next, items) = scan_table(h.table(), cursor, opts);
+            let items = items
+                .into_iter()
+                .map(|(f, v)| FieldValue { field: f.to_vec(), value: (!opts.no_values).then(|| v.to_vec()) });
+            (next, items.collect())
+        })?;
+        Ok(page.unwrap_or_default())
+    }
+}
+
+/// A field and, if present, its value, as HRANDFIELD and HSCAN reply.
+fn field_replies(fv: Vec<FieldValue>, nested: bool) -> Vec<Reply> {
+    let mut out = Vec::with_capacity(fv.len().saturating_mul(if nested { 1 } else { 2 }));
+    for FieldValue { field: f, value } in fv {
+        match value {
+            Some(v) if nested => out.push(Reply::Array(vec![Reply::Bulk(f), Reply::Bulk(v)])),
+            Some(v) => out.extend([Reply::Bulk(f), Reply::Bulk(v)]),
+            None => out.push(Reply::Bulk(f)),
+        }
+    }
+    out
+}
+
+pub(super) fn cmd_hrandfield(db: &Db, a: &[&[u8]]) -> Reply {
+    let Some(&count) = a.get(2) else {
+        return db.hrandfield(a[1], 1, false).map(|mut p| Reply::from(p.pop().map(|fv| fv.field))).into();
+    };
+    let count = match args::int(count) {
+        Ok(i64::MIN) => return COUNT_RANGE.into(),
+        Ok(n) => n,
+        Err(e) => return e.into(),
+    };
+    let with_values = match a.get(3..).unwrap_or_default() {
+        [] => false,
+        [kw] if is(kw, "WITHVALUES") => true,
+        _ => return DbError::Syntax.into(),
+    };
+    // RESP3 answers WITHVALUES with [field, value] pairs (RESP2 flattens them).
+    db.hrandfield(a[1], count, with_values).map(|fv| Reply::Array(field_replies(fv, true))).into()
+}
+
+pub(super) fn cmd_hscan(db: &Db, a: &[&[u8]]) -> Reply {
+    let (cursor, opts) = match parse_scan(db, a, |v| matches!(v, Value::Hash(_)), true) {
+        Ok(parsed) => parsed,
+        Err(reply) => return reply,
+    };
+    match db.hscan(a[1], cursor, &opts) {
+        Ok((next, fv)) => scan_reply(next, field_replies(fv, false)),
+        Err(e) => e.into(),
+    }
+}
