@@ -44,6 +44,7 @@ pub mod zset;
 pub use builder::{DbBuilder, MaxMemoryPolicy};
 pub use error::{DbError, DbResult};
 pub use hash::Hash;
+pub use hash::random::{FieldValue, ItemScanOptions};
 pub use list::{End, InsertPosition, List, LposOptions};
 pub use reply::{Reply, format_double};
 pub use set::Set;
