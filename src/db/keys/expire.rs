@@ -116,7 +116,7 @@ impl Db {
     /// `condition` allows. Returns whether it was set; a deadline not in
     /// the future deletes the key (and counts as set). Zero and negative
     /// numbers are allowed, as in Redis; an overflow fails with "invalid
-    /// expire time in '<command>' command".
+    /// expire time in '`command`' command".
     pub fn expire(&self, key: &[u8], when: Expiration, condition: ExpireCondition) -> DbResult<bool> {
         let (n, scale, absolute, command) = match when {
             Expiration::Seconds(n) => (n, 1000, false, "expire"),

@@ -160,7 +160,7 @@ impl Db {
 
     /// COPY: copies `src`'s value and time to live to `dst`; returns
     /// whether it copied (not when `src` is absent, nor when `dst` exists
-    /// without [`CopyOptions::replace`]).
+    /// without `replace`).
     pub fn copy(&self, src: &[u8], dst: &[u8], opts: CopyOptions) -> DbResult<bool> {
         check_db(opts.db)?;
         if src == dst {
@@ -200,6 +200,7 @@ impl Db {
 
     /// FLUSHDB: removes every key, atomically (all shards locked). `ASYNC`
     /// and `SYNC` behave alike: values are freed before the call returns.
+    /// No keyspace event is published, as in Redis.
     pub fn flushdb(&self) {
         let mut tx = super::keyspace::Tx::all(&self.inner);
         let mut keys: Vec<Box<[u8]>> = Vec::new();
@@ -208,6 +209,8 @@ impl Db {
             tx.take(k);
         }
         tx.finish();
+        // Keys that had expired unseen go too (DBSIZE would count them).
+        self.inner.engine.run_pending_tasks();
     }
 
     /// SELECT: only database 0 exists.

@@ -327,6 +327,12 @@ fn keys_and_randomkey_see_live_keys_only() {
     db.execute(&["SET", "x", "v", "PX", "5"]);
     clock.advance(Duration::from_millis(5));
     assert_eq!(db.execute(&["RANDOMKEY"]), Reply::Null);
+    // FLUSHDB also drops keys that expired unseen: DBSIZE says 0 at once.
+    db.execute(&["SET", "y", "v", "PX", "5"]);
+    db.execute(&["SET", "z", "v"]);
+    clock.advance(Duration::from_millis(5));
+    assert_eq!(db.execute(&["FLUSHDB"]), Reply::OK);
+    assert_eq!(db.execute(&["DBSIZE"]), int(0));
     assert_eq!(db.execute(&["RANDOMKEY", "x"]), err("ERR wrong number of arguments for 'randomkey' command"));
 }
 

@@ -17,8 +17,8 @@ pub(crate) mod queue;
 
 use super::command::Command;
 use super::glob;
-use super::keys::{help, subcommand};
-use super::{Db, Reply};
+use super::keys::{clip, help, subcommand};
+use super::{Db, DbError, Reply};
 use parking_lot::RwLock;
 use queue::{Inbox, Outbox, Sent, bounded};
 use std::collections::{HashMap, HashSet};
@@ -342,9 +342,7 @@ fn cmd_pubsub(db: &Db, a: &[&[u8]]) -> Reply {
         Err(e) => return e.into(),
     };
     match sub {
-        "channels" if a.len() > 3 => {
-            super::DbError::SubcommandSyntax { name: super::keys::clip(a[1]), command: "PUBSUB" }.into()
-        }
+        "channels" if a.len() > 3 => DbError::SubcommandSyntax { name: clip(a[1]), command: "PUBSUB" }.into(),
         "channels" => Reply::bulks(db.pubsub_channels(a.get(2).copied())),
         "numsub" => {
             let counts = db.pubsub_numsub(&a[2..]);

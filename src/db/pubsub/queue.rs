@@ -5,7 +5,7 @@
 //! outbox reports [`Sent::Gone`] so the registry can forget it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -78,18 +78,12 @@ pub(crate) struct Inbox<T> {
 impl<T> Inbox<T> {
     /// The next item, if one is queued.
     pub(crate) fn try_recv(&self) -> Option<T> {
-        match self.rx.try_recv() {
-            Ok(item) => Some(item),
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
-        }
+        self.rx.try_recv().ok()
     }
 
     /// The next item, waiting up to `timeout`.
     pub(crate) fn recv_timeout(&self, timeout: Duration) -> Option<T> {
-        match self.rx.recv_timeout(timeout) {
-            Ok(item) => Some(item),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.rx.recv_timeout(timeout).ok()
     }
 
     /// Items dropped because the queue was full.
