@@ -110,7 +110,8 @@ impl Db {
     }
 
     /// EXISTS: how many of `keys` exist, a key named twice counting twice.
-    /// Does not count as an access.
+    /// Does not count as an access. Each key is looked up on its own (under
+    /// its shard's read lock), not all at one instant.
     pub fn exists(&self, keys: &[&[u8]]) -> usize {
         keys.iter().filter(|k| self.peek(k, |_, _, _, _| ()).is_some()).count()
     }
@@ -182,7 +183,8 @@ impl Db {
     }
 
     /// TOUCH: how many of `keys` exist (a key named twice counting twice),
-    /// counting an access to each (for LRU/LFU and OBJECT IDLETIME).
+    /// counting an access to each (for LRU/LFU and OBJECT IDLETIME). Each
+    /// key is looked up on its own, as EXISTS.
     pub fn touch(&self, keys: &[&[u8]]) -> usize {
         let now = self.now();
         // The engine's counted lookup records the access for the policy; the
