@@ -100,6 +100,26 @@ pub enum DbError {
     /// An option of OBJECT that the configured eviction policy does not track.
     #[error("ERR {0}")]
     NotTracked(&'static str),
+    /// A subcommand that the command (OBJECT, PUBSUB, …) does not have.
+    #[error("ERR unknown subcommand '{name}'. Try {command} HELP.")]
+    UnknownSubcommand {
+        /// The subcommand as given (clipped to 128 bytes).
+        name: String,
+        /// The command, in capitals.
+        command: &'static str,
+    },
+    /// A subcommand given the wrong number of arguments, where Redis's
+    /// handler (rather than its arity table) says so.
+    #[error("ERR unknown subcommand or wrong number of arguments for '{name}'. Try {command} HELP.")]
+    SubcommandSyntax {
+        /// The subcommand as given (clipped to 128 bytes).
+        name: String,
+        /// The command, in capitals.
+        command: &'static str,
+    },
+    /// An option keyword the command does not know (the EXPIRE family).
+    #[error("ERR Unsupported option {0}")]
+    UnsupportedOption(String),
 }
 
 /// `Result` of a `Db` command.

@@ -3,10 +3,9 @@
 //! bounded queues. A full queue drops the event (and counts the drop) rather
 //! than slow the writer down; with no subscriber, events cost nothing.
 
+use super::pubsub::queue::{Inbox, Outbox, Sent, bounded};
 use parking_lot::RwLock;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError, sync_channel};
-use std::sync::{Arc, Weak};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 /// The class of a keyspace event (Redis's `notify-keyspace-events` letters).
@@ -85,9 +84,7 @@ pub struct Event {
 
 struct Subscriber {
     classes: u32,
-    tx: SyncSender<Event>,
-    /// The subscription's drop counter; dead once the subscription is dropped.
-    dropped: Weak<AtomicU64>,
+    out: Outbox<Event>,
 }
 
 /// The registry of subscribers.
@@ -106,14 +103,13 @@ impl Notifier {
     }
 
     pub(crate) fn subscribe(&self, classes: &[EventClass], capacity: usize) -> KeyspaceEvents {
-        let (tx, rx) = sync_channel(capacity.max(1));
-        let dropped = Arc::new(AtomicU64::new(0));
+        let (out, inbox) = bounded(capacity);
         let mask = classes.iter().fold(0, |m, c| m | c.bit());
         let mut subs = self.subs.write();
-        subs.retain(|s| s.dropped.strong_count() > 0);
-        subs.push(Subscriber { classes: mask, tx, dropped: Arc::downgrade(&dropped) });
+        subs.retain(|s| s.out.is_alive());
+        subs.push(Subscriber { classes: mask, out });
         self.wanted.fetch_or(mask, Ordering::Relaxed);
-        KeyspaceEvents { rx, dropped }
+        KeyspaceEvents { inbox }
     }
 
     pub(crate) fn publish(&self, event: Event) {
@@ -121,14 +117,8 @@ impl Notifier {
         {
             let subs = self.subs.read();
             for s in subs.iter().filter(|s| s.classes & event.class.bit() != 0) {
-                match s.tx.try_send(event.clone()) {
-                    Ok(()) => {}
-                    Err(TrySendError::Full(_)) => {
-                        if let Some(d) = s.dropped.upgrade() {
-                            d.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                    Err(TrySendError::Disconnected(_)) => gone = true,
+                if s.out.send(event.clone()) == Sent::Gone {
+                    gone = true;
                 }
             }
         }
@@ -140,7 +130,7 @@ impl Notifier {
     /// Forgets subscribers whose receiver was dropped.
     fn prune(&self) {
         let mut subs = self.subs.write();
-        subs.retain(|s| s.dropped.strong_count() > 0);
+        subs.retain(|s| s.out.is_alive());
         let mask = subs.iter().fold(0, |m, s| m | s.classes);
         self.wanted.store(mask, Ordering::Relaxed);
     }
@@ -150,29 +140,22 @@ impl Notifier {
 /// Dropping it unsubscribes.
 #[derive(Debug)]
 pub struct KeyspaceEvents {
-    rx: Receiver<Event>,
-    dropped: Arc<AtomicU64>,
+    inbox: Inbox<Event>,
 }
 
 impl KeyspaceEvents {
     /// The next event, if one is queued.
     pub fn try_recv(&self) -> Option<Event> {
-        match self.rx.try_recv() {
-            Ok(e) => Some(e),
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
-        }
+        self.inbox.try_recv()
     }
 
     /// The next event, waiting up to `timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Option<Event> {
-        match self.rx.recv_timeout(timeout) {
-            Ok(e) => Some(e),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.inbox.recv_timeout(timeout)
     }
 
     /// Events dropped because this subscriber's queue was full.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.inbox.dropped()
     }
 }
