@@ -61,7 +61,7 @@ fn smove_between_sets_never_loses_or_duplicates_a_member() {
         assert!(!r.is_error(), "{r:?}");
     };
     race(&db, vec![Box::new(mover), Box::new(mover)], move |db| {
-        let Reply::Set(all) | Reply::Array(all) = db.execute(&["SUNION", "set:a", "set:b", "set:c"]) else {
+        let (Reply::Set(all) | Reply::Array(all)) = db.execute(&["SUNION", "set:a", "set:b", "set:c"]) else {
             panic!("SUNION reply")
         };
         assert_eq!(all.len(), 64, "SUNION saw a member in flight");

@@ -226,6 +226,7 @@ impl DbBuilder {
             notify: Default::default(),
             pubsub: Default::default(),
             blocking: Default::default(),
+            coarse_secs: Default::default(),
             evict_cursor: AtomicUsize::new(0),
             housekeeper: Default::default(),
         };

@@ -32,8 +32,12 @@ impl Stored {
 
     /// Records an access at `now_ms` (writes the line only when the second changed).
     pub(crate) fn touch(&self, now_ms: u64) {
-        let s = secs(now_ms);
-        if now_ms != 0 && self.touched.load(Ordering::Relaxed) != s {
+        self.touch_secs(secs(now_ms));
+    }
+
+    /// Records an access at second `s` of the clock.
+    pub(crate) fn touch_secs(&self, s: u32) {
+        if s != 0 && self.touched.load(Ordering::Relaxed) != s {
             self.touched.store(s, Ordering::Relaxed);
         }
     }
@@ -44,7 +48,7 @@ impl Stored {
     }
 }
 
-fn secs(ms: u64) -> u32 {
+pub(crate) fn secs(ms: u64) -> u32 {
     u32::try_from(ms / 1000).unwrap_or(u32::MAX)
 }
 
@@ -65,18 +69,23 @@ impl<'a> Tx<'a> {
     /// Locks the shards of `keys`.
     pub(crate) fn new(db: &'a Shared, keys: &[&[u8]]) -> Self {
         let hashes: SmallVec<[u64; 4]> = keys.iter().map(|k| db.engine.hash(*k)).collect();
-        Tx { db, locked: Some(db.engine.lock(&hashes)), events: SmallVec::new(), ready: SmallVec::new() }
+        Self::locked(db, db.engine.lock(&hashes))
+    }
+
+    fn locked(db: &'a Shared, locked: Locked<'a, Key, Stored, ahash::RandomState>) -> Self {
+        db.tick(locked.now);
+        Tx { db, locked: Some(locked), events: SmallVec::new(), ready: SmallVec::new() }
     }
 
     /// Locks every shard (FLUSHDB, RANDOMKEY, KEYS, …).
     pub(crate) fn all(db: &'a Shared) -> Self {
         let idx: Vec<usize> = (0..db.engine.shard_count()).collect();
-        Tx { db, locked: Some(db.engine.lock_indices(&idx)), events: SmallVec::new(), ready: SmallVec::new() }
+        Self::locked(db, db.engine.lock_indices(&idx))
     }
 
     /// Locks shard `index` alone (eviction passes).
     pub(crate) fn for_shard(db: &'a Shared, index: usize) -> Self {
-        Tx { db, locked: Some(db.engine.lock_indices(&[index])), events: SmallVec::new(), ready: SmallVec::new() }
+        Self::locked(db, db.engine.lock_indices(&[index]))
     }
 
     /// Evicts up to `max_victims` entries chosen by `rule` from the locked
@@ -94,6 +103,14 @@ impl<'a> Tx<'a> {
             }
         });
         freed
+    }
+
+    /// Removes every key of the locked shards (their values are dropped
+    /// after the locks are released).
+    pub(crate) fn clear(&mut self) {
+        if let Some(locked) = self.locked.as_mut() {
+            locked.for_each(|shard, ctx, out| shard.clear(ctx.now, out));
+        }
     }
 
     /// Reclaims every expired entry of the locked shards (their `expired`

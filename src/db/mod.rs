@@ -45,6 +45,9 @@ pub use builder::{DbBuilder, MaxMemoryPolicy};
 pub use error::{DbError, DbResult};
 pub use hash::Hash;
 pub use hash::random::{FieldValue, ItemScanOptions};
+pub use keys::CopyOptions;
+pub use keys::expire::{ExpireCondition, KeyTtl};
+pub use keys::scan::ScanOptions;
 pub use list::{End, InsertPosition, List, LposOptions};
 pub use reply::{Reply, format_double};
 pub use set::Set;
@@ -88,6 +91,10 @@ pub(crate) struct Shared {
     pub(crate) notify: notify::Notifier,
     pub(crate) pubsub: pubsub::Hub,
     pub(crate) blocking: blocking::Blocking,
+    /// The clock's second as of the latest write or upkeep: what reads
+    /// record as their access time (Redis's cached LRU clock), so a read
+    /// never has to read the clock itself.
+    coarse_secs: std::sync::atomic::AtomicU32,
     /// Where the next eviction pass starts (shards taken in turn).
     evict_cursor: AtomicUsize,
     /// Dropping this (with the last handle) stops the housekeeper thread.
@@ -163,8 +170,9 @@ impl Db {
     /// Runs `f` on the live value of `key` under its shard's read lock,
     /// counting the access for the eviction policy.
     pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(&Value) -> R) -> Option<R> {
-        self.inner.engine.read(key, true, |_, e, _, now| {
-            e.value.touch(now);
+        let secs = self.inner.coarse_secs.load(Ordering::Relaxed);
+        self.inner.engine.read(key, true, |_, e, _, _| {
+            e.value.touch_secs(secs);
             f(&e.value.value)
         })
     }
@@ -241,6 +249,14 @@ impl Db {
 }
 
 impl Shared {
+    /// Advances the coarse clock reads use to engine time `now_ms`.
+    pub(crate) fn tick(&self, now_ms: u64) {
+        let s = keyspace::secs(now_ms);
+        if self.coarse_secs.load(Ordering::Relaxed) < s {
+            self.coarse_secs.store(s, Ordering::Relaxed);
+        }
+    }
+
     /// Reclaims every expired key, shard by shard.
     pub(crate) fn run_pending_tasks(&self) {
         for i in 0..self.engine.shard_count() {

@@ -205,14 +205,8 @@ impl Db {
     /// No keyspace event is published, as in Redis.
     pub fn flushdb(&self) {
         let mut tx = super::keyspace::Tx::all(&self.inner);
-        let mut keys: Vec<Box<[u8]>> = Vec::new();
-        tx.for_each_live(|k, _, _| keys.push(k.into()));
-        for k in &keys {
-            tx.take(k);
-        }
+        tx.clear();
         tx.finish();
-        // Keys that had expired unseen go too (DBSIZE would count them).
-        self.inner.engine.run_pending_tasks();
     }
 
     /// SELECT: only database 0 exists.
