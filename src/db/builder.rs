@@ -219,7 +219,6 @@ impl DbBuilder {
         let since_origin = i64::try_from(self.clock.now().as_millis()).unwrap_or(0);
         let shared = Shared {
             engine,
-            clock: self.clock,
             unix_origin_ms: wall - since_origin,
             maxmemory: AtomicU64::new(self.maxmemory),
             policy: self.policy,

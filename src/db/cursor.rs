@@ -75,7 +75,7 @@ mod tests {
         let mut cursor = 0;
         let mut calls = 0;
         loop {
-            let (next, got) = scan_items(items.iter().copied(), |x| item_position(x), cursor, 10, items.len());
+            let (next, got) = scan_items(items.iter().copied(), item_position, cursor, 10, items.len());
             for g in got {
                 assert!(seen.insert(g), "returned twice: {g}");
             }

@@ -4,7 +4,7 @@
 //! Redis's does (the set runs to the end of the pattern).
 
 /// Whether `text` matches `pattern`.
-pub fn matches(pattern: &[u8], text: &[u8]) -> bool {
+pub(crate) fn matches(pattern: &[u8], text: &[u8]) -> bool {
     // Iterative with one backtrack point for the last `*` (linear in
     // practice, no recursion, so hostile patterns cannot blow the stack).
     let (mut p, mut t) = (0usize, 0usize);

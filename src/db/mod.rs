@@ -57,7 +57,6 @@ pub use zset::ZSet;
 
 use crate::engine::Engine;
 use crate::engine::direct::VictimRule;
-use crate::time::Clock;
 use keyspace::{Key, Stored, Tx};
 use std::fmt;
 use std::sync::Arc;
@@ -83,7 +82,6 @@ pub struct Db {
 /// The state behind every handle of one `Db`.
 pub(crate) struct Shared {
     pub(crate) engine: Engine<Key, Stored, ahash::RandomState>,
-    pub(crate) clock: Arc<dyn Clock>,
     /// Unix time (ms) at engine time 0.
     pub(crate) unix_origin_ms: i64,
     pub(crate) maxmemory: AtomicU64,

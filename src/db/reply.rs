@@ -148,7 +148,7 @@ pub fn format_double(f: f64) -> String {
 
 /// Formats a float as INCRBYFLOAT and HINCRBYFLOAT store it: fixed point,
 /// shortest digits that read back to the same number, no exponent.
-pub fn format_float_fixed(f: f64) -> String {
+pub(crate) fn format_float_fixed(f: f64) -> String {
     if f == f.trunc() && f.abs() < 1e17 {
         return format!("{}", f as i64);
     }

@@ -225,11 +225,14 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     }
 }
 
+/// A shard's write guard.
+type WriteGuard<'a, K, V> = lock_api::RwLockWriteGuard<'a, super::lock::StripedRawLock, Shard<K, V>>;
+
 /// The write locks of a set of shards, taken in shard order.
 pub(crate) struct Locked<'a, K, V, S> {
     engine: &'a Engine<K, V, S>,
     /// `(shard index, guard)`, sorted by index.
-    guards: SmallVec<[(usize, lock_api::RwLockWriteGuard<'a, super::lock::StripedRawLock, Shard<K, V>>); 2]>,
+    guards: SmallVec<[(usize, WriteGuard<'a, K, V>); 2]>,
     pub(crate) now: u64,
     pub(crate) out: Removed<K, V>,
 }
