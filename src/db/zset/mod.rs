@@ -22,6 +22,8 @@ mod store;
 mod tree;
 
 #[cfg(test)]
+mod cmd_tests;
+#[cfg(test)]
 mod tests;
 
 pub use commands::{ZAddOptions, ZAddOutcome, ZScanOptions};
@@ -364,6 +366,24 @@ impl ZSet {
             return None;
         }
         self.get_by_rank(random_below(self.len()))
+    }
+}
+
+#[cfg(test)]
+impl ZSet {
+    /// Checks the tree's invariants and that the hash index maps exactly
+    /// the live members to their slots.
+    pub(super) fn validate(&self) {
+        let ids = self.tree.validate();
+        assert_eq!(self.index.len(), ids.len());
+        for &id in &ids {
+            assert_eq!(self.probe(self.tree.member(id)).1, Some(id));
+        }
+        let fwd: Vec<_> = self.iter().collect();
+        let mut back: Vec<_> = self.iter().rev().collect();
+        back.reverse();
+        assert_eq!(fwd, back);
+        assert_eq!(fwd.len(), self.len());
     }
 }
 
