@@ -434,7 +434,9 @@ impl Model {
         match cmd {
             Cmd::ZAdd(key, f, raw) => {
                 let mut args = vec!["ZADD".into(), k(*key)];
-                for (on, name) in [(f.nx, "NX"), (f.xx, "XX"), (f.gt, "GT"), (f.lt, "lt"), (f.ch, "CH"), (f.incr, "incr")] {
+                for (on, name) in
+                    [(f.nx, "NX"), (f.xx, "XX"), (f.gt, "GT"), (f.lt, "lt"), (f.ch, "CH"), (f.incr, "incr")]
+                {
                     if on {
                         args.push(name.into());
                     }
@@ -470,7 +472,9 @@ impl Model {
                 let r = match self.get_mut(KEYS[*key]) {
                     Err(e) => e,
                     Ok(None) => Reply::Integer(0),
-                    Ok(Some(z)) => Reply::Integer(ms(m).iter().filter(|x| z.remove(x.as_bytes()).is_some()).count() as i64),
+                    Ok(Some(z)) => {
+                        Reply::Integer(ms(m).iter().filter(|x| z.remove(x.as_bytes()).is_some()).count() as i64)
+                    }
                 };
                 self.tidy(KEYS[*key]);
                 (args, r)
@@ -518,7 +522,11 @@ impl Model {
                             None => miss,
                             Some(p) => {
                                 let r = if *rev { s.len() - 1 - p } else { p } as i64;
-                                if *ws { Reply::Array(vec![Reply::Integer(r), Reply::Double(s[p].1)]) } else { Reply::Integer(r) }
+                                if *ws {
+                                    Reply::Array(vec![Reply::Integer(r), Reply::Double(s[p].1)])
+                                } else {
+                                    Reply::Integer(r)
+                                }
                             }
                         }
                     }
@@ -724,7 +732,8 @@ impl Model {
                 let r = match self.get(KEYS[*s]) {
                     Err(e) => e,
                     Ok(z) => {
-                        let picked = z.map(|z| rank_slice(&sorted(z), i64::from(*a), i64::from(*b))).unwrap_or_default();
+                        let picked =
+                            z.map(|z| rank_slice(&sorted(z), i64::from(*a), i64::from(*b))).unwrap_or_default();
                         self.store(KEYS[*d], picked.into_iter().collect())
                     }
                 };

@@ -144,7 +144,10 @@ fn zrange_forms_and_their_errors() {
                 err("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"),
             ),
             ("ZRANGE z 0 -1 LIMIT 5 -1", bulks("a b c d e")),
-            ("ZRANGE l - + BYLEX WITHSCORES", err("ERR syntax error, WITHSCORES not supported in combination with BYLEX")),
+            (
+                "ZRANGE l - + BYLEX WITHSCORES",
+                err("ERR syntax error, WITHSCORES not supported in combination with BYLEX"),
+            ),
             ("ZRANGE z a b BYSCORE", err("ERR min or max is not a float")),
             ("ZRANGE z a b BYLEX", err("ERR min or max not valid string range item")),
             ("ZRANGE z 0 x", err(NOT_INT)),
@@ -165,7 +168,10 @@ fn zrange_forms_and_their_errors() {
             ("ZREVRANGEBYSCORE z 4 2", bulks("d c b")),
             ("ZREVRANGEBYSCORE z (4 (2", bulks("c")),
             ("ZRANGEBYLEX l - (c", bulks("a b")),
-            ("ZRANGEBYLEX l - + WITHSCORES", err("ERR syntax error, WITHSCORES not supported in combination with BYLEX")),
+            (
+                "ZRANGEBYLEX l - + WITHSCORES",
+                err("ERR syntax error, WITHSCORES not supported in combination with BYLEX"),
+            ),
             ("ZREVRANGEBYLEX l + - LIMIT 0 2", bulks("d c")),
             ("ZRANGEBYLEX l a c", err("ERR min or max not valid string range item")),
         ],

@@ -196,11 +196,7 @@ impl Db {
     }
 
     fn rank_of(&self, key: &[u8], member: &[u8], rev: bool) -> DbResult<Option<(usize, f64)>> {
-        let found = self.read(key, |v| {
-            let z = as_zset(v)?;
-            let rank = if rev { z.rev_rank(member) } else { z.rank(member) };
-            Ok(rank.zip(z.score(member)))
-        });
+        let found = self.read(key, |v| as_zset(v).map(|z| z.rank_score(member, rev)));
         Ok(found.transpose()?.flatten())
     }
 

@@ -27,7 +27,7 @@ mod cmd_tests;
 mod tests;
 
 pub use commands::{ZAddOptions, ZAddOutcome, ZScanOptions};
-pub use pop::{Popped, ZEnd};
+pub use pop::{Popped, PoppedOne, ZEnd};
 pub use range::{ZRangeBy, ZRangeSpec};
 pub use store::{Aggregate, ZCombineOptions};
 
@@ -38,7 +38,7 @@ use super::notify::EventClass;
 use super::{DbError, DbResult, Reply, Value};
 use hashbrown::HashTable;
 use std::ops::Range;
-use tree::{Cursor, Slot, Tree, order_key};
+use tree::{Cursor, Member, Slot, Tree, order_key};
 
 pub(super) const COMMANDS: &[Command] = &[
     Command { name: "zadd", arity: -4, flags: WRITE | DENYOOM, run: commands::cmd_zadd },
@@ -185,6 +185,14 @@ impl ZSet {
         self.probe(member).1.map(|id| self.tree.rank(id))
     }
 
+    /// `member`'s rank (lowest score first, or highest with `rev`) and
+    /// score, with one hash probe.
+    pub(super) fn rank_score(&self, member: &[u8], rev: bool) -> Option<(usize, f64)> {
+        let id = self.probe(member).1?;
+        let r = self.tree.rank(id);
+        Some((if rev { self.len() - 1 - r } else { r }, self.tree.score(id)))
+    }
+
     /// The 0-based rank of `member`, highest score first.
     pub fn rev_rank(&self, member: &[u8]) -> Option<usize> {
         self.rank(member).map(|r| self.len() - 1 - r)
@@ -211,7 +219,7 @@ impl ZSet {
 
     /// Adds a member known to be absent, whose hash is `h`.
     fn insert_new(&mut self, h: u64, member: &[u8], score: f64) {
-        let id = self.tree.insert(member.into(), score);
+        let id = self.tree.insert(member, score);
         let (tree, hasher) = (&self.tree, &self.hasher);
         self.index.insert_unique(h, id, |&i| hasher.hash_one(tree.member(i)));
     }
@@ -296,10 +304,13 @@ impl ZSet {
     pub(super) fn from_distinct(pairs: Vec<(Box<[u8]>, f64)>) -> ZSet {
         let mut slots: Vec<Slot> = pairs
             .into_iter()
-            .map(|(member, score)| Slot { member, score: if score.is_nan() { 0.0 } else { score } })
+            .map(|(member, score)| Slot {
+                member: Member::from_box(member),
+                score: if score.is_nan() { 0.0 } else { score },
+            })
             .collect();
-        slots.sort_unstable_by(|a, b| cmp_entries((&a.member, a.score), (&b.member, b.score)));
-        debug_assert!(slots.windows(2).all(|w| w[0].member != w[1].member));
+        slots.sort_unstable_by(|a, b| cmp_entries((a.member.as_bytes(), a.score), (b.member.as_bytes(), b.score)));
+        debug_assert!(slots.windows(2).all(|w| w[0].member.as_bytes() != w[1].member.as_bytes()));
         ZSet::from_sorted_slots(slots, ahash::RandomState::new())
     }
 

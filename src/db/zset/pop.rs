@@ -29,6 +29,9 @@ impl ZEnd {
 /// A key and the members popped from it.
 pub type Popped = (Vec<u8>, Pairs);
 
+/// What BZPOPMIN/BZPOPMAX pop: the key, the member and its score.
+pub type PoppedOne = (Vec<u8>, Vec<u8>, f64);
+
 /// Pops up to `count` members from the first of `keys` that exists (an
 /// existing key of another type is an error, or skipped if `skip_wrong`).
 fn pop_first(tx: &mut Tx<'_>, keys: &[&[u8]], end: ZEnd, count: usize, skip_wrong: bool) -> DbResult<Option<Popped>> {
@@ -89,27 +92,39 @@ impl Db {
     /// BZPOPMIN: like ZPOPMIN on the first non-empty key of `keys`, waiting
     /// up to `timeout` (`None`: forever) for one to gain members. Returns
     /// the key, member and score, or `None` on timeout.
-    pub fn bzpopmin(&self, keys: &[&[u8]], timeout: Option<Duration>) -> DbResult<Option<(Vec<u8>, Vec<u8>, f64)>> {
+    pub fn bzpopmin(&self, keys: &[&[u8]], timeout: Option<Duration>) -> DbResult<Option<PoppedOne>> {
         self.bzpop(keys, ZEnd::Min, timeout)
     }
 
     /// BZPOPMAX: the blocking ZPOPMAX (see [`Db::bzpopmin`]).
-    pub fn bzpopmax(&self, keys: &[&[u8]], timeout: Option<Duration>) -> DbResult<Option<(Vec<u8>, Vec<u8>, f64)>> {
+    pub fn bzpopmax(&self, keys: &[&[u8]], timeout: Option<Duration>) -> DbResult<Option<PoppedOne>> {
         self.bzpop(keys, ZEnd::Max, timeout)
     }
 
-    fn bzpop(&self, keys: &[&[u8]], end: ZEnd, timeout: Option<Duration>) -> DbResult<Option<(Vec<u8>, Vec<u8>, f64)>> {
+    fn bzpop(&self, keys: &[&[u8]], end: ZEnd, timeout: Option<Duration>) -> DbResult<Option<PoppedOne>> {
         let popped = self.block_pop(keys, end, 1, timeout)?;
         Ok(popped.and_then(|(key, pairs)| pairs.into_iter().next().map(|(m, s)| (key, m, s))))
     }
 
     /// BZMPOP: the blocking ZMPOP, waiting up to `timeout` (`None`: forever).
-    pub fn bzmpop(&self, keys: &[&[u8]], end: ZEnd, count: usize, timeout: Option<Duration>) -> DbResult<Option<Popped>> {
+    pub fn bzmpop(
+        &self,
+        keys: &[&[u8]],
+        end: ZEnd,
+        count: usize,
+        timeout: Option<Duration>,
+    ) -> DbResult<Option<Popped>> {
         check_mpop(keys, count)?;
         self.block_pop(keys, end, count, timeout)
     }
 
-    fn block_pop(&self, keys: &[&[u8]], end: ZEnd, count: usize, timeout: Option<Duration>) -> DbResult<Option<Popped>> {
+    fn block_pop(
+        &self,
+        keys: &[&[u8]],
+        end: ZEnd,
+        count: usize,
+        timeout: Option<Duration>,
+    ) -> DbResult<Option<Popped>> {
         // The first try reports a key of the wrong type, as Redis does when
         // the command arrives; later tries (after a wake-up) pass over it,
         // as Redis only serves a blocked client from keys that got data.
@@ -148,7 +163,8 @@ pub(super) fn parse_timeout(arg: &[u8]) -> DbResult<Option<Duration>> {
 
 /// Parses `numkeys key... MIN|MAX [COUNT count]` with `numkeys` at `a[at]`.
 fn parse_mpop<'a>(a: &[&'a [u8]], at: usize) -> DbResult<(Vec<&'a [u8]>, ZEnd, usize)> {
-    let numkeys = args::parse_i64(a[at]).filter(|&n| n >= 1).ok_or(DbError::Invalid("numkeys should be greater than 0"))?;
+    let numkeys =
+        args::parse_i64(a[at]).filter(|&n| n >= 1).ok_or(DbError::Invalid("numkeys should be greater than 0"))?;
     let where_at = at.saturating_add(usize::try_from(numkeys).unwrap_or(usize::MAX)).saturating_add(1);
     let end = match a.get(where_at) {
         Some(w) if is(w, "MIN") => ZEnd::Min,
@@ -220,7 +236,9 @@ pub(super) fn cmd_bzmpop(db: &Db, a: &[&[u8]]) -> Reply {
 fn bzpop_reply(db: &Db, a: &[&[u8]], end: ZEnd) -> Reply {
     let (keys, timeout) = a[1..].split_at(a.len() - 2);
     match parse_timeout(timeout[0]).and_then(|t| db.bzpop(keys, end, t)) {
-        Ok(Some((key, member, score))) => Reply::Array(vec![Reply::Bulk(key), Reply::Bulk(member), Reply::Double(score)]),
+        Ok(Some((key, member, score))) => {
+            Reply::Array(vec![Reply::Bulk(key), Reply::Bulk(member), Reply::Double(score)])
+        }
         Ok(None) => Reply::NullArray,
         Err(e) => e.into(),
     }

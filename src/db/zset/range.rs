@@ -278,7 +278,10 @@ pub(super) fn cmd_zrevrangebylex(db: &Db, a: &[&[u8]]) -> Reply {
 }
 
 pub(super) fn cmd_zrangestore(db: &Db, a: &[&[u8]]) -> Reply {
-    parse_range(a, 2, true, By::Auto, None).and_then(|(spec, _)| db.zrangestore(a[1], a[2], &spec)).map(Reply::count).into()
+    parse_range(a, 2, true, By::Auto, None)
+        .and_then(|(spec, _)| db.zrangestore(a[1], a[2], &spec))
+        .map(Reply::count)
+        .into()
 }
 
 pub(super) fn cmd_zcount(db: &Db, a: &[&[u8]]) -> Reply {

@@ -126,7 +126,8 @@ fn combine(tx: &mut Tx<'_>, op: Op, keys: &[&[u8]], weights: &[f64], agg: Aggreg
     }
     match op {
         Op::Union => {
-            let mut at: hashbrown::HashMap<Box<[u8]>, usize, _> = hashbrown::HashMap::with_hasher(ahash::RandomState::new());
+            let mut at: hashbrown::HashMap<Box<[u8]>, usize, _> =
+                hashbrown::HashMap::with_hasher(ahash::RandomState::new());
             let mut acc: Acc = Vec::new();
             for &(key, w, _) in &inputs {
                 tx.read(key, |v, _| {
@@ -315,12 +316,18 @@ fn parse<'a>(db: &Db, a: &[&'a [u8]], at: usize, op: Op, store: bool, card: bool
     }
     let keys = a[at + 1..at + 1 + n].to_vec();
     let rest = &a[at + 1 + n..];
-    parse_options(rest, n, op, store, card).map_err(|e| db.check_inputs(&keys).err().unwrap_or(e)).map(
-        |(opts, withscores, limit)| Parsed { keys, opts, withscores, limit },
-    )
+    parse_options(rest, n, op, store, card)
+        .map_err(|e| db.check_inputs(&keys).err().unwrap_or(e))
+        .map(|(opts, withscores, limit)| Parsed { keys, opts, withscores, limit })
 }
 
-fn parse_options(rest: &[&[u8]], n: usize, op: Op, store: bool, card: bool) -> DbResult<(ZCombineOptions, bool, usize)> {
+fn parse_options(
+    rest: &[&[u8]],
+    n: usize,
+    op: Op,
+    store: bool,
+    card: bool,
+) -> DbResult<(ZCombineOptions, bool, usize)> {
     let (mut opts, mut withscores, mut limit, mut agg_set) = (ZCombineOptions::default(), false, None, false);
     let mut j = 0;
     while let Some(&kw) = rest.get(j) {

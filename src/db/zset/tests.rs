@@ -73,12 +73,17 @@ fn apply(z: &mut ZSet, model: &mut Model, op: &Op) {
             let got = z.insert(&member(m), s).unwrap().map(f64::to_bits);
             assert_eq!(got, model.0.insert(member(m), s).map(f64::to_bits));
         }
-        Op::Remove(m) => assert_eq!(z.remove(&member(m)).map(f64::to_bits), model.0.remove(&member(m)).map(f64::to_bits)),
+        Op::Remove(m) => {
+            assert_eq!(z.remove(&member(m)).map(f64::to_bits), model.0.remove(&member(m)).map(f64::to_bits))
+        }
         Op::PopMin | Op::PopMax => {
             let sorted = model.sorted();
             let want = if matches!(op, Op::PopMin) { sorted.first() } else { sorted.last() };
             let got = if matches!(op, Op::PopMin) { z.pop_min() } else { z.pop_max() };
-            assert_eq!(got.as_ref().map(|(m, s)| (m.clone(), s.to_bits())), want.map(|(m, s)| (m.clone(), s.to_bits())));
+            assert_eq!(
+                got.as_ref().map(|(m, s)| (m.clone(), s.to_bits())),
+                want.map(|(m, s)| (m.clone(), s.to_bits()))
+            );
             if let Some((m, _)) = want {
                 model.0.remove(m);
             }

@@ -14,7 +14,7 @@
 //! - Descents compare order keys (plain integers) and read member bytes
 //!   only to break ties between equal scores.
 //!
-//! Costs, `n` members, fan-out 64 (height ≈ log₆₄ n, 3 for a million):
+//! Costs, `n` members, fan-out 32 (height ≈ log₃₂ n, 4 for a million):
 //! insert, remove, rank and select O(log n); a range of `m` members
 //! O(log n + m) (a select, then leaf-list steps).
 //!
@@ -26,10 +26,11 @@
 use smallvec::SmallVec;
 
 /// Entries per node at most, minus one (a node reaching `CAP` splits).
-/// 64: an inner node's keys span 8 cache lines, a descent of a million
-/// members touches 3 nodes. Unit tests use 8 to exercise deep trees.
+/// 32: a node's keys span 4 cache lines, scanned in parallel; measured
+/// faster than 64 and 128 on a million members (the leaves are the cold
+/// part of a descent). Unit tests use 8 to exercise deep trees.
 #[cfg(not(test))]
-const CAP: usize = 64;
+const CAP: usize = 32;
 #[cfg(test)]
 const CAP: usize = 8;
 /// A non-root node with fewer entries borrows from or merges with a sibling.
@@ -39,12 +40,68 @@ const BUILD_FILL: usize = CAP * 7 / 8;
 /// "No node".
 const NIL: u32 = u32::MAX;
 
+/// Members up to this long live inside their slot (no allocation, one
+/// cache miss less per comparison); the slot is 32 bytes either way.
+const INLINE: usize = 22;
+
+/// A member's bytes: inline when short, else on the heap.
+#[derive(Debug, Clone)]
+pub(super) enum Member {
+    Inline { len: u8, buf: [u8; INLINE] },
+    Heap(Box<[u8]>),
+}
+
+impl Member {
+    pub(super) fn new(bytes: &[u8]) -> Member {
+        match u8::try_from(bytes.len()) {
+            Ok(len) if bytes.len() <= INLINE => {
+                let mut buf = [0; INLINE];
+                buf[..bytes.len()].copy_from_slice(bytes);
+                Member::Inline { len, buf }
+            }
+            _ => Member::Heap(bytes.into()),
+        }
+    }
+
+    /// From owned bytes (kept on the heap as they are when long).
+    pub(super) fn from_box(bytes: Box<[u8]>) -> Member {
+        if bytes.len() <= INLINE { Member::new(&bytes) } else { Member::Heap(bytes) }
+    }
+
+    #[inline]
+    pub(super) fn as_bytes(&self) -> &[u8] {
+        match self {
+            Member::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or(buf),
+            Member::Heap(b) => b,
+        }
+    }
+
+    /// Bytes allocated outside the slot.
+    fn heap_len(&self) -> usize {
+        match self {
+            Member::Inline { .. } => 0,
+            Member::Heap(b) => b.len(),
+        }
+    }
+
+    pub(super) fn into_vec(self) -> Vec<u8> {
+        match self {
+            Member::Inline { .. } => self.as_bytes().to_vec(),
+            Member::Heap(b) => b.into_vec(),
+        }
+    }
+
+    const EMPTY: Member = Member::Inline { len: 0, buf: [0; INLINE] };
+}
+
 /// A member and its exact score (`-0.0` kept as given).
 #[derive(Debug, Clone)]
 pub(super) struct Slot {
-    pub(super) member: Box<[u8]>,
+    pub(super) member: Member,
     pub(super) score: f64,
 }
+
+const _: () = assert!(std::mem::size_of::<Slot>() == 32);
 
 /// The `u64` that sorts as `score` does (`-0.0` as `0.0`; no NaN here).
 #[inline]
@@ -66,7 +123,7 @@ struct Slab {
 impl Slab {
     #[inline]
     fn member(&self, id: u32) -> &[u8] {
-        self.slots.get(id as usize).map_or(&[], |s| &s.member)
+        self.slots.get(id as usize).map_or(&[], |s| s.member.as_bytes())
     }
 
     #[inline]
@@ -74,8 +131,8 @@ impl Slab {
         self.slots.get(id as usize).map_or(0, |s| order_key(s.score))
     }
 
-    fn alloc(&mut self, member: Box<[u8]>, score: f64) -> u32 {
-        self.bytes += member.len();
+    fn alloc(&mut self, member: Member, score: f64) -> u32 {
+        self.bytes += member.heap_len();
         let slot = Slot { member, score };
         match self.free.pop() {
             Some(id) => {
@@ -85,6 +142,7 @@ impl Slab {
                 id
             }
             None => {
+                grow(&mut self.slots);
                 self.slots.push(slot);
                 u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
             }
@@ -92,9 +150,9 @@ impl Slab {
     }
 
     fn release(&mut self, id: u32) -> Slot {
-        let empty = Slot { member: Box::default(), score: 0.0 };
+        let empty = Slot { member: Member::EMPTY, score: 0.0 };
         let slot = self.slots.get_mut(id as usize).map_or(empty.clone(), |s| std::mem::replace(s, empty));
-        self.bytes -= slot.member.len();
+        self.bytes -= slot.member.heap_len();
         self.free.push(id);
         slot
     }
@@ -105,14 +163,6 @@ impl Slab {
 struct Target<'a> {
     key: u64,
     member: &'a [u8],
-}
-
-impl Target<'_> {
-    /// Whether the entry `(key, id)` sorts before the target.
-    #[inline]
-    fn entry_before(&self, slab: &Slab, key: u64, id: u32) -> bool {
-        key < self.key || (key == self.key && slab.member(id) < self.member)
-    }
 }
 
 #[derive(Clone)]
@@ -174,8 +224,32 @@ fn partition(len: usize, mut pred: impl FnMut(usize) -> bool) -> usize {
     lo
 }
 
+/// The number of entries of a node (`keys`, `ids`, sorted) before the
+/// target: a branch-free count over the keys (their cache lines load in
+/// parallel, unlike a binary search's chain), then member comparisons
+/// only across entries whose key equals the target's.
+#[inline]
+fn position(slab: &Slab, keys: &[u64], ids: &[u32], t: &Target<'_>) -> usize {
+    let lt = keys.iter().fold(0, |n, &k| n + usize::from(k < t.key));
+    let mut i = lt;
+    while i < keys.len() && keys[i] == t.key && slab.member(ids[i]) < t.member {
+        i += 1;
+    }
+    i
+}
+
+/// The child of an inner node whose subtree holds the target, given the
+/// number of children whose minimum is at or before it.
+#[inline]
+fn child(at_or_before: usize) -> usize {
+    at_or_before.saturating_sub(1)
+}
+
 /// The path of a descent: (inner node, child index) from the root down.
 type Path = SmallVec<[(u32, usize); 8]>;
+
+/// Where an entry is: the path to its leaf, the leaf, the position.
+type Located = (Path, u32, usize);
 
 /// The order-statistic tree with its slab of members.
 #[derive(Clone)]
@@ -255,8 +329,8 @@ impl Tree {
     }
 
     /// Adds a member that is not in the tree; returns its slot id.
-    pub(super) fn insert(&mut self, member: Box<[u8]>, score: f64) -> u32 {
-        let id = self.slab.alloc(member, score);
+    pub(super) fn insert(&mut self, member: &[u8], score: f64) -> u32 {
+        let id = self.slab.alloc(Member::new(member), score);
         self.link(id);
         id
     }
@@ -267,18 +341,73 @@ impl Tree {
         self.slab.release(id)
     }
 
-    /// Changes the score of slot `id`, moving it in the order if needed.
+    /// Changes the score of slot `id`, moving it in the order if needed:
+    /// within its leaf when it stays inside it (one descent), else out and
+    /// back in (two).
     pub(super) fn set_score(&mut self, id: u32, score: f64) {
-        let same_place = order_key(score) == self.slab.key(id);
-        if !same_place {
-            self.unlink(id);
-        }
-        if let Some(s) = self.slab.slots.get_mut(id as usize) {
+        let key = order_key(score);
+        if key != self.slab.key(id)
+            && let Some(found) = self.locate(id)
+            && !self.move_within(found.1, found.2, id, key)
+        {
+            self.remove_at(found);
+            if let Some(s) = self.slab.slots.get_mut(id as usize) {
+                s.score = score;
+            }
+            self.link(id);
+        } else if let Some(s) = self.slab.slots.get_mut(id as usize) {
             s.score = score;
         }
-        if !same_place {
-            self.link(id);
+    }
+
+    /// The path to slot `id`, its leaf and its position there (`None` if
+    /// it is not in the tree).
+    fn locate(&self, id: u32) -> Option<Located> {
+        let slab = &self.slab;
+        let t = Target { key: slab.key(id), member: slab.member(id) };
+        let mut path = Path::new();
+        let mut node = self.root;
+        for _ in 0..self.height {
+            let inner = self.inners.get(node as usize)?;
+            let n = inner.len as usize;
+            let p = position(slab, &inner.keys[..n], &inner.ids[..n], &t);
+            let i = child(p + usize::from(p < n && inner.ids[p] == id));
+            path.push((node, i));
+            node = inner.kids[i];
         }
+        let leaf = self.leaves.get(node as usize)?;
+        let n = leaf.len as usize;
+        let pos = position(slab, &leaf.keys[..n], &leaf.ids[..n], &t);
+        (pos < n && leaf.ids[pos] == id).then_some((path, node, pos))
+    }
+
+    /// Moves the entry at `pos` of `leaf` (slot `id`) to order key `key` if
+    /// its new place is strictly inside the same leaf (so no count and no
+    /// minimum changes); returns whether it did.
+    fn move_within(&mut self, leaf: u32, pos: usize, id: u32, key: u64) -> bool {
+        let slab = &self.slab;
+        let Some(l) = self.leaves.get_mut(leaf as usize) else { return false };
+        let len = l.len as usize;
+        if pos == 0 || len < 3 {
+            return false;
+        }
+        let t = Target { key, member: slab.member(id) };
+        let p = position(slab, &l.keys[..len], &l.ids[..len], &t);
+        // Its place among the other entries of the leaf.
+        let q = p - usize::from(pos < p);
+        if q < 1 || q > len - 2 {
+            return false;
+        }
+        if q < pos {
+            l.keys.copy_within(q..pos, q + 1);
+            l.ids.copy_within(q..pos, q + 1);
+        } else {
+            l.keys.copy_within(pos + 1..q + 1, pos);
+            l.ids.copy_within(pos + 1..q + 1, pos);
+        }
+        l.keys[q] = key;
+        l.ids[q] = id;
+        true
     }
 
     /// The 0-based rank of slot `id`.
@@ -289,19 +418,34 @@ impl Tree {
         let mut node = self.root;
         for _ in 0..self.height {
             let Some(inner) = self.inners.get(node as usize) else { return rank };
-            let c = partition(inner.len as usize, |i| inner.ids[i] == id || t.entry_before(slab, inner.keys[i], inner.ids[i]));
-            let i = c.saturating_sub(1);
+            let n = inner.len as usize;
+            let p = position(slab, &inner.keys[..n], &inner.ids[..n], &t);
+            let i = child(p + usize::from(p < n && inner.ids[p] == id));
             rank += inner.counts[..i].iter().map(|&c| c as usize).sum::<usize>();
             node = inner.kids[i];
         }
         let Some(leaf) = self.leaves.get(node as usize) else { return rank };
-        rank + partition(leaf.len as usize, |i| t.entry_before(slab, leaf.keys[i], leaf.ids[i]))
+        let n = leaf.len as usize;
+        rank + position(slab, &leaf.keys[..n], &leaf.ids[..n], &t)
     }
 
     /// The number of leading entries whose order key satisfies `before`
     /// (which must hold on a prefix of the order).
     pub(super) fn count_keys_while(&self, before: impl Fn(u64) -> bool) -> usize {
-        self.count_while(|_, key, _| before(key))
+        let count = |keys: &[u64]| keys.iter().fold(0, |n, &k| n + usize::from(before(k)));
+        let mut rank = 0;
+        let mut node = self.root;
+        if node == NIL {
+            return 0;
+        }
+        for _ in 0..self.height {
+            let Some(inner) = self.inners.get(node as usize) else { return rank };
+            let i = child(count(&inner.keys[..inner.len as usize]));
+            rank += inner.counts[..i].iter().map(|&c| c as usize).sum::<usize>();
+            node = inner.kids[i];
+        }
+        let Some(leaf) = self.leaves.get(node as usize) else { return rank };
+        rank + count(&leaf.keys[..leaf.len as usize])
     }
 
     /// The number of leading entries whose member satisfies `before`
@@ -311,6 +455,8 @@ impl Tree {
         self.count_while(|slab, _, id| before(slab.member(id)))
     }
 
+    /// Like `count_keys_while` for any predicate, by binary search (it may
+    /// compare members, which cost more than loading keys).
     fn count_while(&self, pred: impl Fn(&Slab, u64, u32) -> bool) -> usize {
         let slab = &self.slab;
         let mut rank = 0;
@@ -320,8 +466,7 @@ impl Tree {
         }
         for _ in 0..self.height {
             let Some(inner) = self.inners.get(node as usize) else { return rank };
-            let c = partition(inner.len as usize, |i| pred(slab, inner.keys[i], inner.ids[i]));
-            let i = c.saturating_sub(1);
+            let i = child(partition(inner.len as usize, |i| pred(slab, inner.keys[i], inner.ids[i])));
             rank += inner.counts[..i].iter().map(|&c| c as usize).sum::<usize>();
             node = inner.kids[i];
         }
@@ -392,7 +537,7 @@ impl Tree {
         while let Some(l) = self.leaves.get(leaf as usize) {
             for &id in &l.ids[..l.len as usize] {
                 if let Some(s) = self.slab.slots.get_mut(id as usize) {
-                    out.push(std::mem::replace(s, Slot { member: Box::default(), score: 0.0 }));
+                    out.push(std::mem::replace(s, Slot { member: Member::EMPTY, score: 0.0 }));
                 }
             }
             leaf = l.next;
@@ -409,7 +554,7 @@ impl Tree {
         if n == 0 {
             return t;
         }
-        t.slab.bytes = slots.iter().map(|s| s.member.len()).sum();
+        t.slab.bytes = slots.iter().map(|s| s.member.heap_len()).sum();
         t.slab.slots = slots;
         t.len = n;
         // Leaves.
@@ -471,6 +616,7 @@ impl Tree {
                 i
             }
             None => {
+                grow(&mut self.leaves);
                 self.leaves.push(Leaf::empty());
                 (self.leaves.len() - 1) as u32
             }
@@ -486,6 +632,7 @@ impl Tree {
                 i
             }
             None => {
+                grow(&mut self.inners);
                 self.inners.push(Inner::empty());
                 (self.inners.len() - 1) as u32
             }
@@ -514,15 +661,15 @@ impl Tree {
         let mut node = self.root;
         for _ in 0..self.height {
             let inner = &mut self.inners[node as usize];
-            let c = partition(inner.len as usize, |i| t.entry_before(slab, inner.keys[i], inner.ids[i]));
-            let i = c.saturating_sub(1);
+            let n = inner.len as usize;
+            let i = child(position(slab, &inner.keys[..n], &inner.ids[..n], &t));
             inner.counts[i] += 1;
             path.push((node, i));
             node = inner.kids[i];
         }
         let leaf = &mut self.leaves[node as usize];
         let len = leaf.len as usize;
-        let pos = partition(len, |i| t.entry_before(slab, leaf.keys[i], leaf.ids[i]));
+        let pos = position(slab, &leaf.keys[..len], &leaf.ids[..len], &t);
         leaf.keys.copy_within(pos..len, pos + 1);
         leaf.ids.copy_within(pos..len, pos + 1);
         leaf.keys[pos] = key;
@@ -579,7 +726,8 @@ impl Tree {
                 let old_min = self.min_of(left);
                 let inner = &mut self.inners[root as usize];
                 inner.len = 2;
-                (inner.keys[0], inner.ids[0], inner.kids[0], inner.counts[0]) = (old_min.0, old_min.1, left, left_count);
+                (inner.keys[0], inner.ids[0], inner.kids[0], inner.counts[0]) =
+                    (old_min.0, old_min.1, left, left_count);
                 (inner.keys[1], inner.ids[1], inner.kids[1], inner.counts[1]) = (new.1, new.2, new.0, new.3);
                 self.root = root;
                 self.height += 1;
@@ -628,28 +776,19 @@ impl Tree {
 
     /// Takes slot `id` (in the tree) out of the order; the slot stays allocated.
     fn unlink(&mut self, id: u32) {
-        if self.root == NIL {
-            return;
+        match self.locate(id) {
+            Some(found) => self.remove_at(found),
+            None => debug_assert!(false, "unlinking a slot that is not in the tree"),
         }
-        let slab = &self.slab;
-        let t = Target { key: slab.key(id), member: slab.member(id) };
-        let mut path = Path::new();
-        let mut node = self.root;
-        for _ in 0..self.height {
-            let inner = &mut self.inners[node as usize];
-            let c = partition(inner.len as usize, |i| inner.ids[i] == id || t.entry_before(slab, inner.keys[i], inner.ids[i]));
-            let i = c.saturating_sub(1);
-            inner.counts[i] -= 1;
-            path.push((node, i));
-            node = inner.kids[i];
+    }
+
+    /// Removes the entry `found` locates, fixing counts, minimums and fill.
+    fn remove_at(&mut self, (path, node, pos): Located) {
+        for &(n, i) in &path {
+            self.inners[n as usize].counts[i] -= 1;
         }
         let leaf = &mut self.leaves[node as usize];
         let len = leaf.len as usize;
-        let pos = partition(len, |i| t.entry_before(slab, leaf.keys[i], leaf.ids[i]));
-        debug_assert!(pos < len && leaf.ids[pos] == id, "unlinking a slot that is not in the tree");
-        if pos >= len || leaf.ids[pos] != id {
-            return;
-        }
         leaf.keys.copy_within(pos + 1..len, pos);
         leaf.ids.copy_within(pos + 1..len, pos);
         leaf.len -= 1;
@@ -807,6 +946,15 @@ enum Fix {
     Moved { a_count: u32, b_min: (u64, u32) },
 }
 
+/// Makes room for one more element of an arena: by a quarter once the
+/// arena is large (not doubling: the slack is memory the set pays for;
+/// large reallocations remap pages rather than copy), amortised O(1).
+fn grow<T>(v: &mut Vec<T>) {
+    if v.len() == v.capacity() && v.len() >= 64 {
+        v.reserve_exact(v.len() / 4);
+    }
+}
+
 /// Two distinct elements of `v`, mutably.
 fn pair_mut<T>(v: &mut [T], a: u32, b: u32) -> (&mut T, &mut T) {
     let (a, b) = (a as usize, b as usize);
@@ -888,7 +1036,7 @@ impl Tree {
             assert!(!std::mem::replace(&mut seen[id as usize], true), "slot {id} twice");
         }
         assert!(seen.iter().all(|&s| s), "a slot is neither live nor free");
-        let bytes: usize = ids.iter().map(|&id| slab.member(id).len()).sum();
+        let bytes: usize = ids.iter().map(|&id| slab.slots[id as usize].member.heap_len()).sum();
         assert_eq!(bytes, slab.bytes);
         ids
     }
