@@ -339,7 +339,12 @@ fn check_hrandfield(db: &Db, m: &Model, key: &str, count: Option<i64>, with_valu
         }
         Ok(h) => h.cloned().unwrap_or_default(),
     };
-    let Reply::Array(items) = got else { return Err(TestCaseError::fail(format!("{args:?}: {got:?}"))) };
+    // Field/value pairs with WITHVALUES, fields alone without.
+    let items: Vec<(Reply, Option<Reply>)> = match got {
+        Reply::Pairs(pairs) if with_values => pairs.into_iter().map(|(f, v)| (f, Some(v))).collect(),
+        Reply::Array(fields) if !with_values => fields.into_iter().map(|f| (f, None)).collect(),
+        got => return Err(TestCaseError::fail(format!("{args:?}: {got:?}"))),
+    };
     let want_len = if h.is_empty() {
         0
     } else if count >= 0 {
@@ -349,12 +354,7 @@ fn check_hrandfield(db: &Db, m: &Model, key: &str, count: Option<i64>, with_valu
     };
     prop_assert_eq!(items.len(), want_len);
     let mut fields = Vec::new();
-    for item in items {
-        let (f, v) = match item {
-            Reply::Array(pair) if with_values && pair.len() == 2 => (pair[0].clone(), Some(pair[1].clone())),
-            other if !with_values => (other, None),
-            other => return Err(TestCaseError::fail(format!("bad pair {other:?}"))),
-        };
+    for (f, v) in items {
         let f = String::from_utf8(f.as_bytes().unwrap_or_default().to_vec()).unwrap_or_default();
         let Some(value) = h.get(&f) else { return Err(TestCaseError::fail(format!("{f} not in the hash"))) };
         if let Some(v) = v {

@@ -4,8 +4,10 @@
 use super::error::DbError;
 
 /// A command's answer, with the shapes RESP3 distinguishes. In RESP2,
-/// `Double` is sent as a bulk string, `Map` as a flat array, `Set` as an
-/// array, and both nulls as RESP2's null bulk or null array.
+/// `Double` is sent as a bulk string, `Map` and `Pairs` as flat arrays,
+/// `Set` as an array, and both nulls as RESP2's null bulk or null array.
+/// [`Reply::into_resp2_shape`] and [`Reply::into_resp3_shape`] resolve
+/// `Pairs` into the arrays each protocol sends.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
     /// A status line such as `OK` or `PONG`.
@@ -28,6 +30,10 @@ pub enum Reply {
     Map(Vec<(Reply, Reply)>),
     /// An unordered collection of distinct replies (SMEMBERS, …).
     Set(Vec<Reply>),
+    /// Pairs such as member/score: RESP2 sends them as one flat array,
+    /// RESP3 as an array of two-element arrays (ZRANGE … WITHSCORES,
+    /// HRANDFIELD … WITHVALUES, …).
+    Pairs(Vec<(Reply, Reply)>),
 }
 
 impl Reply {
@@ -73,6 +79,50 @@ impl Reply {
         match self {
             Reply::Integer(n) => Some(*n),
             _ => None,
+        }
+    }
+
+    /// This reply as RESP2 shapes it: every [`Reply::Pairs`], however deep,
+    /// becomes one flat array `[a1, b1, a2, b2, …]`. Other variants keep
+    /// their shape (with their elements converted).
+    pub fn into_resp2_shape(self) -> Reply {
+        match self {
+            Reply::Pairs(pairs) => {
+                let mut out = Vec::with_capacity(pairs.len().saturating_mul(2));
+                for (a, b) in pairs {
+                    out.push(a.into_resp2_shape());
+                    out.push(b.into_resp2_shape());
+                }
+                Reply::Array(out)
+            }
+            other => other.map_elements(Reply::into_resp2_shape),
+        }
+    }
+
+    /// This reply as RESP3 shapes it: every [`Reply::Pairs`], however deep,
+    /// becomes an array of two-element arrays `[[a1, b1], [a2, b2], …]`.
+    /// Other variants keep their shape (with their elements converted).
+    pub fn into_resp3_shape(self) -> Reply {
+        match self {
+            Reply::Pairs(pairs) => Reply::Array(
+                pairs
+                    .into_iter()
+                    .map(|(a, b)| Reply::Array(vec![a.into_resp3_shape(), b.into_resp3_shape()]))
+                    .collect(),
+            ),
+            other => other.map_elements(Reply::into_resp3_shape),
+        }
+    }
+
+    /// Applies `f` to the elements of an aggregate reply (pairs included),
+    /// keeping its variant; scalars are returned as they are.
+    fn map_elements(self, f: fn(Reply) -> Reply) -> Reply {
+        match self {
+            Reply::Array(items) => Reply::Array(items.into_iter().map(f).collect()),
+            Reply::Set(items) => Reply::Set(items.into_iter().map(f).collect()),
+            Reply::Map(pairs) => Reply::Map(pairs.into_iter().map(|(k, v)| (f(k), f(v))).collect()),
+            Reply::Pairs(pairs) => Reply::Pairs(pairs.into_iter().map(|(a, b)| (f(a), f(b))).collect()),
+            scalar => scalar,
         }
     }
 }
@@ -172,5 +222,57 @@ mod tests {
         assert_eq!(format_float_fixed(10.5 + 0.1), "10.6");
         assert_eq!(format_float_fixed(3.0), "3");
         assert_eq!(format_float_fixed(1e20), "100000000000000000000");
+    }
+
+    fn scored(items: &[(&str, f64)]) -> Reply {
+        Reply::Pairs(items.iter().map(|(m, s)| (Reply::bulk(m), Reply::Double(*s))).collect())
+    }
+
+    #[test]
+    fn pairs_flatten_in_resp2() {
+        let r = scored(&[("a", 1.0), ("b", 2.5)]);
+        let flat = Reply::Array(vec![Reply::bulk("a"), Reply::Double(1.0), Reply::bulk("b"), Reply::Double(2.5)]);
+        assert_eq!(r.into_resp2_shape(), flat);
+        assert_eq!(Reply::Pairs(vec![]).into_resp2_shape(), Reply::Array(vec![]));
+        // Nested inside aggregates, and pairs of pairs.
+        let deep = Reply::Array(vec![
+            Reply::Integer(7),
+            Reply::Map(vec![(Reply::bulk("k"), scored(&[("x", 3.0)]))]),
+            Reply::Set(vec![scored(&[("y", 4.0)])]),
+            Reply::Pairs(vec![(Reply::bulk("p"), scored(&[("z", 5.0)]))]),
+        ]);
+        let want = Reply::Array(vec![
+            Reply::Integer(7),
+            Reply::Map(vec![(Reply::bulk("k"), Reply::Array(vec![Reply::bulk("x"), Reply::Double(3.0)]))]),
+            Reply::Set(vec![Reply::Array(vec![Reply::bulk("y"), Reply::Double(4.0)])]),
+            Reply::Array(vec![Reply::bulk("p"), Reply::Array(vec![Reply::bulk("z"), Reply::Double(5.0)])]),
+        ]);
+        assert_eq!(deep.into_resp2_shape(), want);
+        // Everything else is left alone.
+        for r in [Reply::OK, Reply::Null, Reply::NullArray, Reply::Integer(1), Reply::bulks(["a", "b"])] {
+            assert_eq!(r.clone().into_resp2_shape(), r);
+        }
+    }
+
+    #[test]
+    fn pairs_nest_in_resp3() {
+        let pair = |m: &str, s: f64| Reply::Array(vec![Reply::bulk(m), Reply::Double(s)]);
+        let r = scored(&[("a", 1.0), ("b", 2.5)]);
+        assert_eq!(r.into_resp3_shape(), Reply::Array(vec![pair("a", 1.0), pair("b", 2.5)]));
+        assert_eq!(Reply::Pairs(vec![]).into_resp3_shape(), Reply::Array(vec![]));
+        let deep = Reply::Array(vec![
+            Reply::Map(vec![(Reply::bulk("k"), scored(&[("x", 3.0)]))]),
+            Reply::Set(vec![scored(&[("y", 4.0)])]),
+            Reply::Pairs(vec![(Reply::bulk("p"), scored(&[("z", 5.0)]))]),
+        ]);
+        let want = Reply::Array(vec![
+            Reply::Map(vec![(Reply::bulk("k"), Reply::Array(vec![pair("x", 3.0)]))]),
+            Reply::Set(vec![Reply::Array(vec![pair("y", 4.0)])]),
+            Reply::Array(vec![Reply::Array(vec![Reply::bulk("p"), Reply::Array(vec![pair("z", 5.0)])])]),
+        ]);
+        assert_eq!(deep.into_resp3_shape(), want);
+        for r in [Reply::OK, Reply::Null, Reply::NullArray, Reply::Double(1.5), Reply::bulks(["a", "b"])] {
+            assert_eq!(r.clone().into_resp3_shape(), r);
+        }
     }
 }

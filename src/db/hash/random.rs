@@ -184,17 +184,30 @@ impl Db {
     }
 }
 
-/// A field and, if present, its value, as HRANDFIELD and HSCAN reply.
-fn field_replies(fv: Vec<FieldValue>, nested: bool) -> Vec<Reply> {
-    let mut out = Vec::with_capacity(fv.len().saturating_mul(if nested { 1 } else { 2 }));
+/// Each field followed by its value, if present, as HSCAN replies (flat in
+/// both protocols).
+fn field_replies(fv: Vec<FieldValue>) -> Vec<Reply> {
+    let mut out = Vec::with_capacity(fv.len().saturating_mul(2));
     for FieldValue { field: f, value } in fv {
-        match value {
-            Some(v) if nested => out.push(Reply::Array(vec![Reply::Bulk(f), Reply::Bulk(v)])),
-            Some(v) => out.extend([Reply::Bulk(f), Reply::Bulk(v)]),
-            None => out.push(Reply::Bulk(f)),
+        out.push(Reply::Bulk(f));
+        if let Some(v) = value {
+            out.push(Reply::Bulk(v));
         }
     }
     out
+}
+
+/// HRANDFIELD's picks: field/value [`Reply::Pairs`] with `WITHVALUES`
+/// (flat in RESP2, `[[field, value], …]` in RESP3), else an array of fields.
+fn random_fields_reply(fv: Vec<FieldValue>, with_values: bool) -> Reply {
+    if with_values {
+        let pairs = fv
+            .into_iter()
+            .map(|FieldValue { field, value }| (Reply::Bulk(field), Reply::Bulk(value.unwrap_or_default())));
+        Reply::Pairs(pairs.collect())
+    } else {
+        Reply::Array(fv.into_iter().map(|fv| Reply::Bulk(fv.field)).collect())
+    }
 }
 
 pub(super) fn cmd_hrandfield(db: &Db, a: &[&[u8]]) -> Reply {
@@ -211,8 +224,7 @@ pub(super) fn cmd_hrandfield(db: &Db, a: &[&[u8]]) -> Reply {
         [kw] if is(kw, "WITHVALUES") => true,
         _ => return DbError::Syntax.into(),
     };
-    // RESP3 answers WITHVALUES with [field, value] pairs (RESP2 flattens them).
-    db.hrandfield(a[1], count, with_values).map(|fv| Reply::Array(field_replies(fv, true))).into()
+    db.hrandfield(a[1], count, with_values).map(|fv| random_fields_reply(fv, with_values)).into()
 }
 
 pub(super) fn cmd_hscan(db: &Db, a: &[&[u8]]) -> Reply {
@@ -221,7 +233,7 @@ pub(super) fn cmd_hscan(db: &Db, a: &[&[u8]]) -> Reply {
         Err(reply) => return reply,
     };
     match db.hscan(a[1], cursor, &opts) {
-        Ok((next, fv)) => scan_reply(next, field_replies(fv, false)),
+        Ok((next, fv)) => scan_reply(next, field_replies(fv)),
         Err(e) => e.into(),
     }
 }

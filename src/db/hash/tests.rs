@@ -159,7 +159,7 @@ fn hrandfield_follows_redis_counts() {
     let table: &[(&[&str], Reply)] = &[
         (&["HRANDFIELD", "nokey"], Reply::Null),
         (&["HRANDFIELD", "nokey", "3"], Reply::Array(vec![])),
-        (&["HRANDFIELD", "nokey", "-3", "WITHVALUES"], Reply::Array(vec![])),
+        (&["HRANDFIELD", "nokey", "-3", "WITHVALUES"], Reply::Pairs(vec![])),
         (&["HSET", "h", "a", "1", "b", "2", "c", "3"], int(3)),
         (&["HRANDFIELD", "h", "0"], Reply::Array(vec![])),
         (&["HRANDFIELD", "h", "x"], err("ERR value is not an integer or out of range")),
@@ -193,18 +193,23 @@ fn hrandfield_follows_redis_counts() {
     let mut dedup = got;
     dedup.dedup();
     assert_eq!(dedup, bytes(&["a", "b", "c"]));
-    // WITHVALUES: [field, value] pairs that belong together.
-    let Reply::Array(pairs) = run(&db, &["HRANDFIELD", "h", "-10", "WITHVALUES"]) else { panic!() };
+    // WITHVALUES: field/value pairs that belong together.
+    let Reply::Pairs(pairs) = run(&db, &["HRANDFIELD", "h", "-10", "WITHVALUES"]) else { panic!() };
     assert_eq!(pairs.len(), 10);
-    for p in pairs {
-        let Reply::Array(fv) = p else { panic!("pair") };
-        let want = match fv[0].as_bytes() {
+    for (f, v) in pairs {
+        let want = match f.as_bytes() {
             Some(b"a") => "1",
             Some(b"b") => "2",
             _ => "3",
         };
-        assert_eq!(fv[1], bulk(want));
+        assert_eq!(v, bulk(want));
     }
+    // RESP2 flattens them, RESP3 nests them.
+    let one = run(&db, &["HRANDFIELD", "h", "1", "WITHVALUES"]);
+    let Reply::Array(flat) = one.clone().into_resp2_shape() else { panic!() };
+    assert_eq!(flat.len(), 2);
+    let Reply::Array(nested) = one.into_resp3_shape() else { panic!() };
+    assert_eq!(nested, vec![Reply::Array(flat)]);
     assert_eq!(db.hrandfield(b"h", 2, false).unwrap().iter().filter(|fv| fv.value.is_none()).count(), 2);
 }
 

@@ -20,15 +20,15 @@ fn bulks(items: &str) -> Reply {
     Reply::Array(items.split(' ').filter(|s| !s.is_empty()).map(Reply::bulk).collect())
 }
 
-/// `"a 1 b 2"` as a WITHSCORES reply.
+/// `"a 1 b 2"` as a WITHSCORES reply: member/score pairs.
 fn scored(items: &str) -> Reply {
     let parts: Vec<&str> = items.split(' ').filter(|s| !s.is_empty()).collect();
-    let mut out = Vec::new();
-    for p in parts.chunks(2) {
-        out.push(Reply::bulk(p[0]));
-        out.push(Reply::Double(p[1].parse().unwrap()));
-    }
-    Reply::Array(out)
+    Reply::Pairs(parts.chunks(2).map(|p| (Reply::bulk(p[0]), Reply::Double(p[1].parse().unwrap()))).collect())
+}
+
+/// `"a 1"` as a flat `[member, score]` array (ZPOPMIN without a count).
+fn flat_scored(items: &str) -> Reply {
+    scored(items).into_resp2_shape()
 }
 
 /// Runs each `(command, expected reply)` in order on one database.
@@ -265,13 +265,14 @@ fn pops_and_their_errors() {
     table(
         &db,
         &[
-            ("ZPOPMIN z", scored("a 1")),
+            ("ZPOPMIN z", flat_scored("a 1")),
             ("ZPOPMAX z 2", scored("e 5 d 4")),
             ("ZPOPMIN z 0", scored("")),
             ("ZPOPMIN z -1", err("ERR value is out of range, must be positive")),
             ("ZPOPMIN z x", err(NOT_INT)),
             ("ZPOPMIN z 1 2", err(SYNTAX)),
-            ("ZPOPMIN nope", scored("")),
+            ("ZPOPMIN nope", flat_scored("")),
+            ("ZPOPMAX nope 1", scored("")),
             ("ZPOPMIN s", err(WRONGTYPE)),
             ("ZMPOP 0 z MIN", err("ERR numkeys should be greater than 0")),
             ("ZMPOP x z MIN", err("ERR numkeys should be greater than 0")),
@@ -429,8 +430,8 @@ fn zrandmember_forms() {
         let Reply::Array(two) = run(&db, "ZRANDMEMBER z 2") else { panic!() };
         assert_eq!(two.len(), 2);
         assert_ne!(two[0], two[1]);
-        let Reply::Array(many) = run(&db, "ZRANDMEMBER z -7 WITHSCORES") else { panic!() };
-        assert_eq!(many.len(), 14);
+        let Reply::Pairs(many) = run(&db, "ZRANDMEMBER z -7 WITHSCORES") else { panic!() };
+        assert_eq!(many.len(), 7);
     }
 }
 

@@ -10,10 +10,14 @@
 //! blocking pops) and `store` (ZUNION, ZINTER, ZDIFF, their STORE forms and
 //! ZINTERCARD).
 //!
-//! Replies follow Redis 7 in RESP2 form: scores are [`Reply::Double`], and
-//! member/score lists (WITHSCORES, ZPOPMIN, ZRANDMEMBER … WITHSCORES) are
-//! flat arrays `[member, score, member, score, …]`, where RESP3 Redis
-//! would nest pairs.
+//! Replies follow Redis 7: scores are [`Reply::Double`], and member/score
+//! lists (ZRANGE and its variants, ZUNION/ZINTER/ZDIFF and ZRANDMEMBER with
+//! WITHSCORES, ZPOPMIN/ZPOPMAX with a count) are [`Reply::Pairs`], which
+//! RESP2 sends flat (`[member, score, member, score, …]`) and RESP3 as
+//! `[[member, score], …]`. ZPOPMIN/ZPOPMAX without a count answer a flat
+//! `[member, score]` array in both protocols, as do BZPOPMIN/BZPOPMAX
+//! (`[key, member, score]`); ZMPOP/BZMPOP nest their pairs in both, and
+//! ZSCAN's page is flat in both.
 
 mod commands;
 mod pop;
@@ -503,17 +507,14 @@ pub(super) fn to_pairs<'a>(it: impl Iterator<Item = (&'a [u8], f64)>) -> Pairs {
     it.map(|(m, s)| (m.to_vec(), s)).collect()
 }
 
-/// A member list, with each score after its member when `withscores`
-/// (Redis's RESP2 flat form).
+/// A member list: member/score [`Reply::Pairs`] when `withscores`, else an
+/// array of the members.
 pub(super) fn pairs_reply(pairs: Pairs, withscores: bool) -> Reply {
-    let mut out = Vec::with_capacity(pairs.len() * if withscores { 2 } else { 1 });
-    for (m, s) in pairs {
-        out.push(Reply::Bulk(m));
-        if withscores {
-            out.push(Reply::Double(s));
-        }
+    if withscores {
+        Reply::Pairs(pairs.into_iter().map(|(m, s)| (Reply::Bulk(m), Reply::Double(s))).collect())
+    } else {
+        Reply::Array(pairs.into_iter().map(|(m, _)| Reply::Bulk(m)).collect())
     }
-    Reply::Array(out)
 }
 
 /// Replaces `dst` with `z` (its TTL cleared), or deletes `dst` when `z` is

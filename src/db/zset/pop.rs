@@ -202,8 +202,15 @@ fn zpop_reply(db: &Db, a: &[&[u8]], end: ZEnd) -> Reply {
     if a.len() > 3 {
         return DbError::Syntax.into();
     }
-    match a.get(2).map(|c| args::count(c)).transpose().and_then(|count| db.zpop(a[1], end, count)) {
-        Ok(pairs) => pairs_reply(pairs, true),
+    let count = match a.get(2).map(|c| args::count(c)).transpose() {
+        Ok(count) => count,
+        Err(e) => return e.into(),
+    };
+    match db.zpop(a[1], end, count) {
+        // With a count, member/score pairs (nested in RESP3); without one,
+        // a flat `[member, score]` (or `[]`) in both protocols.
+        Ok(pairs) if count.is_some() => pairs_reply(pairs, true),
+        Ok(pairs) => Reply::Array(pairs.into_iter().flat_map(|(m, s)| [Reply::Bulk(m), Reply::Double(s)]).collect()),
         Err(e) => e.into(),
     }
 }
