@@ -64,11 +64,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let requests = requests.load(Ordering::Relaxed);
     println!("sessions: {THREADS} threads for {secs:.1} s, sliding TTL {SESSION_TTL_MS} ms");
-    println!("  requests          {requests:>12}  ({:.2} M/s, each HGETALL + HINCRBY + EXPIRE + GETEX)", requests as f64 / secs / 1e6);
+    println!(
+        "  requests          {requests:>12}  ({:.2} M/s, each HGETALL + HINCRBY + EXPIRE + GETEX)",
+        requests as f64 / secs / 1e6
+    );
     println!("  logins (misses)   {:>12}", logins.load(Ordering::Relaxed));
     println!("  keys at the end   {live_at_end:>12}  (sessions + tokens of recent users)");
     println!("  expired events    {expired:>12}  (sessions and tokens of users who left)");
-    println!("  keys now          {:>12}  (after {} ms idle, reclaimed by the housekeeper)", db.dbsize(), SESSION_TTL_MS + 200);
+    println!(
+        "  keys now          {:>12}  (after {} ms idle, reclaimed by the housekeeper)",
+        db.dbsize(),
+        SESSION_TTL_MS + 200
+    );
     println!("  used memory       {:>12} bytes", db.used_memory());
     Ok(())
 }

@@ -54,7 +54,7 @@ fn smove_between_sets_never_loses_or_duplicates_a_member() {
         db.execute(&["SADD", "set:a", &format!("m{m}")]);
     }
     let sets = ["set:a", "set:b", "set:c"];
-    let mover = |db: &Db, i: usize| {
+    let mover = move |db: &Db, i: usize| {
         let (from, to) = (sets[i % 3], sets[(i / 3 + 1 + i % 3) % 3]);
         let member = format!("m{}", (i * 7) % 64);
         let r = db.execute(&["SMOVE", from, to, &member]);
@@ -77,7 +77,7 @@ fn smove_between_sets_never_loses_or_duplicates_a_member() {
 fn mset_and_mget_are_atomic() {
     let db = Db::new();
     let keys = ["a", "b", "c", "d", "e", "f"];
-    let writer = |db: &Db, i: usize| {
+    let writer = move |db: &Db, i: usize| {
         let v = i.to_string();
         let mut args = vec!["MSET"];
         // Key order varies with `i`, so lock order must not depend on it.
@@ -103,7 +103,7 @@ fn rename_ping_pong_keeps_exactly_one_key() {
     let db = Db::new();
     db.execute(&["SET", "x", "payload"]);
     let names = ["x", "y", "z"];
-    let renamer = |db: &Db, i: usize| {
+    let renamer = move |db: &Db, i: usize| {
         let (from, to) = (names[i % 3], names[(i + 1 + i / 3 % 2) % 3]);
         let r = db.execute(&["RENAME", from, to]);
         assert!(r == Reply::OK || r.is_error(), "{r:?}");

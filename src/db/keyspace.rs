@@ -146,9 +146,11 @@ impl<'a> Tx<'a> {
             .flatten()
     }
 
-    /// Whether `key` exists (live).
+    /// Whether `key` exists (live). Not an access.
     pub(crate) fn exists(&mut self, key: &[u8]) -> bool {
-        self.read(key, |_, _| ()).is_some()
+        let hash = self.db.engine.hash(key);
+        let Some(locked) = self.locked.as_mut() else { return false };
+        locked.with_shard(hash, |shard, ctx, out| shard.find_live(hash, key, ctx.now, out).is_some()).unwrap_or(false)
     }
 
     /// Runs `f` on `key`'s slot: the value (`None` if absent) and deadline,

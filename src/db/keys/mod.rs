@@ -110,10 +110,14 @@ impl Db {
     }
 
     /// EXISTS: how many of `keys` exist, a key named twice counting twice.
-    /// Does not count as an access. Each key is looked up on its own (under
-    /// its shard's read lock), not all at one instant.
+    /// Does not count as an access. One key is looked up under its shard's
+    /// read lock; several are looked up at one instant, under their shards'
+    /// locks together.
     pub fn exists(&self, keys: &[&[u8]]) -> usize {
-        keys.iter().filter(|k| self.peek(k, |_, _, _, _| ()).is_some()).count()
+        match keys {
+            [key] => usize::from(self.peek(key, |_, _, _, _| ()).is_some()),
+            _ => self.tx(keys, |tx| keys.iter().filter(|k| tx.exists(k)).count()),
+        }
     }
 
     /// TYPE: the type name of `key`'s value (`string`, `list`, `hash`,
