@@ -13,7 +13,7 @@
 
 use embercache::Db;
 use embercache::db::notify::EventClass;
-use embercache::db::{Expiration, ExpireCondition};
+use embercache::db::{Expiration, ExpireCondition, GetExOption};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -95,6 +95,6 @@ fn request(db: &Db, user: u64) -> Result<bool, embercache::db::DbError> {
     }
     db.hincrby(key.as_bytes(), b"hits", 1)?;
     db.expire(key.as_bytes(), Expiration::Millis(SESSION_TTL_MS), ExpireCondition::Always)?;
-    db.getex(token_key.as_bytes(), Some(Expiration::Millis(SESSION_TTL_MS)))?;
+    db.getex(token_key.as_bytes(), Some(GetExOption::Expire(Expiration::Millis(SESSION_TTL_MS))))?;
     Ok(login)
 }

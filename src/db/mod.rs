@@ -51,7 +51,7 @@ pub use keys::scan::ScanOptions;
 pub use list::{End, InsertPosition, List, LposOptions};
 pub use reply::{Reply, format_double};
 pub use set::Set;
-pub use string::{Expiration, SetCondition, SetOptions, SetOutcome};
+pub use string::{Expiration, GetExOption, SetCondition, SetOptions, SetOutcome};
 pub use value::Value;
 pub use zset::ZSet;
 
@@ -69,8 +69,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 /// use embercache::db::Reply;
 ///
 /// let db = Db::new();
-/// db.execute(&[b"SET", b"greeting", b"hello"]);
-/// assert_eq!(db.execute(&[b"GET", b"greeting"]), Reply::bulk("hello"));
+/// db.execute(&["SET", "greeting", "hello"]);
+/// assert_eq!(db.execute(&["GET", "greeting"]), Reply::bulk("hello"));
 /// assert_eq!(db.get(b"greeting")?, Some(b"hello".to_vec()));
 /// # Ok::<(), embercache::db::DbError>(())
 /// ```
