@@ -128,7 +128,7 @@ fn model_expire(m: &mut Model, cmd: usize, k: &str, n: i64, opts: &[&str]) -> Re
         return err("ERR GT and LT options at the same time are not compatible");
     }
     let invalid = err(&format!("ERR invalid expire time in '{}' command", EXPIRE_CMDS[cmd].to_lowercase()));
-    let seconds = cmd % 2 == 0;
+    let seconds = cmd.is_multiple_of(2);
     let absolute = cmd >= 2;
     let Some(ms) = (if seconds { n.checked_mul(1000) } else { Some(n) }) else { return invalid };
     let Some(when) = (if absolute { Some(ms) } else { ms.checked_add(m.now) }) else { return invalid };
