@@ -12,7 +12,9 @@ use std::time::Duration;
 /// Runs `workers` (each looping until told to stop) and `checker` for a
 /// while; fails if they do not all finish within a generous deadline
 /// (a deadlock).
-fn race(db: &Db, workers: Vec<Box<dyn Fn(&Db, usize) + Send>>, checker: impl Fn(&Db) + Send + 'static) {
+type Worker = Box<dyn Fn(&Db, usize) + Send>;
+
+fn race(db: &Db, workers: Vec<Worker>, checker: impl Fn(&Db) + Send + 'static) {
     let stop = std::sync::Arc::new(AtomicBool::new(false));
     let (done_tx, done_rx) = mpsc::channel();
     let total = workers.len() + 1;
