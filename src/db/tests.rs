@@ -147,3 +147,32 @@ fn the_housekeeper_reclaims_in_the_background() {
     assert_eq!(db.inner.engine.len(), 0);
     assert!(Db::builder().housekeeper(Duration::ZERO).build().is_err());
 }
+
+#[test]
+fn every_allkeys_policy_holds_the_bound_across_types() {
+    for policy in [
+        MaxMemoryPolicy::AllKeysLru,
+        MaxMemoryPolicy::AllKeysLfu,
+        MaxMemoryPolicy::AllKeysRandom,
+        MaxMemoryPolicy::AllKeysAdaptive,
+    ] {
+        let max = 200_000;
+        let db = Db::builder().maxmemory(max).maxmemory_policy(policy).shards(4).build().unwrap();
+        for i in 0..2_000 {
+            let k = format!("k{i}");
+            let r = match i % 5 {
+                0 => db.execute(&["SET", &k, &"v".repeat(100)]),
+                1 => db.execute(&["RPUSH", &k, "a", "b", "c", "d"]),
+                2 => db.execute(&["HSET", &k, "f1", "v1", "f2", "v2"]),
+                3 => db.execute(&["SADD", &k, "m1", "m2", "m3"]),
+                _ => db.execute(&["ZADD", &k, "1", "a", "2", "b"]),
+            };
+            assert!(!r.is_error(), "{policy}: {r:?}");
+            // Redis evicts before each write, so after it memory may exceed
+            // the bound by at most what that write added.
+            assert!(db.used_memory() <= max + 1_000, "{policy}: {}", db.used_memory());
+        }
+        assert!(db.dbsize() < 2_000, "{policy}: something was evicted");
+        db.validate();
+    }
+}
