@@ -16,9 +16,12 @@
 //! cargo run --release --example memory -- --entries 100000     # smaller smoke run
 //! ```
 
+mod common;
+
+use common::status_kb;
 use std::hint::black_box;
 use std::num::NonZeroUsize;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 
 const DEFAULT_ENTRIES: u64 = 1_000_000;
 /// Caches measured when none is named on the command line, in table order.
@@ -38,18 +41,6 @@ struct Measurement {
     rss_after_kb: u64,
     hwm_after_kb: u64,
     len: u64,
-}
-
-/// Reads a `kB` field such as `VmRSS` from `/proc/self/status`.
-fn status_kb(field: &str) -> Result<u64, String> {
-    let status = std::fs::read_to_string("/proc/self/status")
-        .map_err(|e| format!("cannot read /proc/self/status (Linux only): {e}"))?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|rest| rest.trim().strip_suffix("kB"))
-        .and_then(|kb| kb.trim().parse().ok())
-        .ok_or_else(|| format!("no `{field}: N kB` line in /proc/self/status"))
 }
 
 /// Builds and fills the named cache, then prints one report line for the parent.
@@ -107,28 +98,12 @@ fn report<C>(name: &str, rss_before_kb: u64, len: u64, cache: &C) -> Result<(), 
 
 /// Runs this example again as a child measuring `name`, and parses its report.
 fn measure(name: &str, entries: u64) -> Result<Measurement, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find own executable: {e}"))?;
-    let output = Command::new(&exe)
-        .args(["--child", name, "--entries", &entries.to_string()])
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot start child {}: {e}", exe.display()))?;
-    if !output.status.success() {
-        return Err(format!("child measuring {name} failed: {}", output.status));
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let fields: Vec<&str> = stdout
-        .lines()
-        .find_map(|line| line.strip_prefix(REPORT))
-        .ok_or_else(|| format!("child measuring {name} printed no report"))?
-        .split_whitespace()
-        .collect();
+    let fields = common::run_child(&["--child", name, "--entries", &entries.to_string()], REPORT, name)?;
     let number = |i: usize| -> Result<u64, String> {
         fields
             .get(i)
             .and_then(|field| field.parse().ok())
-            .ok_or_else(|| format!("malformed report from child measuring {name}: {stdout}"))
+            .ok_or_else(|| format!("malformed report from child measuring {name}: {fields:?}"))
     };
     Ok(Measurement { rss_before_kb: number(1)?, rss_after_kb: number(2)?, hwm_after_kb: number(3)?, len: number(4)? })
 }
