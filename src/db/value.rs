@@ -16,16 +16,32 @@ pub enum Value {
     /// A list of byte strings.
     List(List),
     /// A map of field to value.
-    Hash(Hash),
+    Hash(Box<Hash>),
     /// A set of distinct byte strings.
-    Set(Set),
+    Set(Box<Set>),
     /// Members ordered by score, then by bytes.
-    ZSet(ZSet),
+    ZSet(Box<ZSet>),
 }
 
-/// Bytes an entry costs besides its key and value: the engine's entry, its
-/// table slot and the value's inline part (counted once per key).
-pub(crate) const ENTRY_OVERHEAD: usize = 96;
+/// Bytes an entry costs besides its key's and value's heap blocks: the
+/// engine's entry (key handle, the value's inline part, policy links) and
+/// its share of the shard's hash table (a `u32` slot and a control byte at
+/// the table's load, about 8 bytes).
+pub(crate) const ENTRY_OVERHEAD: usize =
+    std::mem::size_of::<crate::engine::slab::Entry<super::keyspace::Key, super::keyspace::Stored>>() + 8;
+
+/// Bytes the allocator really hands out for a block of `len` bytes: glibc
+/// malloc adds an 8-byte header and rounds to 16, with 32 at least. Values
+/// and elements are counted at this size, not their length, so that
+/// `used_memory` follows the process's real memory (measured by
+/// `examples/db_memory.rs`).
+pub(crate) const fn alloc_size(len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    let n = (len + 8 + 15) & !15;
+    if n < 32 { 32 } else { n }
+}
 
 impl Value {
     /// The type's name as `TYPE` reports it.
@@ -44,7 +60,7 @@ impl Value {
     /// is O(1).
     pub fn footprint(&self) -> usize {
         match self {
-            Value::String(s) => s.capacity(),
+            Value::String(s) => alloc_size(s.capacity()),
             Value::List(l) => l.footprint(),
             Value::Hash(h) => h.footprint(),
             Value::Set(s) => s.footprint(),
@@ -67,5 +83,5 @@ impl Value {
 
 /// Weight of an entry in bytes, for the memory bound (saturating at `u32::MAX`).
 pub(crate) fn weigh(key: &[u8], value: &Value) -> u32 {
-    u32::try_from(key.len() + value.footprint() + ENTRY_OVERHEAD).unwrap_or(u32::MAX)
+    u32::try_from(alloc_size(key.len()) + value.footprint() + ENTRY_OVERHEAD).unwrap_or(u32::MAX)
 }

@@ -12,7 +12,7 @@ use crate::db::{Db, DbError, DbResult, Reply, Value};
 /// left behind is deleted by the keyspace layer); WRONGTYPE, with the slot
 /// untouched, for another type.
 pub(super) fn hash_or_new(slot: &mut Option<Value>) -> DbResult<&mut Hash> {
-    match slot.get_or_insert_with(|| Value::Hash(Hash::new())) {
+    match slot.get_or_insert_with(|| Value::Hash(Box::default())) {
         Value::Hash(h) => Ok(h),
         _ => Err(DbError::WrongType),
     }

@@ -10,6 +10,7 @@ pub(crate) mod random;
 pub(crate) mod table;
 
 use super::command::{Command, DENYOOM, WRITE};
+use crate::db::value::alloc_size;
 use commands::*;
 use random::{cmd_hrandfield, cmd_hscan};
 use table::{DenseTable, FieldEntry};
@@ -80,14 +81,14 @@ impl Hash {
     pub fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
         match self.table.find(field).and_then(|i| self.table.get_mut(i)) {
             Some((_, v)) => {
-                self.bytes = self.bytes - v.len() + value.len();
+                self.bytes = self.bytes - alloc_size(v.len()) + alloc_size(value.len());
                 *v = value.into();
                 false
             }
             None => {
                 let added = self.table.push_new((field.into(), value.into()));
                 if added {
-                    self.bytes += field.len() + value.len();
+                    self.bytes += alloc_size(field.len()) + alloc_size(value.len());
                 }
                 added
             }
@@ -97,7 +98,7 @@ impl Hash {
     /// Removes `field`, returning its value.
     pub fn remove(&mut self, field: &[u8]) -> Option<Box<[u8]>> {
         let (f, v) = self.table.remove(field)?;
-        self.bytes -= f.len() + v.len();
+        self.bytes -= alloc_size(f.len()) + alloc_size(v.len());
         Some(v)
     }
 

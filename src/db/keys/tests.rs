@@ -499,13 +499,13 @@ fn encodings_follow_sizes() {
     put(b"l2", Value::List(std::iter::repeat_n(&long[..], 200).collect()));
     let mut h = Hash::new();
     h.insert(b"f", b"v");
-    put(b"h1", Value::Hash(h.clone()));
+    put(b"h1", Value::Hash(Box::new(h.clone())));
     h.insert(b"g", &long);
-    put(b"h2", Value::Hash(h));
-    put(b"s1", Value::Set([&b"1"[..], b"2"].into_iter().collect()));
-    put(b"s2", Value::Set([&b"1"[..], b"a"].into_iter().collect()));
+    put(b"h2", Value::Hash(Box::new(h)));
+    put(b"s1", Value::Set(Box::new([&b"1"[..], b"2"].into_iter().collect())));
+    put(b"s2", Value::Set(Box::new([&b"1"[..], b"a"].into_iter().collect())));
     let many: Vec<String> = (0..200).map(|i| format!("m{i}")).collect();
-    put(b"s3", Value::Set(many.iter().map(|m| m.as_bytes()).collect::<Set>()));
+    put(b"s3", Value::Set(Box::new(many.iter().map(|m| m.as_bytes()).collect::<Set>())));
     let want = [
         ("l1", "listpack"),
         ("l2", "quicklist"),

@@ -15,6 +15,7 @@ mod ops;
 mod wait;
 
 use super::command::{BLOCKING, Command, DENYOOM, WRITE};
+use crate::db::value::alloc_size;
 use std::collections::VecDeque;
 
 pub(super) const COMMANDS: &[Command] = &[
@@ -149,13 +150,13 @@ impl List {
 
     /// Pushes at the head.
     pub fn push_front(&mut self, item: &[u8]) {
-        self.bytes += item.len();
+        self.bytes += alloc_size(item.len());
         self.items.push_front(item.into());
     }
 
     /// Pushes at the tail.
     pub fn push_back(&mut self, item: &[u8]) {
-        self.bytes += item.len();
+        self.bytes += alloc_size(item.len());
         self.items.push_back(item.into());
     }
 
@@ -170,7 +171,7 @@ impl List {
     /// Pops the head.
     pub fn pop_front(&mut self) -> Option<Box<[u8]>> {
         let item = self.items.pop_front()?;
-        self.bytes -= item.len();
+        self.bytes -= alloc_size(item.len());
         self.shrink();
         Some(item)
     }
@@ -178,7 +179,7 @@ impl List {
     /// Pops the tail.
     pub fn pop_back(&mut self) -> Option<Box<[u8]>> {
         let item = self.items.pop_back()?;
-        self.bytes -= item.len();
+        self.bytes -= alloc_size(item.len());
         self.shrink();
         Some(item)
     }
@@ -194,21 +195,21 @@ impl List {
     /// Replaces the item at `index`, returning `false` when out of range.
     pub fn set(&mut self, index: usize, item: &[u8]) -> bool {
         let Some(slot) = self.items.get_mut(index) else { return false };
-        self.bytes = self.bytes - slot.len() + item.len();
+        self.bytes = self.bytes - alloc_size(slot.len()) + alloc_size(item.len());
         *slot = item.into();
         true
     }
 
     /// Inserts at `index` (0..=len).
     pub fn insert(&mut self, index: usize, item: &[u8]) {
-        self.bytes += item.len();
+        self.bytes += alloc_size(item.len());
         self.items.insert(index.min(self.items.len()), item.into());
     }
 
     /// Removes the item at `index`.
     pub fn remove(&mut self, index: usize) -> Option<Box<[u8]>> {
         let item = self.items.remove(index)?;
-        self.bytes -= item.len();
+        self.bytes -= alloc_size(item.len());
         self.shrink();
         Some(item)
     }
@@ -217,14 +218,14 @@ impl List {
     pub fn keep_range(&mut self, range: std::ops::Range<usize>) {
         self.items.truncate(range.end);
         self.items.drain(..range.start.min(self.items.len()));
-        self.bytes = self.items.iter().map(|b| b.len()).sum();
+        self.bytes = self.items.iter().map(|b| alloc_size(b.len())).sum();
         self.shrink();
     }
 
     /// Keeps the items for which `keep` is true, in order.
     pub fn retain_items(&mut self, mut keep: impl FnMut(&[u8]) -> bool) {
         self.items.retain(|b| keep(b));
-        self.bytes = self.items.iter().map(|b| b.len()).sum();
+        self.bytes = self.items.iter().map(|b| alloc_size(b.len())).sum();
         self.shrink();
     }
 
@@ -260,7 +261,7 @@ impl List {
     /// Checks the byte count against the items.
     #[cfg(any(test, fuzzing))]
     pub(crate) fn validate(&self) {
-        assert_eq!(self.bytes, self.items.iter().map(|b| b.len()).sum::<usize>(), "list byte count");
+        assert_eq!(self.bytes, self.items.iter().map(|b| alloc_size(b.len())).sum::<usize>(), "list byte count");
     }
 }
 

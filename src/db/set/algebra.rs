@@ -178,7 +178,7 @@ impl Db {
                     tx.event(EventClass::Generic, "del", dst);
                 }
             } else {
-                tx.put(dst, Value::Set(result), None);
+                tx.put(dst, Value::Set(Box::new(result)), None);
                 tx.event(EventClass::Set, event, dst);
             }
             Ok(n)

@@ -12,7 +12,7 @@ use crate::db::{Db, DbError, DbResult, Reply, Value};
 /// left behind is deleted by the keyspace layer); WRONGTYPE, with the slot
 /// untouched, for another type.
 fn set_or_new(slot: &mut Option<Value>) -> DbResult<&mut Set> {
-    match slot.get_or_insert_with(|| Value::Set(Set::new())) {
+    match slot.get_or_insert_with(|| Value::Set(Box::default())) {
         Value::Set(s) => Ok(s),
         _ => Err(DbError::WrongType),
     }

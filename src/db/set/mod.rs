@@ -10,6 +10,7 @@ mod commands;
 
 use super::command::{Command, DENYOOM, WRITE};
 use super::hash::table::{DenseTable, random_below};
+use crate::db::value::alloc_size;
 use algebra::*;
 use commands::*;
 
@@ -79,7 +80,7 @@ impl Set {
         if self.contains(member) || !self.table.push_new(member.into()) {
             return false;
         }
-        self.bytes += member.len();
+        self.bytes += alloc_size(member.len());
         true
     }
 
@@ -87,7 +88,7 @@ impl Set {
     pub fn remove(&mut self, member: &[u8]) -> bool {
         let removed = self.table.remove(member).is_some();
         if removed {
-            self.bytes -= member.len();
+            self.bytes -= alloc_size(member.len());
         }
         removed
     }
@@ -103,7 +104,7 @@ impl Set {
         if self.contains(&member) || !self.table.push_new(member) {
             return false;
         }
-        self.bytes += len;
+        self.bytes += alloc_size(len);
         true
     }
 
@@ -116,7 +117,7 @@ impl Set {
     pub(crate) fn pop_random(&mut self) -> Option<Box<[u8]>> {
         let i = random_below(self.len().max(1));
         let m = self.table.swap_remove(i)?;
-        self.bytes -= m.len();
+        self.bytes -= alloc_size(m.len());
         Some(m)
     }
 
@@ -126,7 +127,7 @@ impl Set {
         self.table.retain(|m| {
             let k = keep(m);
             if !k {
-                bytes -= m.len();
+                bytes -= alloc_size(m.len());
             }
             k
         });

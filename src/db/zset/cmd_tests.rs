@@ -325,7 +325,9 @@ fn union_inter_diff_and_their_errors() {
     run(&db, "ZADD a 1 x 2 y 3 z");
     run(&db, "ZADD b 10 y 20 z 30 w");
     db.tx(&[b"set"], |tx| {
-        tx.write(b"set", |v, _| *v = Some(crate::db::Value::Set([&b"y"[..], b"w", b"q"].into_iter().collect())))
+        tx.write(b"set", |v, _| {
+            *v = Some(crate::db::Value::Set(Box::new([&b"y"[..], b"w", b"q"].into_iter().collect())))
+        })
     });
     run(&db, "SET s v");
     table(

@@ -482,7 +482,7 @@ pub(super) fn zset_mut(slot: &mut Option<Value>, create: bool) -> DbResult<Optio
     match slot {
         Some(Value::ZSet(_)) => {}
         Some(_) => return Err(DbError::WrongType),
-        None if create => *slot = Some(Value::ZSet(ZSet::new())),
+        None if create => *slot = Some(Value::ZSet(Box::default())),
         None => return Ok(None),
     }
     match slot {
@@ -526,7 +526,7 @@ pub(super) fn store_result(tx: &mut Tx<'_>, dst: &[u8], z: ZSet, event: &'static
             tx.event(EventClass::Generic, "del", dst);
         }
     } else {
-        tx.put(dst, Value::ZSet(z), None);
+        tx.put(dst, Value::ZSet(Box::new(z)), None);
         tx.event(EventClass::ZSet, event, dst);
         tx.signal_ready(dst);
     }

@@ -41,7 +41,7 @@ impl Member {
     pub(super) fn heap_len(&self) -> usize {
         match self {
             Member::Inline { .. } => 0,
-            Member::Heap(b) => b.len(),
+            Member::Heap(b) => crate::db::value::alloc_size(b.len()),
         }
     }
 
