@@ -1,1 +1,162 @@
+//! Unit tests of the bitmap commands against Redis's replies.
 
+use super::{BitPosRange, BitRange, BitUnit};
+use crate::db::DbError;
+use crate::db::Reply;
+use crate::db::notify::EventClass;
+use crate::db::string::tests::{give_ttl, put_list, table, ttl_of};
+use crate::db::tests::manual_db;
+
+fn err(text: &str) -> Reply {
+    Reply::Error(text.into())
+}
+
+fn int(n: i64) -> Reply {
+    Reply::Integer(n)
+}
+
+const OFFSET: &str = "ERR bit offset is not an integer or out of range";
+const BIT: &str = "ERR bit is not an integer or out of range";
+const NOT_INT: &str = "ERR value is not an integer or out of range";
+const SYNTAX: &str = "ERR syntax error";
+const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+#[test]
+fn setbit_and_getbit_follow_redis() {
+    let (db, _) = manual_db();
+    put_list(&db, "l");
+    table(
+        &db,
+        &[
+            (&["SETBIT", "k", "7", "1"], int(0)),
+            (&["SETBIT", "k", "7", "1"], int(1)),
+            (&["GET", "k"], Reply::Bulk(vec![1])),
+            (&["SETBIT", "k", "16", "1"], int(0)),
+            (&["GET", "k"], Reply::Bulk(vec![1, 0, 0x80])),
+            (&["SETBIT", "k", "7", "0"], int(1)),
+            (&["GETBIT", "k", "16"], int(1)),
+            (&["GETBIT", "k", "17"], int(0)),
+            (&["GETBIT", "k", "4294967295"], int(0)),
+            (&["GETBIT", "missing", "3"], int(0)),
+            (&["SETBIT", "k", "4294967296", "1"], err(OFFSET)),
+            (&["SETBIT", "k", "-1", "1"], err(OFFSET)),
+            (&["SETBIT", "k", "x", "1"], err(OFFSET)),
+            (&["SETBIT", "k", "x", "2"], err(OFFSET)),
+            (&["SETBIT", "k", "1", "2"], err(BIT)),
+            (&["SETBIT", "k", "1", "-1"], err(BIT)),
+            (&["SETBIT", "k", "1", "x"], err(BIT)),
+            (&["GETBIT", "k", "4294967296"], err(OFFSET)),
+            (&["GETBIT", "k", "01"], err(OFFSET)),
+            (&["SETBIT", "l", "1", "1"], err(WRONGTYPE)),
+            (&["SETBIT", "l", "1", "3"], err(BIT)),
+            (&["GETBIT", "l", "1"], err(WRONGTYPE)),
+            (&["GETBIT", "k", "1", "2"], err("ERR wrong number of arguments for 'getbit' command")),
+        ],
+    );
+    assert_eq!(db.setbit(b"k", 1 << 32, true), Err(DbError::BitOffset));
+}
+
+#[test]
+fn bitcount_follows_redis() {
+    let (db, _) = manual_db();
+    put_list(&db, "l");
+    db.execute(&["SET", "k", "foobar"]);
+    table(
+        &db,
+        &[
+            (&["BITCOUNT", "k"], int(26)),
+            (&["BITCOUNT", "k", "0", "0"], int(4)),
+            (&["BITCOUNT", "k", "1", "1"], int(6)),
+            (&["BITCOUNT", "k", "1", "1", "byte"], int(6)),
+            (&["BITCOUNT", "k", "5", "30", "BIT"], int(17)),
+            (&["BITCOUNT", "k", "-2", "-1"], int(7)),
+            (&["BITCOUNT", "k", "-1", "-2"], int(0)),
+            (&["BITCOUNT", "k", "-100", "-2"], int(22)),
+            (&["BITCOUNT", "k", "3", "100"], int(10)),
+            (&["BITCOUNT", "k", "0", "-100"], int(4)),
+            (&["BITCOUNT", "k", "47", "47", "bit"], int(0)),
+            (&["BITCOUNT", "k", "46", "100", "BIT"], int(1)),
+            (&["BITCOUNT", "missing"], int(0)),
+            (&["BITCOUNT", "missing", "0", "-1", "BIT"], int(0)),
+            (&["BITCOUNT", "k", "1"], err(SYNTAX)),
+            (&["BITCOUNT", "missing", "1"], err(SYNTAX)),
+            (&["BITCOUNT", "k", "1", "2", "bits"], err(SYNTAX)),
+            (&["BITCOUNT", "k", "1", "2", "BIT", "x"], err(SYNTAX)),
+            (&["BITCOUNT", "k", "x", "2"], err(NOT_INT)),
+            (&["BITCOUNT", "missing", "1", "x"], err(NOT_INT)),
+            (&["BITCOUNT", "l"], err(WRONGTYPE)),
+        ],
+    );
+    let whole = BitRange { start: 0, end: -1, unit: BitUnit::Bit };
+    assert_eq!(db.bitcount(b"k", Some(whole)), Ok(26));
+}
+
+#[test]
+fn bitpos_follows_redis() {
+    let (db, _) = manual_db();
+    put_list(&db, "l");
+    db.tx(&[b"ones"], |tx| tx.put(b"ones", crate::db::Value::String(vec![0xff, 0xff, 0xff]), None));
+    db.tx(&[b"z"], |tx| tx.put(b"z", crate::db::Value::String(vec![0x00, 0xff, 0xf0]), None));
+    db.execute(&["SET", "empty", ""]);
+    table(
+        &db,
+        &[
+            // All ones: the first clear bit is past the string, unless an end is given.
+            (&["BITPOS", "ones", "0"], int(24)),
+            (&["BITPOS", "ones", "0", "1"], int(24)),
+            (&["BITPOS", "ones", "0", "0", "-1"], int(-1)),
+            (&["BITPOS", "ones", "0", "0", "-1", "BIT"], int(-1)),
+            (&["BITPOS", "ones", "1"], int(0)),
+            (&["BITPOS", "ones", "1", "5", "10", "bit"], int(5)),
+            (&["BITPOS", "missing", "0"], int(0)),
+            (&["BITPOS", "missing", "1"], int(-1)),
+            (&["BITPOS", "missing", "0", "5", "9", "BIT"], int(0)),
+            (&["BITPOS", "empty", "0"], int(-1)),
+            (&["BITPOS", "empty", "1"], int(-1)),
+            (&["BITPOS", "z", "1"], int(8)),
+            (&["BITPOS", "z", "1", "2"], int(16)),
+            (&["BITPOS", "z", "0"], int(0)),
+            (&["BITPOS", "z", "0", "1"], int(20)),
+            (&["BITPOS", "z", "0", "1", "-1"], int(20)),
+            (&["BITPOS", "z", "0", "1", "1"], int(-1)),
+            (&["BITPOS", "z", "0", "8", "19", "BIT"], int(-1)),
+            (&["BITPOS", "z", "0", "8", "20", "BIT"], int(20)),
+            (&["BITPOS", "z", "1", "2", "7", "bit"], int(-1)),
+            (&["BITPOS", "z", "1", "7", "8", "bit"], int(8)),
+            (&["BITPOS", "z", "1", "-1"], int(16)),
+            (&["BITPOS", "z", "1", "-20", "-30"], int(-1)),
+            (&["BITPOS", "z", "0", "-20", "-30"], int(0)),
+            (&["BITPOS", "z", "1", "3", "1"], int(-1)),
+            (&["BITPOS", "z", "2"], err("ERR The bit argument must be 1 or 0.")),
+            (&["BITPOS", "z", "x"], err(NOT_INT)),
+            (&["BITPOS", "z", "1", "x"], err(NOT_INT)),
+            (&["BITPOS", "z", "1", "0", "x"], err(NOT_INT)),
+            (&["BITPOS", "z", "1", "0", "1", "bits"], err(SYNTAX)),
+            // The unit is read before the end, as in Redis.
+            (&["BITPOS", "z", "1", "0", "x", "bits"], err(SYNTAX)),
+            (&["BITPOS", "z", "1", "0", "1", "bit", "x"], err(SYNTAX)),
+            (&["BITPOS", "l", "1"], err(WRONGTYPE)),
+        ],
+    );
+    let range = BitPosRange { start: 1, end: None, unit: BitUnit::Bit };
+    assert_eq!(db.bitpos(b"z", true, Some(range)), Ok(8));
+    assert_eq!(db.bitpos(b"ones", false, Some(range)), Ok(24));
+}
+
+#[test]
+fn setbit_keeps_ttl_and_signals_changes_only() {
+    let (db, _) = manual_db();
+    let events = db.subscribe_keyspace(&[EventClass::String], 16);
+    let mut names = || std::iter::from_fn(|| events.try_recv()).map(|e| e.name).collect::<Vec<_>>();
+    db.execute(&["SETBIT", "k", "3", "0"]);
+    assert_eq!(names(), ["setbit"], "created");
+    db.execute(&["SETBIT", "k", "3", "0"]);
+    assert_eq!(names(), Vec::<&str>::new(), "unchanged");
+    db.execute(&["SETBIT", "k", "3", "1"]);
+    assert_eq!(names(), ["setbit"], "flipped");
+    db.execute(&["SETBIT", "k", "20", "0"]);
+    assert_eq!(names(), ["setbit"], "grown");
+    let at = give_ttl(&db, "k");
+    db.execute(&["SETBIT", "k", "100", "1"]);
+    assert_eq!(ttl_of(&db, "k"), Some(at));
+}

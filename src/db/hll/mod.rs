@@ -97,8 +97,14 @@ impl Db {
             }
             // Dense stays dense, as in Redis: the result is dense if any
             // input (the destination included) was.
-            let merged = sketch::encode(&union, !dense);
-            tx.write(dest, |slot, _| *slot = Some(Value::String(merged)));
+            tx.write(dest, |slot, _| {
+                let old = match slot {
+                    Some(Value::String(s)) => Some(s.as_slice()),
+                    _ => None,
+                };
+                let merged = sketch::encode(&union, !dense, old);
+                *slot = Some(Value::String(merged));
+            });
             tx.event(EventClass::String, "pfadd", dest);
             Ok(())
         })
@@ -111,8 +117,8 @@ fn add(slot: &mut Option<Value>, elements: &[&[u8]]) -> DbResult<bool> {
         None => {
             let mut regs = sketch::zeroed();
             elements.iter().for_each(|e| _ = sketch::raise(&mut regs, sketch::hash(e)));
-            let created = if elements.is_empty() { sketch::empty() } else { sketch::encode(&regs, true) };
-            *slot = Some(Value::String(created));
+            // Created with a stale cached estimate, as Redis's PFADD leaves it.
+            *slot = Some(Value::String(sketch::encode(&regs, true, None)));
             return Ok(true);
         }
         Some(Value::String(s)) => s,
@@ -128,12 +134,12 @@ fn add(slot: &mut Option<Value>, elements: &[&[u8]]) -> DbResult<bool> {
             let mut regs = sketch::decode(s, enc)?;
             let changed = elements.iter().fold(false, |changed, e| sketch::raise(&mut regs, sketch::hash(e)) | changed);
             if changed {
-                *s = sketch::encode(&regs, true);
+                *s = sketch::encode(&regs, true, Some(s));
             }
             changed
         }
     };
-    if changed {
+    if changed && enc == Encoding::Dense {
         sketch::invalidate(s);
     }
     Ok(changed)

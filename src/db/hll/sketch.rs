@@ -76,13 +76,6 @@ pub(super) fn encoding(bytes: &[u8]) -> DbResult<Encoding> {
     }
 }
 
-/// A new empty sketch (sparse, cached cardinality 0), as PFADD creates.
-pub(super) fn empty() -> Vec<u8> {
-    let mut s = header(SPARSE, false);
-    push_zeros(&mut s, REGISTERS);
-    s
-}
-
 /// Zeroed registers.
 pub(super) fn zeroed() -> Box<Registers> {
     Box::new([0; REGISTERS])
@@ -138,23 +131,32 @@ pub(super) fn decode(bytes: &[u8], enc: Encoding) -> DbResult<Box<Registers>> {
 }
 
 /// A sketch of `regs` with a stale cached cardinality: sparse if
-/// `sparse_ok` and the registers fit, dense otherwise.
-pub(super) fn encode(regs: &Registers, sparse_ok: bool) -> Vec<u8> {
-    if sparse_ok && let Some(s) = encode_sparse(regs) {
-        return s;
-    }
-    let mut s = header(DENSE, true);
-    s.resize(DENSE_LEN, 0);
-    if let Some(body) = s.get_mut(HEADER_LEN..) {
-        for (i, &r) in regs.iter().enumerate() {
-            dense_set(body, i, r);
+/// `sparse_ok` and the registers fit, dense otherwise. Re-encoding sketch
+/// `old` keeps its header's other bytes (the stale estimate included), as
+/// Redis's in-place updates do.
+pub(super) fn encode(regs: &Registers, sparse_ok: bool, old: Option<&[u8]>) -> Vec<u8> {
+    let mut s = match sparse_ok.then(|| encode_sparse(regs)).flatten() {
+        Some(s) => s,
+        None => {
+            let mut s = header(DENSE);
+            s.resize(DENSE_LEN, 0);
+            if let Some(body) = s.get_mut(HEADER_LEN..) {
+                for (i, &r) in regs.iter().enumerate() {
+                    dense_set(body, i, r);
+                }
+            }
+            s
         }
+    };
+    if let (Some(kept), Some(dst)) = (old.and_then(|o| o.get(5..HEADER_LEN)), s.get_mut(5..HEADER_LEN)) {
+        dst.copy_from_slice(kept);
     }
+    invalidate(&mut s);
     s
 }
 
 fn encode_sparse(regs: &Registers) -> Option<Vec<u8>> {
-    let mut s = header(SPARSE, true);
+    let mut s = header(SPARSE);
     let mut rest = &regs[..];
     while let Some(&value) = rest.first() {
         let run = rest.iter().take_while(|&&r| r == value).count();
@@ -188,11 +190,12 @@ fn push_zeros(s: &mut Vec<u8>, mut n: usize) {
     }
 }
 
-fn header(encoding: u8, stale: bool) -> Vec<u8> {
+/// A header with a valid cached cardinality of 0.
+fn header(encoding: u8) -> Vec<u8> {
     let mut s = Vec::with_capacity(HEADER_LEN + 2);
     s.extend_from_slice(MAGIC);
     s.extend_from_slice(&[encoding, 0, 0, 0]);
-    s.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, if stale { STALE } else { 0 }]);
+    s.extend_from_slice(&[0; 8]);
     s
 }
 

@@ -21,7 +21,7 @@ mod access;
 mod counter;
 mod edit;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use super::args::{self, is};
 use super::command::{Command, DENYOOM, WRITE};
