@@ -3,11 +3,14 @@
 //! model with Redis's semantics, under a manual clock so TTLs are checked to
 //! the millisecond.
 //!
-//! - Keys `a`, `b`, `c` take every command; `h1`, `h2` (and `a`) also take
-//!   PFADD/PFMERGE. A HyperLogLog's bytes are not modelled: the model keeps
-//!   its set of elements (the test's 16 elements fall in distinct
-//!   registers, so counts are exact), and a sketch edited as a plain string
-//!   becomes opaque until overwritten (its replies are then not checked).
+//! - Every key takes the commands that read or replace whole values;
+//!   `a`, `b`, `w` also take the ones that edit strings, and `h1`, `h2`,
+//!   `c` PFADD and PFMERGE (so `c` mixes strings and sketches). A
+//!   HyperLogLog's bytes are not modelled: the model keeps its set of
+//!   elements (the test's 16 elements fall in distinct registers, so counts
+//!   are exact) and checks that GET answers a sketch.
+//! - INCRBYFLOAT's sum is checked to 1e-9 and the model then keeps the
+//!   reply's text (Redis sums in 80-bit precision).
 //! - Key `w` holds a list when the build has RPUSH, for WRONGTYPE replies.
 
 use embercache::Db;
@@ -19,15 +22,16 @@ use std::time::Duration;
 
 const KEYS: [&str; 6] = ["a", "b", "c", "w", "h1", "h2"];
 /// Keys that string-editing commands touch (never the sketches' keys).
-const STRING_KEYS: [&str; 4] = ["a", "b", "c", "w"];
-const HLL_KEYS: [&str; 4] = ["h1", "h2", "a", "w"];
+const STRING_KEYS: [&str; 3] = ["a", "b", "w"];
+/// Keys that PFADD/PFMERGE touch (`c` also holds plain strings).
+const HLL_KEYS: [&str; 3] = ["h1", "h2", "c"];
 const VALUES: [&str; 14] =
     ["", "0", "1", "-5", "10", "007", "-0", " 1", "3.5", "zz", "-", ".", "9223372036854775807", "x"];
-const FLOATS: [&str; 8] = ["0.5", "-1.25", "3", "1e2", "abc", "inf", "-0", "2.5e-3"];
+const FLOATS: [&str; 9] = ["0.5", "-1.25", "3", "1e2", "abc", "inf", "-0", "2.5e-3", "0.1"];
 const NUMBERS: [i64; 8] = [0, 1, -1, 7, -100, 1000, i64::MAX, i64::MIN];
 
 #[derive(Debug, Clone)]
-enum Ttl {
+enum Expiry {
     None,
     Ex(u8),
     Px(u16),
@@ -37,10 +41,10 @@ enum Ttl {
 
 #[derive(Debug, Clone)]
 enum Op {
-    Set { key: usize, value: usize, condition: u8, get: bool, ttl: Ttl },
+    Set { key: usize, value: usize, condition: u8, get: bool, ttl: Expiry },
     Get(usize),
     GetDel(usize),
-    GetEx(usize, Ttl),
+    GetEx(usize, Expiry),
     GetSet(usize, usize),
     MGet(Vec<usize>),
     MSet(Vec<(usize, usize)>, bool),
@@ -62,12 +66,12 @@ enum Op {
     Advance(u16),
 }
 
-fn ttl(with_keep: bool) -> impl Strategy<Value = Ttl> {
+fn expiry(with_keep: bool) -> impl Strategy<Value = Expiry> {
     prop_oneof![
-        3 => Just(Ttl::None),
-        1 => (1..4u8).prop_map(Ttl::Ex),
-        2 => (1..3000u16).prop_map(Ttl::Px),
-        1 => Just(if with_keep { Ttl::KeepTtl } else { Ttl::Persist }),
+        3 => Just(Expiry::None),
+        1 => (1..4u8).prop_map(Expiry::Ex),
+        2 => (1..3000u16).prop_map(Expiry::Px),
+        1 => Just(if with_keep { Expiry::KeepTtl } else { Expiry::Persist }),
     ]
 }
 
@@ -79,11 +83,11 @@ fn op() -> impl Strategy<Value = Op> {
     let unit_range = || proptest::option::of((-10..10i64, -10..10i64, any::<bool>()));
     let pos_range = || proptest::option::of((-10..30i64, proptest::option::of((-10..30i64, any::<bool>()))));
     prop_oneof![
-        4 => (key(), value(), 0..3u8, any::<bool>(), ttl(true))
+        4 => (key(), value(), 0..3u8, any::<bool>(), expiry(true))
             .prop_map(|(key, value, condition, get, ttl)| Op::Set { key, value, condition, get, ttl }),
         3 => key().prop_map(Op::Get),
         1 => key().prop_map(Op::GetDel),
-        1 => (key(), ttl(false)).prop_map(|(k, t)| Op::GetEx(k, t)),
+        1 => (key(), expiry(false)).prop_map(|(k, t)| Op::GetEx(k, t)),
         1 => (key(), value()).prop_map(|(k, v)| Op::GetSet(k, v)),
         1 => proptest::collection::vec(key(), 1..4).prop_map(Op::MGet),
         1 => (proptest::collection::vec((key(), value()), 1..4), any::<bool>()).prop_map(|(p, nx)| Op::MSet(p, nx)),
@@ -114,6 +118,8 @@ enum Expect {
     Sketch,
     /// Anything (an opaque value's reply).
     Any,
+    /// A number's text, close to this value.
+    Float(f64),
     Array(Vec<Expect>),
 }
 
@@ -124,6 +130,10 @@ impl Expect {
             (Expect::Sketch, Reply::Bulk(b)) => b.starts_with(b"HYLL"),
             (Expect::Sketch, _) => false,
             (Expect::Any, _) => true,
+            (Expect::Float(want), Reply::Bulk(b)) => {
+                float(b).is_some_and(|got| (got - want).abs() <= 1e-9 * want.abs().max(1.0))
+            }
+            (Expect::Float(_), _) => false,
             (Expect::Array(want), Reply::Array(got)) => {
                 want.len() == got.len() && want.iter().zip(got).all(|(w, g)| w.matches(g))
             }
@@ -159,6 +169,8 @@ enum Val {
 struct Model {
     map: HashMap<&'static str, (Val, Option<u64>)>,
     now: u64,
+    /// A key whose new string is the command's reply (INCRBYFLOAT).
+    learn: Option<&'static str>,
 }
 
 impl Model {
@@ -185,12 +197,12 @@ impl Model {
         }
     }
 
-    fn deadline(&self, ttl: &Ttl, old: Option<u64>) -> Option<u64> {
+    fn deadline(&self, ttl: &Expiry, old: Option<u64>) -> Option<u64> {
         match ttl {
-            Ttl::None | Ttl::Persist => None,
-            Ttl::Ex(s) => Some(self.now + u64::from(*s) * 1000),
-            Ttl::Px(ms) => Some(self.now + u64::from(*ms)),
-            Ttl::KeepTtl => old,
+            Expiry::None | Expiry::Persist => None,
+            Expiry::Ex(s) => Some(self.now + u64::from(*s) * 1000),
+            Expiry::Px(ms) => Some(self.now + u64::from(*ms)),
+            Expiry::KeepTtl => old,
         }
     }
 
@@ -273,7 +285,7 @@ impl Model {
                 match self.live(key) {
                     Some((Val::Other, _)) => error(WRONGTYPE),
                     Some((v, d)) => {
-                        if !matches!(ttl, Ttl::None) {
+                        if !matches!(ttl, Expiry::None) {
                             *d = deadline;
                         }
                         let _ = now;
@@ -373,25 +385,37 @@ impl Model {
             }
             Op::IncrByFloat(k, f) => {
                 let key = STRING_KEYS[*k];
+                let entry = self.live(key).cloned();
                 let Some(by) = float(FLOATS[*f].as_bytes()) else {
-                    return match self.val(key) {
-                        Some(Val::Other) => error(WRONGTYPE),
+                    return match entry {
+                        Some((Val::Other, _)) => error(WRONGTYPE),
                         _ => error(NOT_FLOAT),
                     };
                 };
-                self.edit(key, |s| {
-                    let old = match s {
-                        None => 0.0,
-                        Some(s) if s.iter().any(|c| c.eq_ignore_ascii_case(&b'x')) => return Err(Expect::Any),
-                        Some(s) => float(s).ok_or_else(|| error(NOT_FLOAT))?,
-                    };
-                    let n = old + by;
-                    if !n.is_finite() {
-                        return Err(error("ERR increment would produce NaN or Infinity"));
+                let old = match entry {
+                    Some((Val::Other, _)) => return error(WRONGTYPE),
+                    // "HYLL…" is no number.
+                    Some((Val::Sketch(_), _)) => return error(NOT_FLOAT),
+                    Some((Val::Opaque, _)) => return Expect::Any,
+                    Some((Val::Str(s), d)) if s.iter().any(|c| c.eq_ignore_ascii_case(&b'x')) => {
+                        // Possibly a hexadecimal float: not modelled.
+                        self.map.insert(key, (Val::Opaque, d));
+                        return Expect::Any;
                     }
-                    let text = if n == n.trunc() && n.abs() < 1e17 { format!("{}", n as i64) } else { format!("{n}") };
-                    Ok((Reply::Bulk(text.clone().into_bytes()), Some(text.into_bytes())))
-                })
+                    Some((Val::Str(s), _)) => match float(&s) {
+                        Some(f) => f,
+                        None => return error(NOT_FLOAT),
+                    },
+                    None => 0.0,
+                };
+                let n = old + by;
+                if !n.is_finite() {
+                    return error("ERR increment would produce NaN or Infinity");
+                }
+                // Redis sums in 80-bit precision: check the value, then
+                // take the stored text from the reply.
+                self.learn = Some(key);
+                Expect::Float(n)
             }
             Op::SetBit(k, offset, bit) => self.edit(STRING_KEYS[*k], |s| {
                 let (byte, mask) = (usize::from(*offset / 8), 0x80u8 >> (offset % 8));
@@ -569,12 +593,12 @@ fn unit(bit: bool) -> String {
 /// The command for `op`.
 fn command(op: &Op) -> Vec<String> {
     let s = |x: &str| x.to_string();
-    let ttl_args = |t: &Ttl| match t {
-        Ttl::None => vec![],
-        Ttl::Ex(n) => vec![s("EX"), n.to_string()],
-        Ttl::Px(n) => vec![s("px"), n.to_string()],
-        Ttl::KeepTtl => vec![s("KEEPTTL")],
-        Ttl::Persist => vec![s("PERSIST")],
+    let ttl_args = |t: &Expiry| match t {
+        Expiry::None => vec![],
+        Expiry::Ex(n) => vec![s("EX"), n.to_string()],
+        Expiry::Px(n) => vec![s("px"), n.to_string()],
+        Expiry::KeepTtl => vec![s("KEEPTTL")],
+        Expiry::Persist => vec![s("PERSIST")],
     };
     match op {
         Op::Set { key, value, condition, get, ttl } => {
@@ -679,6 +703,10 @@ proptest! {
             let got = db.execute(&cmd);
             let want = model.apply(op);
             prop_assert!(want.matches(&got), "step {}: {:?}\n got  {:?}\n want {:?}", i, cmd, got, want);
+            if let (Some(key), Reply::Bulk(text)) = (model.learn.take(), &got) {
+                let deadline = model.live(key).and_then(|(_, d)| *d);
+                model.map.insert(key, (Val::Str(text.clone()), deadline));
+            }
         }
     }
 }

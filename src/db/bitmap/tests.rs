@@ -147,7 +147,7 @@ fn bitpos_follows_redis() {
 fn setbit_keeps_ttl_and_signals_changes_only() {
     let (db, _) = manual_db();
     let events = db.subscribe_keyspace(&[EventClass::String], 16);
-    let mut names = || std::iter::from_fn(|| events.try_recv()).map(|e| e.name).collect::<Vec<_>>();
+    let names = || std::iter::from_fn(|| events.try_recv()).map(|e| e.name).collect::<Vec<_>>();
     db.execute(&["SETBIT", "k", "3", "0"]);
     assert_eq!(names(), ["setbit"], "created");
     db.execute(&["SETBIT", "k", "3", "0"]);

@@ -191,7 +191,7 @@ fn merging_dense_and_sparse_keeps_dense() {
 fn ttls_and_events_follow_redis() {
     let (db, _) = manual_db();
     let events = db.subscribe_keyspace(&[EventClass::String], 16);
-    let mut names = || std::iter::from_fn(|| events.try_recv()).map(|e| e.name).collect::<Vec<_>>();
+    let names = || std::iter::from_fn(|| events.try_recv()).map(|e| e.name).collect::<Vec<_>>();
     db.execute(&["PFADD", "h", "a"]);
     assert_eq!(names(), ["pfadd"]);
     db.execute(&["PFADD", "h", "a"]);

@@ -2,9 +2,9 @@
 //! string (decimal text); the key's time to live is kept.
 
 use super::as_string;
+use super::long_double::{LongDouble, Number};
 use crate::db::args::{int, parse_i64};
 use crate::db::notify::EventClass;
-use crate::db::reply::format_float_fixed;
 use crate::db::{Db, DbError, DbResult, Reply, Value};
 use std::io::Write as _;
 
@@ -53,24 +53,37 @@ impl Db {
     }
 
     /// INCRBYFLOAT: adds `by` to the number at `key` and returns the
-    /// result, stored as fixed-point text (`10.5`, `3`, no exponent). A
-    /// NaN or infinite result is refused.
+    /// result, computed and stored as Redis does: in 80-bit extended
+    /// precision, stored as fixed-point text with at most 17 decimals
+    /// (`10.6`, `5200`, never an exponent). `by` counts as the decimal
+    /// number it prints as (`0.1` is one tenth). A NaN or infinite result
+    /// is refused.
     pub fn incrbyfloat(&self, key: &[u8], by: f64) -> DbResult<f64> {
+        if by.is_nan() {
+            return Err(DbError::NanOrInfinity);
+        }
+        let by = LongDouble::parse(&format!("{by:e}")).unwrap_or(Number::Infinite);
+        self.incr_float(key, by).map(|(sum, _)| sum.to_f64())
+    }
+
+    /// INCRBYFLOAT by a parsed increment: the sum and its stored text.
+    fn incr_float(&self, key: &[u8], by: Number) -> DbResult<(LongDouble, String)> {
         self.tx_grow(&[key], |tx| {
-            let n = tx.write(key, |slot, _| {
+            let out = tx.write(key, |slot, _| {
                 let old = match as_string(slot)? {
-                    None => 0.0,
+                    None => Number::Finite(LongDouble::ZERO),
                     Some(s) => parse_long_double(s).ok_or(DbError::NotFloat)?,
                 };
-                let n = old + by;
-                if !n.is_finite() {
-                    return Err(DbError::NanOrInfinity);
-                }
-                *slot = Some(Value::String(format_float_fixed(n).into_bytes()));
-                Ok(n)
+                let sum = match (old, by) {
+                    (Number::Finite(a), Number::Finite(b)) => a.add(b).ok_or(DbError::NanOrInfinity)?,
+                    _ => return Err(DbError::NanOrInfinity),
+                };
+                let text = sum.to_human();
+                *slot = Some(Value::String(text.clone().into_bytes()));
+                Ok((sum, text))
             })?;
             tx.event(EventClass::String, "incrbyfloat", key);
-            Ok(n)
+            Ok(out)
         })
     }
 }
@@ -94,7 +107,7 @@ pub(super) fn cmd_decrby(db: &Db, a: &[&[u8]]) -> Reply {
 /// `INCRBYFLOAT key increment`: replies with the stored text.
 pub(super) fn cmd_incrbyfloat(db: &Db, a: &[&[u8]]) -> Reply {
     match parse_long_double(a[2]) {
-        Some(by) => db.incrbyfloat(a[1], by).map(|n| Reply::Bulk(format_float_fixed(n).into_bytes())).into(),
+        Some(by) => db.incr_float(a[1], by).map(|(_, text)| Reply::Bulk(text.into_bytes())).into(),
         // Redis checks the key's type before reading the increment.
         None => match db.read(a[1], |v| matches!(v, Value::String(_))) {
             Some(false) => DbError::WrongType.into(),
@@ -103,116 +116,54 @@ pub(super) fn cmd_incrbyfloat(db: &Db, a: &[&[u8]]) -> Reply {
     }
 }
 
-/// Redis's `MAX_LONG_DOUBLE_CHARS`: longer texts are not floats.
+/// Redis's `MAX_LONG_DOUBLE_CHARS`: longer texts are not numbers.
 const MAX_FLOAT_CHARS: usize = 5 * 1024;
 
-/// Reads a number as Redis's `string2ld` (C's `strtold` over the whole
-/// text): an optional sign, then decimal digits with an optional point and
-/// exponent, or a hexadecimal float (`0x1.8p3`), or `inf`/`infinity` in any
-/// case; no surrounding spaces, no NaN, fewer than 5120 bytes.
-///
-/// The value is an `f64` where Redis keeps a `long double`: magnitudes past
-/// `f64`'s range read as infinities (and then fail as NaN or Infinity) and
-/// tiny ones as zero.
-pub(crate) fn parse_long_double(text: &[u8]) -> Option<f64> {
+/// Reads a number as Redis's `string2ld`: C's `strtold` over the whole
+/// text (an optional sign, then decimal digits with an optional point and
+/// exponent, or a hexadecimal float such as `0x1.8p3`, or `inf`/`infinity`
+/// in any case), no leading space, no NaN, no overflow or underflow to
+/// zero, fewer than 5120 bytes.
+pub(crate) fn parse_long_double(text: &[u8]) -> Option<Number> {
     let first = *text.first()?;
     // C's isspace: space, \t, \n, \v, \f, \r.
     if text.len() >= MAX_FLOAT_CHARS || matches!(first, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
         return None;
     }
-    let s = std::str::from_utf8(text).ok()?;
-    let (negative, body) = match first {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let v = if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-        parse_hex_float(hex)?
-    } else if body.eq_ignore_ascii_case("inf") || body.eq_ignore_ascii_case("infinity") {
-        f64::INFINITY
-    } else if body.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
-        body.parse::<f64>().ok()?
-    } else {
-        return None;
-    };
-    Some(if negative { -v } else { v })
-}
-
-/// The part of a C hexadecimal float after `0x`: hex digits with an
-/// optional point, then an optional binary exponent `p[+-]digits`.
-fn parse_hex_float(hex: &str) -> Option<f64> {
-    let (mantissa, exp) = match hex.find(['p', 'P']) {
-        Some(i) => (&hex[..i], parse_exponent(&hex[i + 1..])?),
-        None => (hex, 0),
-    };
-    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    if int_part.is_empty() && frac_part.is_empty() {
-        return None;
-    }
-    let mut m: u64 = 0;
-    let mut exp2 = exp;
-    let mut inexact = false;
-    for (c, fraction) in int_part.chars().map(|c| (c, false)).chain(frac_part.chars().map(|c| (c, true))) {
-        let d = u64::from(c.to_digit(16)?);
-        if m >> 60 == 0 {
-            m = m << 4 | d;
-            exp2 = exp2.saturating_sub(if fraction { 4 } else { 0 });
-        } else {
-            // Digits past 60 bits only decide the rounding: keep them as
-            // a sticky bit far below the 53 bits an f64 keeps.
-            inexact |= d != 0;
-            exp2 = exp2.saturating_add(if fraction { 0 } else { 4 });
-        }
-    }
-    let m = if inexact { m | 1 } else { m };
-    Some(scale_by_power_of_two(m as f64, exp2))
-}
-
-/// A decimal exponent: optional sign and at least one digit (saturating).
-fn parse_exponent(e: &str) -> Option<i64> {
-    let (negative, digits) = match e.as_bytes().first() {
-        Some(b'-') => (true, &e[1..]),
-        Some(b'+') => (false, &e[1..]),
-        _ => (false, e),
-    };
-    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let n = digits.bytes().fold(0i64, |n, c| n.saturating_mul(10).saturating_add(i64::from(c - b'0')));
-    Some(if negative { -n } else { n })
-}
-
-/// `x * 2^e`, exact while the result is a normal number.
-fn scale_by_power_of_two(mut x: f64, e: i64) -> f64 {
-    let mut e = e.clamp(-4000, 4000);
-    while e != 0 {
-        let step = e.clamp(-1000, 1000);
-        x *= 2f64.powi(step as i32);
-        e -= step;
-    }
-    x
+    LongDouble::parse(std::str::from_utf8(text).ok()?)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse_long_double as ld;
+    use super::{LongDouble, Number, parse_long_double};
+
+    fn ld(text: &[u8]) -> Option<String> {
+        match parse_long_double(text)? {
+            Number::Finite(v) => Some(v.to_human()),
+            Number::Infinite => Some("inf".into()),
+        }
+    }
 
     #[test]
-    fn floats_read_as_strtold() {
-        assert_eq!(ld(b"10.5"), Some(10.5));
-        assert_eq!(ld(b"+1.5"), Some(1.5));
-        assert_eq!(ld(b"-.5"), Some(-0.5));
-        assert_eq!(ld(b"5."), Some(5.0));
-        assert_eq!(ld(b"007"), Some(7.0));
-        assert_eq!(ld(b"1e3"), Some(1000.0));
-        assert_eq!(ld(b"1E-2"), Some(0.01));
-        assert_eq!(ld(b"0x10"), Some(16.0));
-        assert_eq!(ld(b"0X1.8p1"), Some(3.0));
-        assert_eq!(ld(b"-0x.8"), Some(-0.5));
-        assert_eq!(ld(b"0x1p-2"), Some(0.25));
-        assert_eq!(ld(b"0x123456789abcdef0123"), Some(0x123456789abcdef0123u128 as f64));
-        assert_eq!(ld(b"inf"), Some(f64::INFINITY));
-        assert_eq!(ld(b"-Infinity"), Some(f64::NEG_INFINITY));
+    fn floats_read_as_string2ld() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"10.5", "10.5"),
+            (b"+1.5", "1.5"),
+            (b"-.5", "-0.5"),
+            (b"5.", "5"),
+            (b"007", "7"),
+            (b"1e3", "1000"),
+            (b"1E-2", "0.01"),
+            (b"0x10", "16"),
+            (b"0X1.8p1", "3"),
+            (b"-0x.8", "-0.5"),
+            (b"0x1p-2", "0.25"),
+            (b"inf", "inf"),
+            (b"-Infinity", "inf"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(ld(text).as_deref(), Some(*want), "{:?}", String::from_utf8_lossy(text));
+        }
         for bad in [
             &b""[..],
             b" 1",
@@ -233,10 +184,12 @@ mod tests {
             b"infin",
             b"1\0",
             b"\xff",
+            b"1e5000",
         ] {
             assert_eq!(ld(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
-        assert_eq!(ld("1".repeat(5119).as_bytes()).map(f64::is_finite), Some(false));
+        assert_eq!(ld("1".repeat(4000).as_bytes()).map(|s| s.len()), Some(4000));
         assert_eq!(ld("1".repeat(5120).as_bytes()), None);
+        assert_eq!(LongDouble::parse("1e-30").map(|_| ()), Some(()));
     }
 }

@@ -20,6 +20,7 @@
 mod access;
 mod counter;
 mod edit;
+mod long_double;
 #[cfg(test)]
 pub(crate) mod tests;
 
