@@ -41,6 +41,7 @@ mod string;
 mod value;
 pub mod zset;
 
+pub use bitmap::{BitPosRange, BitRange, BitUnit};
 pub use builder::{DbBuilder, MaxMemoryPolicy};
 pub use error::{DbError, DbResult};
 pub use hash::Hash;
