@@ -36,7 +36,10 @@ impl Command {
     }
 }
 
-static TABLE: LazyLock<HashMap<&'static str, &'static Command>> = LazyLock::new(|| {
+/// Command names (lowercase bytes) to commands. `ahash`, not SipHash: the
+/// lookup is on every `execute`, and names are not attacker-chosen keys of
+/// a growing table.
+static TABLE: LazyLock<HashMap<&'static [u8], &'static Command, ahash::RandomState>> = LazyLock::new(|| {
     let families: [&'static [Command]; 10] = [
         super::keys::COMMANDS,
         super::string::COMMANDS,
@@ -49,16 +52,17 @@ static TABLE: LazyLock<HashMap<&'static str, &'static Command>> = LazyLock::new(
         super::zset::COMMANDS,
         super::pubsub::COMMANDS,
     ];
-    families.into_iter().flatten().map(|c| (c.name, c)).collect()
+    families.into_iter().flatten().map(|c| (c.name.as_bytes(), c)).collect()
 });
 
 /// The command named `name` (any case).
 pub fn lookup(name: &[u8]) -> Option<&'static Command> {
-    if name.len() > 32 {
-        return None;
+    let mut lower = [0u8; 32];
+    let lower = lower.get_mut(..name.len())?;
+    for (l, c) in lower.iter_mut().zip(name) {
+        *l = c.to_ascii_lowercase();
     }
-    let lower: SmallVec<[u8; 32]> = name.iter().map(u8::to_ascii_lowercase).collect();
-    TABLE.get(std::str::from_utf8(&lower).ok()?).copied()
+    TABLE.get(&*lower).copied()
 }
 
 /// Every command, in no particular order.

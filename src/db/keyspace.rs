@@ -61,8 +61,8 @@ pub(crate) type Deadline = Option<u64>;
 pub(crate) struct Tx<'a> {
     db: &'a Shared,
     locked: Option<Locked<'a, Key, Stored, ahash::RandomState>>,
-    events: SmallVec<[(EventClass, &'static str, Key); 2]>,
-    ready: SmallVec<[Key; 1]>,
+    events: Vec<(EventClass, &'static str, Key)>,
+    ready: Vec<Key>,
 }
 
 impl<'a> Tx<'a> {
@@ -74,7 +74,7 @@ impl<'a> Tx<'a> {
 
     fn locked(db: &'a Shared, locked: Locked<'a, Key, Stored, ahash::RandomState>) -> Self {
         db.tick(locked.now);
-        Tx { db, locked: Some(locked), events: SmallVec::new(), ready: SmallVec::new() }
+        Tx { db, locked: Some(locked), events: Vec::new(), ready: Vec::new() }
     }
 
     /// Locks every shard (FLUSHDB, RANDOMKEY, KEYS, …).

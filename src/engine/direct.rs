@@ -250,6 +250,9 @@ where
     /// Takes the write locks of the shards of `hashes` (each once, in shard
     /// order, so two callers never wait on each other in a cycle).
     pub(crate) fn lock(&self, hashes: &[u64]) -> Locked<'_, K, V, S> {
+        if let [hash] = hashes {
+            return self.lock_indices(&[self.shard_of(*hash)]);
+        }
         let mut idx: SmallVec<[usize; 4]> = hashes.iter().map(|&h| self.shard_of(h)).collect();
         idx.sort_unstable();
         idx.dedup();
