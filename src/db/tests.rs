@@ -4,6 +4,29 @@ use super::*;
 use crate::time::ManualClock;
 use std::time::Duration;
 
+/// Redis's WRONGTYPE error text.
+pub(crate) const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+/// Runs one command.
+pub(crate) fn run(db: &Db, args: &[&str]) -> Reply {
+    db.execute(args)
+}
+
+/// An error reply with this text.
+pub(crate) fn err(text: &str) -> Reply {
+    Reply::Error(text.to_string())
+}
+
+/// An integer reply.
+pub(crate) fn int(n: i64) -> Reply {
+    Reply::Integer(n)
+}
+
+/// A bulk reply.
+pub(crate) fn bulk(s: &str) -> Reply {
+    Reply::bulk(s)
+}
+
 pub(crate) fn manual_db() -> (Db, ManualClock) {
     let clock = ManualClock::new();
     let db = Db::builder().clock(clock.clone()).shards(4).build().unwrap();

@@ -6,21 +6,16 @@ use crate::db::Reply;
 use crate::db::notify::EventClass;
 use crate::db::string::tests::{give_ttl, put_list, table, ttl_of};
 use crate::db::tests::manual_db;
+use crate::db::tests::{WRONGTYPE, int};
 
 fn err(text: &str) -> Reply {
     Reply::Error(text.into())
-}
-
-fn int(n: i64) -> Reply {
-    Reply::Integer(n)
 }
 
 const OFFSET: &str = "ERR bit offset is not an integer or out of range";
 const BIT: &str = "ERR bit is not an integer or out of range";
 const NOT_INT: &str = "ERR value is not an integer or out of range";
 const SYNTAX: &str = "ERR syntax error";
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-
 #[test]
 fn setbit_and_getbit_follow_redis() {
     let (db, _) = manual_db();

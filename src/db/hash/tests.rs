@@ -4,25 +4,8 @@
 
 use crate::db::notify::EventClass;
 use crate::db::tests::manual_db;
+use crate::db::tests::{WRONGTYPE, bulk, err, int, run};
 use crate::db::{Db, DbError, Reply};
-
-fn run(db: &Db, args: &[&str]) -> Reply {
-    db.execute(args)
-}
-
-fn err(text: &str) -> Reply {
-    Reply::Error(text.to_string())
-}
-
-fn int(n: i64) -> Reply {
-    Reply::Integer(n)
-}
-
-fn bulk(s: &str) -> Reply {
-    Reply::bulk(s)
-}
-
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
 /// The bulk strings of an array reply, sorted.
 fn sorted(r: Reply) -> Vec<Vec<u8>> {

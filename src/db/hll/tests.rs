@@ -6,20 +6,15 @@ use crate::db::notify::EventClass;
 use crate::db::string::SetOptions;
 use crate::db::string::tests::{give_ttl, put_list, table, ttl_of};
 use crate::db::tests::manual_db;
+use crate::db::tests::{WRONGTYPE, int};
 use crate::db::{Db, DbError, Reply};
 
 fn err(text: &str) -> Reply {
     Reply::Error(text.into())
 }
 
-fn int(n: i64) -> Reply {
-    Reply::Integer(n)
-}
-
 const NOT_HLL: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
 const CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-
 /// Adds `prefix0..prefix{n-1}` to `key` in batches of 1000.
 fn add_range(db: &Db, key: &str, prefix: &str, n: usize) {
     let names: Vec<String> = (0..n).map(|i| format!("{prefix}{i}")).collect();

@@ -5,16 +5,13 @@
 use super::super::notify::EventClass;
 use super::super::tests::manual_db;
 use super::super::{Db, DbError, MaxMemoryPolicy, Reply};
+use crate::db::tests::int;
 use crate::time::ManualClock;
 use std::collections::HashSet;
 use std::time::Duration;
 
 fn err(text: &str) -> Reply {
     Reply::Error(text.into())
-}
-
-fn int(n: i64) -> Reply {
-    Reply::Integer(n)
 }
 
 /// Runs `(command, expected reply)` rows in order on `db`.

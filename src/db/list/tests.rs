@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::db::notify::{Event, EventClass};
+use crate::db::tests::WRONGTYPE;
 use crate::db::tests::manual_db;
 use crate::db::{Db, DbError, Reply, Value};
 
@@ -25,7 +26,6 @@ fn table(db: &Db, rows: &[(&[&str], Reply)]) {
     }
 }
 
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 const NOT_INT: &str = "ERR value is not an integer or out of range";
 const SYNTAX: &str = "ERR syntax error";
 const LONG_MIN: &str = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";

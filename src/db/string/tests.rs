@@ -5,19 +5,12 @@
 use super::{Expiration, GetExOption, SetOptions};
 use crate::db::notify::EventClass;
 use crate::db::tests::manual_db;
+use crate::db::tests::{WRONGTYPE, bulk, int};
 use crate::db::{Db, DbError, List, Reply, Value};
 use std::time::Duration;
 
 fn err(text: &str) -> Reply {
     Reply::Error(text.into())
-}
-
-fn int(n: i64) -> Reply {
-    Reply::Integer(n)
-}
-
-fn bulk(s: &str) -> Reply {
-    Reply::bulk(s)
 }
 
 /// Runs each command in order and checks its reply.
@@ -50,7 +43,6 @@ pub(crate) fn ttl_of(db: &Db, key: &str) -> Option<u64> {
     db.tx(&[k], |tx| tx.read(k, |_, d| d)).flatten()
 }
 
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 const NOT_INT: &str = "ERR value is not an integer or out of range";
 const SYNTAX: &str = "ERR syntax error";
 

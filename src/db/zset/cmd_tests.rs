@@ -3,6 +3,7 @@
 //! TTLs and blocking.
 
 use crate::db::notify::EventClass;
+use crate::db::tests::WRONGTYPE;
 use crate::db::tests::manual_db;
 use crate::db::{Db, DbError, Reply};
 use std::time::Duration;
@@ -41,8 +42,6 @@ fn table(db: &Db, rows: &[(&str, Reply)]) {
 const SYNTAX: &str = "ERR syntax error";
 const NOT_FLOAT: &str = "ERR value is not a valid float";
 const NOT_INT: &str = "ERR value is not an integer or out of range";
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-
 #[test]
 fn zadd_options_and_errors() {
     let (db, _) = manual_db();

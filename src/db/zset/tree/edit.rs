@@ -84,35 +84,11 @@ impl Tree {
     }
 
     pub(super) fn alloc_leaf(&mut self) -> u32 {
-        match self.free_leaves.pop() {
-            Some(i) => {
-                if let Some(l) = self.leaves.get_mut(i as usize) {
-                    *l = Leaf::empty();
-                }
-                i
-            }
-            None => {
-                grow(&mut self.leaves);
-                self.leaves.push(Leaf::empty());
-                (self.leaves.len() - 1) as u32
-            }
-        }
+        alloc(&mut self.free_leaves, &mut self.leaves, Leaf::empty)
     }
 
     pub(super) fn alloc_inner(&mut self) -> u32 {
-        match self.free_inners.pop() {
-            Some(i) => {
-                if let Some(n) = self.inners.get_mut(i as usize) {
-                    *n = Inner::empty();
-                }
-                i
-            }
-            None => {
-                grow(&mut self.inners);
-                self.inners.push(Inner::empty());
-                (self.inners.len() - 1) as u32
-            }
-        }
+        alloc(&mut self.free_inners, &mut self.inners, Inner::empty)
     }
 
     /// Puts slot `id` (not in the tree) at its place in the order.
@@ -433,5 +409,22 @@ fn pair_mut<T>(v: &mut [T], a: u32, b: u32) -> (&mut T, &mut T) {
         let (lo, hi) = v.split_at_mut(a);
         let (x, y) = (&mut hi[0], &mut lo[b]);
         (x, y)
+    }
+}
+
+/// A fresh node in `arena`: a freed slot reused, or a new one.
+fn alloc<T>(free: &mut Vec<u32>, arena: &mut Vec<T>, empty: fn() -> T) -> u32 {
+    match free.pop() {
+        Some(i) => {
+            if let Some(n) = arena.get_mut(i as usize) {
+                *n = empty();
+            }
+            i
+        }
+        None => {
+            grow(arena);
+            arena.push(empty());
+            (arena.len() - 1) as u32
+        }
     }
 }

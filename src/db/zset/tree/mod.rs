@@ -308,38 +308,27 @@ impl Tree {
     pub(super) fn rank(&self, id: u32) -> usize {
         let t = Target { key: self.slab.key(id), member: self.slab.member(id) };
         let slab = &self.slab;
-        let mut rank = 0;
-        let mut node = self.root;
-        for _ in 0..self.height {
-            let Some(inner) = self.inners.get(node as usize) else { return rank };
-            let n = inner.len as usize;
-            let p = position(slab, &inner.keys[..n], &inner.ids[..n], &t);
-            let i = child(p + usize::from(p < n && inner.ids[p] == id));
-            rank += inner.counts[..i].iter().map(|&c| c as usize).sum::<usize>();
-            node = inner.kids[i];
-        }
-        let Some(leaf) = self.leaves.get(node as usize) else { return rank };
-        let n = leaf.len as usize;
-        rank + position(slab, &leaf.keys[..n], &leaf.ids[..n], &t)
+        self.descend(
+            |inner| {
+                let n = inner.len as usize;
+                let p = position(slab, &inner.keys[..n], &inner.ids[..n], &t);
+                child(p + usize::from(p < n && inner.ids[p] == id))
+            },
+            |leaf| {
+                let n = leaf.len as usize;
+                position(slab, &leaf.keys[..n], &leaf.ids[..n], &t)
+            },
+        )
     }
 
     /// The number of leading entries whose order key satisfies `before`
     /// (which must hold on a prefix of the order).
     pub(super) fn count_keys_while(&self, before: impl Fn(u64) -> bool) -> usize {
         let count = |keys: &[u64]| keys.iter().fold(0, |n, &k| n + usize::from(before(k)));
-        let mut rank = 0;
-        let mut node = self.root;
-        if node == NIL {
-            return 0;
-        }
-        for _ in 0..self.height {
-            let Some(inner) = self.inners.get(node as usize) else { return rank };
-            let i = child(count(&inner.keys[..inner.len as usize]));
-            rank += inner.counts[..i].iter().map(|&c| c as usize).sum::<usize>();
-            node = inner.kids[i];
-        }
-        let Some(leaf) = self.leaves.get(node as usize) else { return rank };
-        rank + count(&leaf.keys[..leaf.len as usize])
+        self.descend(
+            |inner| child(count(&inner.keys[..inner.len as usize])),
+            |leaf| count(&leaf.keys[..leaf.len as usize]),
+        )
     }
 
     /// The number of leading entries whose member satisfies `before`
@@ -353,6 +342,17 @@ impl Tree {
     /// compare members, which cost more than loading keys).
     fn count_while(&self, pred: impl Fn(&Slab, u64, u32) -> bool) -> usize {
         let slab = &self.slab;
+        self.descend(
+            |inner| child(partition(inner.len as usize, |i| pred(slab, inner.keys[i], inner.ids[i]))),
+            |leaf| partition(leaf.len as usize, |i| pred(slab, leaf.keys[i], leaf.ids[i])),
+        )
+    }
+
+    /// Walks from the root to a leaf: at each inner node to the child
+    /// `inner_pos` picks, counting the entries of the children left of it,
+    /// then adds `leaf_pos` in the leaf. The result is the rank of the
+    /// position the two pick.
+    fn descend(&self, inner_pos: impl Fn(&Inner) -> usize, leaf_pos: impl Fn(&Leaf) -> usize) -> usize {
         let mut rank = 0;
         let mut node = self.root;
         if node == NIL {
@@ -360,12 +360,12 @@ impl Tree {
         }
         for _ in 0..self.height {
             let Some(inner) = self.inners.get(node as usize) else { return rank };
-            let i = child(partition(inner.len as usize, |i| pred(slab, inner.keys[i], inner.ids[i])));
+            let i = inner_pos(inner);
             rank += inner.counts[..i].iter().map(|&c| c as usize).sum::<usize>();
             node = inner.kids[i];
         }
         let Some(leaf) = self.leaves.get(node as usize) else { return rank };
-        rank + partition(leaf.len as usize, |i| pred(slab, leaf.keys[i], leaf.ids[i]))
+        rank + leaf_pos(leaf)
     }
 
     /// The position of the entry of rank `rank` (`None` past the end).
