@@ -4,11 +4,19 @@
 //! mixing in string keys written with SET). Replies whose order Redis leaves
 //! open are compared sorted; random picks and scans are checked against the
 //! model's contents.
+//!
+//! Expiry runs under a `ManualClock`: the model keeps each key's deadline,
+//! PEXPIRE/PERSIST/PTTL are mixed in, the clock is advanced by hand (the
+//! model dropping every key whose deadline has come), and DBSIZE is compared
+//! right after `run_pending_tasks`. Hash writes keep the key's TTL; a hash
+//! emptied by HDEL is deleted, TTL and all; SET clears the TTL.
 
 use embercache::Db;
 use embercache::db::Reply;
+use embercache::time::ManualClock;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
 
 const KEYS: [&str; 3] = ["k0", "k1", "k2"];
 const FIELDS: [&str; 5] = ["f0", "f1", "f2", "f10", "g"];
@@ -37,6 +45,16 @@ enum Op {
     HIncrByFloat(usize, usize, usize),
     HRandField(usize, Option<i64>, bool),
     HScan(usize, usize, bool, bool),
+    PExpire(usize, i64),
+    Persist(usize),
+    PTtl(usize),
+    /// Not a command: moves the clock forward by this many milliseconds.
+    Advance(u64),
+    /// Not a command: moves the clock to the key's deadline (1 ms short of
+    /// it if the flag is set); stays put if the key has none.
+    AdvanceTo(usize, bool),
+    /// `run_pending_tasks`, then DBSIZE.
+    DbSize,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -62,7 +80,13 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (k.clone(), f.clone(), 0..INCRS.len()).prop_map(|(k, f, i)| Op::HIncrBy(k, f, i)),
         2 => (k.clone(), f.clone(), 0..FLOAT_INCRS.len()).prop_map(|(k, f, i)| Op::HIncrByFloat(k, f, i)),
         2 => (k.clone(), prop::option::of(-6..7i64), any::<bool>()).prop_map(|(k, c, w)| Op::HRandField(k, c, w)),
-        2 => (k, 1..6usize, any::<bool>(), any::<bool>()).prop_map(|(k, c, m, n)| Op::HScan(k, c, m, n)),
+        2 => (k.clone(), 1..6usize, any::<bool>(), any::<bool>()).prop_map(|(k, c, m, n)| Op::HScan(k, c, m, n)),
+        3 => (k.clone(), prop_oneof![9 => 1i64..=50, 1 => -2i64..=0]).prop_map(|(k, ms)| Op::PExpire(k, ms)),
+        1 => k.clone().prop_map(Op::Persist),
+        2 => k.clone().prop_map(Op::PTtl),
+        2 => (0u64..=30).prop_map(Op::Advance),
+        2 => (k, any::<bool>()).prop_map(|(k, early)| Op::AdvanceTo(k, early)),
+        1 => Just(Op::DbSize),
     ]
 }
 
@@ -108,6 +132,10 @@ fn bulk(s: &str) -> Reply {
 #[derive(Default)]
 struct Model {
     keys: HashMap<&'static str, Val>,
+    /// Deadlines (model milliseconds) of the keys that have a TTL.
+    deadlines: HashMap<&'static str, u64>,
+    /// Milliseconds the clock has been advanced.
+    now: u64,
 }
 
 impl Model {
@@ -127,12 +155,48 @@ impl Model {
         }
     }
 
-    /// Deletes `key` if it holds an empty hash.
+    /// Deletes `key` (and its deadline) if it holds an empty hash.
     fn tidy(&mut self, key: &str) {
         if let Some(Val::Hash(h)) = self.keys.get(key)
             && h.is_empty()
         {
-            self.keys.remove(key);
+            self.remove(key);
+        }
+    }
+
+    fn remove(&mut self, key: &str) {
+        self.keys.remove(key);
+        self.deadlines.remove(key);
+    }
+
+    /// PEXPIRE: a deadline `ms` from now; a non-positive `ms` deletes the key.
+    fn pexpire(&mut self, key: &'static str, ms: i64) -> Reply {
+        if !self.keys.contains_key(key) {
+            return Reply::Integer(0);
+        }
+        if ms <= 0 {
+            self.remove(key);
+        } else {
+            self.deadlines.insert(key, self.now + ms.unsigned_abs());
+        }
+        Reply::Integer(1)
+    }
+
+    fn pttl(&self, key: &str) -> Reply {
+        Reply::Integer(match (self.keys.contains_key(key), self.deadlines.get(key)) {
+            (false, _) => -2,
+            (true, None) => -1,
+            (true, Some(&d)) => (d - self.now) as i64,
+        })
+    }
+
+    /// Moves the clock: a key expires exactly when it reaches its deadline.
+    fn advance(&mut self, ms: u64) {
+        self.now += ms;
+        let now = self.now;
+        let due: Vec<&'static str> = self.deadlines.iter().filter(|&(_, &d)| d <= now).map(|(&k, _)| k).collect();
+        for key in due {
+            self.remove(key);
         }
     }
 
@@ -163,7 +227,8 @@ fn sorted_bulks(r: &Reply) -> Option<Vec<Vec<u8>>> {
 }
 
 fn run_case(ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let db = Db::new();
+    let clock = ManualClock::new();
+    let db = Db::builder().clock(clock.clone()).build().expect("valid configuration");
     let mut m = Model::default();
     for op in ops {
         let key = |k: usize| KEYS[k];
@@ -173,6 +238,7 @@ fn run_case(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Set(k, v) => {
                 prop_assert_eq!(db.execute(&["SET", key(k), VALUES[v]]), Reply::OK);
                 m.keys.insert(key(k), Val::Str);
+                m.deadlines.remove(key(k));
             }
             Op::HSet(k, pairs, true) => {
                 let mut args = strs(&["HSET", key(k)]);
@@ -309,8 +375,39 @@ fn run_case(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::HRandField(k, count, with_values) => check_hrandfield(&db, &m, key(k), count, with_values)?,
             Op::HScan(k, count, pattern, no_values) => check_hscan(&db, &m, key(k), count, pattern, no_values)?,
+            Op::PExpire(k, ms) => {
+                let args = strs(&["PEXPIRE", key(k), &ms.to_string()]);
+                prop_assert_eq!(db.execute(&args), m.pexpire(key(k), ms), "{:?} at {} ms", args, m.now);
+            }
+            Op::Persist(k) => {
+                let want = Reply::from(m.keys.contains_key(key(k)) && m.deadlines.remove(key(k)).is_some());
+                prop_assert_eq!(db.execute(&["PERSIST", key(k)]), want, "PERSIST {} at {} ms", key(k), m.now);
+            }
+            Op::PTtl(k) => {
+                prop_assert_eq!(db.execute(&["PTTL", key(k)]), m.pttl(key(k)), "PTTL {} at {} ms", key(k), m.now);
+            }
+            Op::AdvanceTo(k, early) => {
+                let ms = m.deadlines.get(key(k)).map_or(0, |&d| d - m.now - u64::from(early));
+                clock.advance(Duration::from_millis(ms));
+                m.advance(ms);
+            }
+            Op::Advance(ms) => {
+                clock.advance(Duration::from_millis(ms));
+                m.advance(ms);
+            }
+            Op::DbSize => {
+                // Expired keys count in DBSIZE until reclaimed.
+                db.run_pending_tasks();
+                prop_assert_eq!(db.execute(&["DBSIZE"]), Reply::Integer(m.keys.len() as i64), "at {} ms", m.now);
+            }
         }
     }
+    for k in KEYS {
+        prop_assert_eq!(db.execute(&["PTTL", k]), m.pttl(k), "final PTTL {}", k);
+        check_hscan(&db, &m, k, 10, false, false)?;
+    }
+    db.run_pending_tasks();
+    prop_assert_eq!(db.execute(&["DBSIZE"]), Reply::Integer(m.keys.len() as i64), "final DBSIZE");
     Ok(())
 }
 

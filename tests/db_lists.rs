@@ -2,14 +2,26 @@
 //! through `Db::execute` and through a plain `VecDeque` model written from
 //! Redis's documentation; every reply must match, errors included (a string
 //! key is mixed in with SET). Blocking commands run with a 1 ms timeout.
+//!
+//! Expiry runs under a `ManualClock`: the model keeps each key's deadline,
+//! PEXPIRE/PERSIST/PTTL are mixed in, the clock is advanced by hand (the
+//! model dropping every key whose deadline has come), and DBSIZE is compared
+//! right after `run_pending_tasks`. List writes keep the key's TTL; a list
+//! emptied by a command is deleted, TTL and all; SET clears the TTL.
 
 use embercache::Db;
 use embercache::db::Reply;
+use embercache::time::ManualClock;
 use proptest::prelude::*;
 use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
 
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
+/// A list command, or a step of the clock or the keyspace's upkeep:
+/// `Advance` moves the clock by `ms`; `AdvanceTo` moves it to `key`'s
+/// deadline (1 ms short of it if `early`), or not at all if `key` has none;
+/// `DbSize` runs `run_pending_tasks`, then DBSIZE.
 #[derive(Debug, Clone)]
 enum Cmd {
     Push { left: bool, only_existing: bool, key: &'static str, items: Vec<&'static str> },
@@ -26,6 +38,12 @@ enum Cmd {
     MPop { keys: Vec<&'static str>, left: bool, count: Option<i64>, blocking: bool },
     BPop { keys: Vec<&'static str>, left: bool },
     SetString { key: &'static str, value: &'static str },
+    PExpire { key: &'static str, ms: i64 },
+    Persist { key: &'static str },
+    PTtl { key: &'static str },
+    Advance { ms: u64 },
+    AdvanceTo { key: &'static str, early: bool },
+    DbSize,
 }
 
 fn key() -> impl Strategy<Value = &'static str> {
@@ -58,6 +76,12 @@ fn cmd() -> impl Strategy<Value = Cmd> {
             .prop_map(|(keys, left, count, blocking)| Cmd::MPop { keys, left, count, blocking }),
         1 => (prop::collection::vec(key(), 1..3), any::<bool>()).prop_map(|(keys, left)| Cmd::BPop { keys, left }),
         1 => (key(), item()).prop_map(|(key, value)| Cmd::SetString { key, value }),
+        3 => (key(), prop_oneof![9 => 1i64..=50, 1 => -2i64..=0]).prop_map(|(key, ms)| Cmd::PExpire { key, ms }),
+        1 => key().prop_map(|key| Cmd::Persist { key }),
+        2 => key().prop_map(|key| Cmd::PTtl { key }),
+        2 => (0u64..=30).prop_map(|ms| Cmd::Advance { ms }),
+        3 => (key(), any::<bool>()).prop_map(|(key, early)| Cmd::AdvanceTo { key, early }),
+        1 => Just(Cmd::DbSize),
     ]
 }
 
@@ -130,6 +154,11 @@ impl Cmd {
                 a.push(s("0.001"));
             }
             Cmd::SetString { key, value } => a.extend([s("SET"), s(key), s(value)]),
+            Cmd::PExpire { key, ms } => a.extend([s("PEXPIRE"), s(key), ms.to_string()]),
+            Cmd::Persist { key } => a.extend([s("PERSIST"), s(key)]),
+            Cmd::PTtl { key } => a.extend([s("PTTL"), s(key)]),
+            Cmd::Advance { .. } | Cmd::AdvanceTo { .. } => {}
+            Cmd::DbSize => a.push(s("DBSIZE")),
         }
         a
     }
@@ -145,6 +174,10 @@ enum Entry {
 #[derive(Debug, Default)]
 struct Model {
     keys: HashMap<&'static str, Entry>,
+    /// Deadlines (model milliseconds) of the keys that have a TTL.
+    deadlines: HashMap<&'static str, u64>,
+    /// Milliseconds the clock has been advanced.
+    now: u64,
 }
 
 fn err(text: &str) -> Reply {
@@ -185,9 +218,11 @@ impl Model {
         }
     }
 
-    /// Deletes emptied lists, as Redis does.
+    /// Deletes emptied lists, as Redis does, and the deadlines of deleted
+    /// keys (a key created later starts without a TTL).
     fn clean(&mut self) {
         self.keys.retain(|_, e| !matches!(e, Entry::List(l) if l.is_empty()));
+        self.deadlines.retain(|k, _| self.keys.contains_key(k));
     }
 
     fn apply(&mut self, cmd: &Cmd) -> Reply {
@@ -353,8 +388,45 @@ impl Model {
             }
             Cmd::SetString { key, .. } => {
                 self.keys.insert(key, Entry::Str);
+                self.deadlines.remove(key);
                 Reply::OK
             }
+            Cmd::PExpire { key, ms } => {
+                if !self.keys.contains_key(key) {
+                    return Ok(Reply::Integer(0));
+                }
+                if *ms <= 0 {
+                    self.keys.remove(key);
+                } else {
+                    self.deadlines.insert(key, self.now + ms.unsigned_abs());
+                }
+                Reply::Integer(1)
+            }
+            Cmd::Persist { key } => Reply::from(self.keys.contains_key(key) && self.deadlines.remove(key).is_some()),
+            Cmd::PTtl { key } => Reply::Integer(match (self.keys.contains_key(key), self.deadlines.get(key)) {
+                (false, _) => -2,
+                (true, None) => -1,
+                (true, Some(&d)) => (d - self.now) as i64,
+            }),
+            Cmd::Advance { .. } | Cmd::AdvanceTo { .. } => {
+                self.now += match cmd {
+                    Cmd::AdvanceTo { key, early } => {
+                        self.deadlines.get(key).map_or(0, |&d| d - self.now - u64::from(*early))
+                    }
+                    Cmd::Advance { ms } => *ms,
+                    _ => unreachable!(),
+                };
+                let now = self.now;
+                // A key expires exactly when the clock reaches its deadline
+                // (`clean` then drops the deadlines).
+                let due: Vec<&'static str> =
+                    self.deadlines.iter().filter(|&(_, &d)| d <= now).map(|(&k, _)| k).collect();
+                for key in due {
+                    self.keys.remove(key);
+                }
+                Reply::OK
+            }
+            Cmd::DbSize => Reply::Integer(self.keys.len() as i64),
         })
     }
 }
@@ -364,18 +436,37 @@ proptest! {
 
     #[test]
     fn lists_behave_as_the_model(cmds in prop::collection::vec(cmd(), 1..60)) {
-        let db = Db::new();
+        let clock = ManualClock::new();
+        let db = Db::builder().clock(clock.clone()).build().expect("valid configuration");
         let mut model = Model::default();
         for cmd in &cmds {
+            match cmd {
+                Cmd::Advance { .. } | Cmd::AdvanceTo { .. } => {
+                    let before = model.now;
+                    model.apply(cmd);
+                    clock.advance(Duration::from_millis(model.now - before));
+                    continue;
+                }
+                // Expired keys count in DBSIZE until reclaimed.
+                Cmd::DbSize => db.run_pending_tasks(),
+                _ => {}
+            }
             let args = cmd.args();
             let got = db.execute(&args);
             let want = model.apply(cmd);
-            prop_assert_eq!(got, want, "{:?}", args);
+            prop_assert_eq!(got, want, "{:?} at {} ms", args, model.now);
+        }
+        for key in ["a", "b", "c", "s"] {
+            let got = db.execute(&["PTTL", key]);
+            let want = model.apply(&Cmd::PTtl { key });
+            prop_assert_eq!(got, want, "final PTTL {}", key);
         }
         for key in ["a", "b", "c"] {
             let got = db.execute(&["LRANGE", key, "0", "-1"]);
             let want = model.apply(&Cmd::Range { key, start: 0, stop: -1 });
             prop_assert_eq!(got, want, "final {}", key);
         }
+        db.run_pending_tasks();
+        prop_assert_eq!(db.execute(&["DBSIZE"]), model.apply(&Cmd::DbSize), "final DBSIZE");
     }
 }
