@@ -4,11 +4,19 @@
 //! mixing in string keys written with SET). Unordered replies are compared
 //! sorted; random picks, pops and scans are checked against the model's
 //! contents (and pops then applied to it).
+//!
+//! Keys expire under a manual clock: the model keeps each key's deadline
+//! by Redis's rules (writes keep it, STOREs and SET clear it, an emptied set
+//! is deleted with it) and drops a key once the clock reaches its deadline;
+//! PEXPIRE, PERSIST and PTTL are checked against it, and DBSIZE right after
+//! `run_pending_tasks`.
 
 use embercache::Db;
 use embercache::db::Reply;
+use embercache::time::ManualClock;
 use proptest::prelude::*;
 use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
 
 const KEYS: [&str; 4] = ["s0", "s1", "s2", "s3"];
 const MEMBERS: [&str; 6] = ["a", "b", "c", "d", "1", "ab"];
@@ -38,10 +46,42 @@ enum Op {
     Store(Algebra, usize, Vec<usize>),
     SInterCard(Vec<usize>, Option<i64>),
     SScan(usize, usize, bool),
+    PExpire(Target, i64),
+    Persist(usize),
+    PTtl(usize),
+    /// Moves the clock forward by this many milliseconds.
+    Advance(u64),
+    /// `run_pending_tasks`, then DBSIZE.
+    Pending,
 }
 
 fn algebra() -> impl Strategy<Value = Algebra> {
     prop_oneof![Just(Algebra::Inter), Just(Algebra::Union), Just(Algebra::Diff)]
+}
+
+/// The key a PEXPIRE targets: `KEYS[i]`, or the `i`-th (modulo their
+/// number) of the keys the model holds, so that most deadlines land on
+/// live keys.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Key(usize),
+    Live(usize),
+}
+
+fn target() -> impl Strategy<Value = Target> {
+    prop_oneof![1 => (0..KEYS.len()).prop_map(Target::Key), 3 => (0..8usize).prop_map(Target::Live)]
+}
+
+/// PEXPIRE's milliseconds: mostly 1..=50 (multiples of 5 favoured, so
+/// that the clock often lands exactly on a deadline), sometimes not
+/// positive (deleting the key).
+fn pexpire_ms() -> impl Strategy<Value = i64> {
+    prop_oneof![5 => 1..=50i64, 4 => (1..=10i64).prop_map(|x| 5 * x), 1 => -2..=0i64]
+}
+
+/// How far the clock moves: 0..=30 ms, multiples of 5 favoured.
+fn advance_ms() -> impl Strategy<Value = u64> {
+    prop_oneof![0..=30u64, (0..=6u64).prop_map(|x| 5 * x)]
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -63,6 +103,11 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (algebra(), ks.clone()).prop_map(|(a, k)| Op::Compute(a, k)),
         3 => (algebra(), k.clone(), ks.clone()).prop_map(|(a, d, k)| Op::Store(a, d, k)),
         2 => (ks, prop::option::of(-1..4i64)).prop_map(|(k, l)| Op::SInterCard(k, l)),
+        10 => (target(), pexpire_ms()).prop_map(|(t, ms)| Op::PExpire(t, ms)),
+        1 => k.clone().prop_map(Op::Persist),
+        2 => k.clone().prop_map(Op::PTtl),
+        6 => advance_ms().prop_map(Op::Advance),
+        1 => Just(Op::Pending),
         1 => (k, 1..5usize, any::<bool>()).prop_map(|(k, c, p)| Op::SScan(k, c, p)),
     ]
 }
@@ -86,6 +131,10 @@ fn strs(items: &[&str]) -> Vec<String> {
 #[derive(Default)]
 struct Model {
     keys: HashMap<&'static str, Val>,
+    /// Deadlines (model milliseconds) of the keys that have one.
+    deadlines: HashMap<&'static str, u64>,
+    /// The clock, in milliseconds since the start.
+    now: u64,
 }
 
 impl Model {
@@ -98,13 +147,70 @@ impl Model {
         }
     }
 
-    /// Stores `members` at `key` (deleting it when empty).
+    /// Stores `members` at `key`, keeping its deadline (deleting the key,
+    /// deadline included, when empty).
     fn put(&mut self, key: &'static str, members: Members) {
         if members.is_empty() {
-            self.keys.remove(key);
+            self.delete(key);
         } else {
             self.keys.insert(key, Val::Set(members));
         }
+    }
+
+    /// Replaces `key` with `members` as the STORE commands do: the
+    /// deadline is cleared.
+    fn store(&mut self, key: &'static str, members: Members) {
+        self.deadlines.remove(key);
+        self.put(key, members);
+    }
+
+    fn delete(&mut self, key: &str) {
+        self.keys.remove(key);
+        self.deadlines.remove(key);
+    }
+
+    /// Moves the clock forward: every key whose deadline has come expires.
+    fn advance(&mut self, ms: u64) {
+        self.now += ms;
+        let now = self.now;
+        let due: Vec<&str> = self.deadlines.iter().filter(|&(_, &d)| d <= now).map(|(k, _)| *k).collect();
+        for k in due {
+            self.delete(k);
+        }
+    }
+
+    fn target(&self, t: Target) -> &'static str {
+        let mut live: Vec<&'static str> = self.keys.keys().copied().collect();
+        live.sort();
+        match t {
+            Target::Live(i) if !live.is_empty() => live[i % live.len()],
+            Target::Live(i) | Target::Key(i) => KEYS[i % KEYS.len()],
+        }
+    }
+
+    fn pexpire(&mut self, key: &'static str, ms: i64) -> Reply {
+        if !self.keys.contains_key(key) {
+            return Reply::Integer(0);
+        }
+        match u64::try_from(ms) {
+            Ok(ms) if ms > 0 => {
+                self.deadlines.insert(key, self.now + ms);
+            }
+            _ => self.delete(key),
+        }
+        Reply::Integer(1)
+    }
+
+    fn persist(&mut self, key: &str) -> Reply {
+        Reply::from(self.keys.contains_key(key) && self.deadlines.remove(key).is_some())
+    }
+
+    fn pttl(&self, key: &str) -> Reply {
+        Reply::Integer(match (self.keys.contains_key(key), self.deadlines.get(key)) {
+            (false, _) => -2,
+            (true, None) => -1,
+            (true, Some(&d)) => (d - self.now) as i64,
+        })
     }
 
     fn owned(&self, key: &str) -> Result<Members, Reply> {
@@ -161,7 +267,8 @@ fn same_set(got: Reply, want: Result<Members, Reply>) -> Result<(), TestCaseErro
 }
 
 fn run_case(ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let db = Db::new();
+    let clock = ManualClock::new();
+    let db = Db::builder().clock(clock.clone()).build().expect("db");
     let mut m = Model::default();
     let key = |k: usize| KEYS[k];
     let names = |ms: &[usize]| ms.iter().map(|&i| MEMBERS[i].to_string()).collect::<Vec<_>>();
@@ -169,6 +276,7 @@ fn run_case(ops: Vec<Op>) -> Result<(), TestCaseError> {
         match op {
             Op::Set(k) => {
                 prop_assert_eq!(db.execute(&["SET", key(k), "x"]), Reply::OK);
+                m.deadlines.remove(key(k));
                 m.keys.insert(key(k), Val::Str);
             }
             Op::SAdd(k, ms) => {
@@ -310,7 +418,7 @@ fn run_case(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 args.extend(&keys);
                 let want = m.compute(op, &keys).map(|s| {
                     let n = s.len();
-                    m.put(key(d), s);
+                    m.store(key(d), s);
                     Reply::Integer(n as i64)
                 });
                 prop_assert_eq!(db.execute(&args), want.unwrap_or_else(|e| e));
@@ -369,7 +477,27 @@ fn run_case(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
                 prop_assert!(done, "SSCAN never ended");
             }
+            Op::PExpire(t, ms) => {
+                let k = m.target(t);
+                let want = m.pexpire(k, ms);
+                prop_assert_eq!(db.execute(&["PEXPIRE", k, &ms.to_string()]), want);
+            }
+            Op::Persist(k) => prop_assert_eq!(db.execute(&["PERSIST", key(k)]), m.persist(key(k))),
+            Op::PTtl(k) => prop_assert_eq!(db.execute(&["PTTL", key(k)]), m.pttl(key(k))),
+            Op::Advance(ms) => {
+                clock.advance(Duration::from_millis(ms));
+                m.advance(ms);
+            }
+            Op::Pending => {
+                db.run_pending_tasks();
+                prop_assert_eq!(db.execute(&["DBSIZE"]), Reply::Integer(m.keys.len() as i64));
+            }
         }
+    }
+    // Final state: every key's members (or type) and time to live.
+    for k in KEYS {
+        prop_assert_eq!(db.execute(&["PTTL", k]), m.pttl(k), "PTTL {}", k);
+        same_set(db.execute(&["SMEMBERS", k]), m.owned(k))?;
     }
     Ok(())
 }

@@ -3,12 +3,20 @@
 //! `HashMap` of member → score per key, sorted on demand in Redis's order),
 //! comparing every reply, wrong-type cases included (a string key mixed in
 //! with SET). Also the memory cost per member of `ZSet`.
+//!
+//! Keys expire under a manual clock: the model keeps each key's deadline
+//! by Redis's rules (writes keep it, the STORE forms and SET clear it, an
+//! emptied sorted set is deleted with it) and drops a key once the clock
+//! reaches its deadline; PEXPIRE, PERSIST and PTTL are checked against it,
+//! and DBSIZE right after `run_pending_tasks`.
 
 use embercache::Db;
 use embercache::db::{Reply, ZSet};
+use embercache::time::ManualClock;
 use proptest::prelude::*;
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::time::Duration;
 
 // ---------------------------------------------------------------- model --
 
@@ -51,6 +59,10 @@ fn flat(items: &[(Vec<u8>, f64)], withscores: bool) -> Reply {
 #[derive(Default)]
 struct Model {
     keys: HashMap<String, Val>,
+    /// Deadlines (model milliseconds) of the keys that have one.
+    deadlines: HashMap<String, u64>,
+    /// The clock, in milliseconds since the start.
+    now: u64,
 }
 
 impl Model {
@@ -71,21 +83,38 @@ impl Model {
         }
     }
 
-    /// Deletes `key` if it holds an empty sorted set.
+    /// Deletes `key`, deadline included, if it holds an empty sorted set.
     fn tidy(&mut self, key: &str) {
         if matches!(self.keys.get(key), Some(Val::Z(m)) if m.is_empty()) {
-            self.keys.remove(key);
+            self.delete(key);
         }
     }
 
+    fn delete(&mut self, key: &str) {
+        self.keys.remove(key);
+        self.deadlines.remove(key);
+    }
+
+    /// Replaces `dst` as the STORE forms do: the deadline is cleared.
     fn store(&mut self, dst: &str, items: Members) -> Reply {
         let n = items.len();
+        self.deadlines.remove(dst);
         if n == 0 {
             self.keys.remove(dst);
         } else {
             self.keys.insert(dst.to_string(), Val::Z(items));
         }
         Reply::Integer(n as i64)
+    }
+
+    /// Moves the clock forward: every key whose deadline has come expires.
+    fn advance(&mut self, ms: u64) {
+        self.now += ms;
+        let now = self.now;
+        let due: Vec<String> = self.deadlines.iter().filter(|&(_, &d)| d <= now).map(|(k, _)| k.clone()).collect();
+        for k in due {
+            self.delete(&k);
+        }
     }
 }
 
@@ -133,6 +162,58 @@ enum Cmd {
     ZInterCard(Vec<usize>, u8),
     RangeStore(usize, usize, i8, i8),
     Set(usize),
+    /// PERSIST and PTTL take a key of `KEYS` or, past its end, `LEX`.
+    PExpire(Target, i64),
+    Persist(usize),
+    PTtl(usize),
+}
+
+/// A step of a test: a command, or something only the driver can do.
+#[derive(Debug, Clone)]
+enum Step {
+    Cmd(Cmd),
+    /// Moves the clock forward by this many milliseconds.
+    Advance(u64),
+    /// `run_pending_tasks`, then DBSIZE.
+    Pending,
+}
+
+/// A key for the TTL commands: one of `KEYS`, or `LEX` for index `KEYS.len()`.
+fn ttl_key(i: usize) -> &'static str {
+    KEYS.get(i).copied().unwrap_or(LEX)
+}
+
+/// The key a PEXPIRE targets: `ttl_key(i)`, or the `i`-th (modulo their
+/// number) of the keys the model holds, so that most deadlines land on
+/// live keys.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Key(usize),
+    Live(usize),
+}
+
+fn target() -> impl Strategy<Value = Target> {
+    prop_oneof![1 => (0..=KEYS.len()).prop_map(Target::Key), 3 => (0..8usize).prop_map(Target::Live)]
+}
+
+/// PEXPIRE's milliseconds: mostly 1..=50 (multiples of 5 favoured, so
+/// that the clock often lands exactly on a deadline), sometimes not
+/// positive (deleting the key).
+fn pexpire_ms() -> impl Strategy<Value = i64> {
+    prop_oneof![5 => 1..=50i64, 4 => (1..=10i64).prop_map(|x| 5 * x), 1 => -2..=0i64]
+}
+
+/// How far the clock moves: 0..=30 ms, multiples of 5 favoured.
+fn advance_ms() -> impl Strategy<Value = u64> {
+    prop_oneof![0..=30u64, (0..=6u64).prop_map(|x| 5 * x)]
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        40 => cmd().prop_map(Step::Cmd),
+        7 => advance_ms().prop_map(Step::Advance),
+        1 => Just(Step::Pending),
+    ]
 }
 
 fn bound() -> impl Strategy<Value = (bool, usize)> {
@@ -192,6 +273,9 @@ fn cmd() -> impl Strategy<Value = Cmd> {
         1 => (keys(4), 0..3u8).prop_map(|(k, l)| Cmd::ZInterCard(k, l)),
         1 => (k(), k(), -4..4i8, -4..4i8).prop_map(|(d, s, a, b)| Cmd::RangeStore(d, s, a, b)),
         1 => Just(Cmd::Set(3)),
+        8 => (target(), pexpire_ms()).prop_map(|(t, ms)| Cmd::PExpire(t, ms)),
+        1 => (0..=KEYS.len()).prop_map(Cmd::Persist),
+        3 => (0..=KEYS.len()).prop_map(Cmd::PTtl),
     ]
 }
 
@@ -426,6 +510,25 @@ impl Model {
             }
         }
         Ok(acc.into_iter().collect())
+    }
+
+    fn target(&self, t: Target) -> String {
+        let mut live: Vec<&String> = self.keys.keys().collect();
+        live.sort();
+        match t {
+            Target::Live(i) if !live.is_empty() => live[i % live.len()].clone(),
+            Target::Live(i) | Target::Key(i) => ttl_key(i % (KEYS.len() + 1)).into(),
+        }
+    }
+
+    /// PTTL: -2 for a missing key, -1 without a deadline, else the
+    /// milliseconds left.
+    fn pttl(&self, key: &str) -> Reply {
+        Reply::Integer(match (self.keys.contains_key(key), self.deadlines.get(key)) {
+            (false, _) => -2,
+            (true, None) => -1,
+            (true, Some(&d)) => (d - self.now) as i64,
+        })
     }
 
     fn run(&mut self, cmd: &Cmd) -> (Vec<String>, Reply) {
@@ -740,9 +843,31 @@ impl Model {
                 (args, r)
             }
             Cmd::Set(key) => {
+                self.deadlines.remove(KEYS[*key]);
                 self.keys.insert(k(*key), Val::Str);
                 (vec!["SET".into(), k(*key), "text".into()], Reply::OK)
             }
+            Cmd::PExpire(t, ms) => {
+                let key = self.target(*t);
+                let key = key.as_str();
+                let args = vec!["PEXPIRE".into(), key.into(), ms.to_string()];
+                if !self.keys.contains_key(key) {
+                    return (args, Reply::Integer(0));
+                }
+                match u64::try_from(*ms) {
+                    Ok(ms) if ms > 0 => {
+                        self.deadlines.insert(key.into(), self.now + ms);
+                    }
+                    _ => self.delete(key),
+                }
+                (args, Reply::Integer(1))
+            }
+            Cmd::Persist(key) => {
+                let key = ttl_key(*key);
+                let r = Reply::from(self.keys.contains_key(key) && self.deadlines.remove(key).is_some());
+                (vec!["PERSIST".into(), key.into()], r)
+            }
+            Cmd::PTtl(key) => (vec!["PTTL".into(), ttl_key(*key).into()], self.pttl(ttl_key(*key))),
         }
     }
 }
@@ -752,18 +877,33 @@ proptest! {
 
     /// Every reply of `Db::execute`, in its RESP2 shape (the model's
     /// member/score lists are flat), equals the model's, over random
-    /// sequences mixing every sorted-set command and a string key.
+    /// sequences mixing every sorted-set command, a string key, deadlines
+    /// and a moving clock.
     #[test]
-    fn sorted_set_commands_match_the_model(cmds in prop::collection::vec(cmd(), 1..60)) {
-        let db = Db::new();
+    fn sorted_set_commands_match_the_model(steps in prop::collection::vec(step(), 1..60)) {
+        let clock = ManualClock::new();
+        let db = Db::builder().clock(clock.clone()).build().expect("db");
         let mut model = Model::default();
-        for cmd in &cmds {
-            let (args, want) = model.run(cmd);
-            let got = db.execute(&args).into_resp2_shape();
-            prop_assert_eq!(&got, &want, "{:?}", args);
+        for step in &steps {
+            match step {
+                Step::Cmd(cmd) => {
+                    let (args, want) = model.run(cmd);
+                    let got = db.execute(&args).into_resp2_shape();
+                    prop_assert_eq!(&got, &want, "{:?}", args);
+                }
+                Step::Advance(ms) => {
+                    clock.advance(Duration::from_millis(*ms));
+                    model.advance(*ms);
+                }
+                Step::Pending => {
+                    db.run_pending_tasks();
+                    prop_assert_eq!(db.execute(&["DBSIZE"]), Reply::Integer(model.keys.len() as i64));
+                }
+            }
         }
-        // Final state: every key's content and order.
+        // Final state: every key's content, order and time to live.
         for key in KEYS.iter().chain([&LEX]) {
+            prop_assert_eq!(db.execute(&["PTTL", key]), model.pttl(key), "PTTL {}", key);
             let want = match model.keys.get(*key) {
                 Some(Val::Z(m)) => flat(&sorted(m), true),
                 Some(Val::Str) => Reply::Error(WRONGTYPE.into()),
