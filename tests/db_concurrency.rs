@@ -138,3 +138,36 @@ fn incr_from_many_threads_counts_every_increment() {
     assert_eq!(db.execute(&["HGET", "h", "f"]), Reply::bulk("8000"));
     assert_eq!(db.execute(&["ZSCORE", "z", "m"]), Reply::Double(8000.0));
 }
+
+#[test]
+fn eviction_races_with_writers_of_every_type_and_keeps_the_bound() {
+    use embercache::db::MaxMemoryPolicy;
+    for policy in [MaxMemoryPolicy::AllKeysLru, MaxMemoryPolicy::AllKeysLfu, MaxMemoryPolicy::VolatileTtl] {
+        let max = 256 * 1024;
+        let db = Db::builder().maxmemory(max).maxmemory_policy(policy).shards(8).build().unwrap();
+        let writer = move |db: &Db, i: usize| {
+            let k = format!("k{}", i % 5_000);
+            let v = "x".repeat(i % 200);
+            let r = match i % 7 {
+                0 => db.execute(&["SET", &k, &v, "EX", "100"]),
+                1 => db.execute(&["RPUSH", &k, &v, "b"]),
+                2 => db.execute(&["HSET", &k, "f", &v]),
+                3 => db.execute(&["ZADD", &k, "1", &v]),
+                4 => db.execute(&["SADD", &k, &v]),
+                5 => db.execute(&["DEL", &k]),
+                _ => db.execute(&["PEXPIRE", &k, "50000"]),
+            };
+            // Wrong types and, under volatile-ttl with nothing left to
+            // evict, OOM are fine; a panic or a hang is not.
+            let ok =
+                !r.is_error() || matches!(&r, Reply::Error(e) if e.starts_with("WRONGTYPE") || e.starts_with("OOM"));
+            assert!(ok, "{r:?}");
+        };
+        race(&db, vec![Box::new(writer), Box::new(writer), Box::new(writer)], move |db| {
+            let _ = db.execute(&["DBSIZE"]);
+        });
+        // Each thread may overshoot by what its last write added.
+        assert!(db.used_memory() <= max + 3 * 8 * 1024, "{policy}: {}", db.used_memory());
+        db.validate();
+    }
+}
