@@ -45,6 +45,10 @@ enum Op {
     HIncrByFloat(usize, usize, usize),
     HRandField(usize, Option<i64>, bool),
     HScan(usize, usize, bool, bool),
+    /// HSET past the packed form's limits: 130 fields `n0..n129` (`true`),
+    /// or field `g` with a 65-byte value (`false`); OBJECT ENCODING is
+    /// then `hashtable`.
+    Grow(usize, bool),
     PExpire(usize, i64),
     Persist(usize),
     PTtl(usize),
@@ -81,6 +85,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (k.clone(), f.clone(), 0..FLOAT_INCRS.len()).prop_map(|(k, f, i)| Op::HIncrByFloat(k, f, i)),
         2 => (k.clone(), prop::option::of(-6..7i64), any::<bool>()).prop_map(|(k, c, w)| Op::HRandField(k, c, w)),
         2 => (k.clone(), 1..6usize, any::<bool>(), any::<bool>()).prop_map(|(k, c, m, n)| Op::HScan(k, c, m, n)),
+        1 => (k.clone(), any::<bool>()).prop_map(|(k, many)| Op::Grow(k, many)),
         3 => (k.clone(), prop_oneof![9 => 1i64..=50, 1 => -2i64..=0]).prop_map(|(k, ms)| Op::PExpire(k, ms)),
         1 => k.clone().prop_map(Op::Persist),
         2 => k.clone().prop_map(Op::PTtl),
@@ -375,6 +380,26 @@ fn run_case(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::HRandField(k, count, with_values) => check_hrandfield(&db, &m, key(k), count, with_values)?,
             Op::HScan(k, count, pattern, no_values) => check_hscan(&db, &m, key(k), count, pattern, no_values)?,
+            Op::Grow(k, many) => {
+                let long = "x".repeat(65);
+                let pairs: Vec<(String, String)> = if many {
+                    (0..130).map(|i| (format!("n{i}"), i.to_string())).collect()
+                } else {
+                    vec![(FIELDS[4].to_string(), long)]
+                };
+                let mut args = strs(&["HSET", key(k)]);
+                for (f, v) in &pairs {
+                    args.extend([f.clone(), v.clone()]);
+                }
+                let want = m.write(key(k), |h| {
+                    let created = pairs.iter().filter(|(f, v)| h.insert(f.clone(), v.clone()).is_none()).count();
+                    Ok(Reply::Integer(created as i64))
+                });
+                prop_assert_eq!(db.execute(&args), want.clone(), "{:?}", &args[..3]);
+                if matches!(want, Reply::Integer(_)) {
+                    prop_assert_eq!(db.execute(&["OBJECT", "ENCODING", key(k)]), bulk("hashtable"));
+                }
+            }
             Op::PExpire(k, ms) => {
                 let args = strs(&["PEXPIRE", key(k), &ms.to_string()]);
                 prop_assert_eq!(db.execute(&args), m.pexpire(key(k), ms), "{:?} at {} ms", args, m.now);
@@ -401,7 +426,16 @@ fn run_case(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 prop_assert_eq!(db.execute(&["DBSIZE"]), Reply::Integer(m.keys.len() as i64), "at {} ms", m.now);
             }
         }
+        // A hash past the packed limits is a table (the way back is closed).
+        for k in KEYS {
+            if let Ok(Some(h)) = m.hash(k)
+                && (h.len() > 128 || h.iter().any(|(f, v)| f.len() > 64 || v.len() > 64))
+            {
+                prop_assert_eq!(db.execute(&["OBJECT", "ENCODING", k]), bulk("hashtable"), "{}", k);
+            }
+        }
     }
+    db.validate();
     for k in KEYS {
         prop_assert_eq!(db.execute(&["PTTL", k]), m.pttl(k), "final PTTL {}", k);
         check_hscan(&db, &m, k, 10, false, false)?;

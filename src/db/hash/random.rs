@@ -2,7 +2,7 @@
 //! the helpers SRANDMEMBER and SSCAN share with them (Redis's count
 //! semantics, cursor and option parsing, one scan step over a table).
 
-use super::table::{DenseTable, Keyed};
+use super::table::{DenseTable, Keyed, random_below, sample_distinct};
 use crate::db::args::{self, is};
 use crate::db::cursor::{item_position, scan_items};
 use crate::db::glob;
@@ -48,21 +48,47 @@ impl Default for ItemScanOptions {
 /// `|count|` independent picks that may repeat. `f` turns each pick into
 /// the result.
 pub(crate) fn random_picks<E: Keyed, R>(table: &DenseTable<E>, count: i64, mut f: impl FnMut(&E) -> R) -> Vec<R> {
+    picks(table.len(), count, |i| table.get(i).map(&mut f))
+}
+
+/// Redis's random picks among `n` entries, `pick` turning an index into
+/// the result (see [`random_picks`]).
+pub(crate) fn picks<R>(n: usize, count: i64, mut pick: impl FnMut(usize) -> Option<R>) -> Vec<R> {
     if count >= 0 {
         let k = usize::try_from(count).unwrap_or(usize::MAX);
-        return table.sample_distinct(k).into_iter().filter_map(|i| table.get(i)).map(f).collect();
+        return sample_distinct(n, k).into_iter().filter_map(pick).collect();
     }
-    let n = count.unsigned_abs();
-    if table.is_empty() {
+    let times = count.unsigned_abs();
+    if n == 0 {
         return Vec::new();
     }
-    let mut out = Vec::with_capacity(usize::try_from(n).unwrap_or(usize::MAX).min(PICKS_RESERVE));
-    for _ in 0..n {
-        if let Some(e) = table.random_index().and_then(|i| table.get(i)) {
-            out.push(f(e));
+    let mut out = Vec::with_capacity(usize::try_from(times).unwrap_or(usize::MAX).min(PICKS_RESERVE));
+    for _ in 0..times {
+        if let Some(r) = pick(random_below(n)) {
+            out.push(r);
         }
     }
     out
+}
+
+/// A scan step over a small collection: every item whose position is at
+/// or past `cursor` (all of them from cursor 0) that matches the pattern,
+/// and cursor 0 (the scan ends).
+pub(crate) fn scan_all<T>(
+    items: impl Iterator<Item = T>,
+    key: impl Fn(&T) -> &[u8],
+    cursor: u64,
+    opts: &ItemScanOptions,
+) -> (u64, Vec<T>) {
+    let mut items: Vec<T> = if cursor == 0 {
+        items.collect()
+    } else {
+        scan_items(items, |t| item_position(key(t)), cursor, usize::MAX, 1).1
+    };
+    if let Some(p) = opts.pattern.as_deref().filter(|p| *p != b"*") {
+        items.retain(|t| glob::matches(p, key(t)));
+    }
+    (0, items)
 }
 
 /// One HSCAN/SSCAN step over `table`: the next cursor and the entries of
@@ -160,10 +186,7 @@ impl Db {
             return Err(DbError::OutOfRange("value is out of range"));
         }
         let picks = self.read_hash(key, |h| {
-            random_picks(h.table(), count, |(f, v)| FieldValue {
-                field: f.to_vec(),
-                value: with_values.then(|| v.to_vec()),
-            })
+            h.random_picks(count, |f, v| FieldValue { field: f.to_vec(), value: with_values.then(|| v.to_vec()) })
         })?;
         Ok(picks.unwrap_or_default())
     }
@@ -174,7 +197,7 @@ impl Db {
     /// `opts.no_values`.
     pub fn hscan(&self, key: &[u8], cursor: u64, opts: &ItemScanOptions) -> DbResult<(u64, Vec<FieldValue>)> {
         let page = self.read_hash(key, |h| {
-            let (next, items) = scan_table(h.table(), cursor, opts);
+            let (next, items) = h.scan(cursor, opts);
             let items = items
                 .into_iter()
                 .map(|(f, v)| FieldValue { field: f.to_vec(), value: (!opts.no_values).then(|| v.to_vec()) });

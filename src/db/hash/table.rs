@@ -59,6 +59,24 @@ pub(crate) fn random_below(n: usize) -> usize {
     ((u128::from(next_random()) * n as u128) >> 64) as usize
 }
 
+/// `k` distinct uniformly random indexes below `n` (all of them when
+/// `k >= n`), in O(k) time and memory (Floyd's sampling).
+pub(crate) fn sample_distinct(n: usize, k: usize) -> Vec<usize> {
+    if k >= n {
+        return (0..n).collect();
+    }
+    let mut chosen: hashbrown::HashSet<usize, ahash::RandomState> =
+        hashbrown::HashSet::with_capacity_and_hasher(k, HASHER.clone());
+    let mut out = Vec::with_capacity(k);
+    for j in n - k..n {
+        let t = random_below(j + 1);
+        let pick = if chosen.contains(&t) { j } else { t };
+        chosen.insert(pick);
+        out.push(pick);
+    }
+    out
+}
+
 /// Entries with distinct keys in a dense vector, indexed by a hash table.
 #[derive(Debug, Clone)]
 pub(crate) struct DenseTable<E> {
@@ -172,30 +190,6 @@ impl<E: Keyed> DenseTable<E> {
         }
     }
 
-    /// The index of a uniformly random entry.
-    pub(crate) fn random_index(&self) -> Option<usize> {
-        (!self.entries.is_empty()).then(|| random_below(self.entries.len()))
-    }
-
-    /// `k` distinct uniformly random indexes (all of them when `k >= len`),
-    /// in O(k) time and memory (Floyd's sampling).
-    pub(crate) fn sample_distinct(&self, k: usize) -> Vec<usize> {
-        let n = self.entries.len();
-        if k >= n {
-            return (0..n).collect();
-        }
-        let mut chosen: hashbrown::HashSet<usize, ahash::RandomState> =
-            hashbrown::HashSet::with_capacity_and_hasher(k, HASHER.clone());
-        let mut out = Vec::with_capacity(k);
-        for j in n - k..n {
-            let t = random_below(j + 1);
-            let pick = if chosen.contains(&t) { j } else { t };
-            chosen.insert(pick);
-            out.push(pick);
-        }
-        out
-    }
-
     /// Gives memory back when the table is mostly empty.
     fn shrink(&mut self) {
         let len = self.entries.len();
@@ -242,7 +236,7 @@ mod tests {
         t.retain(|k| k.len() == 3);
         t.validate();
         assert!(t.entries().iter().all(|k| k.len() == 3));
-        while let Some(i) = t.random_index() {
+        while let Some(i) = (!t.is_empty()).then(|| random_below(t.len())) {
             t.swap_remove(i);
         }
         t.validate();
@@ -258,7 +252,7 @@ mod tests {
         }
         let mut seen = [0u32; 50];
         for _ in 0..200 {
-            let s = t.sample_distinct(10);
+            let s = sample_distinct(t.len(), 10);
             assert_eq!(s.len(), 10);
             let distinct: std::collections::HashSet<_> = s.iter().collect();
             assert_eq!(distinct.len(), 10);
@@ -267,7 +261,7 @@ mod tests {
             }
         }
         assert!(seen.iter().all(|&c| c > 0), "{seen:?}");
-        assert_eq!(t.sample_distinct(60).len(), 50);
-        assert_eq!(t.sample_distinct(0), Vec::<usize>::new());
+        assert_eq!(sample_distinct(t.len(), 60).len(), 50);
+        assert_eq!(sample_distinct(t.len(), 0), Vec::<usize>::new());
     }
 }

@@ -370,5 +370,193 @@ fn the_container_keeps_its_accounting() {
     assert_eq!(h.len(), 1);
     let g: Hash = [(&b"bb"[..], &b""[..])].into_iter().collect();
     assert_eq!(g, h);
-    h.table().validate();
+    h.validate();
+}
+
+/// `n` fields `f0..` with values `v0..`.
+fn filled(n: usize) -> super::Hash {
+    let mut h = super::Hash::new();
+    for i in 0..n {
+        assert!(h.insert(format!("f{i}").as_bytes(), format!("v{i}").as_bytes()));
+    }
+    h
+}
+
+#[test]
+fn small_hashes_are_packed_until_129_fields() {
+    let mut h = filled(128);
+    assert!(h.is_packed());
+    h.validate();
+    assert!(!h.insert(b"f5", b"again"), "an update stays packed");
+    assert!(h.is_packed());
+    assert_eq!(h.get(b"f5"), Some(&b"again"[..]));
+    let packed = h.clone();
+    assert!(h.insert(b"f128", b"v128"));
+    assert!(!h.is_packed(), "129 fields convert");
+    h.validate();
+    assert_eq!(h.len(), 129);
+    assert_eq!(h.get(b"f128"), Some(&b"v128"[..]));
+    assert_eq!(h.remove(b"f128").as_deref(), Some(&b"v128"[..]));
+    assert!(!h.is_packed(), "conversion is one way");
+    assert_eq!(h, packed, "equal across forms");
+    assert_eq!(packed, h);
+    assert_ne!(h, filled(128));
+    h.validate();
+}
+
+#[test]
+fn a_long_field_or_value_converts() {
+    let long = [b'x'; 65];
+    let edge = [b'y'; 64];
+    let mut h = filled(3);
+    assert!(h.insert(&edge, &edge));
+    assert!(h.is_packed(), "64 bytes fit");
+    let mut by_value = h.clone();
+    assert!(!by_value.insert(b"f1", &long));
+    assert!(!by_value.is_packed());
+    assert_eq!(by_value.get(b"f1"), Some(&long[..]));
+    assert_eq!(by_value.len(), 4);
+    by_value.validate();
+    let mut by_new_value = h.clone();
+    assert!(by_new_value.insert(b"new", &long));
+    assert!(!by_new_value.is_packed());
+    let mut by_field = h.clone();
+    assert!(by_field.insert(&long, b"v"));
+    assert!(!by_field.is_packed());
+    assert_eq!(by_field.get(&long), Some(&b"v"[..]));
+    assert_eq!(by_field.len(), 5);
+    by_field.validate();
+    // A long field that is looked up but not stored changes nothing.
+    assert_eq!(h.get(&long), None);
+    assert_eq!(h.remove(&long), None);
+    assert!(h.is_packed());
+    assert_eq!(h.get(&edge), Some(&edge[..]));
+}
+
+#[test]
+fn packed_updates_and_removals_keep_the_buffer_consistent() {
+    let mut h = filled(20);
+    assert!(!h.insert(b"f3", b""));
+    assert!(!h.insert(b"f4", &[b'z'; 64]));
+    assert!(!h.insert(b"f4", b"short"));
+    assert!(h.insert(b"", b"empty field"));
+    h.validate();
+    assert_eq!(h.get(b"f3"), Some(&b""[..]));
+    assert_eq!(h.get(b"f4"), Some(&b"short"[..]));
+    assert_eq!(h.get(b""), Some(&b"empty field"[..]));
+    assert_eq!(h.remove(b"f0").as_deref(), Some(&b"v0"[..]));
+    assert_eq!(h.remove(b"f19").as_deref(), Some(&b"v19"[..]));
+    assert_eq!(h.remove(b"f0"), None);
+    h.validate();
+    assert_eq!(h.len(), 19);
+    let mut fields: Vec<Vec<u8>> = h.iter().map(|(f, _)| f.to_vec()).collect();
+    fields.sort();
+    assert_eq!(fields.len(), 19);
+    for f in fields {
+        assert!(h.remove(&f).is_some());
+        h.validate();
+    }
+    assert!(h.is_empty());
+    assert_eq!(h.footprint(), 0);
+}
+
+#[test]
+fn footprint_drops_after_deletes_in_both_forms() {
+    for n in [100, 1000] {
+        let mut h = filled(n);
+        assert_eq!(h.is_packed(), n <= 128);
+        let full = h.footprint();
+        for i in 0..n - 5 {
+            h.remove(format!("f{i}").as_bytes());
+        }
+        h.validate();
+        let small = h.footprint();
+        assert!(small * 4 < full, "{n} fields: {full} -> {small}");
+    }
+    let h = filled(100);
+    let payload: usize = h.iter().map(|(f, v)| f.len() + v.len()).sum();
+    assert!(h.footprint() < payload * 2, "packed is tight: {} for {payload}", h.footprint());
+}
+
+#[test]
+fn object_encoding_reports_the_real_form() {
+    let (db, _) = manual_db();
+    let fv: Vec<(String, String)> = (0..128).map(|i| (format!("f{i}"), "v".to_string())).collect();
+    let pairs: Vec<(&[u8], &[u8])> = fv.iter().map(|(f, v)| (f.as_bytes(), v.as_bytes())).collect();
+    db.hset(b"h", &pairs).unwrap();
+    assert_eq!(db.object_encoding(b"h"), Some("listpack"));
+    db.hset(b"h", &[(b"one more", b"v")]).unwrap();
+    assert_eq!(db.object_encoding(b"h"), Some("hashtable"));
+    db.hdel(b"h", &[b"one more", b"f0", b"f1"]).unwrap();
+    assert_eq!(db.object_encoding(b"h"), Some("hashtable"), "stays a table, as Redis");
+    db.hset(b"long", &[(b"f", &[b'x'; 65])]).unwrap();
+    assert_eq!(db.object_encoding(b"long"), Some("hashtable"));
+    db.hset(b"small", &[(b"f", &[b'x'; 64])]).unwrap();
+    assert_eq!(db.object_encoding(b"small"), Some("listpack"));
+    db.validate();
+}
+
+/// Every field HSCAN returns for `key`, following the cursor to the end,
+/// and the number of calls.
+fn hscan_all(db: &Db, key: &str, extra: &[&str]) -> (Vec<Vec<u8>>, usize) {
+    let mut cursor = "0".to_string();
+    let mut out = Vec::new();
+    let mut calls = 0;
+    loop {
+        let mut args = vec!["HSCAN", key, &cursor, "NOVALUES"];
+        args.extend_from_slice(extra);
+        let Reply::Array(page) = run(db, &args) else { panic!("HSCAN") };
+        calls += 1;
+        let [Reply::Bulk(next), Reply::Array(items)] = &page[..] else { panic!("HSCAN page") };
+        out.extend(items.iter().map(|i| i.as_bytes().expect("bulk").to_vec()));
+        cursor = String::from_utf8_lossy(next).into_owned();
+        if cursor == "0" {
+            out.sort();
+            return (out, calls);
+        }
+    }
+}
+
+#[test]
+fn hscan_and_hrandfield_on_both_forms() {
+    let (db, _) = manual_db();
+    for (key, n) in [("packed", 100usize), ("table", 300)] {
+        let fv: Vec<(String, String)> = (0..n).map(|i| (format!("f{i}"), format!("v{i}"))).collect();
+        let pairs: Vec<(&[u8], &[u8])> = fv.iter().map(|(f, v)| (f.as_bytes(), v.as_bytes())).collect();
+        db.hset(key.as_bytes(), &pairs).unwrap();
+        let mut all: Vec<Vec<u8>> = fv.iter().map(|(f, _)| f.as_bytes().to_vec()).collect();
+        all.sort();
+        let (got, calls) = hscan_all(&db, key, &["COUNT", "5"]);
+        assert_eq!(got, all, "{key}");
+        assert_eq!(calls == 1, n <= 128, "{key}: a packed hash scans in one call ({calls})");
+        let (got, _) = hscan_all(&db, key, &["MATCH", "f1*"]);
+        let want: Vec<_> = all.iter().filter(|f| f.starts_with(b"f1")).cloned().collect();
+        assert_eq!(got, want, "{key}");
+        // A cursor left over from a table scan ends the scan of a packed hash.
+        let Reply::Array(page) = run(&db, &["HSCAN", key, "140737488355327"]) else { panic!() };
+        assert_eq!(page[0] == bulk("0"), n <= 128, "{key}");
+
+        let picks = db.hrandfield(key.as_bytes(), 10, true).unwrap();
+        assert_eq!(picks.len(), 10);
+        let distinct: std::collections::HashSet<_> = picks.iter().map(|p| p.field.clone()).collect();
+        assert_eq!(distinct.len(), 10, "{key}");
+        for p in &picks {
+            let i = &p.field[1..];
+            assert_eq!(p.value.as_deref(), Some(&[b"v", i].concat()[..]), "{key}");
+        }
+        let every = db.hrandfield(key.as_bytes(), n as i64 + 5, false).unwrap();
+        let mut every: Vec<_> = every.into_iter().map(|p| p.field).collect();
+        every.sort();
+        assert_eq!(every, all, "{key}");
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..50 {
+            for p in db.hrandfield(key.as_bytes(), -100, false).unwrap() {
+                assert!(all.contains(&p.field));
+                seen.insert(p.field);
+            }
+        }
+        assert!(seen.len() > n * 3 / 4, "{key}: picks spread ({} of {n})", seen.len());
+        assert_eq!(db.object_encoding(key.as_bytes()), Some(if n <= 128 { "listpack" } else { "hashtable" }));
+    }
+    db.validate();
 }

@@ -1,8 +1,9 @@
 //! OBJECT ENCODING, FREQ, IDLETIME, REFCOUNT and HELP.
 //!
-//! Encodings are reported with Redis 7.2's names, chosen from the value's
-//! size as Redis's default thresholds would choose them (values here are
-//! always stored one way per type, so this is what Redis *would* use):
+//! Encodings are reported with Redis 7.2's names. Hashes report their real
+//! representation (packed or table); the other types are stored one way
+//! each, so their name is chosen from the value's size as Redis's default
+//! thresholds would choose it (what Redis *would* use):
 //!
 //! | type | name | when |
 //! |---|---|---|
@@ -11,8 +12,8 @@
 //! | string | `raw` | longer |
 //! | list | `listpack` | items totalling at most 8 KB (`list-max-listpack-size -2`) |
 //! | list | `quicklist` | larger |
-//! | hash | `listpack` | at most 128 fields, each field and value at most 64 bytes |
-//! | hash | `hashtable` | larger |
+//! | hash | `listpack` | stored packed: at most 128 fields, each field and value at most 64 bytes, so far |
+//! | hash | `hashtable` | stored as a table: either limit was once exceeded (one way, as Redis) |
 //! | set | `intset` | at most 512 members, all integers |
 //! | set | `listpack` | at most 128 members of at most 64 bytes |
 //! | set | `hashtable` | larger |
@@ -54,7 +55,7 @@ fn encoding(value: &Value) -> &'static str {
             });
             if fits { "listpack" } else { "quicklist" }
         }
-        Value::Hash(h) if h.len() <= LISTPACK_ENTRIES && h.iter().all(|(f, v)| small(f) && small(v)) => "listpack",
+        Value::Hash(h) if h.is_packed() => "listpack",
         Value::Hash(_) => "hashtable",
         Value::Set(s) if s.len() <= INTSET_ENTRIES && s.iter().all(is_int) => "intset",
         Value::Set(s) if s.len() <= LISTPACK_ENTRIES && s.iter().all(small) => "listpack",
