@@ -8,6 +8,11 @@
 //! model dropping every key whose deadline has come), and DBSIZE is compared
 //! right after `run_pending_tasks`. List writes keep the key's TTL; a list
 //! emptied by a command is deleted, TTL and all; SET clears the TTL.
+//!
+//! Lists start packed (listpack); `Grow` pushes one past the packed limits
+//! (129 items, or a 65-byte item), after which OBJECT ENCODING must say
+//! `quicklist` for as long as the key lives (one way, as Redis). Every case
+//! ends with `Db::validate` (each entry's weight is its footprint).
 
 use embercache::Db;
 use embercache::db::Reply;
@@ -21,7 +26,8 @@ const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kin
 /// A list command, or a step of the clock or the keyspace's upkeep:
 /// `Advance` moves the clock by `ms`; `AdvanceTo` moves it to `key`'s
 /// deadline (1 ms short of it if `early`), or not at all if `key` has none;
-/// `DbSize` runs `run_pending_tasks`, then DBSIZE.
+/// `DbSize` runs `run_pending_tasks`, then DBSIZE. `Grow` is RPUSH of 130
+/// short items (`many`) or of one 65-byte item.
 #[derive(Debug, Clone)]
 enum Cmd {
     Push { left: bool, only_existing: bool, key: &'static str, items: Vec<&'static str> },
@@ -44,6 +50,7 @@ enum Cmd {
     Advance { ms: u64 },
     AdvanceTo { key: &'static str, early: bool },
     DbSize,
+    Grow { key: &'static str, many: bool },
 }
 
 fn key() -> impl Strategy<Value = &'static str> {
@@ -82,6 +89,7 @@ fn cmd() -> impl Strategy<Value = Cmd> {
         2 => (0u64..=30).prop_map(|ms| Cmd::Advance { ms }),
         3 => (key(), any::<bool>()).prop_map(|(key, early)| Cmd::AdvanceTo { key, early }),
         1 => Just(Cmd::DbSize),
+        1 => (key(), any::<bool>()).prop_map(|(key, many)| Cmd::Grow { key, many }),
     ]
 }
 
@@ -159,6 +167,10 @@ impl Cmd {
             Cmd::PTtl { key } => a.extend([s("PTTL"), s(key)]),
             Cmd::Advance { .. } | Cmd::AdvanceTo { .. } => {}
             Cmd::DbSize => a.push(s("DBSIZE")),
+            Cmd::Grow { key, many } => {
+                a.extend([s("RPUSH"), s(key)]);
+                a.extend(grow_items(*many));
+            }
         }
         a
     }
@@ -178,6 +190,8 @@ struct Model {
     deadlines: HashMap<&'static str, u64>,
     /// Milliseconds the clock has been advanced.
     now: u64,
+    /// The lists that have been past the packed limits since created.
+    converted: std::collections::HashSet<&'static str>,
 }
 
 fn err(text: &str) -> Reply {
@@ -204,6 +218,16 @@ fn index(i: i64, len: usize) -> Option<usize> {
     (0..len as i64).contains(&i).then_some(i as usize)
 }
 
+/// The items `Grow` pushes.
+fn grow_items(many: bool) -> Vec<String> {
+    if many { (0..130).map(|i| format!("g{i}")).collect() } else { vec!["L".repeat(65)] }
+}
+
+/// Whether a list has been past the packed limits.
+fn over_limits(l: &VecDeque<String>) -> bool {
+    l.len() > 128 || l.iter().any(|i| i.len() > 64)
+}
+
 fn pop_end(l: &mut VecDeque<String>, left: bool) -> Option<String> {
     if left { l.pop_front() } else { l.pop_back() }
 }
@@ -223,6 +247,14 @@ impl Model {
     fn clean(&mut self) {
         self.keys.retain(|_, e| !matches!(e, Entry::List(l) if l.is_empty()));
         self.deadlines.retain(|k, _| self.keys.contains_key(k));
+        for (k, e) in &self.keys {
+            if let Entry::List(l) = e
+                && over_limits(l)
+            {
+                self.converted.insert(k);
+            }
+        }
+        self.converted.retain(|k| matches!(self.keys.get(k), Some(Entry::List(_))));
     }
 
     fn apply(&mut self, cmd: &Cmd) -> Reply {
@@ -427,6 +459,14 @@ impl Model {
                 Reply::OK
             }
             Cmd::DbSize => Reply::Integer(self.keys.len() as i64),
+            Cmd::Grow { key, many } => {
+                if self.list(key)?.is_none() {
+                    self.keys.insert(key, Entry::List(VecDeque::new()));
+                }
+                let l = self.list(key)?.expect("created");
+                l.extend(grow_items(*many));
+                Reply::Integer(l.len() as i64)
+            }
         })
     }
 }
@@ -455,6 +495,12 @@ proptest! {
             let got = db.execute(&args);
             let want = model.apply(cmd);
             prop_assert_eq!(got, want, "{:?} at {} ms", args, model.now);
+            for key in ["a", "b", "c"] {
+                if let Some(Entry::List(_)) = model.keys.get(key) {
+                    let want = if model.converted.contains(key) { "quicklist" } else { "listpack" };
+                    prop_assert_eq!(db.execute(&["OBJECT", "ENCODING", key]), Reply::bulk(want), "{} after {:?}", key, args);
+                }
+            }
         }
         for key in ["a", "b", "c", "s"] {
             let got = db.execute(&["PTTL", key]);
@@ -468,5 +514,6 @@ proptest! {
         }
         db.run_pending_tasks();
         prop_assert_eq!(db.execute(&["DBSIZE"]), model.apply(&Cmd::DbSize), "final DBSIZE");
+        db.validate();
     }
 }

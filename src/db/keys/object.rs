@@ -1,8 +1,8 @@
 //! OBJECT ENCODING, FREQ, IDLETIME, REFCOUNT and HELP.
 //!
-//! Encodings are reported with Redis 7.2's names. Hashes report their real
-//! representation (packed or table); the other types are stored one way
-//! each, so their name is chosen from the value's size as Redis's default
+//! Encodings are reported with Redis 7.2's names. Lists and hashes report
+//! their real representation (packed or not); the other types are stored
+//! one way each, so their name is chosen from the value's size as Redis's default
 //! thresholds would choose it (what Redis *would* use):
 //!
 //! | type | name | when |
@@ -10,8 +10,8 @@
 //! | string | `int` | a 64-bit integer in canonical form |
 //! | string | `embstr` | up to 44 bytes |
 //! | string | `raw` | longer |
-//! | list | `listpack` | items totalling at most 8 KB (`list-max-listpack-size -2`) |
-//! | list | `quicklist` | larger |
+//! | list | `listpack` | stored packed: at most 128 items, each at most 64 bytes, so far |
+//! | list | `quicklist` | stored as a deque: either limit was once exceeded (one way, as Redis) |
 //! | hash | `listpack` | stored packed: at most 128 fields, each field and value at most 64 bytes, so far |
 //! | hash | `hashtable` | stored as a table: either limit was once exceeded (one way, as Redis) |
 //! | set | `intset` | at most 512 members, all integers |
@@ -32,7 +32,6 @@ const NO_IDLE: &str = "An LFU maxmemory policy is selected, idle time not tracke
 /// Redis's default thresholds (`*-max-listpack-*`, `set-max-intset-entries`,
 /// the embstr limit).
 const EMBSTR_MAX: usize = 44;
-const LIST_LISTPACK_BYTES: usize = 8192;
 const LISTPACK_ENTRIES: usize = 128;
 const LISTPACK_VALUE: usize = 64;
 const INTSET_ENTRIES: usize = 512;
@@ -45,16 +44,8 @@ fn encoding(value: &Value) -> &'static str {
         Value::String(s) if is_int(s) => "int",
         Value::String(s) if s.len() <= EMBSTR_MAX => "embstr",
         Value::String(_) => "raw",
-        Value::List(l) => {
-            // Each listpack entry costs its bytes plus a few of header; stop
-            // counting once over the limit.
-            let mut bytes = 0usize;
-            let fits = l.iter().all(|item| {
-                bytes += item.len() + 2;
-                bytes <= LIST_LISTPACK_BYTES
-            });
-            if fits { "listpack" } else { "quicklist" }
-        }
+        Value::List(l) if l.is_packed() => "listpack",
+        Value::List(_) => "quicklist",
         Value::Hash(h) if h.is_packed() => "listpack",
         Value::Hash(_) => "hashtable",
         Value::Set(s) if s.len() <= INTSET_ENTRIES && s.iter().all(is_int) => "intset",

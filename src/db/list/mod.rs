@@ -12,10 +12,12 @@
 
 mod cmd;
 mod ops;
+mod packed;
 mod wait;
 
 use super::command::{BLOCKING, Command, DENYOOM, WRITE};
 use crate::db::value::alloc_size;
+use packed::{MAX_ENTRIES, Packed};
 use std::collections::VecDeque;
 
 pub(super) const COMMANDS: &[Command] = &[
@@ -99,12 +101,72 @@ impl Default for LposOptions {
 }
 
 /// A Redis list: byte strings in order, cheap to push and pop at both ends.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Small lists (at most 128 items, none over 64 bytes) are packed in one
+/// buffer, as Redis's listpack; past either limit the list converts, for
+/// good, to a deque of boxed items.
+#[derive(Debug, Clone, Default)]
 pub struct List {
-    items: VecDeque<Box<[u8]>>,
-    /// Sum of the items' lengths.
-    bytes: usize,
+    repr: Repr,
 }
+
+#[derive(Debug, Clone)]
+enum Repr {
+    Packed(Packed),
+    Deque {
+        items: VecDeque<Box<[u8]>>,
+        /// Sum of the items' allocations.
+        bytes: usize,
+    },
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::Packed(Packed::default())
+    }
+}
+
+impl PartialEq for List {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for List {}
+
+/// The items of either form, walked from both ends.
+enum Iter<'a> {
+    Packed(packed::Iter<'a>),
+    Deque(std::collections::vec_deque::Iter<'a, Box<[u8]>>),
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        match self {
+            Iter::Packed(i) => i.next(),
+            Iter::Deque(i) => i.next().map(|b| &**b),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Iter::Packed(i) => i.size_hint(),
+            Iter::Deque(i) => i.size_hint(),
+        }
+    }
+}
+
+impl DoubleEndedIterator for Iter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        match self {
+            Iter::Packed(i) => i.next_back(),
+            Iter::Deque(i) => i.next_back().map(|b| &**b),
+        }
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
 
 impl List {
     /// An empty list.
@@ -114,50 +176,99 @@ impl List {
 
     /// Number of items.
     pub fn len(&self) -> usize {
-        self.items.len()
+        match &self.repr {
+            Repr::Packed(p) => p.len(),
+            Repr::Deque { items, .. } => items.len(),
+        }
     }
 
     /// Whether the list is empty.
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.len() == 0
+    }
+
+    /// Whether the list is in its packed (listpack-like) form.
+    pub(crate) fn is_packed(&self) -> bool {
+        matches!(self.repr, Repr::Packed(_))
     }
 
     /// The items, head first.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &[u8]> + ExactSizeIterator {
-        self.items.iter().map(|b| &**b)
+        match &self.repr {
+            Repr::Packed(p) => Iter::Packed(p.iter()),
+            Repr::Deque { items, .. } => Iter::Deque(items.iter()),
+        }
     }
 
     /// The items in `range` (clamped to the list), head first.
     pub fn range(&self, range: std::ops::Range<usize>) -> impl DoubleEndedIterator<Item = &[u8]> + ExactSizeIterator {
-        let end = range.end.min(self.items.len());
-        self.items.range(range.start.min(end)..end).map(|b| &**b)
+        match &self.repr {
+            Repr::Packed(p) => Iter::Packed(p.range(range.start, range.end)),
+            Repr::Deque { items, .. } => {
+                let end = range.end.min(items.len());
+                Iter::Deque(items.range(range.start.min(end)..end))
+            }
+        }
     }
 
-    /// Heap bytes: the deque's slots plus the items.
+    /// Heap bytes: packed, the buffer; else the deque's slots plus the
+    /// items.
     pub fn footprint(&self) -> usize {
-        self.items.capacity() * std::mem::size_of::<Box<[u8]>>() + self.bytes
+        match &self.repr {
+            Repr::Packed(p) => p.footprint(),
+            Repr::Deque { items, bytes } => items.capacity() * std::mem::size_of::<Box<[u8]>>() + bytes,
+        }
     }
 
     /// The item at `index` (0 is the head).
     pub fn get(&self, index: usize) -> Option<&[u8]> {
-        self.items.get(index).map(|b| &**b)
+        match &self.repr {
+            Repr::Packed(p) => p.get(index),
+            Repr::Deque { items, .. } => items.get(index).map(|b| &**b),
+        }
     }
 
     /// The index of the first item equal to `item`.
     pub fn position(&self, item: &[u8]) -> Option<usize> {
-        self.items.iter().position(|b| **b == *item)
+        self.iter().position(|b| b == item)
+    }
+
+    /// Converts a packed list to its deque form (no-op for a deque), with
+    /// room for one more item.
+    fn convert_to_deque(&mut self) {
+        let Repr::Packed(p) = &self.repr else { return };
+        let mut items = VecDeque::with_capacity(p.len() + 1);
+        let mut bytes = 0;
+        for item in p.iter() {
+            bytes += alloc_size(item.len());
+            items.push_back(item.into());
+        }
+        self.repr = Repr::Deque { items, bytes };
+    }
+
+    /// The deque form, converting first unless a packed list can take one
+    /// more item of `len` bytes (then `None`).
+    fn deque_for(&mut self, len: usize) -> Option<(&mut VecDeque<Box<[u8]>>, &mut usize)> {
+        if let Repr::Packed(p) = &self.repr {
+            if Packed::fits(len) && p.len() < MAX_ENTRIES {
+                return None;
+            }
+            self.convert_to_deque();
+        }
+        match &mut self.repr {
+            Repr::Packed(_) => None,
+            Repr::Deque { items, bytes } => Some((items, bytes)),
+        }
     }
 
     /// Pushes at the head.
     pub fn push_front(&mut self, item: &[u8]) {
-        self.bytes += alloc_size(item.len());
-        self.items.push_front(item.into());
+        self.insert(0, item);
     }
 
     /// Pushes at the tail.
     pub fn push_back(&mut self, item: &[u8]) {
-        self.bytes += alloc_size(item.len());
-        self.items.push_back(item.into());
+        self.insert(usize::MAX, item);
     }
 
     /// Pushes at `end`.
@@ -170,18 +281,12 @@ impl List {
 
     /// Pops the head.
     pub fn pop_front(&mut self) -> Option<Box<[u8]>> {
-        let item = self.items.pop_front()?;
-        self.bytes -= alloc_size(item.len());
-        self.shrink();
-        Some(item)
+        self.remove(0)
     }
 
     /// Pops the tail.
     pub fn pop_back(&mut self) -> Option<Box<[u8]>> {
-        let item = self.items.pop_back()?;
-        self.bytes -= alloc_size(item.len());
-        self.shrink();
-        Some(item)
+        self.remove(self.len().checked_sub(1)?)
     }
 
     /// Pops at `end`.
@@ -194,46 +299,80 @@ impl List {
 
     /// Replaces the item at `index`, returning `false` when out of range.
     pub fn set(&mut self, index: usize, item: &[u8]) -> bool {
-        let Some(slot) = self.items.get_mut(index) else { return false };
-        self.bytes = self.bytes - alloc_size(slot.len()) + alloc_size(item.len());
+        if index >= self.len() {
+            return false;
+        }
+        if let Repr::Packed(p) = &mut self.repr {
+            if Packed::fits(item.len()) {
+                return p.set(index, item);
+            }
+            self.convert_to_deque();
+        }
+        let Repr::Deque { items, bytes } = &mut self.repr else { return false };
+        let Some(slot) = items.get_mut(index) else { return false };
+        *bytes = *bytes - alloc_size(slot.len()) + alloc_size(item.len());
         *slot = item.into();
         true
     }
 
-    /// Inserts at `index` (0..=len).
+    /// Inserts at `index` (clamped to 0..=len).
     pub fn insert(&mut self, index: usize, item: &[u8]) {
-        self.bytes += alloc_size(item.len());
-        self.items.insert(index.min(self.items.len()), item.into());
+        match self.deque_for(item.len()) {
+            Some((items, bytes)) => {
+                *bytes += alloc_size(item.len());
+                items.insert(index.min(items.len()), item.into());
+            }
+            None => {
+                if let Repr::Packed(p) = &mut self.repr {
+                    p.insert(index, item);
+                }
+            }
+        }
     }
 
     /// Removes the item at `index`.
     pub fn remove(&mut self, index: usize) -> Option<Box<[u8]>> {
-        let item = self.items.remove(index)?;
-        self.bytes -= alloc_size(item.len());
-        self.shrink();
-        Some(item)
+        match &mut self.repr {
+            Repr::Packed(p) => p.remove(index),
+            Repr::Deque { items, bytes } => {
+                let item = items.remove(index)?;
+                *bytes -= alloc_size(item.len());
+                self.shrink();
+                Some(item)
+            }
+        }
     }
 
     /// Keeps only the items in `range`.
     pub fn keep_range(&mut self, range: std::ops::Range<usize>) {
-        self.items.truncate(range.end);
-        self.items.drain(..range.start.min(self.items.len()));
-        self.bytes = self.items.iter().map(|b| alloc_size(b.len())).sum();
-        self.shrink();
+        match &mut self.repr {
+            Repr::Packed(p) => p.keep_range(range.start, range.end),
+            Repr::Deque { items, bytes } => {
+                items.truncate(range.end);
+                items.drain(..range.start.min(items.len()));
+                *bytes = items.iter().map(|b| alloc_size(b.len())).sum();
+                self.shrink();
+            }
+        }
     }
 
     /// Keeps the items for which `keep` is true, in order.
     pub fn retain_items(&mut self, mut keep: impl FnMut(&[u8]) -> bool) {
-        self.items.retain(|b| keep(b));
-        self.bytes = self.items.iter().map(|b| alloc_size(b.len())).sum();
-        self.shrink();
+        match &mut self.repr {
+            Repr::Packed(p) => p.retain(keep),
+            Repr::Deque { items, bytes } => {
+                items.retain(|b| keep(b));
+                *bytes = items.iter().map(|b| alloc_size(b.len())).sum();
+                self.shrink();
+            }
+        }
     }
 
     /// Removes up to `limit` items equal to `item` (0: all of them), the
     /// first ones from the head, or from the tail when `from_tail`.
     /// Returns how many were removed.
     pub fn remove_matches(&mut self, item: &[u8], limit: usize, from_tail: bool) -> usize {
-        let total = self.items.iter().filter(|b| ***b == *item).count();
+        let total = self.iter().filter(|b| *b == item).count();
         let n = if limit == 0 { total } else { limit.min(total) };
         if n == 0 {
             return 0;
@@ -253,15 +392,25 @@ impl List {
 
     /// Gives memory back when the deque is mostly empty.
     fn shrink(&mut self) {
-        if self.items.capacity() > 64 && self.items.len() < self.items.capacity() / 4 {
-            self.items.shrink_to(self.items.len() * 2);
+        if let Repr::Deque { items, .. } = &mut self.repr
+            && items.capacity() > 64
+            && items.len() < items.capacity() / 4
+        {
+            items.shrink_to(items.len() * 2);
         }
     }
 
-    /// Checks the byte count against the items.
+    /// Checks the invariants of either form (for the deque, the byte
+    /// count against the items).
     #[cfg(any(test, fuzzing))]
     pub(crate) fn validate(&self) {
-        assert_eq!(self.bytes, self.items.iter().map(|b| alloc_size(b.len())).sum::<usize>(), "list byte count");
+        match &self.repr {
+            Repr::Packed(p) => p.validate(),
+            Repr::Deque { items, bytes } => {
+                let sum = items.iter().map(|b| alloc_size(b.len())).sum::<usize>();
+                assert_eq!(*bytes, sum, "list byte count");
+            }
+        }
     }
 }
 

@@ -421,3 +421,246 @@ fn weights_follow_the_list() {
     db.execute(&["LPOP", "k"]);
     assert_eq!(db.used_memory(), 0);
 }
+
+/// A list in the given form holding `items`: a deque is made by pushing a
+/// 65-byte item, then popping it.
+fn list_in_form(items: &[Vec<u8>], packed: bool) -> List {
+    let mut l: List = items.iter().map(|i| &i[..]).collect();
+    if !packed {
+        l.push_back(&[b'L'; 65]);
+        l.pop_back();
+    }
+    assert_eq!(l.is_packed(), packed);
+    l
+}
+
+/// Compares the list with the model, both ways, by index, and checks its
+/// invariants.
+fn check_same(l: &List, model: &std::collections::VecDeque<Vec<u8>>) {
+    l.validate();
+    assert_eq!(l.len(), model.len());
+    assert_eq!(l.is_empty(), model.is_empty());
+    assert_eq!(l.iter().len(), model.len());
+    assert!(l.iter().eq(model.iter().map(|v| &v[..])));
+    assert!(l.iter().rev().eq(model.iter().rev().map(|v| &v[..])));
+    for (i, v) in model.iter().enumerate() {
+        assert_eq!(l.get(i), Some(&v[..]));
+    }
+    assert_eq!(l.get(model.len()), None);
+}
+
+#[test]
+fn packed_converts_past_129_items() {
+    let mut l = List::new();
+    for i in 0..128 {
+        l.push_back(format!("{i}").as_bytes());
+    }
+    assert!(l.is_packed());
+    l.validate();
+    let packed = l.footprint();
+    l.push_front(b"one too many");
+    assert!(!l.is_packed(), "the 129th item converts");
+    l.validate();
+    assert!(l.footprint() > packed);
+    assert_eq!(l.len(), 129);
+    assert_eq!(l.get(0), Some(&b"one too many"[..]));
+    assert_eq!(l.get(128), Some(&b"127"[..]));
+    // One way: popping back under the limit keeps the deque.
+    while l.len() > 1 {
+        l.pop_back();
+    }
+    assert!(!l.is_packed());
+    // LINSERT and LSET past the limits convert too.
+    let mut l: List = (0..128).map(|_| &b"x"[..]).collect();
+    l.insert(5, b"y");
+    assert!(!l.is_packed());
+    let mut l: List = [&b"a"[..], b"b"].into_iter().collect();
+    assert!(!l.set(2, &[b'z'; 65]), "out of range");
+    assert!(l.is_packed(), "a failed LSET changes nothing");
+    assert!(l.set(1, &[b'z'; 64]));
+    assert!(l.is_packed());
+    assert!(l.set(1, &[b'z'; 65]));
+    assert!(!l.is_packed());
+    assert_eq!(l.get(1), Some(&[b'z'; 65][..]));
+    l.validate();
+}
+
+#[test]
+fn packed_converts_at_a_65_byte_item() {
+    for end in [End::Left, End::Right] {
+        let mut l: List = [&b"a"[..], &[b'b'; 64]].into_iter().collect();
+        assert!(l.is_packed(), "64 bytes fit");
+        l.push(end, &[b'c'; 65]);
+        assert!(!l.is_packed());
+        l.validate();
+        let want: Vec<Vec<u8>> = match end {
+            End::Left => vec![vec![b'c'; 65], b"a".to_vec(), vec![b'b'; 64]],
+            End::Right => vec![b"a".to_vec(), vec![b'b'; 64], vec![b'c'; 65]],
+        };
+        check_same(&l, &want.into_iter().collect());
+    }
+}
+
+#[test]
+fn packed_iterates_both_ways() {
+    let items: Vec<Vec<u8>> = (0..40).map(|i| vec![b'a' + (i % 26) as u8; i]).collect();
+    for packed in [true, false] {
+        let l = list_in_form(&items, packed);
+        let mut it = l.iter();
+        assert_eq!(it.len(), 40);
+        assert_eq!(it.next(), Some(&items[0][..]));
+        assert_eq!(it.next_back(), Some(&items[39][..]));
+        assert_eq!(it.len(), 38);
+        // Meeting in the middle yields every item once.
+        let mut front = Vec::new();
+        let mut back = Vec::new();
+        while let Some(f) = it.next() {
+            front.push(f);
+            let Some(b) = it.next_back() else { break };
+            back.push(b);
+        }
+        assert_eq!(it.next(), None);
+        assert_eq!(it.next_back(), None);
+        back.reverse();
+        front.extend(back);
+        assert!(front.iter().eq(items[1..39].iter()), "packed: {packed}");
+        for (s, e) in [(0, 40), (3, 10), (10, 3), (39, 100), (50, 60), (0, 0), (20, 21)] {
+            let want: Vec<&[u8]> = items.iter().take(e).skip(s).map(|v| &v[..]).collect();
+            assert_eq!(l.range(s..e).collect::<Vec<_>>(), want, "{s}..{e}");
+            assert_eq!(l.range(s..e).len(), want.len());
+            assert!(l.range(s..e).rev().eq(want.iter().rev().copied()));
+        }
+        assert_eq!(l.iter().enumerate().rev().take(2).map(|(i, _)| i).collect::<Vec<_>>(), [39, 38]);
+    }
+}
+
+#[test]
+fn both_forms_follow_a_deque() {
+    use std::collections::VecDeque;
+    // A small deterministic generator: no dependency needed.
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for packed in [true, false] {
+        for round in 0..20 {
+            let start: Vec<Vec<u8>> = (0..next(30)).map(|i| format!("i{}", i % 5).into_bytes()).collect();
+            let mut l = list_in_form(&start, packed);
+            let mut m: VecDeque<Vec<u8>> = start.into_iter().collect();
+            for step in 0..60 {
+                // Short items (and few enough pushes) keep a packed list packed.
+                let item = format!("i{}", next(6)).into_bytes();
+                let len = m.len();
+                match next(12) {
+                    0 => {
+                        l.push_front(&item);
+                        m.push_front(item);
+                    }
+                    1 => {
+                        l.push(End::Right, &item);
+                        m.push_back(item);
+                    }
+                    2 => assert_eq!(l.pop_front().map(Vec::from), m.pop_front()),
+                    3 => assert_eq!(l.pop(End::Right).map(Vec::from), m.pop_back()),
+                    4 => {
+                        let i = next(len + 2);
+                        let ok = i < len;
+                        assert_eq!(l.set(i, &item), ok);
+                        if ok {
+                            m[i] = item;
+                        }
+                    }
+                    5 => {
+                        let i = next(len + 1);
+                        l.insert(i, &item);
+                        m.insert(i, item);
+                    }
+                    6 => {
+                        let i = next(len + 2);
+                        assert_eq!(l.remove(i).map(Vec::from), m.remove(i));
+                    }
+                    7 => {
+                        let (a, b) = (next(len + 3), next(len + 3));
+                        l.keep_range(a..b);
+                        let kept: VecDeque<_> = m.iter().take(b).skip(a).cloned().collect();
+                        m = kept;
+                    }
+                    8 => {
+                        let drop = format!("i{}", next(6)).into_bytes();
+                        l.retain_items(|b| b != drop);
+                        m.retain(|b| *b != drop);
+                    }
+                    9 => {
+                        let (limit, from_tail) = (next(3), next(2) == 1);
+                        let total = m.iter().filter(|b| **b == item).count();
+                        let n = if limit == 0 { total } else { limit.min(total) };
+                        assert_eq!(l.remove_matches(&item, limit, from_tail), n);
+                        let mut left = n;
+                        let mut kept: Vec<Vec<u8>> = Vec::new();
+                        let walk: Box<dyn Iterator<Item = &Vec<u8>>> =
+                            if from_tail { Box::new(m.iter().rev()) } else { Box::new(m.iter()) };
+                        for b in walk {
+                            if left > 0 && *b == item {
+                                left -= 1;
+                            } else {
+                                kept.push(b.clone());
+                            }
+                        }
+                        if from_tail {
+                            kept.reverse();
+                        }
+                        m = kept.into_iter().collect();
+                    }
+                    10 => assert_eq!(l.position(&item), m.iter().position(|b| *b == item)),
+                    _ => {
+                        let (a, b) = (next(len + 3), next(len + 3));
+                        assert!(l.range(a..b).eq(m.iter().take(b).skip(a).map(|v| &v[..])));
+                    }
+                }
+                assert_eq!(l.is_packed(), packed && m.len() <= 128, "round {round} step {step}");
+                check_same(&l, &m);
+                if packed {
+                    assert!(l.footprint() <= 64 + (l.len() * 4 + 10) * 9 / 8 + 64, "tight capacity: {}", l.footprint());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn packed_footprint_is_tight_and_drops_after_pops() {
+    let mut l = List::new();
+    assert_eq!(l.footprint(), 0);
+    for i in 0..100 {
+        l.push_back(format!("item-{i:011}").as_bytes());
+    }
+    assert!(l.is_packed());
+    let full = l.footprint();
+    // 100 entries of 16 + 2 bytes, within an eighth (and the allocator's rounding).
+    assert!((1800..=1800 * 9 / 8 + 64).contains(&full), "{full}");
+    for _ in 0..80 {
+        l.pop_front();
+    }
+    l.validate();
+    assert!(l.footprint() < full / 3, "{} after pops, {full} full", l.footprint());
+    l.keep_range(0..0);
+    assert!(l.is_empty());
+    assert_eq!(l.footprint(), 0, "an empty packed list frees its buffer");
+    l.validate();
+    // LREM and LTRIM give memory back too.
+    let mut l: List = (0..100).map(|_| &b"0123456789abcdef"[..]).collect();
+    let full = l.footprint();
+    l.remove_matches(b"0123456789abcdef", 90, false);
+    assert!(l.footprint() < full / 3);
+    l.push_back(b"x");
+    l.retain_items(|b| b == b"x");
+    assert_eq!(l.len(), 1);
+    assert!(l.footprint() <= 64);
+    l.validate();
+    // Lists in either form compare by their items.
+    let items: Vec<Vec<u8>> = vec![b"a".to_vec(), b"b".to_vec()];
+    assert_eq!(list_in_form(&items, true), list_in_form(&items, false));
+}
