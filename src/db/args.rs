@@ -63,6 +63,11 @@ pub(crate) fn parse_f64(arg: &[u8]) -> Option<f64> {
     // Rust accepts "inf", "infinity" and "nan" in any case; NaN is refused above
     // and hex floats are refused by Rust as by Redis's `strtod` check.
     let f: f64 = s.parse().ok()?;
+    // `strtod` reports overflow (`1e400`) as ERANGE, which Redis refuses;
+    // only a spelled-out infinity is infinite.
+    if f.is_infinite() && !body.to_ascii_lowercase().starts_with("inf") {
+        return None;
+    }
     (!f.is_nan()).then_some(f)
 }
 
@@ -189,7 +194,8 @@ mod tests {
         assert_eq!(parse_f64(b"+inf"), Some(f64::INFINITY));
         assert_eq!(parse_f64(b"1e3"), Some(1000.0));
         assert_eq!(parse_f64(b".5"), Some(0.5));
-        for bad in [&b""[..], b"nan", b" 1", b"1x", b"--1", b"abc"] {
+        assert_eq!(parse_f64(b"-Infinity"), Some(f64::NEG_INFINITY));
+        for bad in [&b""[..], b"nan", b" 1", b"1x", b"--1", b"abc", b"1e400", b"-1e400"] {
             assert_eq!(parse_f64(bad), None);
         }
     }

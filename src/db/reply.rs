@@ -180,6 +180,9 @@ pub fn format_double(f: f64) -> String {
     if f.is_nan() {
         return "nan".into();
     }
+    if f == 0.0 && f.is_sign_negative() {
+        return "-0".into();
+    }
     if f == f.trunc() && f.abs() < 1e17 {
         // Integral: print without a fraction.
         return format!("{}", f as i64);
@@ -213,6 +216,8 @@ mod tests {
     fn doubles_print_as_redis_does() {
         assert_eq!(format_double(1.0), "1");
         assert_eq!(format_double(-3.0), "-3");
+        assert_eq!(format_double(-0.0), "-0");
+        assert_eq!(format_double(0.0), "0");
         assert_eq!(format_double(1.5), "1.5");
         assert_eq!(format_double(0.1), "0.1");
         assert_eq!(format_double(f64::INFINITY), "inf");
