@@ -20,23 +20,13 @@ use std::time::Duration;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&config, script)) = data.split_first() else { return };
-    let policies = [
-        MaxMemoryPolicy::NoEviction,
-        MaxMemoryPolicy::AllKeysLru,
-        MaxMemoryPolicy::AllKeysLfu,
-        MaxMemoryPolicy::AllKeysRandom,
-        MaxMemoryPolicy::AllKeysAdaptive,
-        MaxMemoryPolicy::VolatileLru,
-        MaxMemoryPolicy::VolatileLfu,
-        MaxMemoryPolicy::VolatileTtl,
-    ];
     let clock = ManualClock::new();
     let maxmemory = if config & 0x80 != 0 { 4096 } else { 0 };
     let Ok(db) = Db::builder()
         .clock(clock.clone())
         .shards(usize::from(config >> 3 & 3) + 1)
         .maxmemory(maxmemory)
-        .maxmemory_policy(policies[usize::from(config & 7)])
+        .maxmemory_policy(MaxMemoryPolicy::ALL[usize::from(config & 7)])
         .build()
     else {
         return;

@@ -41,6 +41,19 @@ pub enum MaxMemoryPolicy {
 }
 
 impl MaxMemoryPolicy {
+    /// Every policy.
+    pub const ALL: [MaxMemoryPolicy; 9] = [
+        MaxMemoryPolicy::NoEviction,
+        MaxMemoryPolicy::AllKeysLru,
+        MaxMemoryPolicy::AllKeysLfu,
+        MaxMemoryPolicy::AllKeysRandom,
+        MaxMemoryPolicy::AllKeysAdaptive,
+        MaxMemoryPolicy::VolatileLru,
+        MaxMemoryPolicy::VolatileLfu,
+        MaxMemoryPolicy::VolatileRandom,
+        MaxMemoryPolicy::VolatileTtl,
+    ];
+
     /// Redis's name for the policy (`allkeys-lru`, …).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -92,18 +105,10 @@ impl FromStr for MaxMemoryPolicy {
     type Err = UnknownPolicy;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        const ALL: [MaxMemoryPolicy; 9] = [
-            MaxMemoryPolicy::NoEviction,
-            MaxMemoryPolicy::AllKeysLru,
-            MaxMemoryPolicy::AllKeysLfu,
-            MaxMemoryPolicy::AllKeysRandom,
-            MaxMemoryPolicy::AllKeysAdaptive,
-            MaxMemoryPolicy::VolatileLru,
-            MaxMemoryPolicy::VolatileLfu,
-            MaxMemoryPolicy::VolatileRandom,
-            MaxMemoryPolicy::VolatileTtl,
-        ];
-        ALL.into_iter().find(|p| p.as_str().eq_ignore_ascii_case(s)).ok_or_else(|| UnknownPolicy(s.to_string()))
+        MaxMemoryPolicy::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| UnknownPolicy(s.to_string()))
     }
 }
 

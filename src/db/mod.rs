@@ -34,6 +34,7 @@ mod keys;
 pub(crate) mod keyspace;
 mod list;
 pub mod notify;
+mod packed;
 pub mod pubsub;
 mod reply;
 mod set;

@@ -2,15 +2,12 @@
 //! field and value lives in one byte vector, each entry as a varint field
 //! length, the field, a varint value length and the value. Lookups are
 //! linear scans, fine for the few entries a packed hash holds (at most
-//! [`MAX_ENTRIES`], each field and value at most [`MAX_VALUE`] bytes; the
+//! [`MAX_ENTRIES`], each field and value at most [`MAX_VALUE`](crate::db::packed::MAX_VALUE) bytes; the
 //! `Hash` converts to its table form past either limit).
 
 use crate::db::value::alloc_size;
 
-/// Most fields a packed hash holds (Redis's `hash-max-listpack-entries`).
-pub(crate) const MAX_ENTRIES: usize = 128;
-/// Longest field or value a packed hash holds (`hash-max-listpack-value`).
-pub(crate) const MAX_VALUE: usize = 64;
+pub(crate) use crate::db::packed::MAX_ENTRIES;
 
 /// The fields and values of a small hash in one buffer.
 #[derive(Debug, Clone, Default)]
@@ -97,9 +94,9 @@ impl Iterator for Slots<'_> {
 }
 
 impl Packed {
-    /// Whether a field or value of `len` bytes may be stored packed.
+    /// Whether an element of `len` bytes may be stored packed.
     pub(crate) fn fits(len: usize) -> bool {
-        len <= MAX_VALUE
+        crate::db::packed::fits(len)
     }
 
     /// Number of entries.
@@ -141,21 +138,14 @@ impl Packed {
         self.find(field).map(|s| self.value_of(&s))
     }
 
-    /// Makes room for `additional` more bytes, with a little slack so a run
-    /// of inserts does not reallocate each time, but no doubling: the
-    /// capacity stays within about an eighth of the length.
+    /// Makes room for `additional` more bytes (see [`crate::db::packed::reserve`]).
     fn reserve(&mut self, additional: usize) {
-        if self.buf.capacity() - self.buf.len() < additional {
-            self.buf.reserve_exact(additional + self.buf.len() / 8);
-        }
+        crate::db::packed::reserve(&mut self.buf, additional);
     }
 
-    /// Gives memory back once the buffer has much more room than it uses.
+    /// Gives memory back (see [`crate::db::packed::shrink`]).
     fn shrink(&mut self) {
-        let len = self.buf.len();
-        if self.buf.capacity() - len > 32.max(len / 4) {
-            self.buf.shrink_to(len + len / 8);
-        }
+        crate::db::packed::shrink(&mut self.buf);
     }
 
     /// Replaces the value of an existing `field`; returns `false` (and

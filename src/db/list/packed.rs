@@ -1,20 +1,14 @@
 //! [`Packed`]: the compact form of a small list, as Redis's listpack. Every
 //! item lives in one byte vector as its length, its bytes and its length
 //! again, so the buffer can be walked from either end (listpack's
-//! "backlen"). Items are at most [`MAX_VALUE`] bytes, so each length is one
+//! "backlen"). Items are at most [`MAX_VALUE`](crate::db::packed::MAX_VALUE) bytes, so each length is one
 //! byte. Positional operations walk the buffer, fine for the few items a
 //! packed list holds (at most [`MAX_ENTRIES`]; the `List` converts to its
 //! deque form past either limit).
 
 use crate::db::value::alloc_size;
 
-/// Most items a packed list holds (the `*-max-listpack-entries` default
-/// Redis uses for hashes; Redis bounds list listpacks by bytes instead).
-pub(crate) const MAX_ENTRIES: usize = 128;
-/// Longest item a packed list holds (as `*-max-listpack-value`); it keeps
-/// every length in one byte (for lengths under 128 the byte is also the
-/// varint the packed hash uses).
-pub(crate) const MAX_VALUE: usize = 64;
+pub(crate) use crate::db::packed::MAX_ENTRIES;
 
 /// Bytes an entry takes besides its item: the length before and after.
 const OVERHEAD: usize = 2;
@@ -82,9 +76,9 @@ impl<'a> DoubleEndedIterator for Iter<'a> {
 impl ExactSizeIterator for Iter<'_> {}
 
 impl Packed {
-    /// Whether an item of `len` bytes may be stored packed.
+    /// Whether an element of `len` bytes may be stored packed.
     pub(crate) fn fits(len: usize) -> bool {
-        len <= MAX_VALUE
+        crate::db::packed::fits(len)
     }
 
     /// Number of items.
@@ -139,24 +133,14 @@ impl Packed {
         (index < self.len).then(|| self.item_at(self.offset(index)))
     }
 
-    /// Makes room for `additional` more bytes, with a little slack so a run
-    /// of pushes does not reallocate each time, but no doubling: the
-    /// capacity stays within about an eighth of the length.
+    /// Makes room for `additional` more bytes (see [`crate::db::packed::reserve`]).
     fn reserve(&mut self, additional: usize) {
-        if self.buf.capacity() - self.buf.len() < additional {
-            self.buf.reserve_exact(additional + self.buf.len() / 8);
-        }
+        crate::db::packed::reserve(&mut self.buf, additional);
     }
 
-    /// Gives memory back once the buffer has much more room than it uses,
-    /// all of it when the list is empty.
+    /// Gives memory back (see [`crate::db::packed::shrink`]).
     fn shrink(&mut self) {
-        let len = self.buf.len();
-        if len == 0 {
-            self.buf = Vec::new();
-        } else if self.buf.capacity() - len > 32.max(len / 4) {
-            self.buf.shrink_to(len + len / 8);
-        }
+        crate::db::packed::shrink(&mut self.buf);
     }
 
     /// Inserts `item` (which [`fits`](Self::fits)) at `index` (clamped to

@@ -118,13 +118,6 @@ impl Expiration {
             Ok(tx.now().saturating_add(ms.unsigned_abs()))
         }
     }
-
-    /// Parses `EX n`, `PX n`, `EXAT n` or `PXAT n` at `args[0..2]`.
-    #[allow(dead_code, reason = "for families that read one expiration keyword; SET and GETEX use `Extended`")]
-    pub(crate) fn parse(kw: &[u8], n: &[u8]) -> Option<DbResult<Expiration>> {
-        let kind = ExpireKind::of(kw)?;
-        Some(args::int(n).map(|n| kind.make(n)))
-    }
 }
 
 /// SET's condition.
