@@ -42,7 +42,8 @@ fn set_get_and_expiry_to_the_millisecond() {
     assert_eq!(db.execute(&["GET", "k"]), Reply::bulk("v"));
     clock.advance(Duration::from_millis(1));
     assert_eq!(db.execute(&["GET", "k"]), Reply::Null);
-    assert_eq!(db.used_memory(), db.used_memory());
+    db.run_pending_tasks();
+    assert_eq!(db.used_memory(), 0, "the expired key's memory is reclaimed");
 }
 
 #[test]
