@@ -69,6 +69,7 @@ pub mod db;
 mod engine;
 pub mod error;
 mod housekeeper;
+pub mod persist;
 pub mod stats;
 mod sync;
 pub mod time;
