@@ -35,6 +35,7 @@ pub(crate) mod keyspace;
 mod list;
 pub mod notify;
 mod packed;
+mod persist;
 pub mod pubsub;
 mod reply;
 mod set;
@@ -264,6 +265,12 @@ impl Shared {
             tx.reclaim_expired();
             tx.finish();
         }
+    }
+
+    /// The journal position: the sequence number the next journaled write
+    /// will get (0 without a journal).
+    pub(crate) fn journal_position(&self) -> u64 {
+        0
     }
 
     /// Unix milliseconds of engine time `ms`.

@@ -241,6 +241,11 @@ impl<'o, R: Read> SnapshotReader<'o, R> {
         Ok(())
     }
 
+    /// Offset of the frame the latest record came from (for errors).
+    pub(crate) fn frame_offset(&self) -> u64 {
+        self.frame_offset
+    }
+
     /// The footer's summary, once [`next`](Self::next) returned `None`.
     pub(crate) fn summary(&self) -> Option<SnapshotSummary> {
         self.summary

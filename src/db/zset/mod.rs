@@ -292,19 +292,25 @@ impl ZSet {
         let used = self.tree.slots_used();
         if used >= COMPACT_MIN && self.len() * 4 < used {
             let slots = self.tree.drain_sorted();
-            *self = ZSet::from_sorted_slots(slots, std::mem::take(&mut self.hasher));
+            *self = ZSet::from_sorted_slots(slots, std::mem::take(&mut self.hasher))
+                .unwrap_or_else(|| unreachable!("a set's own members are distinct"));
         }
     }
 
-    /// A set of `slots`, sorted by (score, member) and distinct.
-    fn from_sorted_slots(slots: Vec<Slot>, hasher: ahash::RandomState) -> ZSet {
+    /// A set of `slots`, sorted by (score, member); `None` if a member
+    /// repeats.
+    fn from_sorted_slots(slots: Vec<Slot>, hasher: ahash::RandomState) -> Option<ZSet> {
         let tree = Tree::from_sorted(slots);
         let mut index = HashTable::with_capacity(tree.len());
         for id in 0..u32::try_from(tree.len()).unwrap_or(u32::MAX) {
-            let h = hasher.hash_one(tree.member(id));
+            let m = tree.member(id);
+            let h = hasher.hash_one(m);
+            if index.find(h, |&i| tree.member(i) == m).is_some() {
+                return None;
+            }
             index.insert_unique(h, id, |&i| hasher.hash_one(tree.member(i)));
         }
-        ZSet { index, hasher, tree }
+        Some(ZSet { index, hasher, tree })
     }
 
     /// A set of distinct members with their scores, in any order
@@ -319,7 +325,25 @@ impl ZSet {
             })
             .collect();
         slots.sort_unstable_by(|a, b| cmp_entries((a.member.as_bytes(), a.score), (b.member.as_bytes(), b.score)));
-        debug_assert!(slots.windows(2).all(|w| w[0].member.as_bytes() != w[1].member.as_bytes()));
+        ZSet::from_sorted_slots(slots, ahash::RandomState::new())
+            .unwrap_or_else(|| unreachable!("callers of from_distinct pass distinct members"))
+    }
+
+    /// A set from members and scores read from a file, in any order
+    /// (sorted input is the fast case). `None` when a score is NaN or a
+    /// member repeats: a file no writer of ours produces.
+    pub(crate) fn from_untrusted(pairs: Vec<(Box<[u8]>, f64)>) -> Option<ZSet> {
+        if pairs.iter().any(|(_, s)| s.is_nan()) {
+            return None;
+        }
+        let mut slots: Vec<Slot> =
+            pairs.into_iter().map(|(member, score)| Slot { member: Member::from_box(member), score }).collect();
+        if !slots
+            .windows(2)
+            .all(|w| cmp_entries((w[0].member.as_bytes(), w[0].score), (w[1].member.as_bytes(), w[1].score)).is_lt())
+        {
+            slots.sort_unstable_by(|a, b| cmp_entries((a.member.as_bytes(), a.score), (b.member.as_bytes(), b.score)));
+        }
         ZSet::from_sorted_slots(slots, ahash::RandomState::new())
     }
 
