@@ -233,6 +233,8 @@ impl DbBuilder {
             coarse_secs: Default::default(),
             evict_cursor: AtomicUsize::new(0),
             housekeeper: Default::default(),
+            journal: Default::default(),
+            backups: Default::default(),
         };
         let inner = Arc::new(shared);
         if let Some(interval) = self.housekeeper {

@@ -7,6 +7,8 @@
 
 use super::Shared;
 use super::notify::{Event, EventClass};
+use super::persist::effects::EffectBuf;
+use super::persist::encode_key;
 use super::value::{Value, weigh};
 use crate::engine::RemovalCause;
 use crate::engine::direct::{Locked, VictimRule};
@@ -63,6 +65,10 @@ pub(crate) struct Tx<'a> {
     locked: Option<Locked<'a, Key, Stored, ahash::RandomState>>,
     events: Vec<(EventClass, &'static str, Key)>,
     ready: Vec<Key>,
+    /// Keys written, for the journal (only when one is attached).
+    journaled: Option<SmallVec<[Key; 2]>>,
+    /// Whether the command emptied the locked shards (for the journal).
+    flushed: bool,
 }
 
 impl<'a> Tx<'a> {
@@ -74,7 +80,8 @@ impl<'a> Tx<'a> {
 
     fn locked(db: &'a Shared, locked: Locked<'a, Key, Stored, ahash::RandomState>) -> Self {
         db.tick(locked.now);
-        Tx { db, locked: Some(locked), events: Vec::new(), ready: Vec::new() }
+        let journaled = db.journal.get().map(|_| SmallVec::new());
+        Tx { db, locked: Some(locked), events: Vec::new(), ready: Vec::new(), journaled, flushed: false }
     }
 
     /// Locks every shard (FLUSHDB, RANDOMKEY, KEYS, …).
@@ -100,6 +107,9 @@ impl<'a> Tx<'a> {
                     break;
                 }
                 freed += before - shard.weight;
+                if let (Some(j), Some((key, _, _))) = (self.journaled.as_mut(), out.last()) {
+                    j.push(key.clone());
+                }
             }
         });
         freed
@@ -110,6 +120,10 @@ impl<'a> Tx<'a> {
     pub(crate) fn clear(&mut self) {
         if let Some(locked) = self.locked.as_mut() {
             locked.for_each(|shard, ctx, out| shard.clear(ctx.now, out));
+            self.flushed = true;
+            if let Some(j) = self.journaled.as_mut() {
+                j.clear();
+            }
         }
     }
 
@@ -206,6 +220,11 @@ impl<'a> Tx<'a> {
         if created {
             self.event(EventClass::New, "new", key);
         }
+        if let Some(j) = self.journaled.as_mut()
+            && !j.iter().any(|k| &**k == key)
+        {
+            j.push(key.into());
+        }
         match r.flatten() {
             Some(r) => r,
             // The key's shard is not locked: a bug in the caller's key list.
@@ -265,6 +284,7 @@ impl<'a> Tx<'a> {
 
     fn release(&mut self) {
         let Some(mut locked) = self.locked.take() else { return };
+        self.journal(&mut locked);
         locked.for_each(|shard, ctx, out| shard.expire_some(ctx, out));
         let removed = locked.finish();
         for (key, _, cause) in &removed {
@@ -281,6 +301,44 @@ impl<'a> Tx<'a> {
         if !self.ready.is_empty() {
             let ready = std::mem::take(&mut self.ready);
             self.db.blocking.serve(self.db, &ready);
+        }
+    }
+}
+
+impl<'a> Tx<'a> {
+    /// Appends this command's effects to the journal, while its locks are
+    /// still held (so entries are numbered in the order of their effects):
+    /// each written key's resulting value, or its deletion.
+    fn journal(&mut self, locked: &mut Locked<'a, Key, Stored, ahash::RandomState>) {
+        let Some(journal) = self.db.journal.get() else { return };
+        let keys = self.journaled.take().unwrap_or_default();
+        if keys.is_empty() && !self.flushed {
+            return;
+        }
+        let mut buf = EffectBuf::default();
+        let mut result = if self.flushed { buf.flush() } else { Ok(()) };
+        for key in &keys {
+            if result.is_err() {
+                break;
+            }
+            let hash = self.db.engine.hash(&**key);
+            let db = self.db;
+            result = locked
+                .with_shard(hash, |shard, ctx, out| match shard.find_live(hash, &**key, ctx.now, out) {
+                    Some(i) => {
+                        let d = Some(shard.deadline_at(i)).filter(|&d| d != NEVER).map(|d| db.unix_ms(d));
+                        match shard.entry(i) {
+                            Some(e) => encode_key(&mut buf, key, d, &e.value.value),
+                            None => buf.del(key),
+                        }
+                    }
+                    None => buf.del(key),
+                })
+                .unwrap_or(Ok(()));
+        }
+        let result = result.and_then(|()| journal.append(self.db.unix_ms(locked.now), &buf.bytes).map(|_| ()));
+        if let Err(e) = result {
+            self.db.journal_failed(&e);
         }
     }
 }

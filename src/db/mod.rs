@@ -51,6 +51,7 @@ pub use hash::random::{FieldValue, ItemScanOptions};
 pub use keys::CopyOptions;
 pub use keys::expire::{ExpireCondition, KeyTtl};
 pub use keys::scan::ScanOptions;
+pub use persist::backups::{BackupOptions, BackupStats, Backups, RecoveryReport};
 pub use list::{End, InsertPosition, List, LposOptions};
 pub use reply::{Reply, format_double};
 pub use set::Set;
@@ -100,6 +101,10 @@ pub(crate) struct Shared {
     evict_cursor: AtomicUsize,
     /// Dropping this (with the last handle) stops the housekeeper thread.
     pub(crate) housekeeper: parking_lot::Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    /// The journal every write is appended to, once backups are opened.
+    pub(crate) journal: std::sync::OnceLock<Arc<crate::persist::journal::Journal>>,
+    /// The backups directory's state, for reporting journal failures.
+    pub(crate) backups: std::sync::OnceLock<std::sync::Weak<persist::backups::Inner>>,
 }
 
 impl fmt::Debug for Db {
@@ -270,7 +275,7 @@ impl Shared {
     /// The journal position: the sequence number the next journaled write
     /// will get (0 without a journal).
     pub(crate) fn journal_position(&self) -> u64 {
-        0
+        self.journal.get().map_or(0, |j| j.position())
     }
 
     /// Unix milliseconds of engine time `ms`.

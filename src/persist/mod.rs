@@ -24,6 +24,7 @@
 mod error;
 pub mod file;
 pub mod format;
+pub mod journal;
 pub(crate) mod snapshot;
 
 #[cfg(feature = "encryption")]
@@ -31,6 +32,7 @@ pub mod crypt;
 
 pub use error::{PersistError, PersistResult};
 pub use file::{FailPoint, set_fail_point};
+pub use journal::FsyncPolicy;
 pub use snapshot::SnapshotSummary;
 
 use format::{Codec, Header};

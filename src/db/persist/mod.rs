@@ -6,6 +6,8 @@
 //! TTL keeps counting while the store is down; keys already expired when
 //! the snapshot is loaded are dropped.
 
+pub(crate) mod backups;
+pub(crate) mod effects;
 mod load;
 mod save;
 pub(crate) mod wire;
