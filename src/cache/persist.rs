@@ -69,8 +69,11 @@
 //! under the shard's read lock, then releases the lock before writing the
 //! frame out. Writers of a shard wait at most for one slice, never for the
 //! I/O. The snapshot is weakly consistent, like [`Cache::iter`]: each entry
-//! present for the whole save is in it once; entries written meanwhile may
-//! or may not be. `K` and `V`'s `Serialize` impls run under the read lock:
+//! present (and not rewritten) for the whole save is in it once; entries
+//! written meanwhile may or may not be, and a key removed and written again
+//! during the save may be in it twice. Its records are then in the order
+//! they were read, so loading keeps the later, newer one (the footer's
+//! `keys` counts records, duplicates included). `K` and `V`'s `Serialize` impls run under the read lock:
 //! they must not write to the same cache.
 
 use super::Cache;
