@@ -390,7 +390,7 @@ fn builder_starts_from_a_snapshot_or_fails() {
     let e = Cache::<String, Profile>::builder().shards(0).load_snapshot(&path, &opts).build().unwrap_err();
     assert_eq!(e, ConfigError::Shards(0));
     // Of other types: refused.
-    std::fs::write(&path, &small_snapshot(false)).unwrap();
+    std::fs::write(&path, small_snapshot(false)).unwrap();
     let e = Cache::<String, Profile>::builder().load_snapshot(&path, &opts).build().unwrap_err();
     assert!(matches!(e, ConfigError::Snapshot(_)), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -410,7 +410,7 @@ fn saving_while_others_write() {
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let k = 1_000_000 + n % 5_000;
-                if n % 3 == 0 {
+                if n.is_multiple_of(3) {
                     cache.remove(&k);
                 } else {
                     cache.insert(k, vec![1; 16]);

@@ -50,11 +50,14 @@
 //! Loading reads and checks the *whole* file first, decoding every record
 //! into memory, and changes nothing if any of it is damaged. Then it
 //! inserts the entries, as [`Cache::insert`] would (the weigher weighs
-//! them, the bound evicts, the listener hears of replaced values):
+//! them, the bound evicts, the listener hears of replaced values, the
+//! statistics count inserts):
 //!
 //! - an entry already expired is dropped;
 //! - an entry with a deadline is inserted with the time it has left
-//!   (further capped by the target cache's time-to-live and time-to-idle);
+//!   (further capped by the target cache's time-to-live and time-to-idle;
+//!   its [`Expiry`](crate::Expiry) policy, if any, is not asked, as for
+//!   [`Cache::insert_with_ttl`]);
 //! - an entry without one is inserted like a plain `insert`, so the target
 //!   cache's own time-to-live or [`Expiry`](crate::Expiry) applies.
 //!
