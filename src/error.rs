@@ -1,6 +1,13 @@
 //! Errors. Each layer has its own enum; all convert into [`Error`].
 
-/// A cache configuration that cannot work, reported by `build()`.
+use crate::persist::PersistError;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A cache configuration that cannot work, reported by `build()` (which
+/// also reports, as [`ConfigError::Snapshot`], a snapshot the builder was
+/// told to start from and could not load).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -19,6 +26,60 @@ pub enum ConfigError {
     /// A duration that must be positive was zero.
     #[error("{0} must be longer than zero")]
     ZeroDuration(&'static str),
+    /// The snapshot given to
+    /// [`CacheBuilder::load_snapshot`](crate::CacheBuilder::load_snapshot)
+    /// could not be loaded (missing, damaged, or of other types); no cache
+    /// was built.
+    #[error(transparent)]
+    Snapshot(SnapshotLoadError),
+}
+
+/// Why the snapshot a [`CacheBuilder`](crate::CacheBuilder) was told to
+/// start from could not be loaded: the file and the [`PersistError`].
+///
+/// Cheap to clone (the error is shared). Two values are equal when they
+/// name the same file and share the same error (clones of one another):
+/// a [`PersistError`] itself has no equality, as it may hold an I/O error.
+#[derive(Debug, Clone)]
+pub struct SnapshotLoadError {
+    path: PathBuf,
+    error: Arc<PersistError>,
+}
+
+impl SnapshotLoadError {
+    pub(crate) fn new(path: PathBuf, error: PersistError) -> Self {
+        SnapshotLoadError { path, error: Arc::new(error) }
+    }
+
+    /// The snapshot file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What went wrong loading it.
+    pub fn error(&self) -> &PersistError {
+        &self.error
+    }
+}
+
+impl PartialEq for SnapshotLoadError {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path && Arc::ptr_eq(&self.error, &other.error)
+    }
+}
+
+impl Eq for SnapshotLoadError {}
+
+impl fmt::Display for SnapshotLoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot load the snapshot {}: {}", self.path.display(), self.error)
+    }
+}
+
+impl std::error::Error for SnapshotLoadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.error)
+    }
 }
 
 /// Any error of this crate.

@@ -1,11 +1,12 @@
 //! [`CacheBuilder`]: every knob of a [`Cache`], checked once in `build()`.
 
 use super::Cache;
+use super::persist::SnapshotSource;
 use crate::engine::evict::EvictionPolicy;
 use crate::engine::expire::Expiry;
 use crate::engine::shard::ExpiryConfig;
 use crate::engine::{Engine, EngineConfig, Listener, RemovalCause, Weigher};
-use crate::error::ConfigError;
+use crate::error::{ConfigError, SnapshotLoadError};
 use crate::housekeeper;
 use crate::time::{Clock, SystemClock, ms_ceil};
 use std::hash::{BuildHasher, Hash};
@@ -56,6 +57,7 @@ pub struct CacheBuilder<K, V, S = ahash::RandomState> {
     clock: Arc<dyn Clock>,
     hasher: S,
     housekeeper: Option<Duration>,
+    pub(super) snapshot: Option<SnapshotSource<K, V>>,
     _marker: PhantomData<fn(K, V)>,
 }
 
@@ -74,6 +76,7 @@ impl<K, V> Default for CacheBuilder<K, V> {
             clock: Arc::new(SystemClock::new()),
             hasher: ahash::RandomState::new(),
             housekeeper: None,
+            snapshot: None,
             _marker: PhantomData,
         }
     }
@@ -170,6 +173,7 @@ impl<K, V, S> CacheBuilder<K, V, S> {
             clock: self.clock,
             hasher,
             housekeeper: self.housekeeper,
+            snapshot: self.snapshot,
             _marker: PhantomData,
         }
     }
@@ -234,7 +238,9 @@ where
     V: Clone + Send + Sync + 'static,
     S: BuildHasher + Send + Sync + 'static,
 {
-    /// Checks the configuration and builds the cache.
+    /// Checks the configuration and builds the cache, then loads the
+    /// snapshot given to [`load_snapshot`](Self::load_snapshot), if any
+    /// (failing with [`ConfigError::Snapshot`] if it cannot be loaded).
     pub fn build(self) -> Result<Cache<K, V, S>, ConfigError> {
         let (max_weight, shards) = self.check()?;
         let engine = Engine::new(EngineConfig {
@@ -249,6 +255,10 @@ where
             entries_hint: self.max_capacity,
         });
         let cache = Cache::from_engine(engine);
+        if let Some(source) = self.snapshot {
+            let path = source.path().to_path_buf();
+            source.load_into(&cache).map_err(|e| ConfigError::Snapshot(SnapshotLoadError::new(path, e)))?;
+        }
         if let Some(interval) = self.housekeeper {
             *cache.inner.housekeeper.lock() =
                 housekeeper::spawn(&cache.inner, interval, |inner| inner.engine.run_pending_tasks());

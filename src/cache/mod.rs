@@ -9,6 +9,7 @@ mod builder;
 mod inspect;
 mod iter;
 mod loader;
+pub mod persist;
 
 pub use builder::CacheBuilder;
 pub use inspect::{EntryInfo, PolicyView};
