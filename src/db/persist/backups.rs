@@ -302,10 +302,11 @@ impl Backups {
         *self.inner.stop.lock() = Some(tx);
         let weak = Arc::downgrade(&self.inner);
         let every = self.inner.opts.every;
+        let tick = every.map_or(Duration::from_secs(1), |e| e.min(Duration::from_secs(1)));
         let spawned = std::thread::Builder::new().name("embercache-backups".into()).spawn(move || {
             let mut next_snapshot = every.map(|e| Instant::now() + e);
             loop {
-                match rx.recv_timeout(Duration::from_secs(1)) {
+                match rx.recv_timeout(tick) {
                     Err(RecvTimeoutError::Timeout) => {}
                     _ => return,
                 }
