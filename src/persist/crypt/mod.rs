@@ -17,9 +17,14 @@
 //! can be neither reordered within its file nor moved to another file, and
 //! the header's identity cannot be altered without every frame failing to
 //! authenticate. Damage or tampering is reported as
-//! [`PersistError::Authentication`](super::PersistError::Authentication)
+//! [`PersistError::Authentication`]
 //! with the frame's offset (or a checksum error, when the frame's CRC no
 //! longer matches either).
+//!
+//! Since the nonce is the frame index, a data key must never seal two
+//! frames with the same index: a file is written once, from frame 0, under
+//! the key drawn for it. (Code that someday appends to an existing
+//! encrypted file must continue its frame count, never restart it.)
 //!
 //! What is *not* authenticated: the header's flags (whether frames are
 //! compressed; a toggled flag makes the records fail to decode), and the
@@ -110,13 +115,13 @@ pub trait KeyProvider: Send + Sync + Debug {
     /// Wraps (encrypts) `data_key` under the current master key, returning
     /// that key's id and the wrapped bytes to store in the file. A failure
     /// of the provider itself is best reported as
-    /// [`PersistError::Crypto`](super::PersistError::Crypto).
+    /// [`PersistError::Crypto`].
     fn wrap(&self, data_key: &[u8; KEY_LEN]) -> PersistResult<(String, Vec<u8>)>;
 
     /// Unwraps a data key wrapped under master key `key_id`. Returns
-    /// [`PersistError::KeyUnavailable`](super::PersistError::KeyUnavailable)
+    /// [`PersistError::KeyUnavailable`]
     /// when that master key is not known, and
-    /// [`PersistError::Authentication`](super::PersistError::Authentication)
+    /// [`PersistError::Authentication`]
     /// (offset 0) when `wrapped` does not unwrap under it (a wrong key, or
     /// damage).
     fn unwrap(&self, key_id: &str, wrapped: &[u8]) -> PersistResult<[u8; KEY_LEN]>;
