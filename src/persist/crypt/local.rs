@@ -97,11 +97,14 @@ fn decode_hex_key(hex: &str) -> Option<Zeroizing<[u8; KEY_LEN]>> {
 
 /// Reads a key file, refusing (on Unix) one accessible to group or others.
 fn read_key_file(path: &Path) -> PersistResult<Zeroizing<String>> {
-    let file = fs::File::open(path)?;
+    let named = |e: std::io::Error| {
+        PersistError::Io(std::io::Error::new(e.kind(), format!("key file {}: {e}", path.display())))
+    };
+    let file = fs::File::open(path).map_err(named)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = file.metadata()?.permissions().mode();
+        let mode = file.metadata().map_err(named)?.permissions().mode();
         if mode & 0o077 != 0 {
             return Err(key_file_error(format!(
                 "{} is accessible by group or others (mode {:o}); restrict it with `chmod 600`",
@@ -111,7 +114,7 @@ fn read_key_file(path: &Path) -> PersistResult<Zeroizing<String>> {
         }
     }
     let mut text = Zeroizing::new(String::new());
-    std::io::Read::read_to_string(&mut &file, &mut text)?;
+    std::io::Read::read_to_string(&mut &file, &mut text).map_err(named)?;
     Ok(text)
 }
 
