@@ -96,11 +96,7 @@ pub(crate) fn write_atomically<R>(
     result
 }
 
-fn write_temp<R>(
-    tmp: &Path,
-    path: &Path,
-    f: impl FnOnce(&mut AtomicWriter) -> PersistResult<R>,
-) -> PersistResult<R> {
+fn write_temp<R>(tmp: &Path, path: &Path, f: impl FnOnce(&mut AtomicWriter) -> PersistResult<R>) -> PersistResult<R> {
     let file = OpenOptions::new().write(true).create_new(true).open(tmp)?;
     let left = match FAIL.with(Cell::get) {
         Some(FailPoint::AfterBytes(n)) => Some(n),

@@ -42,7 +42,7 @@ pub(crate) enum FileKind {
 }
 
 impl FileKind {
-    fn magic(self) -> &'static [u8; 8] {
+    pub(crate) fn magic(self) -> &'static [u8; 8] {
         match self {
             FileKind::Snapshot => b"EMBRSNAP",
             FileKind::Journal => b"EMBRJRNL",

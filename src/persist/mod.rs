@@ -3,7 +3,7 @@
 //!
 //! - **Snapshots** ([`SnapshotOptions`], `Db::save_snapshot`,
 //!   `Cache::save_snapshot`, and their `load_snapshot`s) stream the store to
-//!   a file or any writer in a format of our own ([`format`]): magic,
+//!   a file or any writer in a format of our own ([`format`](mod@format)): magic,
 //!   version, codec, flags, creation time and the journal position the
 //!   snapshot starts at, then records encoded with serde and bincode 2 in
 //!   checksummed frames, then a footer with counts. Saving copies a bounded
