@@ -27,7 +27,8 @@ pub enum ConfigError {
     #[error("{0} must be longer than zero")]
     ZeroDuration(&'static str),
     /// The snapshot given to
-    /// [`CacheBuilder::load_snapshot`](crate::CacheBuilder::load_snapshot)
+    /// [`CacheBuilder::load_snapshot`](crate::CacheBuilder::load_snapshot) or
+    /// a `DbBuilder`'s snapshot or backup directory
     /// could not be loaded (missing, damaged, or of other types); no cache
     /// was built.
     #[error(transparent)]

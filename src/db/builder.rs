@@ -4,7 +4,7 @@ use super::{Db, Shared};
 use crate::engine::evict::EvictionPolicy;
 use crate::engine::shard::ExpiryConfig;
 use crate::engine::{Engine, EngineConfig};
-use crate::error::ConfigError;
+use crate::error::{ConfigError, SnapshotLoadError};
 use crate::housekeeper;
 use crate::time::{Clock, SystemClock};
 use std::fmt;
@@ -131,6 +131,8 @@ pub struct DbBuilder {
     shards: Option<usize>,
     clock: Arc<dyn Clock>,
     housekeeper: Option<Duration>,
+    backups: Option<(std::path::PathBuf, super::BackupOptions)>,
+    snapshot: Option<(std::path::PathBuf, crate::persist::SnapshotOptions)>,
 }
 
 impl fmt::Debug for DbBuilder {
@@ -162,6 +164,8 @@ impl DbBuilder {
             shards: None,
             clock: Arc::new(SystemClock::new()),
             housekeeper: None,
+            backups: None,
+            snapshot: None,
         }
     }
 
@@ -195,6 +199,23 @@ impl DbBuilder {
     /// with the last handle.
     pub fn housekeeper(mut self, interval: Duration) -> Self {
         self.housekeeper = Some(interval);
+        self
+    }
+
+    /// Starts from the snapshot at `path` (`build` fails, building
+    /// nothing, if it does not load). Ignored when [`backups`](Self::backups)
+    /// is set: recovery then decides what to load.
+    pub fn load_snapshot(mut self, path: impl Into<std::path::PathBuf>, opts: crate::persist::SnapshotOptions) -> Self {
+        self.snapshot = Some((path.into(), opts));
+        self
+    }
+
+    /// Keeps backups in `dir`: `build` recovers the keyspace from it (the
+    /// newest snapshot that loads, then the journal), journals every write
+    /// from then on, and runs the schedule of `opts` (see
+    /// [`Backups`](super::Backups)); the handle is [`Db::backups`].
+    pub fn backups(mut self, dir: impl Into<std::path::PathBuf>, opts: super::BackupOptions) -> Self {
+        self.backups = Some((dir.into(), opts));
         self
     }
 
@@ -243,6 +264,18 @@ impl DbBuilder {
             }
             *inner.housekeeper.lock() = housekeeper::spawn(&inner, interval, Shared::run_pending_tasks);
         }
-        Ok(Db { inner })
+        let db = Db { inner };
+        let fail =
+            |path: std::path::PathBuf, e| crate::Error::from(ConfigError::Snapshot(SnapshotLoadError::new(path, e)));
+        match (self.backups, self.snapshot) {
+            (Some((dir, opts)), _) => {
+                super::Backups::open(&db, &dir, opts).map_err(|e| fail(dir, e))?;
+            }
+            (None, Some((path, opts))) => {
+                db.load_snapshot(&path, &opts).map_err(|e| fail(path, e))?;
+            }
+            (None, None) => {}
+        }
+        Ok(db)
     }
 }

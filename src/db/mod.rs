@@ -51,8 +51,8 @@ pub use hash::random::{FieldValue, ItemScanOptions};
 pub use keys::CopyOptions;
 pub use keys::expire::{ExpireCondition, KeyTtl};
 pub use keys::scan::ScanOptions;
-pub use persist::backups::{BackupOptions, BackupStats, Backups, RecoveryReport};
 pub use list::{End, InsertPosition, List, LposOptions};
+pub use persist::backups::{BackupOptions, BackupStats, Backups, RecoveryReport};
 pub use reply::{Reply, format_double};
 pub use set::Set;
 pub use string::{Expiration, GetExOption, SetCondition, SetOptions, SetOutcome};
@@ -103,8 +103,8 @@ pub(crate) struct Shared {
     pub(crate) housekeeper: parking_lot::Mutex<Option<std::sync::mpsc::Sender<()>>>,
     /// The journal every write is appended to, once backups are opened.
     pub(crate) journal: std::sync::OnceLock<Arc<crate::persist::journal::Journal>>,
-    /// The backups directory's state, for reporting journal failures.
-    pub(crate) backups: std::sync::OnceLock<std::sync::Weak<persist::backups::Inner>>,
+    /// The backups directory's state (its schedule stops when this goes).
+    pub(crate) backups: std::sync::OnceLock<Arc<persist::backups::Inner>>,
 }
 
 impl fmt::Debug for Db {
@@ -246,6 +246,18 @@ impl Db {
                 assert!(!e.value.value.is_empty_aggregate(), "empty aggregates are deleted");
             }
         });
+    }
+
+    /// The backup directory, if one was opened ([`Backups::open`] or
+    /// [`DbBuilder::backups`]).
+    pub fn backups(&self) -> Option<Backups> {
+        self.inner.backups.get().map(|inner| Backups::from_inner(Arc::clone(inner)))
+    }
+
+    /// Unix time in milliseconds by this keyspace's clock (what deadlines,
+    /// snapshots and journal entries are stamped with).
+    pub fn unix_time_ms(&self) -> i64 {
+        self.inner.unix_ms(self.now())
     }
 
     /// Engine milliseconds now.

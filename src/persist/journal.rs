@@ -212,11 +212,6 @@ impl Journal {
         }
         Ok(())
     }
-
-    /// The directory of the segments.
-    pub(crate) fn dir(&self) -> &Path {
-        &self.dir
-    }
 }
 
 impl Drop for Journal {
@@ -270,14 +265,13 @@ pub(crate) fn read_segment(
         match frames.next(&mut buf) {
             Ok(None) => return Ok((Ending::Clean, at)),
             Ok(Some(_)) => {
-                let (seq, unix_ms): (u64, i64) =
-                    match bincode::serde::decode_from_slice(&buf, bincode_config()) {
-                        Ok((h, n)) => {
-                            buf.drain(..n);
-                            h
-                        }
-                        Err(e) => return Ok((Ending::Corrupt(at, e.to_string()), at)),
-                    };
+                let (seq, unix_ms): (u64, i64) = match bincode::serde::decode_from_slice(&buf, bincode_config()) {
+                    Ok((h, n)) => {
+                        buf.drain(..n);
+                        h
+                    }
+                    Err(e) => return Ok((Ending::Corrupt(at, e.to_string()), at)),
+                };
                 f(Entry { seq, unix_ms, body: std::mem::take(&mut buf) })?;
             }
             Err(PersistError::Truncated { .. }) => return Ok((Ending::Torn(at), at)),
@@ -287,7 +281,11 @@ pub(crate) fn read_segment(
                 // A damaged frame that runs to the end of the file is a torn
                 // write; one followed by more data is damage in the middle.
                 let declared = frame_end(path, at).unwrap_or(u64::MAX);
-                return Ok(if declared >= len { (Ending::Torn(at), at) } else { (Ending::Corrupt(at, e.to_string()), at) });
+                return Ok(if declared >= len {
+                    (Ending::Torn(at), at)
+                } else {
+                    (Ending::Corrupt(at, e.to_string()), at)
+                });
             }
             Err(e) => return Err(e),
         }

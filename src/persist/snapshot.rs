@@ -169,11 +169,6 @@ impl<'o, R: Read> SnapshotReader<'o, R> {
         })
     }
 
-    /// The file's header.
-    pub(crate) fn header(&self) -> &Header {
-        &self.header
-    }
-
     /// The next record, or `None` once the footer has been read and checked
     /// (the summary is then available).
     pub(crate) fn next<T: DeserializeOwned>(&mut self, starts_key: impl Fn(&T) -> bool) -> PersistResult<Option<T>> {

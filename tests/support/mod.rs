@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 /// A key's contents: type, value rendered canonically (aggregates sorted
 /// where Redis leaves the order open), and PEXPIRETIME (-1: none).
-pub type Dump = BTreeMap<Vec<u8>, (String, Reply, i64)>;
+pub(crate) type Dump = BTreeMap<Vec<u8>, (String, Reply, i64)>;
 
 fn sorted(r: Reply) -> Reply {
     match r {
@@ -24,7 +24,7 @@ fn sorted(r: Reply) -> Reply {
 }
 
 /// Everything in `db`, canonically.
-pub fn dump(db: &Db) -> Dump {
+pub(crate) fn dump(db: &Db) -> Dump {
     let mut out = Dump::new();
     for key in db.keys(b"*") {
         let k: &[u8] = &key;
@@ -57,7 +57,7 @@ pub fn dump(db: &Db) -> Dump {
 
 /// Asserts two dumps are equal, deadlines within `slack_ms` (two stores'
 /// unix clocks are read at slightly different moments).
-pub fn assert_same(a: &Dump, b: &Dump, slack_ms: i64) {
+pub(crate) fn assert_same(a: &Dump, b: &Dump, slack_ms: i64) {
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "same keys");
     for (k, (ta, va, xa)) in a {
         let (tb, vb, xb) = &b[k];
@@ -68,7 +68,7 @@ pub fn assert_same(a: &Dump, b: &Dump, slack_ms: i64) {
 }
 
 /// A write command over a few keys of every type (args as strings).
-pub fn write_command() -> impl Strategy<Value = Vec<String>> {
+pub(crate) fn write_command() -> impl Strategy<Value = Vec<String>> {
     let key = prop::sample::select(vec!["s", "l", "h", "t", "z", "a", "b"]);
     let word = prop::sample::select(vec!["x", "y", "zz", "", "10", "-3", "1.5", "héllo", "a b"]);
     let field = prop::sample::select(vec!["f1", "f2", "f3", "g"]);
@@ -116,12 +116,12 @@ pub fn write_command() -> impl Strategy<Value = Vec<String>> {
 }
 
 /// Runs `cmd` on `db`.
-pub fn run(db: &Db, cmd: &[String]) -> Reply {
+pub(crate) fn run(db: &Db, cmd: &[String]) -> Reply {
     db.execute(cmd)
 }
 
 /// A fresh, empty directory under the system's temporary directory.
-pub fn tempdir(tag: &str) -> std::path::PathBuf {
+pub(crate) fn tempdir(tag: &str) -> std::path::PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     let d = std::env::temp_dir().join(format!(

@@ -28,8 +28,11 @@ pub struct BackupOptions {
     pub(crate) every: Option<Duration>,
     pub(crate) files: SnapshotOptions,
     pub(crate) recover_to_corruption: bool,
-    pub(crate) on_error: Option<Arc<dyn Fn(&PersistError) + Send + Sync>>,
+    pub(crate) on_error: Option<ErrorCallback>,
 }
+
+/// A callback told of every backup failure.
+type ErrorCallback = Arc<dyn Fn(&PersistError) + Send + Sync>;
 
 impl Default for BackupOptions {
     fn default() -> Self {
@@ -181,7 +184,7 @@ impl Backups {
         if db.inner.engine.len() != 0 {
             return Err(PersistError::Config("backups open on an empty Db (recovery replaces its contents)".into()));
         }
-        let (mut recovery, next) = recover(db, &dir, &opts, None)?;
+        let (mut recovery, next) = recover(db, &dir, &opts, None).inspect_err(|_| db.replace_all(Vec::new()))?;
         recovery.keys = db.inner.engine.len();
         let now = db.inner.unix_ms(db.now());
         let journal = Arc::new(Journal::create(&dir, Content::Keyspace, next, opts.fsync, opts.files.clone(), now)?);
@@ -201,11 +204,16 @@ impl Backups {
                 stop: Mutex::new(None),
             }),
         };
+        let _ = db.inner.backups.set(Arc::clone(&backups.inner));
         if rewrite_now {
             backups.snapshot_now()?;
         }
         backups.start_thread();
         Ok(backups)
+    }
+
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Backups {
+        Backups { inner }
     }
 
     /// What recovery found when the directory was opened.
@@ -292,7 +300,8 @@ impl Backups {
     pub fn restore_to(&self, at_unix_ms: i64, target: &Db) -> PersistResult<RecoveryReport> {
         let _busy = self.inner.busy.lock();
         self.inner.journal.sync_all()?;
-        let (mut report, _) = recover(target, &self.inner.dir, &self.inner.opts, Some(at_unix_ms))?;
+        let (mut report, _) = recover(target, &self.inner.dir, &self.inner.opts, Some(at_unix_ms))
+            .inspect_err(|_| target.replace_all(Vec::new()))?;
         report.keys = target.inner.engine.len();
         Ok(report)
     }
@@ -338,8 +347,9 @@ impl Drop for Inner {
 impl Shared {
     /// Counts a failed journal write (the command itself has happened).
     pub(crate) fn journal_failed(&self, e: &PersistError) {
-        if let Some(b) = self.backups.get().and_then(Weak::upgrade) {
-            Backups { inner: b }.record::<()>(&Err(PersistError::Config(format!("journal write failed: {e}"))));
+        if let Some(b) = self.backups.get() {
+            Backups { inner: Arc::clone(b) }
+                .record::<()>(&Err(PersistError::Config(format!("journal write failed: {e}"))));
         }
     }
 }
@@ -347,12 +357,7 @@ impl Shared {
 /// Loads the newest usable snapshot of `dir` into `db` and replays the
 /// journal after it, up to `until` (unix ms) if given. Returns the report
 /// and the next sequence number.
-fn recover(
-    db: &Db,
-    dir: &Path,
-    opts: &BackupOptions,
-    until: Option<i64>,
-) -> PersistResult<(RecoveryReport, u64)> {
+fn recover(db: &Db, dir: &Path, opts: &BackupOptions, until: Option<i64>) -> PersistResult<(RecoveryReport, u64)> {
     let mut report = RecoveryReport::default();
     let segs = journal::segments(dir)?;
     let mut start = None;

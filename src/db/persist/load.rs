@@ -16,8 +16,11 @@ pub(crate) type Loaded = (Box<[u8]>, Value, Option<i64>);
 pub(crate) struct Staging {
     pub(crate) done: Vec<Loaded>,
     /// A sorted set whose members are still arriving.
-    zset: Option<(Box<[u8]>, Option<i64>, Vec<(Box<[u8]>, f64)>)>,
+    zset: Option<Scored>,
 }
+
+/// A sorted set being read: key, deadline, members so far.
+type Scored = (Box<[u8]>, Option<i64>, Vec<(Box<[u8]>, f64)>);
 
 fn bad(offset: u64, reason: &str) -> PersistError {
     PersistError::Decode { offset, reason: reason.into() }

@@ -12,7 +12,7 @@ mod load;
 mod save;
 pub(crate) mod wire;
 
-pub(crate) use save::{RecordSink, encode_key};
+pub(crate) use save::encode_key;
 
 use super::Db;
 use super::keyspace::Tx;
