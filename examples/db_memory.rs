@@ -36,6 +36,8 @@
 //! ```
 
 mod common;
+#[path = "common/redis.rs"]
+mod redis;
 
 use common::status_kb;
 use embercache::Db;
@@ -43,16 +45,12 @@ use embercache::db::SetOptions;
 use embercache::db::zset::ZAddOptions;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use redis::{Redis, RedisServer, on_path};
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, ExitCode, Stdio};
-use std::time::{Duration, Instant};
+use std::process::ExitCode;
 
 /// Prefix of the line a child prints for its parent.
 const REPORT: &str = "db-memory-report";
-/// Commands written to redis before their replies are read.
-const PIPELINE: usize = 256;
 /// Members per ZADD.
 const ZADD_BATCH: usize = 1000;
 /// Fields, items or members per hash, list or set.
@@ -251,164 +249,6 @@ impl Sink for Ember<'_> {
     }
 }
 
-/// A RESP reply (the kinds the commands used here answer).
-#[derive(Debug)]
-enum Reply {
-    Status,
-    Int(i64),
-    Bulk(Option<Vec<u8>>),
-}
-
-/// A `redis-server` child process on a loopback port, killed on drop.
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start() -> Result<RedisServer, String> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("cannot find a free port: {e}"))?
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--daemonize", "no", "--loglevel", "warning"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("cannot start redis-server: {e}"))?;
-        Ok(RedisServer { child, port })
-    }
-
-    /// Connects, waiting for the server to listen (at most 10 s).
-    fn connect(&mut self) -> Result<Redis, String> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match TcpStream::connect(("127.0.0.1", self.port)) {
-                Ok(stream) => {
-                    let _ = stream.set_nodelay(true);
-                    let read = stream.try_clone().map_err(|e| format!("redis: {e}"))?;
-                    let write = BufWriter::with_capacity(1 << 16, stream);
-                    return Ok(Redis { write, read: BufReader::with_capacity(1 << 16, read), pending: 0 });
-                }
-                Err(e) => {
-                    if let Ok(Some(status)) = self.child.try_wait() {
-                        return Err(format!("redis-server exited before listening: {status}"));
-                    }
-                    if Instant::now() > deadline {
-                        return Err(format!("redis-server on port {} not reachable: {e}", self.port));
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            }
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A pipelined RESP connection.
-struct Redis {
-    write: BufWriter<TcpStream>,
-    read: BufReader<TcpStream>,
-    /// Commands written whose replies are not read yet.
-    pending: usize,
-}
-
-fn io_err(e: std::io::Error) -> String {
-    format!("redis connection: {e}")
-}
-
-impl Redis {
-    fn bulk(&mut self, arg: &[u8]) -> Result<(), String> {
-        write!(self.write, "${}\r\n", arg.len()).map_err(io_err)?;
-        self.write.write_all(arg).map_err(io_err)?;
-        self.write.write_all(b"\r\n").map_err(io_err)
-    }
-
-    /// Starts a command of `args` arguments; the caller writes them with [`Redis::bulk`].
-    fn begin(&mut self, args: usize) -> Result<(), String> {
-        write!(self.write, "*{args}\r\n").map_err(io_err)
-    }
-
-    /// Ends a command: reads the replies once [`PIPELINE`] are pending.
-    fn end(&mut self) -> Result<(), String> {
-        self.pending += 1;
-        if self.pending >= PIPELINE { self.sync() } else { Ok(()) }
-    }
-
-    /// Reads every pending reply (any error reply is an error).
-    fn sync(&mut self) -> Result<(), String> {
-        self.write.flush().map_err(io_err)?;
-        while self.pending > 0 {
-            self.reply()?;
-            self.pending -= 1;
-        }
-        Ok(())
-    }
-
-    /// Sends one command and returns its reply.
-    fn call(&mut self, args: &[&[u8]]) -> Result<Reply, String> {
-        self.sync()?;
-        self.begin(args.len())?;
-        for arg in args {
-            self.bulk(arg)?;
-        }
-        self.write.flush().map_err(io_err)?;
-        self.reply()
-    }
-
-    /// Reads one reply.
-    fn reply(&mut self) -> Result<Reply, String> {
-        let mut line = Vec::new();
-        self.read.read_until(b'\n', &mut line).map_err(io_err)?;
-        let Some(body) = line.strip_suffix(b"\r\n") else {
-            return Err(format!("redis: malformed reply line {:?}", String::from_utf8_lossy(&line)));
-        };
-        let (&kind, rest) = body.split_first().ok_or("redis: empty reply line")?;
-        let text = String::from_utf8_lossy(rest).into_owned();
-        let number = || text.parse::<i64>().map_err(|_| format!("redis: bad number {text:?}"));
-        match kind {
-            b'+' => Ok(Reply::Status),
-            b'-' => Err(format!("redis error: {text}")),
-            b':' => Ok(Reply::Int(number()?)),
-            b'$' => {
-                let Ok(len) = usize::try_from(number()?) else { return Ok(Reply::Bulk(None)) };
-                let mut data = vec![0; len + 2];
-                self.read.read_exact(&mut data).map_err(io_err)?;
-                data.truncate(len);
-                Ok(Reply::Bulk(Some(data)))
-            }
-            other => Err(format!("redis: unknown reply type {:?}", other as char)),
-        }
-    }
-
-    /// `used_memory` from `INFO memory`.
-    fn used_memory(&mut self) -> Result<u64, String> {
-        let Reply::Bulk(Some(info)) = self.call(&[b"INFO", b"memory"])? else {
-            return Err("redis: INFO did not answer a bulk string".to_owned());
-        };
-        String::from_utf8_lossy(&info)
-            .lines()
-            .find_map(|line| line.strip_prefix("used_memory:")?.trim().parse().ok())
-            .ok_or_else(|| "redis: no used_memory in INFO memory".to_owned())
-    }
-
-    fn dbsize(&mut self) -> Result<u64, String> {
-        match self.call(&[b"DBSIZE"])? {
-            Reply::Int(n) => u64::try_from(n).map_err(|_| format!("redis: DBSIZE {n}")),
-            other => Err(format!("redis: DBSIZE answered {other:?}")),
-        }
-    }
-}
-
 impl Sink for Redis {
     fn string(&mut self, key: &[u8], value: &[u8]) -> Result<(), String> {
         self.begin(3)?;
@@ -446,17 +286,7 @@ impl Sink for Redis {
         self.end()
     }
     fn zset(&mut self, key: &[u8], pairs: &[(f64, &[u8])]) -> Result<(), String> {
-        self.begin(2 + 2 * pairs.len())?;
-        self.bulk(b"ZADD")?;
-        self.bulk(key)?;
-        let mut score = String::new();
-        for (s, member) in pairs {
-            score.clear();
-            let _ = write!(score, "{s}");
-            self.bulk(score.as_bytes())?;
-            self.bulk(member)?;
-        }
-        self.end()
+        self.zadd(key, pairs)
     }
 }
 
@@ -485,18 +315,19 @@ fn child(data: DataSet, store: &str, divisor: u64) -> Result<(), String> {
             println!("{REPORT} {items} {rss_before_kb} {rss_after_kb} {}", db.used_memory());
         }
         "redis" => {
-            let mut server = RedisServer::start()?;
+            let mut server = RedisServer::start(&["--save", "", "--appendonly", "no", "--loglevel", "warning"])?;
             let mut redis = server.connect()?;
-            let before = redis.used_memory()?;
+            let before = redis.info("memory", "used_memory")?;
             load(data, divisor, &mut redis)?;
             redis.sync()?;
-            let after = redis.used_memory()?;
+            let after = redis.info("memory", "used_memory")?;
             let keys = redis.dbsize()?;
             if keys != data.keys(divisor) {
                 return Err(format!("redis holds {keys} keys, expected {}", data.keys(divisor)));
             }
             eprintln!("  redis {}: used_memory {before} -> {after}", data.name());
             println!("{REPORT} {items} {before} {after}");
+            server.shutdown(redis)?;
         }
         other => return Err(format!("unknown store `{other}`")),
     }
@@ -514,11 +345,6 @@ fn measure(data: DataSet, store: &str, quick: bool) -> Result<Vec<u64>, String> 
         .iter()
         .map(|field| field.parse().map_err(|_| format!("malformed report from child measuring {what}: {field:?}")))
         .collect()
-}
-
-/// Whether an executable named `name` is on `PATH`.
-fn on_path(name: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()))
 }
 
 fn per_item(bytes: u64, items: u64) -> f64 {
@@ -582,19 +408,7 @@ fn run() -> Result<(), String> {
         rows.push((data, items, rss, used, redis_used));
     }
 
-    let version = if redis {
-        Command::new("redis-server")
-            .arg("--version")
-            .output()
-            .ok()
-            .and_then(|o| {
-                let text = String::from_utf8_lossy(&o.stdout).into_owned();
-                text.split_whitespace().find_map(|w| w.strip_prefix("v=")).map(|v| format!("redis-server {v}"))
-            })
-            .unwrap_or_else(|| "redis-server".to_owned())
-    } else {
-        "redis-server (not found)".to_owned()
-    };
+    let version = if redis { redis::version() } else { "redis-server (not found)".to_owned() };
     println!("### `Db` memory per item vs {version}{}\n", if quick { " (--quick)" } else { "" });
     println!(
         "| data set | items | embercache RSS B/item | embercache used_memory B/item | accuracy (used/RSS) \
