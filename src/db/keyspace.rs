@@ -7,7 +7,7 @@
 
 use super::Shared;
 use super::notify::{Event, EventClass};
-use super::persist::effects::EffectBuf;
+use super::persist::effects::{Delta, Detail, EffectBuf, Journaled};
 use super::persist::encode_key;
 use super::value::{Value, weigh};
 use crate::engine::RemovalCause;
@@ -69,6 +69,9 @@ pub(crate) struct Tx<'a> {
     journaled: Option<SmallVec<[Key; 2]>>,
     /// Whether the command emptied the locked shards (for the journal).
     flushed: bool,
+    /// What commands said they changed of a key, for the journal (`None`:
+    /// details that do not combine, so the whole value is journaled).
+    details: Vec<(Key, Option<Detail>)>,
 }
 
 impl<'a> Tx<'a> {
@@ -81,7 +84,15 @@ impl<'a> Tx<'a> {
     fn locked(db: &'a Shared, locked: Locked<'a, Key, Stored, ahash::RandomState>) -> Self {
         db.tick(locked.now);
         let journaled = db.journal.get().map(|_| SmallVec::new());
-        Tx { db, locked: Some(locked), events: Vec::new(), ready: Vec::new(), journaled, flushed: false }
+        Tx {
+            db,
+            locked: Some(locked),
+            events: Vec::new(),
+            ready: Vec::new(),
+            journaled,
+            flushed: false,
+            details: Vec::new(),
+        }
     }
 
     /// Locks every shard (FLUSHDB, RANDOMKEY, KEYS, …).
@@ -249,6 +260,37 @@ impl<'a> Tx<'a> {
         });
     }
 
+    /// Whether writes are journaled (commands build [`Detail`]s only then).
+    pub(crate) fn journaling(&self) -> bool {
+        self.journaled.is_some()
+    }
+
+    /// Tells the journal what of `key` this command changed, when that is
+    /// less than the whole value. A command that gives a detail for a key
+    /// gives every change it makes to it.
+    pub(crate) fn detail(&mut self, key: &[u8], detail: impl FnOnce() -> Detail) {
+        if !self.journaling() {
+            return;
+        }
+        let detail = detail();
+        match self.details.iter_mut().find(|(k, _)| &**k == key) {
+            Some((_, d)) => *d = d.take().and_then(|old| old.merge(detail)),
+            None => self.details.push((key.into(), Some(detail))),
+        }
+    }
+
+    /// [`Tx::write`] by a command that changes only `members` (fields) of a
+    /// hash, set or sorted set (for the journal).
+    pub(crate) fn write_members<'m, R>(
+        &mut self,
+        key: &[u8],
+        members: impl IntoIterator<Item = &'m [u8]>,
+        f: impl FnOnce(&mut Option<Value>, &mut Deadline) -> R,
+    ) -> R {
+        self.detail(key, || Detail::Members(members.into_iter().map(Box::from).collect()));
+        self.write(key, f)
+    }
+
     /// Queues a keyspace event, published when the locks are released.
     pub(crate) fn event(&mut self, class: EventClass, name: &'static str, key: &[u8]) {
         if self.db.notify.wants(class) {
@@ -308,35 +350,44 @@ impl<'a> Tx<'a> {
 impl<'a> Tx<'a> {
     /// Appends this command's effects to the journal, while its locks are
     /// still held (so entries are numbered in the order of their effects):
-    /// each written key's resulting value, or its deletion.
+    /// each written key's resulting value or the part of it the command
+    /// changed, or its deletion.
     fn journal(&mut self, locked: &mut Locked<'a, Key, Stored, ahash::RandomState>) {
         let Some(journal) = self.db.journal.get() else { return };
         let keys = self.journaled.take().unwrap_or_default();
         if keys.is_empty() && !self.flushed {
             return;
         }
-        let mut buf = EffectBuf::default();
-        let mut result = if self.flushed { buf.flush() } else { Ok(()) };
-        for key in &keys {
-            if result.is_err() {
-                break;
+        let db = self.db;
+        let details = std::mem::take(&mut self.details);
+        let flushed = self.flushed;
+        let result = journal.append_with(db.unix_ms(locked.now), |seq, bytes| {
+            let mut buf = EffectBuf { bytes };
+            if flushed {
+                buf.flush()?;
             }
-            let hash = self.db.engine.hash(&**key);
-            let db = self.db;
-            result = locked
-                .with_shard(hash, |shard, ctx, out| match shard.find_live(hash, &**key, ctx.now, out) {
-                    Some(i) => {
-                        let d = Some(shard.deadline_at(i)).filter(|&d| d != NEVER).map(|d| db.unix_ms(d));
-                        match shard.entry(i) {
-                            Some(e) => encode_key(&mut buf, key, d, &e.value.value),
-                            None => buf.del(key),
+            for key in &keys {
+                let detail = details.iter().find(|(k, _)| k == key).and_then(|(_, d)| d.as_ref());
+                let hash = db.engine.hash(&**key);
+                locked
+                    .with_shard(hash, |shard, ctx, out| {
+                        let Some(i) = shard.find_live(hash, &**key, ctx.now, out) else { return buf.del(key) };
+                        let at = Some(shard.deadline_at(i)).filter(|&d| d != NEVER).map(|d| db.unix_ms(d));
+                        let Some(stored) = shard.value_mut(i) else { return buf.del(key) };
+                        if let Value::List(l) = &mut stored.value {
+                            // Entry `seq` is in this list (0 means none).
+                            l.seq = seq + 1;
                         }
-                    }
-                    None => buf.del(key),
-                })
-                .unwrap_or(Ok(()));
-        }
-        let result = result.and_then(|()| journal.append(self.db.unix_ms(locked.now), &buf.bytes).map(|_| ()));
+                        match Delta::of(key, &stored.value, at, detail) {
+                            Journaled::Delta(delta) => buf.delta(&delta),
+                            Journaled::Whole => encode_key(&mut buf, key, at, &stored.value),
+                            Journaled::Unchanged => Ok(()),
+                        }
+                    })
+                    .unwrap_or(Ok(()))?;
+            }
+            Ok(())
+        });
         if let Err(e) = result {
             self.db.journal_failed(&e);
         }

@@ -157,10 +157,15 @@ impl Journal {
         Ok(seq)
     }
 
-    /// Appends one entry whose body `body` writes (into a buffer), numbering
-    /// and timestamping it (timestamps never go backwards). Returns its
+    /// Appends one entry whose body `body` writes into a buffer, given the
+    /// entry's sequence number; numbers and timestamps it (timestamps never
+    /// go backwards). Nothing is written if `body` fails. Returns the
     /// sequence number.
-    pub(crate) fn append(&self, now_ms: i64, body: &[u8]) -> PersistResult<u64> {
+    pub(crate) fn append_with(
+        &self,
+        now_ms: i64,
+        body: impl FnOnce(u64, &mut Vec<u8>) -> PersistResult<()>,
+    ) -> PersistResult<u64> {
         let mut st = self.state.lock();
         let st = &mut *st;
         let seq = st.next_seq;
@@ -168,7 +173,7 @@ impl Journal {
         st.payload.clear();
         bincode::serde::encode_into_std_write((seq, ms), &mut st.payload, bincode_config())
             .map_err(|e| PersistError::Config(e.to_string()))?;
-        st.payload.extend_from_slice(body);
+        body(seq, &mut st.payload)?;
         let seg = st.segment.as_mut().ok_or_else(|| PersistError::Config("the journal is closed".into()))?;
         let before = seg.frames.bytes();
         seg.frames.frame(&st.payload)?;

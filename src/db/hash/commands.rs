@@ -33,7 +33,7 @@ impl Db {
     /// needed; returns how many fields are new. Keeps the key's TTL.
     pub fn hset(&self, key: &[u8], pairs: &[(&[u8], &[u8])]) -> DbResult<usize> {
         self.tx_grow(&[key], |tx| {
-            let created = tx.write(key, |slot, _| {
+            let created = tx.write_members(key, pairs.iter().map(|(f, _)| *f), |slot, _| {
                 let h = hash_or_new(slot)?;
                 let mut created = 0;
                 for (f, v) in pairs {
@@ -51,7 +51,7 @@ impl Db {
     /// HSETNX: sets `field` only if it does not exist; returns whether it did.
     pub fn hsetnx(&self, key: &[u8], field: &[u8], value: &[u8]) -> DbResult<bool> {
         self.tx_grow(&[key], |tx| {
-            let set = tx.write(key, |slot, _| {
+            let set = tx.write_members(key, [field], |slot, _| {
                 let h = hash_or_new(slot)?;
                 Ok(h.get(field).is_none() && h.insert(field, value))
             })?;
@@ -77,7 +77,7 @@ impl Db {
     /// when no field is left.
     pub fn hdel(&self, key: &[u8], fields: &[&[u8]]) -> DbResult<usize> {
         self.tx(&[key], |tx| {
-            let (removed, emptied) = tx.write(key, |slot, _| match slot {
+            let (removed, emptied) = tx.write_members(key, fields.iter().copied(), |slot, _| match slot {
                 None => Ok((0, false)),
                 Some(Value::Hash(h)) => {
                     let removed = fields.iter().filter(|f| h.remove(f).is_some()).count();
@@ -129,7 +129,7 @@ impl Db {
     /// the new value.
     pub fn hincrby(&self, key: &[u8], field: &[u8], by: i64) -> DbResult<i64> {
         self.tx_grow(&[key], |tx| {
-            let n = tx.write(key, |slot, _| {
+            let n = tx.write_members(key, [field], |slot, _| {
                 let h = hash_or_new(slot)?;
                 let old = match h.get(field) {
                     Some(v) => args::parse_i64(v).ok_or(DbError::HashNotInteger)?,
@@ -151,7 +151,7 @@ impl Db {
             return Err(DbError::Invalid("value is NaN or Infinity"));
         }
         self.tx_grow(&[key], |tx| {
-            let n = tx.write(key, |slot, _| {
+            let n = tx.write_members(key, [field], |slot, _| {
                 let h = hash_or_new(slot)?;
                 let old = match h.get(field) {
                     Some(v) => args::parse_f64(v).ok_or(DbError::HashNotFloat)?,

@@ -9,6 +9,7 @@ use super::super::args::{self, is};
 use super::super::notify::EventClass;
 use super::super::string::Expiration;
 use super::super::{Db, DbError, DbResult, Reply};
+use crate::db::persist::effects::Detail;
 
 /// When the EXPIRE family may set a key's deadline (Redis 7 options; a key
 /// without a time to live counts as expiring never, i.e. at infinity).
@@ -129,6 +130,7 @@ impl Db {
             let db = tx.db();
             let now = db.unix_ms(tx.now());
             let at = if absolute { ms } else { ms.checked_add(now).ok_or(DbError::InvalidExpire(command))? };
+            tx.detail(key, || Detail::Deadline);
             let outcome = tx.write(key, |slot, deadline| {
                 if slot.is_none() || !condition.allows(deadline.map(|d| db.unix_ms(d)), at) {
                     return Outcome::Unchanged;
@@ -191,6 +193,7 @@ impl Db {
     /// PERSIST: removes `key`'s time to live; returns whether it had one.
     pub fn persist(&self, key: &[u8]) -> bool {
         self.tx(&[key], |tx| {
+            tx.detail(key, || Detail::Deadline);
             let cleared = tx.write(key, |slot, deadline| slot.is_some() && deadline.take().is_some());
             if cleared {
                 tx.event(EventClass::Generic, "persist", key);

@@ -107,6 +107,9 @@ impl Default for LposOptions {
 #[derive(Debug, Clone, Default)]
 pub struct List {
     repr: Repr,
+    /// The journal entry that last wrote this list (0: none), so replay
+    /// applies each push and pop once (see `db::persist::effects`).
+    pub(crate) seq: u64,
 }
 
 #[derive(Debug, Clone)]

@@ -4,6 +4,7 @@ use super::{End, InsertPosition, List, LposOptions};
 use crate::db::args::index_range;
 use crate::db::keyspace::Tx;
 use crate::db::notify::EventClass;
+use crate::db::persist::effects::{Detail, ListOp};
 use crate::db::{Db, DbError, DbResult, Value};
 
 /// Redis's reply to an integer option of `LONG_MIN`, where it accepts
@@ -121,6 +122,7 @@ impl Db {
 
     fn push(&self, key: &[u8], items: &[&[u8]], end: End, create: bool) -> DbResult<usize> {
         self.tx_grow(&[key], |tx| {
+            tx.detail(key, || Detail::List(vec![ListOp::push(end, items)]));
             let Some(((), len)) = edit_list(tx, key, create, |l| items.iter().for_each(|i| l.push(end, i)))? else {
                 return Ok(0);
             };
@@ -145,10 +147,12 @@ impl Db {
 
     fn pop(&self, key: &[u8], end: End, count: Option<usize>) -> DbResult<Option<Vec<Vec<u8>>>> {
         self.tx(&[key], |tx| {
+            tx.detail(key, || Detail::List(Vec::new()));
             let Some((items, left)) = edit_list(tx, key, false, |l| pop_n(l, end, count.unwrap_or(1)))? else {
                 return Ok(None);
             };
             if !items.is_empty() {
+                tx.detail(key, || Detail::List(vec![ListOp::pop(end, items.len())]));
                 popped(tx, key, end, left);
             }
             Ok(Some(items))
@@ -284,6 +288,8 @@ impl Db {
     /// is absent.
     pub fn lmove(&self, src: &[u8], dst: &[u8], from: End, to: End) -> DbResult<Option<Vec<u8>>> {
         self.tx_grow(&[src, dst], |tx| {
+            tx.detail(src, || Detail::List(Vec::new()));
+            tx.detail(dst, || Detail::List(Vec::new()));
             let item = if src == dst {
                 let moved = edit_list(tx, src, false, |l| {
                     let item = l.pop(from)?;
@@ -291,6 +297,7 @@ impl Db {
                     Some(item)
                 })?;
                 let Some((Some(item), left)) = moved else { return Ok(None) };
+                tx.detail(src, || Detail::List(vec![ListOp::pop(from, 1), ListOp::push(to, &[&item])]));
                 pushed(tx, dst, to);
                 popped(tx, src, from, left);
                 item
@@ -304,6 +311,8 @@ impl Db {
                 }
                 let Some((Some(item), left)) = edit_list(tx, src, false, |l| l.pop(from))? else { return Ok(None) };
                 edit_list(tx, dst, true, |l| l.push(to, &item))?;
+                tx.detail(src, || Detail::List(vec![ListOp::pop(from, 1)]));
+                tx.detail(dst, || Detail::List(vec![ListOp::push(to, &[&item])]));
                 pushed(tx, dst, to);
                 popped(tx, src, from, left);
                 item
@@ -329,7 +338,9 @@ impl Db {
         }
         self.tx(keys, |tx| {
             for &key in keys {
+                tx.detail(key, || Detail::List(Vec::new()));
                 if let Some((items, left)) = edit_list(tx, key, false, |l| pop_n(l, end, count))? {
+                    tx.detail(key, || Detail::List(vec![ListOp::pop(end, items.len())]));
                     popped(tx, key, end, left);
                     return Ok(Some((key.to_vec(), items)));
                 }

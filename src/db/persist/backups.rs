@@ -420,7 +420,7 @@ fn recover(db: &Db, dir: &Path, opts: &BackupOptions, until: Option<i64>) -> Per
                     reason: format!("entry {} follows entry {}", e.seq, next.wrapping_sub(1)),
                 });
             }
-            effects::apply(db, &e.body, 0)?;
+            effects::apply(db, &e.body, e.seq)?;
             report.entries_replayed += 1;
             next += 1;
             Ok(())

@@ -1,14 +1,30 @@
-//! The journal's entries for a `Db`: the *effects* of one command, each
-//! key it wrote as its resulting value (the same records a snapshot holds,
-//! deadline as unix time) or as deleted, after a `Flush` when the command
-//! emptied the keyspace. An INCR is thus journaled as the value it left, a
-//! relative EXPIRE as the absolute deadline: replaying an entry twice, or
-//! over a snapshot that already holds it, gives the same store.
+//! The journal's entries for a `Db`: the *effects* of one command.
+//!
+//! - A key a command wrote is journaled as its resulting value (the same
+//!   records a snapshot holds, deadline as unix time), or as deleted, after
+//!   a `Flush` when the command emptied the keyspace. An INCR is thus
+//!   journaled as the value it left, a relative EXPIRE as the absolute
+//!   deadline.
+//! - Commands that change a few members of a large hash, set or sorted set
+//!   say which ([`Detail::Members`]); the entry then holds those members'
+//!   resulting state only (present with their value or score, or gone),
+//!   plus the key's deadline. A deadline-only change is journaled as the
+//!   deadline ([`Detail::Deadline`]).
+//!
+//! All of these are assignments: replaying an entry twice, or over a
+//! snapshot that already holds it, gives the same store. List pushes and
+//! pops ([`Detail::List`]) are not positions but operations; each list
+//! carries the sequence number of the entry that last wrote it (saved in
+//! snapshots too), and replay skips list operations that list already
+//! holds, so they apply exactly once.
 
 use super::load::Staging;
 use super::save::RecordSink;
 use super::wire::{ByteBuf, Bytes, Record};
-use crate::db::Db;
+use crate::db::keyspace::Tx;
+use crate::db::list::End;
+use crate::db::value::Value;
+use crate::db::{Db, List};
 use crate::persist::snapshot::bincode_config;
 use crate::persist::{PersistError, PersistResult};
 use serde::{Deserialize, Serialize, Serializer};
@@ -22,27 +38,211 @@ enum Effect {
     Del(ByteBuf),
     /// Every key was removed.
     Flush,
+    /// Part of a key changed.
+    Delta(Delta),
 }
 
-/// Builds the body of one journal entry.
-#[derive(Default)]
-pub(crate) struct EffectBuf {
-    pub(crate) bytes: Vec<u8>,
+/// What a command says it changed of a key, when that is less than the
+/// whole value.
+#[derive(Debug, Clone)]
+pub(crate) enum Detail {
+    /// Only these members (fields) of a hash, set or sorted set.
+    Members(Vec<Box<[u8]>>),
+    /// These pushes and pops of a list, in order.
+    List(Vec<ListOp>),
+    /// Only the deadline.
+    Deadline,
 }
 
-struct KeyEffect<'a, T>(&'a T);
-
-impl<T: Serialize> Serialize for KeyEffect<'_, T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_newtype_variant("Effect", 0, "Key", self.0)
+impl Detail {
+    /// Both details of one command on one key, or `None` when they do not
+    /// combine (the whole value is then journaled).
+    pub(crate) fn merge(self, other: Detail) -> Option<Detail> {
+        match (self, other) {
+            (Detail::Members(mut a), Detail::Members(b)) => {
+                a.extend(b);
+                Some(Detail::Members(a))
+            }
+            (Detail::List(mut a), Detail::List(b)) => {
+                a.extend(b);
+                Some(Detail::List(a))
+            }
+            (d, Detail::Deadline) | (Detail::Deadline, d) => Some(d),
+            _ => None,
+        }
     }
 }
 
-struct DelEffect<'a>(&'a [u8]);
+/// A list operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) enum ListOp {
+    /// Items pushed one by one at the head (`true`) or tail.
+    Push(bool, Vec<ByteBuf>),
+    /// This many items popped at the head (`true`) or tail.
+    Pop(bool, u64),
+}
 
-impl Serialize for DelEffect<'_> {
+impl ListOp {
+    pub(crate) fn push(end: End, items: &[&[u8]]) -> ListOp {
+        ListOp::Push(end == End::Left, items.iter().map(|i| ByteBuf(i.to_vec())).collect())
+    }
+
+    pub(crate) fn pop(end: End, n: usize) -> ListOp {
+        ListOp::Pop(end == End::Left, n as u64)
+    }
+}
+
+/// The partial effects. Each carries the key's deadline (unix ms) after
+/// the command, and creates the key if it is absent (or of another type:
+/// a later effect in the journal then replaces it).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Delta {
+    Hash { key: ByteBuf, expire_at: Option<i64>, set: Vec<(ByteBuf, ByteBuf)>, removed: Vec<ByteBuf> },
+    Set { key: ByteBuf, expire_at: Option<i64>, added: Vec<ByteBuf>, removed: Vec<ByteBuf> },
+    ZSet { key: ByteBuf, expire_at: Option<i64>, set: Vec<(f64, ByteBuf)>, removed: Vec<ByteBuf> },
+    List { key: ByteBuf, expire_at: Option<i64>, ops: Vec<ListOp> },
+    Expire { key: ByteBuf, expire_at: Option<i64> },
+}
+
+/// How a written key is journaled.
+pub(crate) enum Journaled {
+    /// As the part the command changed.
+    Delta(Delta),
+    /// As its whole value.
+    Whole,
+    /// Not at all: the command's detail names another type than the key
+    /// holds, so the command failed (WRONGTYPE) and changed nothing.
+    Unchanged,
+}
+
+impl Delta {
+    /// How `key`, now holding `value`, is journaled given the command's
+    /// `detail` of it.
+    pub(crate) fn of(key: &[u8], value: &Value, expire_at: Option<i64>, detail: Option<&Detail>) -> Journaled {
+        let Some(detail) = detail else { return Journaled::Whole };
+        let key = ByteBuf(key.to_vec());
+        let buf = |m: &[u8]| ByteBuf(m.to_vec());
+        Journaled::Delta(match (value, detail) {
+            (_, Detail::Deadline) => Delta::Expire { key, expire_at },
+            (Value::Hash(h), Detail::Members(ms)) => {
+                let (mut set, mut removed) = (Vec::new(), Vec::new());
+                for m in ms {
+                    match h.get(m) {
+                        Some(v) => set.push((buf(m), buf(v))),
+                        None => removed.push(buf(m)),
+                    }
+                }
+                Delta::Hash { key, expire_at, set, removed }
+            }
+            (Value::Set(s), Detail::Members(ms)) => {
+                let (added, removed) = ms.iter().map(|m| buf(m)).partition(|m| s.contains(&m.0));
+                Delta::Set { key, expire_at, added, removed }
+            }
+            (Value::ZSet(z), Detail::Members(ms)) => {
+                let (mut set, mut removed) = (Vec::new(), Vec::new());
+                for m in ms {
+                    match z.score(m) {
+                        Some(s) => set.push((s, buf(m))),
+                        None => removed.push(buf(m)),
+                    }
+                }
+                Delta::ZSet { key, expire_at, set, removed }
+            }
+            (Value::List(_), Detail::List(ops)) => Delta::List { key, expire_at, ops: ops.clone() },
+            _ => return Journaled::Unchanged,
+        })
+    }
+
+    /// Applies the delta, journaled in entry `seq`.
+    fn apply(self, db: &Db, seq: u64) -> PersistResult<()> {
+        let deadline = |at: Option<i64>| at.map(|u| db.inner.engine_ms(u));
+        match self {
+            Delta::Expire { key, expire_at } => db.tx(&[&key.0], |tx| {
+                tx.write(&key.0, |v, d| {
+                    if v.is_some() {
+                        *d = deadline(expire_at);
+                    }
+                });
+            }),
+            Delta::Hash { key, expire_at, set, removed } => edit(db, &key.0, deadline(expire_at), |v| {
+                let Value::Hash(h) = v.get_or_insert_with(|| Value::Hash(Box::default())) else { return };
+                for (f, x) in &set {
+                    h.insert(&f.0, &x.0);
+                }
+                for f in &removed {
+                    h.remove(&f.0);
+                }
+            }),
+            Delta::Set { key, expire_at, added, removed } => edit(db, &key.0, deadline(expire_at), |v| {
+                let Value::Set(s) = v.get_or_insert_with(|| Value::Set(Box::default())) else { return };
+                for m in added {
+                    s.insert_owned(m.0.into_boxed_slice());
+                }
+                for m in &removed {
+                    s.remove(&m.0);
+                }
+            }),
+            Delta::ZSet { key, expire_at, set, removed } => {
+                if set.iter().any(|(s, _)| s.is_nan()) {
+                    return Err(PersistError::Decode { offset: seq, reason: "a NaN score in the journal".into() });
+                }
+                edit(db, &key.0, deadline(expire_at), |v| {
+                    let Value::ZSet(z) = v.get_or_insert_with(|| Value::ZSet(Box::default())) else { return };
+                    for (s, m) in &set {
+                        let _ = z.insert(&m.0, *s);
+                    }
+                    for m in &removed {
+                        z.remove(&m.0);
+                    }
+                })
+            }
+            Delta::List { key, expire_at, ops } => edit(db, &key.0, deadline(expire_at), |v| {
+                let Value::List(l) = v.get_or_insert_with(|| Value::List(List::default())) else { return };
+                if l.seq > seq {
+                    return;
+                }
+                for op in &ops {
+                    match op {
+                        ListOp::Push(left, items) => {
+                            let end = if *left { End::Left } else { End::Right };
+                            items.iter().for_each(|i| l.push(end, &i.0));
+                        }
+                        ListOp::Pop(left, n) => {
+                            let end = if *left { End::Left } else { End::Right };
+                            for _ in 0..*n {
+                                l.pop(end);
+                            }
+                        }
+                    }
+                }
+                l.seq = seq + 1;
+            }),
+        }
+        Ok(())
+    }
+}
+
+/// Runs `f` on `key`'s value, replaced by `None` first when it has another
+/// type than `f` expects is left to `f`; then sets the deadline.
+fn edit(db: &Db, key: &[u8], deadline: Option<u64>, f: impl FnOnce(&mut Option<Value>)) {
+    db.tx(&[key], |tx: &mut Tx<'_>| {
+        tx.write(key, |v, d| {
+            f(v);
+            *d = deadline;
+        });
+    });
+}
+
+/// Builds the body of one journal entry.
+pub(crate) struct EffectBuf<'b> {
+    pub(crate) bytes: &'b mut Vec<u8>,
+}
+
+struct Tagged<'a, T: ?Sized>(u32, &'static str, &'a T);
+
+impl<T: Serialize + ?Sized> Serialize for Tagged<'_, T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_newtype_variant("Effect", 1, "Del", &Bytes(self.0))
+        s.serialize_newtype_variant("Effect", self.0, self.1, self.2)
     }
 }
 
@@ -54,51 +254,57 @@ impl Serialize for FlushEffect {
     }
 }
 
-impl EffectBuf {
+impl EffectBuf<'_> {
     fn put<T: Serialize>(&mut self, effect: &T) -> PersistResult<()> {
-        bincode::serde::encode_into_std_write(effect, &mut self.bytes, bincode_config())
+        bincode::serde::encode_into_std_write(effect, &mut *self.bytes, bincode_config())
             .map(|_| ())
             .map_err(|e| PersistError::Config(format!("an effect cannot be encoded: {e}")))
     }
 
     /// Records that `key` was deleted.
     pub(crate) fn del(&mut self, key: &[u8]) -> PersistResult<()> {
-        self.put(&DelEffect(key))
+        self.put(&Tagged(1, "Del", &Bytes(key)))
     }
 
     /// Records that every key was removed.
     pub(crate) fn flush(&mut self) -> PersistResult<()> {
         self.put(&FlushEffect)
     }
-}
 
-impl RecordSink for EffectBuf {
-    fn record<T: Serialize>(&mut self, rec: &T, _starts_key: bool) -> PersistResult<()> {
-        self.put(&KeyEffect(rec))
+    /// Records a partial change.
+    pub(crate) fn delta(&mut self, delta: &Delta) -> PersistResult<()> {
+        self.put(&Tagged(3, "Delta", delta))
     }
 }
 
-/// Applies one entry's body to `db` (`offset`: the entry's, for errors).
-pub(crate) fn apply(db: &Db, body: &[u8], offset: u64) -> PersistResult<()> {
+impl RecordSink for EffectBuf<'_> {
+    fn record<T: Serialize>(&mut self, rec: &T, _starts_key: bool) -> PersistResult<()> {
+        self.put(&Tagged(0, "Key", rec))
+    }
+}
+
+/// Applies the body of entry `seq` to `db`.
+pub(crate) fn apply(db: &Db, body: &[u8], seq: u64) -> PersistResult<()> {
     let mut pos = 0;
     let mut staging = Staging::default();
     while pos < body.len() {
         let (effect, n): (Effect, usize) = bincode::serde::decode_from_slice(&body[pos..], bincode_config())
-            .map_err(|e| PersistError::Decode { offset, reason: format!("journal effect: {e}") })?;
+            .map_err(|e| PersistError::Decode { offset: seq, reason: format!("journal entry {seq}: {e}") })?;
         pos += n;
         match effect {
-            Effect::Key(rec) => staging.push(rec, offset)?,
+            Effect::Key(rec) => staging.push(rec, seq)?,
             Effect::Del(key) => {
                 db.tx(&[&key.0], |tx| tx.take(&key.0));
             }
             Effect::Flush => {
-                let mut tx = crate::db::keyspace::Tx::all(&db.inner);
+                let mut tx = Tx::all(&db.inner);
                 tx.clear();
                 tx.finish();
             }
+            Effect::Delta(d) => d.apply(db, seq)?,
         }
     }
-    for (key, value, at) in staging.finish(offset)? {
+    for (key, value, at) in staging.finish(seq)? {
         let deadline = at.map(|u| db.inner.engine_ms(u));
         db.tx(&[&key], |tx| tx.put(&key, value, deadline));
     }

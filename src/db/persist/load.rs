@@ -36,8 +36,9 @@ impl Staging {
             Record::String { key, expire_at, value } => {
                 self.done.push((key.0.into(), Value::String(value.0), expire_at));
             }
-            Record::List { key, expire_at, items } => {
+            Record::List { key, expire_at, items: (seq, items) } => {
                 let mut l = List::new();
+                l.seq = seq;
                 extend_list(&mut l, items);
                 self.done.push((key.0.into(), Value::List(l), expire_at));
             }

@@ -26,7 +26,13 @@ pub(crate) fn encode_key(
 ) -> PersistResult<()> {
     match value {
         Value::String(s) => out.record(&Head { tag: tag::STRING, key, expire_at, payload: Bytes(s) }, true),
-        Value::List(l) => chunks(out, (tag::LIST, tag::MORE_ITEMS), key, expire_at, l.len(), &mut l.iter().map(Bytes)),
+        Value::List(l) => {
+            let mut it = l.iter().map(Bytes);
+            let n = l.len().min(CHUNK);
+            let payload = (l.seq, Chunk::new(&mut it, n));
+            out.record(&Head { tag: tag::LIST, key, expire_at, payload }, true)?;
+            more(out, tag::MORE_ITEMS, l.len() - n, &mut it)
+        }
         Value::Set(s) => chunks(out, (tag::SET, tag::MORE_ITEMS), key, expire_at, s.len(), &mut s.iter().map(Bytes)),
         Value::Hash(h) => {
             let mut it = h.iter().map(|(f, v)| (Bytes(f), Bytes(v)));
@@ -43,7 +49,7 @@ pub(crate) fn encode_key(
 /// first [`CHUNK`], then continuation records.
 fn chunks<I, T>(
     out: &mut impl RecordSink,
-    (head, more): (u32, u32),
+    (head, more_tag): (u32, u32),
     key: &[u8],
     expire_at: Option<i64>,
     len: usize,
@@ -55,7 +61,15 @@ where
 {
     let n = len.min(CHUNK);
     out.record(&Head { tag: head, key, expire_at, payload: Chunk::new(iter, n) }, true)?;
-    let mut left = len - n;
+    more(out, more_tag, len - n, iter)
+}
+
+/// `left` more elements from `iter`, in continuation records.
+fn more<I, T>(out: &mut impl RecordSink, more: u32, mut left: usize, iter: &mut I) -> PersistResult<()>
+where
+    I: Iterator<Item = T>,
+    T: Serialize,
+{
     while left > 0 {
         let n = left.min(CHUNK);
         out.record(&More { tag: more, payload: Chunk::new(iter, n) }, false)?;

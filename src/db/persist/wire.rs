@@ -73,7 +73,9 @@ pub(crate) enum Record {
     List {
         key: ByteBuf,
         expire_at: Option<i64>,
-        items: Vec<ByteBuf>,
+        /// The journal entry that last wrote the list plus one (0: none),
+        /// then the items.
+        items: (u64, Vec<ByteBuf>),
     },
     Hash {
         key: ByteBuf,

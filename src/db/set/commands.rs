@@ -6,6 +6,7 @@ use super::Set;
 use crate::db::args;
 use crate::db::hash::random::{COUNT_RANGE, ItemScanOptions, parse_scan, random_picks, scan_reply, scan_table};
 use crate::db::notify::EventClass;
+use crate::db::persist::effects::Detail;
 use crate::db::{Db, DbError, DbResult, Reply, Value};
 
 /// The set in `slot`, created empty when the key is absent (an empty set
@@ -38,7 +39,7 @@ impl Db {
     /// are new. Keeps the key's TTL.
     pub fn sadd(&self, key: &[u8], members: &[&[u8]]) -> DbResult<usize> {
         self.tx_grow(&[key], |tx| {
-            let added = tx.write(key, |slot, _| {
+            let added = tx.write_members(key, members.iter().copied(), |slot, _| {
                 let s = set_or_new(slot)?;
                 Ok(members.iter().filter(|m| s.insert(m)).count())
             })?;
@@ -53,7 +54,7 @@ impl Db {
     /// key when no member is left.
     pub fn srem(&self, key: &[u8], members: &[&[u8]]) -> DbResult<usize> {
         self.tx(&[key], |tx| {
-            let (removed, emptied) = tx.write(key, |slot, _| match slot {
+            let (removed, emptied) = tx.write_members(key, members.iter().copied(), |slot, _| match slot {
                 None => Ok((0, false)),
                 Some(Value::Set(s)) => {
                     let removed = members.iter().filter(|m| s.remove(m)).count();
@@ -96,7 +97,7 @@ impl Db {
     /// when the set is smaller, deleting the key).
     pub fn spop(&self, key: &[u8], count: usize) -> DbResult<Vec<Vec<u8>>> {
         self.tx(&[key], |tx| {
-            let (popped, emptied) = tx.write(key, |slot, _| {
+            let (popped, emptied) = tx.write_members(key, [], |slot, _| {
                 let s = match slot {
                     None => return Ok((Vec::new(), false)),
                     Some(Value::Set(s)) => s,
@@ -110,6 +111,7 @@ impl Db {
                 Ok((popped, s.is_empty()))
             })?;
             if !popped.is_empty() {
+                tx.detail(key, || Detail::Members(popped.iter().map(|m| m.as_slice().into()).collect()));
                 tx.event(EventClass::Set, "spop", key);
             }
             if emptied {

@@ -121,7 +121,7 @@ impl Db {
             return Err(DbError::ScoreNan);
         }
         self.tx_grow(&[key], |tx| {
-            let out = tx.write(key, |slot, _| {
+            let out = tx.write_members(key, pairs.iter().map(|(_, m)| *m), |slot, _| {
                 let mut out = ZAddOutcome::default();
                 if let Some(z) = zset_mut(slot, !opts.xx)? {
                     for &(score, member) in pairs {
@@ -154,7 +154,7 @@ impl Db {
     /// ZREM: removes members; returns how many were there.
     pub fn zrem(&self, key: &[u8], members: &[&[u8]]) -> DbResult<usize> {
         self.tx(&[key], |tx| {
-            let (removed, emptied) = tx.write(key, |slot, _| {
+            let (removed, emptied) = tx.write_members(key, members.iter().copied(), |slot, _| {
                 let Some(z) = zset_mut(slot, false)? else { return Ok((0, false)) };
                 let removed = members.iter().filter(|m| z.remove(m).is_some()).count();
                 Ok::<_, DbError>((removed, z.is_empty()))

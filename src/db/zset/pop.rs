@@ -5,6 +5,7 @@ use super::{Pairs, pairs_reply};
 use crate::db::args::{self, is};
 use crate::db::keyspace::Tx;
 use crate::db::notify::EventClass;
+use crate::db::persist::effects::Detail;
 use crate::db::{Db, DbError, DbResult, Reply, Value};
 use std::time::Duration;
 
@@ -36,7 +37,7 @@ pub type PoppedOne = (Vec<u8>, Vec<u8>, f64);
 /// existing key of another type is an error, or skipped if `skip_wrong`).
 fn pop_first(tx: &mut Tx<'_>, keys: &[&[u8]], end: ZEnd, count: usize, skip_wrong: bool) -> DbResult<Option<Popped>> {
     for &key in keys {
-        let popped = tx.write(key, |slot, _| {
+        let popped = tx.write_members(key, [], |slot, _| {
             let z = match slot {
                 None => return Ok(None),
                 Some(Value::ZSet(z)) => z,
@@ -53,6 +54,7 @@ fn pop_first(tx: &mut Tx<'_>, keys: &[&[u8]], end: ZEnd, count: usize, skip_wron
         })?;
         if let Some((pairs, emptied)) = popped {
             if !pairs.is_empty() {
+                tx.detail(key, || Detail::Members(pairs.iter().map(|(m, _)| m.as_slice().into()).collect()));
                 tx.event(EventClass::ZSet, end.event(), key);
                 if emptied {
                     tx.event(EventClass::Generic, "del", key);
