@@ -10,9 +10,10 @@ use super::notify::{Event, EventClass};
 use super::persist::effects::{Delta, Detail, EffectBuf, Journaled};
 use super::persist::encode_key;
 use super::value::{Value, weigh};
-use crate::engine::RemovalCause;
 use crate::engine::direct::{Locked, VictimRule};
+use crate::engine::shard::{Ctx, Shard};
 use crate::engine::slab::NEVER;
+use crate::engine::{RemovalCause, Removed};
 use smallvec::SmallVec;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -252,6 +253,45 @@ impl<'a> Tx<'a> {
         self.write(key, |v, d| Some((v.take()?, *d)))
     }
 
+    /// Stores every `(hash, key, value, deadline)` of `keys` as
+    /// [`Tx::load`] does, with room made in each shard first and the shards
+    /// filled on several threads (the keys' shards must be locked).
+    pub(crate) fn load_all(&mut self, keys: Vec<(u64, Key, Value, Deadline)>) {
+        let engine = &self.db.engine;
+        if self.journaling() {
+            for (hash, key, value, deadline) in keys {
+                self.load(hash, key, value, deadline);
+            }
+            return;
+        }
+        let Some(locked) = self.locked.as_mut() else { return };
+        let mut per_shard: Vec<Vec<(u64, Key, Value, Deadline)>> =
+            (0..engine.shard_count()).map(|_| Vec::new()).collect();
+        for k in keys {
+            if let Some(v) = per_shard.get_mut(engine.shard_of(k.0)) {
+                v.push(k);
+            }
+        }
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(LOAD_THREADS);
+        locked.par_each(threads, per_shard, |keys, shard, ctx, out| {
+            shard.reserve(ctx, keys.len());
+            for (hash, key, value, deadline) in keys {
+                insert_loaded(shard, ctx, out, hash, key, value, deadline);
+            }
+        });
+    }
+
+    /// Stores `value` at `key` (whose engine hash is `hash`) with
+    /// `deadline`, replacing what was there; the key is moved in, not
+    /// copied (bulk loads).
+    pub(crate) fn load(&mut self, hash: u64, key: Key, value: Value, deadline: Deadline) {
+        let Some(locked) = self.locked.as_mut() else { return };
+        if let Some(j) = self.journaled.as_mut() {
+            j.push(key.clone());
+        }
+        locked.with_shard(hash, |shard, ctx, out| insert_loaded(shard, ctx, out, hash, key, value, deadline));
+    }
+
     /// Stores `value` at `key` with `deadline`, replacing what was there.
     pub(crate) fn put(&mut self, key: &[u8], value: Value, deadline: Deadline) {
         self.write(key, |v, d| {
@@ -345,6 +385,29 @@ impl<'a> Tx<'a> {
             self.db.blocking.serve(self.db, &ready);
         }
     }
+}
+
+/// Most threads a bulk load fills shards on.
+const LOAD_THREADS: usize = 4;
+
+/// Stores a loaded key in `shard`, replacing an entry of the same key (a
+/// snapshot taken while writes went on may hold a key twice: the later
+/// record wins).
+fn insert_loaded(
+    shard: &mut Shard<Key, Stored>,
+    ctx: &Ctx<'_, Key, Stored>,
+    out: &mut Removed<Key, Stored>,
+    hash: u64,
+    key: Key,
+    value: Value,
+    deadline: Deadline,
+) {
+    if let Some(i) = shard.find_live(hash, &*key, ctx.now, out) {
+        shard.remove_at(i, hash, RemovalCause::Replaced, out);
+    }
+    let weight = weigh(&key, &value);
+    let stored = Stored::new(value, ctx.now);
+    shard.insert_new(ctx, hash, key, stored, weight, deadline.unwrap_or(NEVER));
 }
 
 impl<'a> Tx<'a> {

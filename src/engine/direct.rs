@@ -107,6 +107,15 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         Some(i)
     }
 
+    /// Makes room for `additional` more entries without rehashing (a bulk
+    /// load knows how many keys each shard gets).
+    pub(crate) fn reserve(&mut self, ctx: &Ctx<'_, K, V>, additional: usize) {
+        let slab = &self.slab;
+        let hash_of = ctx.hash_of;
+        self.table.reserve(additional, |&j| slab.get(j).map_or(0, |e| hash_of(&e.key)));
+        self.slab.reserve(additional);
+    }
+
     /// Reclaims expired entries that are due (amortised, as after a write).
     pub(crate) fn expire_some(&mut self, ctx: &Ctx<'_, K, V>, out: &mut Removed<K, V>) {
         self.expire(ctx, false, out);
@@ -292,11 +301,65 @@ where
 
     /// Runs `f` on each locked shard in order.
     pub(crate) fn for_each(&mut self, mut f: impl FnMut(&mut Shard<K, V>, &Ctx<'_, K, V>, &mut Removed<K, V>)) {
+        self.for_each_indexed(|_, shard, ctx, out| f(shard, ctx, out));
+    }
+
+    /// [`Locked::for_each`], also passing each shard's index.
+    pub(crate) fn for_each_indexed(
+        &mut self,
+        mut f: impl FnMut(usize, &mut Shard<K, V>, &Ctx<'_, K, V>, &mut Removed<K, V>),
+    ) {
         let engine = self.engine;
         let hash_of = |k: &K| engine.hasher.hash_one(k);
         let ctx = Ctx { now: self.now, expiry: &engine.expiry, hash_of: &hash_of };
-        for (_, g) in self.guards.iter_mut() {
-            f(g, &ctx, &mut self.out);
+        for (i, g) in self.guards.iter_mut() {
+            f(*i, g, &ctx, &mut self.out);
+        }
+    }
+
+    /// Runs `f` on every locked shard with its item of `items` (indexed by
+    /// shard; missing items are skipped), spreading the shards over up to
+    /// `threads` scoped threads, each shard on one of them. For bulk work
+    /// under locks already held (loading a snapshot).
+    pub(crate) fn par_each<T: Send>(
+        &mut self,
+        threads: usize,
+        items: Vec<T>,
+        f: impl Fn(T, &mut Shard<K, V>, &Ctx<'_, K, V>, &mut Removed<K, V>) + Sync,
+    ) where
+        K: Send + Sync,
+        V: Send + Sync,
+        S: Sync,
+    {
+        let engine = self.engine;
+        let now = self.now;
+        let mut items: Vec<Option<T>> = items.into_iter().map(Some).collect();
+        let mut work: Vec<(T, &mut Shard<K, V>)> = Vec::with_capacity(self.guards.len());
+        for (i, g) in self.guards.iter_mut() {
+            if let Some(item) = items.get_mut(*i).and_then(Option::take) {
+                work.push((item, &mut **g));
+            }
+        }
+        let per = work.len().div_ceil(threads.max(1)).max(1);
+        let f = &f;
+        let outs: Vec<Removed<K, V>> = std::thread::scope(|scope| {
+            let mut handles = Vec::new();
+            while !work.is_empty() {
+                let chunk: Vec<_> = work.drain(..per.min(work.len())).collect();
+                handles.push(scope.spawn(move || {
+                    let hash_of = |k: &K| engine.hasher.hash_one(k);
+                    let ctx = Ctx { now, expiry: &engine.expiry, hash_of: &hash_of };
+                    let mut out = Removed::new();
+                    for (item, shard) in chunk {
+                        f(item, shard, &ctx, &mut out);
+                    }
+                    out
+                }));
+            }
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        for out in outs {
+            self.out.extend(out);
         }
     }
 

@@ -141,6 +141,12 @@ impl<K, V> Slab<K, V> {
         }
     }
 
+    /// Makes room for `additional` more entries.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        let free = self.free.len();
+        self.slots.reserve(additional.saturating_sub(free));
+    }
+
     /// Removes and returns the entry at `i`.
     pub(crate) fn remove(&mut self, i: u32) -> Option<Entry<K, V>> {
         let e = self.slots.get_mut(i as usize)?.take()?;

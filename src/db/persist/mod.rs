@@ -116,16 +116,21 @@ impl Db {
     /// Replaces every key with `keys` (deadlines in unix ms; those already
     /// passed are dropped), atomically for readers.
     pub(crate) fn replace_all(&self, keys: Vec<load::Loaded>) {
+        let engine = &self.inner.engine;
+        let now = self.now();
+        let keys: Vec<_> = keys
+            .into_iter()
+            .filter_map(|(key, value, at)| {
+                let deadline = at.map(|u| self.inner.engine_ms(u));
+                if deadline.is_some_and(|d| d <= now) {
+                    return None;
+                }
+                Some((engine.hash(&*key), key, value, deadline))
+            })
+            .collect();
         let mut tx = Tx::all(&self.inner);
         tx.clear();
-        let now = tx.now();
-        for (key, value, at) in keys {
-            let deadline = at.map(|u| self.inner.engine_ms(u));
-            if deadline.is_some_and(|d| d <= now) {
-                continue;
-            }
-            tx.put(&key, value, deadline);
-        }
+        tx.load_all(keys);
         tx.finish();
     }
 }
