@@ -37,6 +37,10 @@
 //! - [`cache`] holds [`Cache`], [`CacheBuilder`], loaders, iteration and inspection.
 //! - [`db`] holds [`Db`], [`DbBuilder`], [`Value`], [`Reply`], one module per
 //!   command family, the command table, keyspace events and pub/sub.
+//! - [`persist`] holds the snapshot and journal file format, crash-safe
+//!   file replacement, [`persist::SnapshotOptions`] and (feature
+//!   `encryption`) [`persist::crypt`]; `Db` and `Cache` snapshots and the
+//!   `Db`'s backup directory ([`db::Backups`]) are built on it.
 //! - [`stats`] holds [`stats::CacheStats`].
 //! - [`error`] holds [`Error`] and [`ConfigError`].
 //!
@@ -44,7 +48,7 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | *(none yet)* | | the engine, `Cache` and `Db` need no optional dependency |
+//! | `encryption` | no | snapshots and journals encrypted at rest (AES-256-GCM or ChaCha20-Poly1305 from RustCrypto, envelope keys, [`persist::crypt::KeyProvider`]) |
 //!
 //! # Consistency model
 //!
