@@ -94,11 +94,10 @@ use std::hash::{BuildHasher, Hash};
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-/// Most entries encoded per acquisition of a shard's read lock.
+/// Most entries encoded per acquisition of a shard's read lock (a slice
+/// also ends after four times as many slab slots, and once a frame's worth
+/// of bytes is ready).
 const SLICE: usize = 256;
-/// Most slab slots looked at per acquisition (bounds a slice of a sparse
-/// slab, mostly empty slots, as much as a full one).
-const SCAN: u32 = 4 * SLICE as u32;
 
 /// A snapshot's records, decoded and checked, not yet applied.
 pub(crate) struct Staged<K, V> {
@@ -206,47 +205,25 @@ where
     pub fn write_snapshot(&self, w: impl Write, opts: &SnapshotOptions) -> PersistResult<SnapshotSummary> {
         let engine = &self.inner.engine;
         let mut out = SnapshotWriter::start(w, Content::TypedCache, unix_now_ms(), 0, opts)?;
-        for shard in 0..engine.shard_count() {
-            let mut pos = 0u32;
-            loop {
-                // The engine's clock and the wall clock, read together: a
-                // deadline is moved from one to the other by its distance
-                // from now.
-                let now = engine.now();
-                let unix_now = unix_now_ms();
-                let slice = engine.with_shard(shard, |s| -> PersistResult<(u32, bool)> {
-                    let end = u32::try_from(s.slab.capacity()).unwrap_or(u32::MAX);
-                    let stop = pos.saturating_add(SCAN).min(end);
-                    let mut i = pos;
-                    let mut n = 0;
-                    while i < stop && n < SLICE && !out.block_full() {
-                        if let Some(e) = s.slab.get(i)
-                            && !s.is_expired(i, e, now)
-                        {
-                            let deadline = s.deadline_of(i, e);
-                            let expires = (deadline != NEVER).then(|| {
-                                let left = i64::try_from(deadline.saturating_sub(now)).unwrap_or(i64::MAX);
-                                unix_now.saturating_add(left)
-                            });
-                            out.record(&(&e.key, &e.value, expires), true)?;
-                            n += 1;
-                        }
-                        i += 1;
-                    }
-                    Ok((i, i >= end))
+        // The engine's clock and the wall clock, read together: a deadline
+        // is moved from one to the other by its distance from now.
+        let unix_now = unix_now_ms();
+        let engine_now = engine.now();
+        engine.walk_live(
+            &mut out,
+            SLICE,
+            |out, e, deadline, now| {
+                let expires = (deadline != NEVER).then(|| {
+                    let left = i64::try_from(deadline.saturating_sub(now)).unwrap_or(i64::MAX);
+                    let elapsed = i64::try_from(now.saturating_sub(engine_now)).unwrap_or(i64::MAX);
+                    unix_now.saturating_add(elapsed).saturating_add(left)
                 });
-                let Some(slice) = slice else { break };
-                let (next, done) = slice?;
-                // The frame goes out with no lock held.
-                if out.block_full() {
-                    out.flush_block()?;
-                }
-                if done {
-                    break;
-                }
-                pos = next;
-            }
-        }
+                out.record(&(&e.key, &e.value, expires), true)?;
+                Ok(!out.block_full())
+            },
+            // The frame goes out with no lock held.
+            |out| if out.block_full() { out.flush_block() } else { Ok(()) },
+        )?;
         let (_, summary) = out.finish(0, unix_now_ms())?;
         Ok(summary)
     }

@@ -459,6 +459,51 @@ where
         }
     }
 
+    /// Visits every live entry with its deadline ([`slab::NEVER`]: none) and
+    /// the time of the visit, shard by shard, a slice at a time: a slice
+    /// runs under its shard's read lock and ends after `slice` entries, after
+    /// `4 * slice` slots, or once `visit` returns `Ok(false)` (its buffer is
+    /// full); `between` runs after each slice with no lock held. Entries are
+    /// found by slab position, which is fixed for an entry's life: one
+    /// present for the whole walk is visited once (snapshots).
+    pub(crate) fn walk_live<T, E>(
+        &self,
+        state: &mut T,
+        slice: usize,
+        mut visit: impl FnMut(&mut T, &slab::Entry<K, V>, u64, u64) -> Result<bool, E>,
+        mut between: impl FnMut(&mut T) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let span = u32::try_from(slice.saturating_mul(4)).unwrap_or(u32::MAX);
+        for slot in self.shards.iter() {
+            let mut pos = 0u32;
+            loop {
+                let now = self.now();
+                let (next, done) = {
+                    let s = slot.lock.read();
+                    let end = u32::try_from(s.slab.capacity()).unwrap_or(u32::MAX);
+                    let stop = pos.saturating_add(span).min(end);
+                    let (mut i, mut n, mut more) = (pos, 0, true);
+                    while i < stop && n < slice && more {
+                        if let Some(e) = s.slab.get(i)
+                            && !s.is_expired(i, e, now)
+                        {
+                            more = visit(state, e, s.deadline_of(i, e), now)?;
+                            n += 1;
+                        }
+                        i += 1;
+                    }
+                    (i, i >= end)
+                };
+                between(state)?;
+                if done {
+                    break;
+                }
+                pos = next;
+            }
+        }
+        Ok(())
+    }
+
     /// Calls `f` with shard `i` under its read lock, if it exists.
     pub(crate) fn with_shard<R>(&self, i: usize, f: impl FnOnce(&Shard<K, V>) -> R) -> Option<R> {
         self.shards.get(i).map(|slot| f(&slot.lock.read()))

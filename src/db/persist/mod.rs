@@ -63,35 +63,16 @@ impl Db {
         let engine = &inner.engine;
         let start = inner.journal_position();
         let mut out = SnapshotWriter::start(w, Content::Keyspace, inner.unix_ms(self.now()), start, opts)?;
-        for shard in 0..engine.shard_count() {
-            let mut pos = 0u32;
-            loop {
-                let now = engine.now();
-                let step = engine.with_shard(shard, |s| -> PersistResult<(u32, bool)> {
-                    let end = u32::try_from(s.slab.capacity()).unwrap_or(u32::MAX);
-                    let mut i = pos;
-                    let mut taken = 0;
-                    while i < end && taken < SLICE && !out.block_full() {
-                        if let Some(e) = s.slab.get(i)
-                            && !s.is_expired(i, e, now)
-                        {
-                            let d = s.deadline_of(i, e);
-                            let at = (d != NEVER).then(|| inner.unix_ms(d));
-                            encode_key(&mut out, &e.key, at, &e.value.value)?;
-                            taken += 1;
-                        }
-                        i += 1;
-                    }
-                    Ok((i, i >= end))
-                });
-                let (next, done) = step.unwrap_or(Ok((0, true)))?;
-                out.flush_block()?;
-                if done {
-                    break;
-                }
-                pos = next;
-            }
-        }
+        engine.walk_live(
+            &mut out,
+            SLICE,
+            |out, e, d, _| {
+                let at = (d != NEVER).then(|| inner.unix_ms(d));
+                encode_key(out, &e.key, at, &e.value.value)?;
+                Ok(!out.block_full())
+            },
+            |out| if out.block_full() { out.flush_block() } else { Ok(()) },
+        )?;
         let end = inner.journal_position();
         let (_, summary) = out.finish(end, inner.unix_ms(self.now()))?;
         Ok(summary)
