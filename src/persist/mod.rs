@@ -25,6 +25,7 @@ mod error;
 pub mod file;
 pub mod format;
 pub mod journal;
+pub(crate) mod schedule;
 pub(crate) mod snapshot;
 
 #[cfg(feature = "encryption")]
