@@ -1,6 +1,7 @@
 //! [`CacheBuilder`]: every knob of a [`Cache`], checked once in `build()`.
 
 use super::Cache;
+use super::backups::BackupSource;
 use super::persist::SnapshotSource;
 use crate::engine::evict::EvictionPolicy;
 use crate::engine::expire::Expiry;
@@ -58,6 +59,7 @@ pub struct CacheBuilder<K, V, S = ahash::RandomState> {
     hasher: S,
     housekeeper: Option<Duration>,
     pub(super) snapshot: Option<SnapshotSource<K, V>>,
+    pub(super) backups: Option<BackupSource<K, V>>,
     _marker: PhantomData<fn(K, V)>,
 }
 
@@ -77,6 +79,7 @@ impl<K, V> Default for CacheBuilder<K, V> {
             hasher: ahash::RandomState::new(),
             housekeeper: None,
             snapshot: None,
+            backups: None,
             _marker: PhantomData,
         }
     }
@@ -174,6 +177,7 @@ impl<K, V, S> CacheBuilder<K, V, S> {
             hasher,
             housekeeper: self.housekeeper,
             snapshot: self.snapshot,
+            backups: self.backups,
             _marker: PhantomData,
         }
     }
@@ -187,9 +191,13 @@ impl<K, V, S> CacheBuilder<K, V, S> {
             (None, Some(w), true) => w,
             (None, None, _) => u64::MAX,
         };
-        for (name, d) in
-            [("time_to_live", self.ttl), ("time_to_idle", self.tti), ("housekeeper interval", self.housekeeper)]
-        {
+        let backups = self.backups.as_ref().and_then(BackupSource::every);
+        for (name, d) in [
+            ("time_to_live", self.ttl),
+            ("time_to_idle", self.tti),
+            ("housekeeper interval", self.housekeeper),
+            ("backup interval", backups),
+        ] {
             if d == Some(Duration::ZERO) {
                 return Err(ConfigError::ZeroDuration(name));
             }
@@ -240,7 +248,9 @@ where
 {
     /// Checks the configuration and builds the cache, then loads the
     /// snapshot given to [`load_snapshot`](Self::load_snapshot), if any
-    /// (failing with [`ConfigError::Snapshot`] if it cannot be loaded).
+    /// (failing with [`ConfigError::Snapshot`] if it cannot be loaded), or
+    /// opens the directory given to [`backups`](Self::backups) and starts
+    /// its schedule.
     pub fn build(self) -> Result<Cache<K, V, S>, ConfigError> {
         let (max_weight, shards) = self.check()?;
         let engine = Engine::new(EngineConfig {
@@ -255,13 +265,23 @@ where
             entries_hint: self.max_capacity,
         });
         let cache = Cache::from_engine(engine);
-        if let Some(source) = self.snapshot {
-            let path = source.path().to_path_buf();
-            source.load_into(&cache).map_err(|e| ConfigError::Snapshot(SnapshotLoadError::new(path, e)))?;
+        let fail = |path: &std::path::Path, e| ConfigError::Snapshot(SnapshotLoadError::new(path.to_path_buf(), e));
+        match (self.backups, self.snapshot) {
+            (Some(backups), _) => {
+                let dir = backups.dir().to_path_buf();
+                backups.attach(&cache).map_err(|e| fail(&dir, e))?;
+            }
+            (None, Some(source)) => {
+                let path = source.path().to_path_buf();
+                source.load_into(&cache).map_err(|e| fail(&path, e))?;
+            }
+            (None, None) => {}
         }
         if let Some(interval) = self.housekeeper {
-            *cache.inner.housekeeper.lock() =
-                housekeeper::spawn(&cache.inner, interval, |inner| inner.engine.run_pending_tasks());
+            let work = |inner: &Arc<super::Inner<K, V, S>>| inner.engine.run_pending_tasks();
+            if let Ok(stop) = housekeeper::spawn("embercache-housekeeper", &cache.inner, interval, work) {
+                cache.inner.threads.lock().push(stop);
+            }
         }
         Ok(cache)
     }

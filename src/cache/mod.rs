@@ -5,12 +5,14 @@
 //! engine. Values are the user's own types; `get` returns a
 //! clone, so wrap big values in `Arc`.
 
+pub mod backups;
 mod builder;
 mod inspect;
 mod iter;
 mod loader;
 pub mod persist;
 
+pub use backups::{CacheBackupOptions, CacheBackupStats, CacheBackups, CacheRecovery};
 pub use builder::CacheBuilder;
 pub use inspect::{EntryInfo, PolicyView};
 pub use iter::Iter;
@@ -43,8 +45,11 @@ pub struct Cache<K, V, S = ahash::RandomState> {
 pub(crate) struct Inner<K, V, S> {
     pub(crate) engine: Engine<K, V, S>,
     flights: Flights<K, V>,
-    /// Dropping this (with the last handle) stops the housekeeper thread.
-    housekeeper: parking_lot::Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    /// Stop signals of the background threads (housekeeper, backup
+    /// schedule): dropping them, with the last handle, stops the threads.
+    threads: parking_lot::Mutex<Vec<std::sync::mpsc::Sender<()>>>,
+    /// The backup directory, if the builder was given one.
+    backups: std::sync::OnceLock<CacheBackups>,
 }
 
 impl<K, V, S> Clone for Cache<K, V, S> {
@@ -93,7 +98,14 @@ where
 {
     pub(crate) fn from_engine(engine: Engine<K, V, S>) -> Self {
         let flights = Flights::new(engine.shard_count());
-        Cache { inner: Arc::new(Inner { engine, flights, housekeeper: parking_lot::Mutex::new(None) }) }
+        Cache {
+            inner: Arc::new(Inner {
+                engine,
+                flights,
+                threads: parking_lot::Mutex::new(Vec::new()),
+                backups: std::sync::OnceLock::new(),
+            }),
+        }
     }
 
     /// Returns a clone of the value of `key`, if present and not expired.

@@ -85,7 +85,7 @@ use crate::engine::shard::Ttl;
 use crate::engine::slab::NEVER;
 use crate::persist::file::write_atomically;
 use crate::persist::format::Content;
-use crate::persist::snapshot::{SnapshotReader, SnapshotWriter};
+use crate::persist::snapshot::{SnapshotReader, SnapshotWriter, encode_record};
 use crate::persist::{PersistResult, SnapshotOptions, SnapshotSummary, unix_now_ms};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -106,7 +106,20 @@ pub(crate) struct Staged<K, V> {
 }
 
 /// Reads a whole snapshot into memory.
-type StageFn<K, V> = fn(&Path, &SnapshotOptions) -> PersistResult<Staged<K, V>>;
+pub(crate) type StageFn<K, V> = fn(&Path, &SnapshotOptions) -> PersistResult<Staged<K, V>>;
+
+/// Appends one entry's record (key, value, deadline in unix ms) to a block.
+pub(crate) type EncodeFn<K, V> = fn(&K, &V, Option<i64>, &mut Vec<u8>) -> PersistResult<()>;
+
+/// The [`EncodeFn`] of serde types.
+pub(crate) fn encode_entry<K: Serialize, V: Serialize>(
+    key: &K,
+    value: &V,
+    expires: Option<i64>,
+    block: &mut Vec<u8>,
+) -> PersistResult<()> {
+    encode_record(&(key, value, expires), block)
+}
 
 /// The snapshot a [`CacheBuilder`] was told to start from.
 pub(crate) struct SnapshotSource<K, V> {
@@ -135,7 +148,7 @@ impl<K, V> SnapshotSource<K, V> {
 }
 
 /// Reads and checks the whole snapshot at `path`.
-fn stage_file<K, V>(path: &Path, opts: &SnapshotOptions) -> PersistResult<Staged<K, V>>
+pub(crate) fn stage_file<K, V>(path: &Path, opts: &SnapshotOptions) -> PersistResult<Staged<K, V>>
 where
     K: DeserializeOwned,
     V: DeserializeOwned,
@@ -166,7 +179,7 @@ where
 {
     /// Inserts staged entries: expired ones are dropped, timed ones get the
     /// time they have left.
-    fn apply(&self, staged: Staged<K, V>) -> SnapshotSummary {
+    pub(crate) fn apply(&self, staged: Staged<K, V>) -> SnapshotSummary {
         let engine = &self.inner.engine;
         for (key, value, expires) in staged.entries {
             let ttl = match expires {
@@ -203,6 +216,24 @@ where
     /// [`save_snapshot`](Self::save_snapshot) is this to a file, safely
     /// replaced.
     pub fn write_snapshot(&self, w: impl Write, opts: &SnapshotOptions) -> PersistResult<SnapshotSummary> {
+        self.write_entries(w, opts, encode_entry::<K, V>)
+    }
+}
+
+impl<K, V, S> Cache<K, V, S>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+{
+    /// [`write_snapshot`](Self::write_snapshot) with the records encoded by
+    /// `encode` (so that code without serde bounds, given an [`EncodeFn`],
+    /// can save too).
+    pub(crate) fn write_entries(
+        &self,
+        w: impl Write,
+        opts: &SnapshotOptions,
+        encode: impl Fn(&K, &V, Option<i64>, &mut Vec<u8>) -> PersistResult<()>,
+    ) -> PersistResult<SnapshotSummary> {
         let engine = &self.inner.engine;
         let mut out = SnapshotWriter::start(w, Content::TypedCache, unix_now_ms(), 0, opts)?;
         // The engine's clock and the wall clock, read together: a deadline
@@ -218,7 +249,7 @@ where
                     let elapsed = i64::try_from(now.saturating_sub(engine_now)).unwrap_or(i64::MAX);
                     unix_now.saturating_add(elapsed).saturating_add(left)
                 });
-                out.record(&(&e.key, &e.value, expires), true)?;
+                out.record_with(true, |block| encode(&e.key, &e.value, expires, block))?;
                 Ok(!out.block_full())
             },
             // The frame goes out with no lock held.
@@ -274,7 +305,9 @@ where
     /// replaces the path.
     ///
     /// A missing file is an error too; to start empty when there is no
-    /// snapshot yet, check first that `path` exists.
+    /// snapshot yet, check first that `path` exists. Ignored when
+    /// [`backups`](Self::backups) is set: the backup directory then decides
+    /// what to load.
     pub fn load_snapshot(mut self, path: impl AsRef<Path>, opts: &SnapshotOptions) -> Self {
         self.snapshot =
             Some(SnapshotSource { path: path.as_ref().to_path_buf(), opts: opts.clone(), stage: stage_file::<K, V> });

@@ -262,7 +262,8 @@ impl DbBuilder {
             if interval.is_zero() {
                 return Err(ConfigError::ZeroDuration("housekeeper interval").into());
             }
-            *inner.housekeeper.lock() = housekeeper::spawn(&inner, interval, Shared::run_pending_tasks);
+            *inner.housekeeper.lock() =
+                housekeeper::spawn("embercache-housekeeper", &inner, interval, |s| s.run_pending_tasks()).ok();
         }
         let db = Db { inner };
         let fail =

@@ -129,7 +129,7 @@ pub(crate) fn sync_dir(path: &Path) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn write(path: &Path, data: &[u8]) -> PersistResult<()> {

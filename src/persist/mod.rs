@@ -16,7 +16,9 @@
 //!   while writes went on, rebuilds the store; see `journal`.
 //! - **Backups** (`BackupDir`) keep snapshots and journal segments in one
 //!   directory, rewrite them without stopping writers, prune old ones,
-//!   restore to any point in time they cover, and run on a schedule.
+//!   restore to any point in time they cover, and run on a schedule. A
+//!   typed `Cache`, which has no journal, keeps scheduled snapshots only
+//!   (`CacheBuilder::backups`, [`cache::backups`](crate::cache::backups)).
 //!
 //! Every way a file can be damaged or wrong is a [`PersistError`] naming
 //! the problem; loading never panics and never applies half a file.
@@ -25,6 +27,7 @@ mod error;
 pub mod file;
 pub mod format;
 pub mod journal;
+pub(crate) mod schedule;
 pub(crate) mod snapshot;
 
 #[cfg(feature = "encryption")]

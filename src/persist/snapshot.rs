@@ -52,6 +52,13 @@ struct Footer {
     finished_unix_ms: i64,
 }
 
+/// Appends `rec`, encoded as a snapshot's records are, to `block`.
+pub(crate) fn encode_record<T: Serialize + ?Sized>(rec: &T, block: &mut Vec<u8>) -> PersistResult<()> {
+    bincode::serde::encode_into_std_write(rec, block, bincode_config())
+        .map_err(|e| PersistError::Config(format!("a record cannot be encoded: {e}")))?;
+    Ok(())
+}
+
 /// Writes a snapshot's records.
 pub(crate) struct SnapshotWriter<'o, W: Write> {
     frames: FrameWriter<W>,
@@ -91,8 +98,17 @@ impl<'o, W: Write> SnapshotWriter<'o, W> {
 
     /// Appends one record; `starts_key` counts it as a new key.
     pub(crate) fn record<T: Serialize + ?Sized>(&mut self, rec: &T, starts_key: bool) -> PersistResult<()> {
-        bincode::serde::encode_into_std_write(rec, &mut self.block, bincode_config())
-            .map_err(|e| PersistError::Config(format!("a record cannot be encoded: {e}")))?;
+        self.record_with(starts_key, |block| encode_record(rec, block))
+    }
+
+    /// Appends one record that `encode` appends to the block (with
+    /// [`encode_record`]); `starts_key` counts it as a new key.
+    pub(crate) fn record_with(
+        &mut self,
+        starts_key: bool,
+        encode: impl FnOnce(&mut Vec<u8>) -> PersistResult<()>,
+    ) -> PersistResult<()> {
+        encode(&mut self.block)?;
         self.records += 1;
         self.keys += u64::from(starts_key);
         Ok(())

@@ -10,13 +10,15 @@
 use super::effects;
 use super::read_keys;
 use crate::db::{Db, Shared};
+use crate::housekeeper;
 use crate::persist::format::Content;
 use crate::persist::journal::{self, Ending, FsyncPolicy, Journal};
+use crate::persist::schedule::{self, Plan, Recorder};
 use crate::persist::{PersistError, PersistResult, SnapshotOptions, SnapshotSummary};
 use parking_lot::Mutex;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::mpsc::Sender;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -24,38 +26,23 @@ use std::time::{Duration, Instant};
 #[derive(Clone)]
 pub struct BackupOptions {
     pub(crate) fsync: FsyncPolicy,
-    pub(crate) keep: usize,
-    pub(crate) every: Option<Duration>,
-    pub(crate) files: SnapshotOptions,
     pub(crate) recover_to_corruption: bool,
-    pub(crate) on_error: Option<ErrorCallback>,
+    /// What every backup directory has: keep, every, files, on_error.
+    pub(crate) plan: Plan,
 }
-
-/// A callback told of every backup failure.
-type ErrorCallback = Arc<dyn Fn(&PersistError) + Send + Sync>;
 
 impl Default for BackupOptions {
     fn default() -> Self {
-        BackupOptions {
-            fsync: FsyncPolicy::EverySecond,
-            keep: 3,
-            every: None,
-            files: SnapshotOptions::default(),
-            recover_to_corruption: false,
-            on_error: None,
-        }
+        BackupOptions { fsync: FsyncPolicy::EverySecond, recover_to_corruption: false, plan: Plan::default() }
     }
 }
 
 impl fmt::Debug for BackupOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BackupOptions")
-            .field("fsync", &self.fsync)
-            .field("keep", &self.keep)
-            .field("every", &self.every)
-            .field("files", &self.files)
-            .field("recover_to_corruption", &self.recover_to_corruption)
-            .finish_non_exhaustive()
+        let mut d = f.debug_struct("BackupOptions");
+        d.field("fsync", &self.fsync).field("recover_to_corruption", &self.recover_to_corruption);
+        self.plan.debug_fields(&mut d);
+        d.finish()
     }
 }
 
@@ -74,20 +61,20 @@ impl BackupOptions {
     /// Snapshots kept (at least 1); the journal is kept from the oldest
     /// one on, so any moment since it can be restored.
     pub fn keep(mut self, snapshots: usize) -> Self {
-        self.keep = snapshots.max(1);
+        self.plan.keep = snapshots.max(1);
         self
     }
 
     /// Takes a snapshot every `interval` on a background thread (and
     /// prunes old ones).
     pub fn every(mut self, interval: Duration) -> Self {
-        self.every = Some(interval);
+        self.plan.every = Some(interval);
         self
     }
 
     /// Options of the files written (compression, encryption) and read.
     pub fn files(mut self, opts: SnapshotOptions) -> Self {
-        self.files = opts;
+        self.plan.files = opts;
         self
     }
 
@@ -101,7 +88,7 @@ impl BackupOptions {
 
     /// Called with every failure of a scheduled backup or journal write.
     pub fn on_error(mut self, f: impl Fn(&PersistError) + Send + Sync + 'static) -> Self {
-        self.on_error = Some(Arc::new(f));
+        self.plan.on_error = Some(Arc::new(f));
         self
     }
 }
@@ -159,15 +146,11 @@ pub(crate) struct Inner {
     opts: BackupOptions,
     db: Weak<Shared>,
     journal: Arc<Journal>,
-    stats: Mutex<BackupStats>,
+    recorder: Recorder,
     /// One rewrite, prune or restore at a time.
     busy: Mutex<()>,
     recovery: RecoveryReport,
     stop: Mutex<Option<Sender<()>>>,
-}
-
-fn snapshot_name(seq: u64) -> String {
-    format!("snapshot-{seq:020}.ember")
 }
 
 impl Backups {
@@ -187,7 +170,8 @@ impl Backups {
         let (mut recovery, next) = recover(db, &dir, &opts, None).inspect_err(|_| db.replace_all(Vec::new()))?;
         recovery.keys = db.inner.engine.len();
         let now = db.inner.unix_ms(db.now());
-        let journal = Arc::new(Journal::create(&dir, Content::Keyspace, next, opts.fsync, opts.files.clone(), now)?);
+        let journal =
+            Arc::new(Journal::create(&dir, Content::Keyspace, next, opts.fsync, opts.plan.files.clone(), now)?);
         if db.inner.journal.set(Arc::clone(&journal)).is_err() {
             return Err(PersistError::Config("this Db already has a backup directory".into()));
         }
@@ -195,10 +179,10 @@ impl Backups {
         let backups = Backups {
             inner: Arc::new(Inner {
                 dir,
+                recorder: Recorder::new(&opts.plan),
                 opts,
                 db: Arc::downgrade(&db.inner),
                 journal,
-                stats: Mutex::new(BackupStats::default()),
                 busy: Mutex::new(()),
                 recovery,
                 stop: Mutex::new(None),
@@ -228,10 +212,15 @@ impl Backups {
 
     /// The counters.
     pub fn stats(&self) -> BackupStats {
-        let mut s = self.inner.stats.lock().clone();
-        s.journal_position = self.inner.journal.position();
-        s.journal_bytes = self.inner.journal.bytes();
-        s
+        let t = self.inner.recorder.tally();
+        BackupStats {
+            snapshots: t.snapshots,
+            failures: t.failures,
+            last_snapshot_unix_ms: t.last_snapshot_unix_ms,
+            last_error: t.last_error,
+            journal_position: self.inner.journal.position(),
+            journal_bytes: self.inner.journal.bytes(),
+        }
     }
 
     /// Rewrites now: starts a new journal segment, writes a snapshot while
@@ -240,7 +229,7 @@ impl Backups {
     /// journal segments only they needed.
     pub fn snapshot_now(&self) -> PersistResult<SnapshotSummary> {
         let r = self.rewrite();
-        self.record(&r);
+        self.inner.recorder.record(&r);
         r
     }
 
@@ -249,8 +238,8 @@ impl Backups {
         let _busy = inner.busy.lock();
         let db = Db { inner: inner.db.upgrade().ok_or_else(|| PersistError::Config("the Db is gone".into()))? };
         let seq = inner.journal.rotate(db.inner.unix_ms(db.now()))?;
-        let path = inner.dir.join(snapshot_name(seq));
-        let summary = db.save_snapshot(&path, &inner.opts.files)?;
+        let path = inner.dir.join(schedule::snapshot_name(seq));
+        let summary = db.save_snapshot(&path, &inner.opts.plan.files)?;
         self.prune()?;
         Ok(summary)
     }
@@ -259,13 +248,7 @@ impl Backups {
     /// end before the oldest kept snapshot starts.
     fn prune(&self) -> PersistResult<()> {
         let dir = &self.inner.dir;
-        let snaps = journal::numbered(dir, "snapshot-")?;
-        let keep = self.inner.opts.keep;
-        let cut = snaps.len().saturating_sub(keep);
-        for (_, p) in &snaps[..cut] {
-            std::fs::remove_file(p)?;
-        }
-        let Some(&(oldest, _)) = snaps.get(cut) else { return Ok(()) };
+        let Some(oldest) = schedule::prune_snapshots(dir, self.inner.opts.plan.keep)? else { return Ok(()) };
         let segs = journal::segments(dir)?;
         for w in segs.windows(2) {
             if w[1].0 <= oldest {
@@ -273,24 +256,6 @@ impl Backups {
             }
         }
         Ok(())
-    }
-
-    fn record<T>(&self, r: &PersistResult<T>) {
-        let mut s = self.inner.stats.lock();
-        match r {
-            Ok(_) => {
-                s.snapshots += 1;
-                s.last_snapshot_unix_ms = Some(crate::persist::unix_now_ms());
-            }
-            Err(e) => {
-                s.failures += 1;
-                s.last_error = Some(e.to_string());
-                drop(s);
-                if let Some(f) = &self.inner.opts.on_error {
-                    f(e);
-                }
-            }
-        }
     }
 
     /// Rebuilds into `target` (which it empties first) the store as it was
@@ -306,34 +271,26 @@ impl Backups {
         Ok(report)
     }
 
+    /// Starts the thread that syncs the journal every second and takes the
+    /// scheduled snapshots; it stops when `Inner` goes.
     fn start_thread(&self) {
-        let (tx, rx) = mpsc::channel::<()>();
-        *self.inner.stop.lock() = Some(tx);
-        let weak = Arc::downgrade(&self.inner);
-        let every = self.inner.opts.every;
+        let every = self.inner.opts.plan.every;
         let tick = every.map_or(Duration::from_secs(1), |e| e.min(Duration::from_secs(1)));
-        let spawned = std::thread::Builder::new().name("embercache-backups".into()).spawn(move || {
-            let mut next_snapshot = every.map(|e| Instant::now() + e);
-            loop {
-                match rx.recv_timeout(tick) {
-                    Err(RecvTimeoutError::Timeout) => {}
-                    _ => return,
-                }
-                let Some(inner) = weak.upgrade() else { return };
-                let b = Backups { inner };
-                if let Err(e) = b.inner.journal.sync() {
-                    b.record::<()>(&Err(e));
-                }
-                if let (Some(at), Some(every)) = (next_snapshot, every)
-                    && Instant::now() >= at
-                {
-                    let _ = b.snapshot_now();
-                    next_snapshot = Some(Instant::now() + every);
-                }
+        let mut next_snapshot = every.map(|e| Instant::now() + e);
+        let spawned = housekeeper::spawn("embercache-backups", &self.inner, tick, move |inner| {
+            if let Err(e) = inner.journal.sync() {
+                inner.recorder.failed(&e);
+            }
+            if let (Some(at), Some(every)) = (next_snapshot, every)
+                && Instant::now() >= at
+            {
+                let _ = Backups { inner: Arc::clone(inner) }.snapshot_now();
+                next_snapshot = Some(Instant::now() + every);
             }
         });
-        if let Err(e) = spawned {
-            self.record::<()>(&Err(e.into()));
+        match spawned {
+            Ok(stop) => *self.inner.stop.lock() = Some(stop),
+            Err(e) => self.inner.recorder.failed(&e.into()),
         }
     }
 }
@@ -348,8 +305,7 @@ impl Shared {
     /// Counts a failed journal write (the command itself has happened).
     pub(crate) fn journal_failed(&self, e: &PersistError) {
         if let Some(b) = self.backups.get() {
-            Backups { inner: Arc::clone(b) }
-                .record::<()>(&Err(PersistError::Config(format!("journal write failed: {e}"))));
+            b.recorder.failed(&PersistError::Config(format!("journal write failed: {e}")));
         }
     }
 }
@@ -360,24 +316,18 @@ impl Shared {
 fn recover(db: &Db, dir: &Path, opts: &BackupOptions, until: Option<i64>) -> PersistResult<(RecoveryReport, u64)> {
     let mut report = RecoveryReport::default();
     let segs = journal::segments(dir)?;
-    let mut start = None;
-    for (_, path) in journal::numbered(dir, "snapshot-")?.into_iter().rev() {
-        let loaded = std::fs::File::open(&path)
-            .map_err(PersistError::from)
-            .and_then(|f| read_keys(std::io::BufReader::with_capacity(1 << 20, f), &opts.files));
-        match loaded {
-            Ok((_, summary)) if until.is_some_and(|t| summary.finished_unix_ms > t) => {}
-            Ok((keys, summary)) => {
-                db.replace_all(keys);
-                report.snapshot = Some(summary);
-                start = Some(summary.start_position);
-                break;
-            }
-            Err(e) => report.skipped_snapshots.push((path, e.to_string())),
+    // The newest snapshot that loads and, for a restore, was finished by then.
+    let loaded = schedule::newest_snapshot(dir, &mut report.skipped_snapshots, |path| {
+        let file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
+        let (keys, summary) = read_keys(file, &opts.plan.files)?;
+        Ok(until.is_none_or(|t| summary.finished_unix_ms <= t).then_some((keys, summary)))
+    })?;
+    let start = match loaded {
+        Some((keys, summary)) => {
+            db.replace_all(keys);
+            report.snapshot = Some(summary);
+            summary.start_position
         }
-    }
-    let start = match start {
-        Some(p) => p,
         // No snapshot: the journal must reach back to the very beginning.
         None if segs.first().is_none_or(|(first, _)| *first == 0) => {
             db.replace_all(Vec::new());
@@ -405,7 +355,7 @@ fn recover(db: &Db, dir: &Path, opts: &BackupOptions, until: Option<i64>) -> Per
             continue;
         }
         let mut past_target = false;
-        let (ending, good) = journal::read_segment(path, Content::Keyspace, &opts.files, |e| {
+        let (ending, good) = journal::read_segment(path, Content::Keyspace, &opts.plan.files, |e| {
             if past_target || e.seq < next {
                 return Ok(());
             }
