@@ -254,3 +254,11 @@ fn the_schedule_takes_snapshots_and_reports_failures_without_stopping_the_store(
     drop((db, b));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_zero_interval_is_refused() {
+    let dir = tempdir("backups-zero");
+    let err = Backups::open(&Db::new(), &dir, BackupOptions::new().every(Duration::ZERO)).unwrap_err();
+    assert!(matches!(err, PersistError::Config(_)), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

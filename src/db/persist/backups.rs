@@ -159,6 +159,9 @@ impl Backups {
     /// and the journal after it, then journals every write from here on.
     /// A `Db` has at most one backup directory.
     pub fn open(db: &Db, dir: impl AsRef<Path>, opts: BackupOptions) -> PersistResult<Backups> {
+        if opts.plan.every.is_some_and(|e| e.is_zero()) {
+            return Err(PersistError::Config("the backup interval must be longer than zero".into()));
+        }
         let dir = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&dir)?;
         if db.inner.journal.get().is_some() {
