@@ -163,6 +163,8 @@ fn damage_in_the_middle_is_an_error_unless_recovery_up_to_it_is_asked() {
     let kept = db.keys(b"*").len();
     assert!((5..20).contains(&kept), "keeps what precedes the damage: {kept}");
     assert!(b.recovery().stopped_at_corruption.is_some());
+    let damaged = std::fs::read(format!("{}.damaged", seg.display())).expect("a copy of the damaged segment is kept");
+    assert_eq!(damaged, bytes, "the copy is the segment as it was");
     db.execute(&["SET", "after", "1"]);
     drop((db, b));
     // A snapshot was taken at once, so the damage is not met again.

@@ -103,6 +103,9 @@ impl SnapshotOptions {
 pub(crate) fn writer_codec(opts: &SnapshotOptions, header: &mut Header) -> PersistResult<Codec> {
     #[cfg(feature = "encryption")]
     if let Some(enc) = &opts.encryption {
+        // The flags the frame writer will record, set first so the cipher
+        // binds them.
+        header.flags = format::ENCRYPTED | if opts.compress { format::COMPRESSED } else { 0 };
         let cipher = enc.seal_file(header)?;
         return Ok(Codec::new(opts.compress, Some(cipher)));
     }

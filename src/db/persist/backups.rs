@@ -313,6 +313,25 @@ impl Shared {
     }
 }
 
+/// After recovery stopped at damage at byte `good` of segment `path`: keeps
+/// a copy of the segment as `<name>.damaged`, cuts the segment to what was
+/// replayed, and renames the later segments to `<name>.damaged` too, so the
+/// journal continues from the recovered state and nothing is deleted.
+fn set_aside(path: &Path, good: u64, later: &[(u64, PathBuf)]) -> PersistResult<()> {
+    let damaged = |p: &Path| {
+        let mut name = p.as_os_str().to_os_string();
+        name.push(".damaged");
+        PathBuf::from(name)
+    };
+    std::fs::copy(path, damaged(path))?;
+    journal::truncate_segment(path, good)?;
+    for (_, p) in later {
+        std::fs::rename(p, damaged(p))?;
+    }
+    crate::persist::file::sync_dir(path)?;
+    Ok(())
+}
+
 /// Loads the newest usable snapshot of `dir` into `db` and replays the
 /// journal after it, up to `until` (unix ms) if given. Returns the report
 /// and the next sequence number.
@@ -397,6 +416,9 @@ fn recover(db: &Db, dir: &Path, opts: &BackupOptions, until: Option<i64>) -> Per
                 };
                 if opts.recover_to_corruption || until.is_some() {
                     report.stopped_at_corruption = Some(format!("{} at byte {at}: {reason}", path.display()));
+                    if until.is_none() {
+                        set_aside(path, good, &segs[n + 1..])?;
+                    }
                     break 'segments;
                 }
                 return Err(PersistError::JournalCorrupt { file: path.display().to_string(), offset: at, reason });

@@ -26,9 +26,9 @@
 //! the key drawn for it. (Code that someday appends to an existing
 //! encrypted file must continue its frame count, never restart it.)
 //!
-//! What is *not* authenticated: the header's flags (whether frames are
-//! compressed; a toggled flag makes the records fail to decode), and the
-//! number of frames (a snapshot's footer counts them).
+//! The header's flags (compressed, encrypted) are authenticated too. What
+//! is *not* is the number of frames: a snapshot's footer counts them, and a
+//! journal's last entry may be torn by a crash anyway.
 //!
 //! ```
 //! use embercache::persist::SnapshotOptions;
@@ -163,7 +163,8 @@ impl Encryption {
     }
 
     /// Starts a new file: draws a data key, has the provider wrap it, writes
-    /// the envelope into `header.ext` and returns the frame cipher.
+    /// the envelope into `header.ext` and returns the frame cipher, which
+    /// binds the header's fields, flags included: set them first.
     pub(crate) fn seal_file(&self, header: &mut Header) -> PersistResult<Box<dyn FrameCipher>> {
         let mut data_key = Zeroizing::new([0u8; KEY_LEN]);
         getrandom::getrandom(&mut data_key[..])
@@ -205,9 +206,8 @@ impl FileCipher {
             Cipher::Aes256Gcm => Aead::Aes(Box::new(Aes256Gcm::new(data_key.into()))),
             Cipher::ChaCha20Poly1305 => Aead::ChaCha(Box::new(ChaCha20Poly1305::new(data_key.into()))),
         };
-        // The header's identity, from its fields (not its flags, which the
-        // frame writer sets later, nor the envelope, which is bound already:
-        // another envelope yields another data key).
+        // The header's identity, from its fields (not the envelope, which is
+        // bound already: another envelope yields another data key).
         let mut aad_prefix = Vec::with_capacity(FRAME_AAD_DOMAIN.len() + 36);
         aad_prefix.extend_from_slice(FRAME_AAD_DOMAIN);
         aad_prefix.extend_from_slice(header.kind.magic());
@@ -215,6 +215,7 @@ impl FileCipher {
         aad_prefix.push(header.content as u8);
         aad_prefix.extend_from_slice(&header.created_unix_ms.to_le_bytes());
         aad_prefix.extend_from_slice(&header.position.to_le_bytes());
+        aad_prefix.push(header.flags);
         aad_prefix.push(cipher.id());
         FileCipher { aead, aad_prefix }
     }

@@ -47,6 +47,7 @@ fn header_of(bytes: &[u8]) -> (Header, u64) {
 /// A file of raw frames sealed by `enc`; returns it and each frame's offset.
 fn write_frames(enc: &Encryption, frames: &[&[u8]]) -> (Vec<u8>, Vec<usize>) {
     let mut h = Header::new(FileKind::Snapshot, Content::Keyspace, 1234, 7);
+    h.flags = crate::persist::format::ENCRYPTED;
     let cipher = enc.seal_file(&mut h).unwrap();
     let mut w = FrameWriter::start(Vec::new(), h, Codec::new(false, Some(cipher))).unwrap();
     let mut offsets = Vec::new();
@@ -173,8 +174,13 @@ fn frames_are_bound_to_the_header_identity() {
     let o = opts(&p, Cipher::Aes256Gcm, false);
     let bytes = write_snapshot(&o, &records(20));
     let (h, len) = header_of(&bytes);
-    let changes: [fn(&mut Header); 3] =
-        [|h| h.position += 1, |h| h.created_unix_ms -= 1, |h| h.content = Content::TypedCache];
+    let changes: [fn(&mut Header); 4] = [
+        |h| h.position += 1,
+        |h| h.created_unix_ms -= 1,
+        |h| h.content = Content::TypedCache,
+        // A toggled compression flag is refused before anything is decoded.
+        |h| h.flags ^= crate::persist::format::COMPRESSED,
+    ];
     for change in changes {
         let mut h2 = h.clone();
         change(&mut h2);
