@@ -264,3 +264,29 @@ fn a_zero_interval_is_refused() {
     assert!(matches!(err, PersistError::Config(_)), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_failed_journal_write_is_reported_and_healed_by_a_snapshot() {
+    use embercache::persist::{FailPoint, set_fail_point};
+    let dir = tempdir("backups-heal");
+    {
+        let (db, b) = reopen(&dir, BackupOptions::new());
+        db.execute(&["SET", "before", "1"]);
+        set_fail_point(Some(FailPoint::JournalAppend));
+        db.execute(&["SET", "lost", "from the journal"]);
+        set_fail_point(None);
+        assert_eq!(db.get(b"lost").unwrap(), Some(b"from the journal".to_vec()), "the command itself happened");
+        assert_eq!(b.stats().failures, 1);
+        assert!(b.stats().last_error.unwrap().contains("journal write failed"));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while b.stats().snapshots == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(b.stats().snapshots, 1, "the thread took a snapshot to heal the journal");
+        db.execute(&["SET", "after", "1"]);
+    }
+    let (db, _b) = reopen(&dir, BackupOptions::new());
+    assert_eq!(db.keys(b"*").len(), 3, "nothing is missing after recovery");
+    drop(db);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

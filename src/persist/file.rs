@@ -25,6 +25,8 @@ pub enum FailPoint {
     Rename,
     /// Syncing the directory fails (the rename has happened).
     DirSync,
+    /// Appending an entry to a journal fails (nothing is written).
+    JournalAppend,
 }
 
 thread_local! {
@@ -37,7 +39,7 @@ pub fn set_fail_point(point: Option<FailPoint>) {
     FAIL.with(|f| f.set(point));
 }
 
-fn fail_at(point: FailPoint) -> io::Result<()> {
+pub(crate) fn fail_at(point: FailPoint) -> io::Result<()> {
     if FAIL.with(Cell::get) == Some(point) {
         return Err(io::Error::other(format!("injected failure at {point:?}")));
     }

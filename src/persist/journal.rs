@@ -166,6 +166,7 @@ impl Journal {
         now_ms: i64,
         body: impl FnOnce(u64, &mut Vec<u8>) -> PersistResult<()>,
     ) -> PersistResult<u64> {
+        super::file::fail_at(super::file::FailPoint::JournalAppend)?;
         let mut st = self.state.lock();
         let st = &mut *st;
         let seq = st.next_seq;

@@ -151,6 +151,9 @@ pub(crate) struct Inner {
     busy: Mutex<()>,
     recovery: RecoveryReport,
     stop: Mutex<Option<Sender<()>>>,
+    /// A journal write failed: the journal misses an effect until the next
+    /// snapshot, which the thread takes at its next tick.
+    heal: std::sync::atomic::AtomicBool,
 }
 
 impl Backups {
@@ -189,6 +192,7 @@ impl Backups {
                 busy: Mutex::new(()),
                 recovery,
                 stop: Mutex::new(None),
+                heal: Default::default(),
             }),
         };
         let _ = db.inner.backups.set(Arc::clone(&backups.inner));
@@ -284,11 +288,10 @@ impl Backups {
             if let Err(e) = inner.journal.sync() {
                 inner.recorder.failed(&e);
             }
-            if let (Some(at), Some(every)) = (next_snapshot, every)
-                && Instant::now() >= at
-            {
+            let heal = inner.heal.swap(false, std::sync::atomic::Ordering::Relaxed);
+            if heal || next_snapshot.is_some_and(|at| Instant::now() >= at) {
                 let _ = Backups { inner: Arc::clone(inner) }.snapshot_now();
-                next_snapshot = Some(Instant::now() + every);
+                next_snapshot = every.map(|e| Instant::now() + e);
             }
         });
         match spawned {
@@ -309,6 +312,7 @@ impl Shared {
     pub(crate) fn journal_failed(&self, e: &PersistError) {
         if let Some(b) = self.backups.get() {
             b.recorder.failed(&PersistError::Config(format!("journal write failed: {e}")));
+            b.heal.store(true, std::sync::atomic::Ordering::Relaxed);
         }
     }
 }
