@@ -7,7 +7,7 @@
 
 use super::Shared;
 use super::notify::{Event, EventClass};
-use super::persist::effects::{Delta, Detail, EffectBuf, Journaled};
+use super::persist::effects::{DeltaRef, Detail, EffectBuf, Journaled};
 use super::persist::encode_key;
 use super::value::{Value, weigh};
 use crate::engine::direct::{Locked, VictimRule};
@@ -67,7 +67,7 @@ pub(crate) struct Tx<'a> {
     events: Vec<(EventClass, &'static str, Key)>,
     ready: Vec<Key>,
     /// Keys written, for the journal (only when one is attached).
-    journaled: Option<SmallVec<[Key; 2]>>,
+    journaled: Option<SmallVec<[Written; 2]>>,
     /// Whether the command emptied the locked shards (for the journal).
     flushed: bool,
     /// What commands said they changed of a key, for the journal (`None`:
@@ -120,7 +120,7 @@ impl<'a> Tx<'a> {
                 }
                 freed += before - shard.weight;
                 if let (Some(j), Some((key, _, _))) = (self.journaled.as_mut(), out.last()) {
-                    j.push(key.clone());
+                    j.push(((ctx.hash_of)(key), (**key).into()));
                 }
             }
         });
@@ -233,9 +233,9 @@ impl<'a> Tx<'a> {
             self.event(EventClass::New, "new", key);
         }
         if let Some(j) = self.journaled.as_mut()
-            && !j.iter().any(|k| &**k == key)
+            && !j.iter().any(|(_, k)| &**k == key)
         {
-            j.push(key.into());
+            j.push((hash, key.into()));
         }
         match r.flatten() {
             Some(r) => r,
@@ -287,7 +287,7 @@ impl<'a> Tx<'a> {
     pub(crate) fn load(&mut self, hash: u64, key: Key, value: Value, deadline: Deadline) {
         let Some(locked) = self.locked.as_mut() else { return };
         if let Some(j) = self.journaled.as_mut() {
-            j.push(key.clone());
+            j.push((hash, (*key).into()));
         }
         locked.with_shard(hash, |shard, ctx, out| insert_loaded(shard, ctx, out, hash, key, value, deadline));
     }
@@ -387,6 +387,10 @@ impl<'a> Tx<'a> {
     }
 }
 
+/// A key a command wrote, for the journal: its engine hash and its bytes
+/// (inline when short, so journaling a write allocates nothing for it).
+type Written = (u64, SmallVec<[u8; 32]>);
+
 /// Most threads a bulk load fills shards on.
 const LOAD_THREADS: usize = 4;
 
@@ -429,19 +433,19 @@ impl<'a> Tx<'a> {
             if flushed {
                 buf.flush()?;
             }
-            for key in &keys {
-                let detail = details.iter().find(|(k, _)| k == key).and_then(|(_, d)| d.as_ref());
-                let hash = db.engine.hash(&**key);
+            for (hash, key) in &keys {
+                let (hash, key) = (*hash, &**key);
+                let detail = details.iter().find(|(k, _)| **k == *key).and_then(|(_, d)| d.as_ref());
                 locked
                     .with_shard(hash, |shard, ctx, out| {
-                        let Some(i) = shard.find_live(hash, &**key, ctx.now, out) else { return buf.del(key) };
+                        let Some(i) = shard.find_live(hash, key, ctx.now, out) else { return buf.del(key) };
                         let at = Some(shard.deadline_at(i)).filter(|&d| d != NEVER).map(|d| db.unix_ms(d));
                         let Some(stored) = shard.value_mut(i) else { return buf.del(key) };
                         if let Value::List(l) = &mut stored.value {
                             // Entry `seq` is in this list (0 means none).
                             l.seq = seq + 1;
                         }
-                        match Delta::of(key, &stored.value, at, detail) {
+                        match DeltaRef::of(key, &stored.value, at, detail) {
                             Journaled::Delta(delta) => buf.delta(&delta),
                             Journaled::Whole => encode_key(&mut buf, key, at, &stored.value),
                             Journaled::Unchanged => Ok(()),

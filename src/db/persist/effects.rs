@@ -95,7 +95,7 @@ impl ListOp {
 /// The partial effects. Each carries the key's deadline (unix ms) after
 /// the command, and creates the key if it is absent (or of another type:
 /// a later effect in the journal then replaces it).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Deserialize)]
 pub(crate) enum Delta {
     Hash { key: ByteBuf, expire_at: Option<i64>, set: Vec<(ByteBuf, ByteBuf)>, removed: Vec<ByteBuf> },
     Set { key: ByteBuf, expire_at: Option<i64>, added: Vec<ByteBuf>, removed: Vec<ByteBuf> },
@@ -104,10 +104,21 @@ pub(crate) enum Delta {
     Expire { key: ByteBuf, expire_at: Option<i64> },
 }
 
+/// [`Delta`] as written: the same variants and fields, borrowing the key,
+/// the members and the values from the live store (nothing is copied).
+#[derive(Serialize)]
+pub(crate) enum DeltaRef<'a> {
+    Hash { key: Bytes<'a>, expire_at: Option<i64>, set: Vec<(Bytes<'a>, Bytes<'a>)>, removed: Vec<Bytes<'a>> },
+    Set { key: Bytes<'a>, expire_at: Option<i64>, added: Vec<Bytes<'a>>, removed: Vec<Bytes<'a>> },
+    ZSet { key: Bytes<'a>, expire_at: Option<i64>, set: Vec<(f64, Bytes<'a>)>, removed: Vec<Bytes<'a>> },
+    List { key: Bytes<'a>, expire_at: Option<i64>, ops: &'a [ListOp] },
+    Expire { key: Bytes<'a>, expire_at: Option<i64> },
+}
+
 /// How a written key is journaled.
-pub(crate) enum Journaled {
+pub(crate) enum Journaled<'a> {
     /// As the part the command changed.
-    Delta(Delta),
+    Delta(DeltaRef<'a>),
     /// As its whole value.
     Whole,
     /// Not at all: the command's detail names another type than the key
@@ -115,44 +126,50 @@ pub(crate) enum Journaled {
     Unchanged,
 }
 
-impl Delta {
+impl<'a> DeltaRef<'a> {
     /// How `key`, now holding `value`, is journaled given the command's
     /// `detail` of it.
-    pub(crate) fn of(key: &[u8], value: &Value, expire_at: Option<i64>, detail: Option<&Detail>) -> Journaled {
+    pub(crate) fn of(
+        key: &'a [u8],
+        value: &'a Value,
+        expire_at: Option<i64>,
+        detail: Option<&'a Detail>,
+    ) -> Journaled<'a> {
         let Some(detail) = detail else { return Journaled::Whole };
-        let key = ByteBuf(key.to_vec());
-        let buf = |m: &[u8]| ByteBuf(m.to_vec());
+        let key = Bytes(key);
         Journaled::Delta(match (value, detail) {
-            (_, Detail::Deadline) => Delta::Expire { key, expire_at },
+            (_, Detail::Deadline) => DeltaRef::Expire { key, expire_at },
             (Value::Hash(h), Detail::Members(ms)) => {
                 let (mut set, mut removed) = (Vec::new(), Vec::new());
                 for m in ms {
                     match h.get(m) {
-                        Some(v) => set.push((buf(m), buf(v))),
-                        None => removed.push(buf(m)),
+                        Some(v) => set.push((Bytes(m), Bytes(v))),
+                        None => removed.push(Bytes(m)),
                     }
                 }
-                Delta::Hash { key, expire_at, set, removed }
+                DeltaRef::Hash { key, expire_at, set, removed }
             }
             (Value::Set(s), Detail::Members(ms)) => {
-                let (added, removed) = ms.iter().map(|m| buf(m)).partition(|m| s.contains(&m.0));
-                Delta::Set { key, expire_at, added, removed }
+                let (added, removed) = ms.iter().map(|m| Bytes(m)).partition(|m| s.contains(m.0));
+                DeltaRef::Set { key, expire_at, added, removed }
             }
             (Value::ZSet(z), Detail::Members(ms)) => {
                 let (mut set, mut removed) = (Vec::new(), Vec::new());
                 for m in ms {
                     match z.score(m) {
-                        Some(s) => set.push((s, buf(m))),
-                        None => removed.push(buf(m)),
+                        Some(s) => set.push((s, Bytes(m))),
+                        None => removed.push(Bytes(m)),
                     }
                 }
-                Delta::ZSet { key, expire_at, set, removed }
+                DeltaRef::ZSet { key, expire_at, set, removed }
             }
-            (Value::List(_), Detail::List(ops)) => Delta::List { key, expire_at, ops: ops.clone() },
+            (Value::List(_), Detail::List(ops)) => DeltaRef::List { key, expire_at, ops },
             _ => return Journaled::Unchanged,
         })
     }
+}
 
+impl Delta {
     /// Applies the delta, journaled in entry `seq`.
     fn apply(self, db: &Db, seq: u64) -> PersistResult<()> {
         let deadline = |at: Option<i64>| at.map(|u| db.inner.engine_ms(u));
@@ -272,7 +289,7 @@ impl EffectBuf<'_> {
     }
 
     /// Records a partial change.
-    pub(crate) fn delta(&mut self, delta: &Delta) -> PersistResult<()> {
+    pub(crate) fn delta(&mut self, delta: &DeltaRef<'_>) -> PersistResult<()> {
         self.put(&Tagged(3, "Delta", delta))
     }
 }
