@@ -96,11 +96,8 @@ where
 fn take<K: Hash + Eq, V>(s: &mut MutexGuard<'_, State<K, V>>, batch_size: usize) -> Option<Round<K, V>> {
     let whole = s.closing || s.requested > s.done;
     let flush = whole.then_some(s.requested);
-    let batch: Arc<[(K, Option<V>)]> = if whole {
-        s.pending.drain().collect()
-    } else {
-        s.pending.extract_if(|_, _| true).take(batch_size).collect()
-    };
+    let batch: Arc<[(K, Option<V>)]> =
+        if whole { s.pending.drain().collect() } else { s.pending.extract_if(|_, _| true).take(batch_size).collect() };
     if batch.is_empty() {
         if let Some(epoch) = flush {
             s.done = epoch;
