@@ -68,6 +68,7 @@ where
             }
         }
         let Some(round) = take(&mut s, config.batch_size) else {
+            shared.flushed.notify_all();
             if s.closing {
                 return;
             }

@@ -25,7 +25,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The error callback, shared with the flusher thread.
 type ErrorCallback<K, V, E> = Arc<dyn Fn(&FailedBatch<'_, K, V, E>) + Send + Sync>;
@@ -262,12 +262,11 @@ where
             if s.pending.len() < shared.config.capacity || s.pending.contains_key(&key) {
                 break;
             }
-            let waited = started.elapsed();
             let FullQueue::Block(timeout) = shared.config.when_full else {
-                return Err(WriteBehindError::QueueFull { waited });
+                return Err(WriteBehindError::QueueFull { waited: Duration::ZERO });
             };
             shared.wake.notify_one();
-            if waited >= timeout || shared.room.wait_until(&mut s, started + timeout).timed_out() {
+            if shared.room.wait_until(&mut s, started + timeout).timed_out() {
                 return Err(WriteBehindError::QueueFull { waited: started.elapsed() });
             }
         }
