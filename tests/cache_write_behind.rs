@@ -13,6 +13,12 @@ use std::time::Duration;
 
 type Batch = Vec<(u32, Option<u64>)>;
 
+/// Where a gated database tells of a call starting, and waits to go on.
+struct Gate {
+    started: Mutex<Sender<()>>,
+    go: Mutex<Receiver<()>>,
+}
+
 /// A toy database that records each batch. It can fail its first
 /// `fail_first` calls (or panic instead), and hold each call at a gate.
 #[derive(Default)]
@@ -22,7 +28,7 @@ struct Db {
     fail_first: AtomicU32,
     panic: bool,
     /// Told of each call as it starts, then waits for a go-ahead.
-    gate: Option<(Mutex<Sender<()>>, Mutex<Receiver<()>>)>,
+    gate: Option<Gate>,
     /// Told of each successful batch.
     written: Option<Mutex<Sender<()>>>,
 }
@@ -45,7 +51,7 @@ impl Writer<u32, u64> for Handle {
     }
     fn write_many(&self, batch: &[(u32, Option<u64>)]) -> Result<(), DbDown> {
         let db = &self.0;
-        if let Some((started, go)) = &db.gate {
+        if let Some(Gate { started, go }) = &db.gate {
             started.lock().unwrap().send(()).unwrap();
             // Bounded, so that a failed test ends instead of hanging.
             let _ = go.lock().unwrap().recv_timeout(Duration::from_secs(10));
@@ -83,7 +89,7 @@ impl Handle {
 fn gated() -> (Handle, Receiver<()>, Sender<()>) {
     let (started_tx, started_rx) = channel();
     let (go_tx, go_rx) = channel();
-    let db = Db { gate: Some((Mutex::new(started_tx), Mutex::new(go_rx))), ..Db::default() };
+    let db = Db { gate: Some(Gate { started: Mutex::new(started_tx), go: Mutex::new(go_rx) }), ..Db::default() };
     (Handle(Arc::new(db)), started_rx, go_tx)
 }
 

@@ -36,7 +36,11 @@ impl Db {
     /// fails, `Err(false)` fails without applying.
     fn fate(&self) -> Result<(), bool> {
         let n = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.fail_every == 0 || n % self.fail_every != 0 { Ok(()) } else { Err(n % (2 * self.fail_every) == 0) }
+        if self.fail_every == 0 || !n.is_multiple_of(self.fail_every) {
+            Ok(())
+        } else {
+            Err(n.is_multiple_of(2 * self.fail_every))
+        }
     }
 
     fn apply(&self, f: impl FnOnce(&mut HashMap<u32, u64>)) -> Result<(), DbDown> {

@@ -9,7 +9,7 @@
 //! written. The thread ends when shutdown is asked and the queue is empty.
 
 use super::error::{FailedBatch, WriteFailure};
-use super::{Shared, State, bump};
+use super::{Batch, Shared, State, bump};
 use crate::cache::write::Writer;
 use parking_lot::MutexGuard;
 use std::hash::Hash;
@@ -46,7 +46,7 @@ impl<K, V, W: Writer<K, V>> Drop for Stopped<'_, K, V, W> {
 
 /// One round's work, taken from the queue.
 struct Round<K, V> {
-    batch: Arc<[(K, Option<V>)]>,
+    batch: Batch<K, V>,
     /// The flush this round completes, if it took the whole queue.
     flush: Option<u64>,
 }

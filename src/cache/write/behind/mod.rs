@@ -27,6 +27,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+/// A batch taken by the flusher: `Some` writes, `None` deletes.
+type Batch<K, V> = Arc<[(K, Option<V>)]>;
+
 /// The error callback, shared with the flusher thread.
 type ErrorCallback<K, V, E> = Arc<dyn Fn(&FailedBatch<'_, K, V, E>) + Send + Sync>;
 
@@ -141,7 +144,7 @@ struct State<K, V> {
     /// The latest queued write of each key: `Some` writes, `None` deletes.
     pending: HashMap<K, Option<V>, ahash::RandomState>,
     /// The batch the flusher is writing, for lookups.
-    in_flight: Option<Arc<[(K, Option<V>)]>>,
+    in_flight: Option<Batch<K, V>>,
     /// Writes made per group of keys, for loads (see `get_or_load`).
     stamps: Box<[u64]>,
     /// Flushes asked for, and done (the flusher sets `done` to the

@@ -53,7 +53,7 @@ impl Writer<u8, u32> for Db {
 
     fn write(&self, key: &u8, value: &u32) -> Result<(), Lost> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(*key, *value);
-        if value % 3 == 0 { Err(Lost) } else { Ok(()) }
+        if value.is_multiple_of(3) { Err(Lost) } else { Ok(()) }
     }
 
     fn delete(&self, key: &u8) -> Result<(), Lost> {
