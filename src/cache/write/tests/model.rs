@@ -80,6 +80,12 @@ fn assert_coherent(m: &Model) {
     assert!(cached.is_none() || cached == stored, "cache holds {cached:?}, the database {stored:?}");
 }
 
+/// Runs `f` on a new (scheduled) thread.
+fn on(m: &Arc<Model>, f: impl FnOnce(&Model) + Send + 'static) -> thread::JoinHandle<()> {
+    let m = Arc::clone(m);
+    thread::spawn(move || f(&m))
+}
+
 fn load(m: &Model) {
     let db = m.writer.clone();
     let _ = m.get_or_load(&KEY, |k| Ok::<_, Lost>(db.read(k)));
@@ -90,18 +96,9 @@ fn writers_and_loader(checked: bool) -> impl Fn() + Send + Sync + 'static {
     move || {
         let m = model(checked);
         let handles = [
-            {
-                let m = Arc::clone(&m);
-                thread::spawn(move || assert_eq!(m.put(KEY, 1), Ok(())))
-            },
-            {
-                let m = Arc::clone(&m);
-                thread::spawn(move || assert_eq!(m.put(KEY, 2), Ok(())))
-            },
-            {
-                let m = Arc::clone(&m);
-                thread::spawn(move || load(&m))
-            },
+            on(&m, |m| assert_eq!(m.put(KEY, 1), Ok(()))),
+            on(&m, |m| assert_eq!(m.put(KEY, 2), Ok(()))),
+            on(&m, load),
         ];
         for h in handles {
             h.join().expect("no thread panics");
@@ -117,24 +114,15 @@ fn failures_and_deletes(checked: bool) -> impl Fn() + Send + Sync + 'static {
         let m = model(checked);
         m.cache.insert(KEY, 10);
         let handles = [
-            {
-                let m = Arc::clone(&m);
-                thread::spawn(move || assert_eq!(m.put(KEY, 3), Err(Lost)))
-            },
-            {
-                let m = Arc::clone(&m);
-                thread::spawn(move || {
-                    let _ = m.put(KEY, 4);
-                    load(&m);
-                })
-            },
-            {
-                let m = Arc::clone(&m);
-                thread::spawn(move || {
-                    let _ = m.remove(&KEY);
-                    load(&m);
-                })
-            },
+            on(&m, |m| assert_eq!(m.put(KEY, 3), Err(Lost))),
+            on(&m, |m| {
+                let _ = m.put(KEY, 4);
+                load(m);
+            }),
+            on(&m, |m| {
+                let _ = m.remove(&KEY);
+                load(m);
+            }),
         ];
         for h in handles {
             h.join().expect("no thread panics");
