@@ -26,6 +26,9 @@ pub enum ConfigError {
     /// A duration that must be positive was zero.
     #[error("{0} must be longer than zero")]
     ZeroDuration(&'static str),
+    /// A size or count that must be positive was zero.
+    #[error("{0} must be at least 1")]
+    ZeroSize(&'static str),
     /// The snapshot given to
     /// [`CacheBuilder::load_snapshot`](crate::CacheBuilder::load_snapshot) or
     /// a `DbBuilder`'s snapshot or backup directory

@@ -11,6 +11,7 @@ mod inspect;
 mod iter;
 mod loader;
 pub mod persist;
+pub mod write;
 
 pub use backups::{CacheBackupOptions, CacheBackupStats, CacheBackups, CacheRecovery};
 pub use builder::CacheBuilder;
