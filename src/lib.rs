@@ -73,6 +73,8 @@ pub mod db;
 mod engine;
 pub mod error;
 mod housekeeper;
+#[cfg(feature = "tower")]
+pub mod http;
 pub mod persist;
 pub mod stats;
 mod sync;
