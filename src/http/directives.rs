@@ -126,8 +126,8 @@ impl Vary {
         for line in headers.get_all(VARY) {
             for token in split_list(line.as_bytes()) {
                 match HeaderName::from_bytes(token) {
-                    Ok(name) => names.push(name),
-                    Err(_) => return Vary::Unusable, // also `*`
+                    Ok(name) if token != b"*" => names.push(name),
+                    _ => return Vary::Unusable,
                 }
             }
         }
