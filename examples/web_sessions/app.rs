@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use embercache::Db;
-use embercache::db::{Expiration, ExpireCondition};
+use embercache::db::{DbResult, Expiration, ExpireCondition};
 use embercache::http::{CacheLayer, CacheOptions};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -75,8 +75,8 @@ fn internal(e: impl std::fmt::Display) -> Response {
 }
 
 /// Gives `key` the full idle time again; false if it does not exist.
-fn touch(db: &Db, key: &[u8]) -> Result<bool, Response> {
-    db.expire(key, Expiration::Seconds(SESSION_TTL_SECS), ExpireCondition::Always).map_err(internal)
+fn touch(db: &Db, key: &[u8]) -> DbResult<bool> {
+    db.expire(key, Expiration::Seconds(SESSION_TTL_SECS), ExpireCondition::Always)
 }
 
 #[derive(serde::Deserialize)]
@@ -96,8 +96,8 @@ async fn login(State(state): State<AppState>, Form(login): Form<Login>) -> Respo
     if let Err(e) = state.db.hset(&key, &fields) {
         return internal(e);
     }
-    if let Err(response) = touch(&state.db, &key) {
-        return response;
+    if let Err(e) = touch(&state.db, &key) {
+        return internal(e);
     }
     let cookie = format!("sid={sid}; Path=/; HttpOnly; SameSite=Lax; Max-Age={SESSION_TTL_SECS}");
     let mut response = text(StatusCode::OK, format!("welcome, {user}\n"));
@@ -114,7 +114,7 @@ async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match touch(&state.db, &key) {
         Ok(true) => {}
         Ok(false) => return unauthorized(),
-        Err(response) => return response,
+        Err(e) => return internal(e),
     }
     if let Err(e) = state.db.hincrby(&key, b"visits", 1) {
         return internal(e);
