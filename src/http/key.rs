@@ -3,8 +3,9 @@
 //! One cache holds two kinds of slot, so one memory budget bounds both:
 //!
 //! - an *index* slot per target (method, host, path and query) holding the
-//!   target's [`Index`]: its generation and the `Vary` header names its
-//!   responses were last seen with;
+//!   target's [`Index`]: its generation, the `Vary` header names its
+//!   responses were last seen with, and whether its last response could not
+//!   be stored;
 //! - an *entry* slot per variant: the target, the generation, and the
 //!   request's values of those headers.
 //!
@@ -48,6 +49,11 @@ impl Target {
 pub(crate) struct Index {
     pub(crate) generation: u64,
     pub(crate) vary: Arc<[HeaderName]>,
+    /// The last response fetched for the target could not be stored, so
+    /// misses are not coalesced: waiting for a response that cannot be
+    /// shared would only delay them (Varnish's "hit-for-miss"). The next
+    /// storable response clears it.
+    pub(crate) uncacheable: bool,
 }
 
 /// The request's values of the headers a response varies on, in the order

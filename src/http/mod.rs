@@ -74,7 +74,10 @@
 //! (the cache's single-flight loader); the others wait and get the stored
 //! copy. If that response turns out not to be storable (or the call fails,
 //! or its body is too long), each waiter calls the inner service itself: a
-//! non-shared response is never handed to another client.
+//! non-shared response is never handed to another client. A target whose
+//! last response could not be stored is remembered as such, and its misses
+//! are then not coalesced (they would only wait to call the inner service
+//! anyway) until one of its responses is stored again ("hit-for-miss").
 //!
 //! A body is buffered only when the response head says it may be stored;
 //! one longer than `max_body_bytes` (by its size hint, or once reading it
@@ -183,7 +186,8 @@ impl Shared {
     }
 
     fn new_index(&self) -> Arc<Index> {
-        Arc::new(Index { generation: self.generation.fetch_add(1, Ordering::Relaxed), vary: Arc::from([]) })
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed);
+        Arc::new(Index { generation, vary: Arc::from([]), uncacheable: false })
     }
 
     /// `target`'s index, created if it has none.
@@ -199,14 +203,20 @@ impl Shared {
         }
     }
 
-    /// Records the `Vary` names of a response stored for `target` in the
-    /// given generation (unless the target was invalidated since).
-    fn learn(&self, target: &Target, generation: u64, vary: &Arc<[HeaderName]>) {
-        self.cache.compute(Slot::Index(target.clone()), |current| match current {
-            Some(Value::Index(index)) if index.generation == generation && index.vary != *vary => {
-                crate::Op::Put(Value::Index(Arc::new(Index { generation, vary: vary.clone() })))
+    /// Records in `target`'s index (unless the target was invalidated since
+    /// `generation`) the `Vary` names of a response stored for it, or, with
+    /// `None`, that its response could not be stored.
+    fn learn(&self, target: &Target, generation: u64, stored_vary: Option<&Arc<[HeaderName]>>) {
+        self.cache.compute(Slot::Index(target.clone()), |current| {
+            let Some(Value::Index(index)) = current else { return crate::Op::Nop };
+            let learnt = match stored_vary {
+                Some(vary) => Index { generation, vary: vary.clone(), uncacheable: false },
+                None => Index { uncacheable: true, ..Index::clone(index) },
+            };
+            if index.generation != generation || **index == learnt {
+                return crate::Op::Nop;
             }
-            _ => crate::Op::Nop,
+            crate::Op::Put(Value::Index(Arc::new(learnt)))
         });
     }
 

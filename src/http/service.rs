@@ -94,7 +94,7 @@ impl Keep {
 impl Shared {
     /// Stores a fetched response and remembers its `Vary` names.
     fn keep(&self, keep: Keep) {
-        self.learn(&keep.target, keep.generation, &keep.vary);
+        self.learn(&keep.target, keep.generation, Some(&keep.vary));
         self.cache.insert(keep.slot(), Value::Entry(keep.stored));
     }
 }
@@ -137,6 +137,9 @@ where
         }
         return fetch_and_keep(&shared, inner, req, target, index.generation).await;
     }
+    if index.uncacheable {
+        return fetch_and_keep(&shared, inner, req, target, index.generation).await;
+    }
 
     // A miss: one caller per variant fetches, the others wait for it.
     let mut parts = Some((inner, req));
@@ -156,7 +159,7 @@ where
                     match keep {
                         // Stored by the flight under its key.
                         Some(keep) if keep.slot() == flight => {
-                            shared.learn(&keep.target, keep.generation, &keep.vary);
+                            shared.learn(&keep.target, keep.generation, Some(&keep.vary));
                             Ok(Value::Entry(keep.stored))
                         }
                         // It varies on headers this variant's key did not
@@ -224,7 +227,8 @@ where
 }
 
 /// Calls the inner service; reads the body into memory if the response may
-/// be stored and is short enough, and says what to store.
+/// be stored and is short enough, and says what to store (or notes in the
+/// target's index that it could not be stored).
 async fn fetch<S, ReqBody, B>(
     shared: &Shared,
     mut inner: S,
@@ -242,10 +246,16 @@ where
     let storable =
         policy::storable(response.status(), response.headers(), headers.contains_key(AUTHORIZATION), &shared.options)
             .filter(|_| response.body().size_hint().lower() <= limit as u64);
-    let Some(storable) = storable else { return Ok((miss(response.map(CacheBody::passthrough)), None)) };
+    let Some(storable) = storable else {
+        shared.learn(&target, generation, None);
+        return Ok((miss(response.map(CacheBody::passthrough)), None));
+    };
     let (parts, body) = response.into_parts();
     match body::buffer(body, limit).await {
-        Buffered::Partial(body) => Ok((miss(Response::from_parts(parts, body)), None)),
+        Buffered::Partial(body) => {
+            shared.learn(&target, generation, None);
+            Ok((miss(Response::from_parts(parts, body)), None))
+        }
         Buffered::Complete { data, trailers } => {
             let selected = key::select(&headers, &storable.vary);
             let stored = Stored::new(&parts, data.clone(), trailers.clone(), selected).fresh(shared.now(), &storable);

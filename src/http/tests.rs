@@ -385,15 +385,26 @@ async fn trailers_are_kept() {
     }
 }
 
-/// Starts `n` concurrent GETs of `/` against an origin that waits for a
-/// gate, opens the gate once they are all under way, and returns the
-/// responses' bodies.
-async fn concurrent(n: usize, headers: &'static [(&'static str, &'static str)]) -> (Vec<String>, usize) {
+type Gated = (CacheService<Origin>, Arc<Semaphore>, Arc<AtomicUsize>);
+
+/// A service whose origin answers with `headers` after waiting for a
+/// permit of the returned gate.
+fn gated(headers: &'static [(&'static str, &'static str)]) -> Gated {
     let layer = CacheLayer::new(CacheOptions::new()).unwrap();
     let calls = Arc::new(AtomicUsize::new(0));
     let gate = Arc::new(Semaphore::new(0));
     let origin = Origin { calls: calls.clone(), handler: reply(headers), gate: Some(gate.clone()) };
-    let service = layer.layer(origin);
+    (layer.layer(origin), gate, calls)
+}
+
+/// Starts `n` concurrent GETs of `/`, opens the gate once they are all
+/// under way, and returns the responses' bodies and how many origin calls
+/// had started before the gate opened.
+async fn concurrent(
+    n: usize,
+    (service, gate, calls): &(CacheService<Origin>, Arc<Semaphore>, Arc<AtomicUsize>),
+) -> (Vec<String>, usize) {
+    let before = calls.load(Ordering::SeqCst);
     let tasks: Vec<_> = (0..n)
         .map(|_| {
             let service = service.clone();
@@ -406,7 +417,7 @@ async fn concurrent(n: usize, headers: &'static [(&'static str, &'static str)]) 
     for _ in 0..10 {
         tokio::task::yield_now().await;
     }
-    let started = calls.load(Ordering::SeqCst);
+    let started = calls.load(Ordering::SeqCst) - before;
     gate.add_permits(n);
     let mut bodies = Vec::new();
     for t in tasks {
@@ -417,18 +428,37 @@ async fn concurrent(n: usize, headers: &'static [(&'static str, &'static str)]) 
 
 #[tokio::test]
 async fn concurrent_misses_call_the_origin_once() {
-    let (bodies, started) = concurrent(100, &[("cache-control", "max-age=60")]).await;
+    let (bodies, started) = concurrent(100, &gated(&[("cache-control", "max-age=60")])).await;
     assert_eq!(started, 1, "99 requests wait for the first");
     assert!(bodies.iter().all(|b| b == "call 1"), "{bodies:?}");
 }
 
 #[tokio::test]
 async fn waiters_fetch_for_themselves_when_the_response_is_private() {
-    let (mut bodies, started) = concurrent(10, &[("cache-control", "private, max-age=60")]).await;
+    let service = gated(&[("cache-control", "private, max-age=60")]);
+    let (mut bodies, started) = concurrent(10, &service).await;
     assert_eq!(started, 1, "they waited for the first");
     bodies.sort();
     bodies.dedup();
     assert_eq!(bodies.len(), 10, "no private response is shared: {bodies:?}");
+    // Now the target is known to be uncacheable: nobody waits.
+    let (bodies, started) = concurrent(10, &service).await;
+    assert_eq!(started, 10, "hit-for-miss: misses are not coalesced");
+    assert!(bodies.iter().all(|b| b.starts_with("call ")), "{bodies:?}");
+}
+
+#[tokio::test]
+async fn an_uncacheable_target_heals_once_its_response_may_be_stored() {
+    let flip: Handler = Arc::new(|req, n| {
+        let private: &'static [(&'static str, &'static str)] = &[("cache-control", "private, max-age=60")];
+        let public: &'static [(&'static str, &'static str)] = &[("cache-control", "max-age=60")];
+        reply(if n == 1 { private } else { public })(req, n)
+    });
+    let f = fixture_with(CacheOptions::new(), flip);
+    assert_eq!(f.get("/", &[]).await.text(), "call 1");
+    assert_eq!(f.get("/", &[]).await.text(), "call 2");
+    assert_eq!(f.get("/", &[]).await.header("x-cache"), Some("HIT"));
+    assert_eq!(f.calls(), 2);
 }
 
 #[tokio::test]
