@@ -1,12 +1,13 @@
 //! Parsing of the headers that decide caching: `Cache-Control` (request and
-//! response), `Pragma`, `Vary` and `Age`.
+//! response), `Pragma`, `Vary`, `Age`, `Expires` and `Date`.
 //!
 //! Parsers work on raw header bytes and never fail: a directive they do not
 //! understand is ignored, a malformed freshness value is remembered as
 //! [`Seconds::Invalid`] (RFC 9111 §4.2.1: such a response is stale, so it is
 //! not stored), and an undecodable `Vary` makes the response uncacheable.
 
-use ::http::header::{AGE, CACHE_CONTROL, HeaderMap, HeaderName, PRAGMA, VARY};
+use ::http::header::{AGE, CACHE_CONTROL, DATE, EXPIRES, HeaderMap, HeaderName, PRAGMA, VARY};
+use std::time::SystemTime;
 
 /// A `delta-seconds` value (`max-age=N`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +107,17 @@ pub(crate) fn age(headers: &HeaderMap) -> u64 {
         Some(Seconds::Valid(n)) => n,
         _ => 0,
     }
+}
+
+/// The freshness lifetime `Expires` gives, from the response's `Date` (or
+/// now, without one): RFC 9111 §4.2.1. An invalid `Expires` (such as `0`)
+/// means already expired; `None` when there is no `Expires`.
+pub(crate) fn expires(headers: &HeaderMap) -> Option<Seconds> {
+    let date = |v: &::http::HeaderValue| v.to_str().ok().and_then(|s| httpdate::parse_http_date(s).ok());
+    let Some(expires) = headers.get(EXPIRES).map(date) else { return None };
+    let base = headers.get(DATE).and_then(date).unwrap_or_else(SystemTime::now);
+    let lifetime = expires.and_then(|e| e.duration_since(base).ok()).map_or(0, |d| d.as_secs());
+    Some(Seconds::Valid(lifetime))
 }
 
 /// What a response's `Vary` says about the request headers that select it.
@@ -225,6 +237,22 @@ mod tests {
         assert!(
             !CacheControl::parse_request(&headers(&[("pragma", "no-cache"), ("cache-control", "max-age=5")])).no_cache
         );
+    }
+
+    #[test]
+    fn expires_counts_from_date() {
+        let date = "Wed, 21 Oct 2015 07:28:00 GMT";
+        assert_eq!(
+            expires(&headers(&[("date", date), ("expires", "Wed, 21 Oct 2015 07:29:30 GMT")])),
+            Some(Seconds::Valid(90))
+        );
+        assert_eq!(
+            expires(&headers(&[("date", date), ("expires", "Wed, 21 Oct 2015 07:00:00 GMT")])),
+            Some(Seconds::Valid(0))
+        );
+        assert_eq!(expires(&headers(&[("date", date), ("expires", "0")])), Some(Seconds::Valid(0)));
+        assert_eq!(expires(&headers(&[("expires", "Thu, 01 Jan 1970 00:00:00 GMT")])), Some(Seconds::Valid(0)));
+        assert_eq!(expires(&headers(&[("date", date)])), None);
     }
 
     #[test]

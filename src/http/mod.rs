@@ -43,16 +43,18 @@
 //!   storing it would require revalidating before every use, which this
 //!   cache does not do, so it stores nothing); it has no `Set-Cookie`; its
 //!   `Vary` is not `*` and names only valid header names; it has explicit
-//!   freshness or the layer has a [`CacheOptions::default_ttl`]; if the
+//!   freshness (`s-maxage`, `max-age` or `Expires`) or the layer has a
+//!   [`CacheOptions::default_ttl`]; if the
 //!   request carried `Authorization`, the response has `public`,
 //!   `s-maxage` or `must-revalidate` (RFC 9111 §3.5); its body is at most
 //!   [`CacheOptions::max_body_bytes`] long.
-//! - Its time to live is `s-maxage` if present, else `max-age`, else the
+//! - Its time to live is `s-maxage` if present, else `max-age`, else
+//!   `Expires` minus `Date` (or minus now, without `Date`), else the
 //!   layer's default TTL, minus the response's own `Age`, capped at
 //!   [`CacheOptions::max_ttl`]; a zero or malformed value (for example
-//!   `max-age=soon`, or two different `max-age`s) means not stored.
-//!   `Expires` is not read: give `max-age`. `public`, `must-revalidate` and
-//!   `proxy-revalidate` change nothing else (nothing is served stale).
+//!   `max-age=soon`, two different `max-age`s, or `Expires: 0`) means not
+//!   stored. `public`, `must-revalidate` and `proxy-revalidate` change
+//!   nothing else (nothing is served stale).
 //! - The request's own `Cache-Control`: `no-store` bypasses the cache
 //!   entirely (no lookup, nothing stored); `no-cache` (or `Pragma:
 //!   no-cache` without a `Cache-Control`) skips the lookup, fetches, and
@@ -192,7 +194,12 @@ impl Shared {
 
     /// `target`'s index, created if it has none.
     fn index(&self, target: &Target) -> Arc<Index> {
-        let result = self.cache.compute(Slot::Index(target.clone()), |current| match current {
+        // The hot path only reads; the shard's write lock is for creation.
+        let slot = Slot::Index(target.clone());
+        if let Some(Value::Index(index)) = self.cache.get(&slot) {
+            return index;
+        }
+        let result = self.cache.compute(slot, |current| match current {
             Some(Value::Index(_)) => crate::Op::Nop,
             _ => crate::Op::Put(Value::Index(self.new_index())),
         });

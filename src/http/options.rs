@@ -44,7 +44,7 @@ pub struct CacheOptions {
 impl CacheOptions {
     /// The defaults: bodies up to [`DEFAULT_MAX_BODY_BYTES`], a budget of
     /// [`DEFAULT_MAX_WEIGHT`], only status 200 stored, no default TTL
-    /// (a response without `max-age` or `s-maxage` is not stored),
+    /// (a response without `s-maxage`, `max-age` or `Expires` is not stored),
     /// freshness capped at [`DEFAULT_MAX_TTL`], the system clock.
     pub fn new() -> Self {
         CacheOptions {
@@ -73,7 +73,8 @@ impl CacheOptions {
     }
 
     /// Freshness given to a cacheable response that states none (no
-    /// `s-maxage`, no `max-age`). Without it, such responses are not stored.
+    /// `s-maxage`, `max-age` or `Expires`). Without it, such responses are
+    /// not stored.
     pub fn default_ttl(mut self, ttl: Duration) -> Self {
         self.default_ttl = Some(ttl);
         self

@@ -45,7 +45,7 @@ pub(crate) fn storable(
         return None;
     }
     let Vary::Headers(vary) = Vary::parse(headers) else { return None };
-    let lifetime = match cc.s_maxage.or(cc.max_age) {
+    let lifetime = match cc.s_maxage.or(cc.max_age).or_else(|| directives::expires(headers)) {
         Some(Seconds::Valid(n)) => Duration::from_secs(n),
         Some(Seconds::Invalid) => return None,
         None => options.default_ttl?,
@@ -83,6 +83,10 @@ mod tests {
         assert_eq!(ttl(&[("cache-control", "s-maxage=0, max-age=60")]), None);
         assert_eq!(ttl(&[("cache-control", "max-age=x")]), None);
         assert_eq!(ttl(&[]), None, "no explicit freshness and no default");
+        let date = ("date", "Wed, 21 Oct 2015 07:28:00 GMT");
+        assert_eq!(ttl(&[date, ("expires", "Wed, 21 Oct 2015 07:28:40 GMT")]), Some(40));
+        assert_eq!(ttl(&[date, ("expires", "0")]), None);
+        assert_eq!(ttl(&[date, ("expires", "Wed, 21 Oct 2015 07:28:40 GMT"), ("cache-control", "max-age=5")]), Some(5));
         assert_eq!(ttl(&[("cache-control", "max-age=99999999999")]), Some(DEFAULT_MAX_TTL_SECS));
     }
 
