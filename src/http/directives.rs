@@ -114,7 +114,7 @@ pub(crate) fn age(headers: &HeaderMap) -> u64 {
 /// means already expired; `None` when there is no `Expires`.
 pub(crate) fn expires(headers: &HeaderMap) -> Option<Seconds> {
     let date = |v: &::http::HeaderValue| v.to_str().ok().and_then(|s| httpdate::parse_http_date(s).ok());
-    let Some(expires) = headers.get(EXPIRES).map(date) else { return None };
+    let expires = headers.get(EXPIRES).map(date)?;
     let base = headers.get(DATE).and_then(date).unwrap_or_else(SystemTime::now);
     let lifetime = expires.and_then(|e| e.duration_since(base).ok()).map_or(0, |d| d.as_secs());
     Some(Seconds::Valid(lifetime))
