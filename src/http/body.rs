@@ -5,6 +5,7 @@ use ::http::HeaderMap;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
+use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -23,7 +24,8 @@ enum Kind<B: Body> {
 }
 
 struct Stream<B: Body> {
-    prefix: Option<Bytes>,
+    /// What was read while buffering, replayed first.
+    prefix: VecDeque<Bytes>,
     rest: Option<Pin<Box<B>>>,
     /// An error met while buffering, delivered after `prefix`.
     error: Option<B::Error>,
@@ -38,7 +40,7 @@ impl<B: Body> CacheBody<B> {
 
     /// The inner service's body, untouched.
     pub(crate) fn passthrough(body: B) -> Self {
-        Self::stream(Stream { prefix: None, rest: Some(Box::pin(body)), error: None, trailers: None })
+        Self::stream(Stream { prefix: VecDeque::new(), rest: Some(Box::pin(body)), error: None, trailers: None })
     }
 
     fn stream(s: Stream<B>) -> Self {
@@ -75,7 +77,7 @@ where
                 Poll::Ready(frame.map(Ok))
             }
             Kind::Stream(s) => {
-                if let Some(prefix) = s.prefix.take() {
+                if let Some(prefix) = s.prefix.pop_front() {
                     return Poll::Ready(Some(Ok(Frame::data(prefix))));
                 }
                 if let Some(e) = s.error.take() {
@@ -97,7 +99,7 @@ where
         match &self.kind {
             Kind::Full { data, trailers } => data.is_none() && trailers.is_none(),
             Kind::Stream(s) => {
-                s.prefix.is_none()
+                s.prefix.is_empty()
                     && s.error.is_none()
                     && s.trailers.is_none()
                     && s.rest.as_ref().is_none_or(|r| r.is_end_stream())
@@ -109,7 +111,7 @@ where
         match &self.kind {
             Kind::Full { data, .. } => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
             Kind::Stream(s) => {
-                let prefix = s.prefix.as_ref().map_or(0, |p| p.len() as u64);
+                let prefix = s.prefix.iter().map(|p| p.len() as u64).sum::<u64>();
                 let rest = s.rest.as_ref().map_or_else(|| SizeHint::with_exact(0), |r| r.size_hint());
                 let mut hint = SizeHint::new();
                 hint.set_lower(rest.lower().saturating_add(prefix));
@@ -137,21 +139,20 @@ pub(crate) async fn buffer<B: Body>(body: B, limit: usize) -> Buffered<B> {
     let hint = usize::try_from(body.size_hint().lower()).unwrap_or(usize::MAX);
     let mut buf = BytesMut::with_capacity(hint.min(limit));
     let mut trailers: Option<HeaderMap> = None;
-    let partial = |buf: BytesMut, rest, error, trailers| {
-        let prefix = Some(buf.freeze()).filter(|b| !b.is_empty());
+    let partial = |buf: BytesMut, last: Option<Bytes>, rest, error, trailers| {
+        let prefix = [Some(buf.freeze()), last].into_iter().flatten().filter(|b| !b.is_empty()).collect();
         Buffered::Partial(CacheBody::stream(Stream { prefix, rest, error, trailers }))
     };
     loop {
         match body.frame().await {
             None => return Buffered::Complete { data: buf.freeze(), trailers },
-            Some(Err(e)) => return partial(buf, None, Some(e), trailers),
+            Some(Err(e)) => return partial(buf, None, None, Some(e), trailers),
             Some(Ok(frame)) => match frame.into_data() {
-                Ok(data) => {
-                    buf.put(data);
-                    if buf.len() > limit {
-                        return partial(buf, Some(body), None, trailers);
-                    }
+                // The frame that goes over the limit is not copied.
+                Ok(data) if buf.len().saturating_add(data.remaining()) > limit => {
+                    return partial(buf, Some(to_bytes(data)), Some(body), None, trailers);
                 }
+                Ok(data) => buf.put(data),
                 Err(frame) => {
                     if let Ok(t) = frame.into_trailers() {
                         trailers.get_or_insert_with(HeaderMap::new).extend(t);

@@ -58,7 +58,8 @@ impl CacheOptions {
     }
 
     /// Largest body stored. A longer response is passed through as it
-    /// streams (at most this much of it, plus one frame, is buffered).
+    /// streams: at most this much of it is copied into a buffer first (the
+    /// frame that crosses the limit is passed on as it came).
     pub fn max_body_bytes(mut self, n: usize) -> Self {
         self.max_body_bytes = n;
         self

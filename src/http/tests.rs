@@ -348,7 +348,8 @@ async fn long_bodies_stream_through_uncached() {
     let f = fixture_with(CacheOptions::new().max_body_bytes(10), chunks);
     let response = f.service.clone().oneshot(request("GET", "/", &[])).await.unwrap();
     let mut body = response.into_body();
-    assert_eq!(body.frame().await.unwrap().unwrap().into_data().unwrap(), "0123456789abcd", "the buffered prefix");
+    assert_eq!(body.frame().await.unwrap().unwrap().into_data().unwrap(), "0123456", "the buffered prefix");
+    assert_eq!(body.frame().await.unwrap().unwrap().into_data().unwrap(), "789abcd", "the frame over the limit");
     assert_eq!(body.frame().await.unwrap().unwrap().into_data().unwrap(), "efghij", "then the stream");
     assert_eq!(f.get("/", &[]).await.text(), "0123456789abcdefghijklm");
     assert_eq!(f.calls(), 2);
