@@ -43,6 +43,8 @@
 //!   `encryption`) [`persist::crypt`]; `Db` and `Cache` snapshots and the
 //!   `Db`'s backup directory ([`db::Backups`]) are built on it.
 //! - [`stats`] holds [`stats::CacheStats`].
+//! - `http` (feature `tower`) holds `CacheLayer`, a tower layer that caches
+//!   HTTP responses in a [`Cache`].
 //! - [`error`] holds [`Error`] and [`ConfigError`].
 //!
 //! # Cargo features
@@ -50,6 +52,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `encryption` | no | snapshots and journals encrypted at rest (AES-256-GCM or ChaCha20-Poly1305 from RustCrypto, envelope keys, [`persist::crypt::KeyProvider`]) |
+//! | `tower` | no | `http`: a tower layer caching HTTP responses (`Cache-Control`, `Vary`, coalesced misses, bounded bodies), built on `http` 1 and `http-body` 1 |
 //!
 //! # Consistency model
 //!
@@ -74,6 +77,8 @@ pub mod db;
 mod engine;
 pub mod error;
 mod housekeeper;
+#[cfg(feature = "tower")]
+pub mod http;
 pub mod persist;
 pub mod stats;
 mod sync;
