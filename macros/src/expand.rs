@@ -27,32 +27,36 @@ pub(crate) fn expand(options: Options, func: ItemFn) -> syn::Result<TokenStream>
     let rt = quote!(::embercache::cached::__private);
     let site = Span::mixed_site();
 
-    // The key: its type and the expression that makes it.
-    let (key_ty, key_expr, key_checks) = match &options.key {
-        Some(k) => {
-            let (ty, expr) = (&k.ty, &k.expr);
-            match ty {
-                Some(ty) => {
-                    signature::check_cacheable(ty, "key type")?;
-                    let check = quote_spanned!(ty.span()=> #rt::assert_key::<#ty>());
-                    (quote!(#ty), quote!(#expr), vec![check])
+    // The key: its type, the expression that makes it, bound checks, and
+    // a borrowed form to look it up by, when there is one.
+    let key_plan = match &options.key {
+        Some(k) => match &k.ty {
+            Some(ty) => {
+                signature::check_cacheable(ty, "key type")?;
+                let expr = &k.expr;
+                KeyPlan {
+                    ty: quote!(#ty),
+                    expr: quote!(#expr),
+                    checks: vec![quote_spanned!(ty.span()=> #rt::assert_key::<#ty>())],
+                    lookup: None,
                 }
-                None => infer_key(expr, &args).ok_or_else(|| {
-                    syn::Error::new(
-                        k.span,
-                        "#[cached] cannot infer the type of this key: write it as `key: Type = <expr>` \
-                         (the cache is a static, so its key type must be named); `key = arg` and \
-                         `key = (arg1, arg2)` over argument names need no type",
-                    )
-                })?,
             }
-        }
+            None => infer_key(&k.expr, &args).ok_or_else(|| {
+                syn::Error::new(
+                    k.span,
+                    "#[cached] cannot infer the type of this key: write it as `key: Type = <expr>` \
+                     (the cache is a static, so its key type must be named); `key = arg` and \
+                     `key = (arg1, arg2)` over argument names need no type",
+                )
+            })?,
+        },
         None => {
             let names: Vec<_> = args.iter().map(|a| &a.name).collect();
             infer_key(&syn::parse_quote!((#(#names),*)), &args)
                 .ok_or_else(|| syn::Error::new(func.sig.span(), "internal error: default key"))?
         }
     };
+    let KeyPlan { ty: key_ty, expr: key_expr, checks: key_checks, lookup } = key_plan;
 
     let name = match &options.name {
         Some(n) => quote!(#n),
@@ -85,6 +89,18 @@ pub(crate) fn expand(options: Options, func: ItemFn) -> syn::Result<TokenStream>
         quote!(#cache.#method(#key, move || -> #ret #body))
     };
     let value_check = quote_spanned!(value.span()=> #rt::assert_value::<#value>());
+    // A hit returns at once, before anything is cloned; a miss is counted
+    // by the `call` that follows.
+    let v = format_ident!("__embercache_value", span = site);
+    let hit_value = match mode {
+        Mode::Plain => quote!(#v),
+        Mode::Result => quote!(::core::result::Result::Ok(#v)),
+        Mode::Option => quote!(::core::option::Option::Some(#v)),
+    };
+    let (before_key, after_key) = match &lookup {
+        Some(q) => (quote!(if let ::core::option::Option::Some(#v) = #cache.hit(#q) { return #hit_value; }), quote!()),
+        None => (quote!(), quote!(if let ::core::option::Option::Some(#v) = #cache.hit(&#key) { return #hit_value; })),
+    };
 
     let ItemFn { attrs, vis, sig, .. } = &func;
     Ok(quote! {
@@ -93,35 +109,52 @@ pub(crate) fn expand(options: Options, func: ItemFn) -> syn::Result<TokenStream>
             const _: () = { #(#key_checks;)* #value_check; };
             static #cache: #rt::CachedFn<#key_ty, #value> =
                 #rt::CachedFn::new(#name, |b| b.max_capacity(#capacity) #ttl #clock);
+            #before_key
             let #key: #key_ty = #key_expr;
+            #after_key
             #call
         }
     })
 }
 
-/// The key type, expression and bound checks for `arg`, `(arg, ...)` or
-/// `()` over argument names; `None` for any other expression.
-fn infer_key(expr: &Expr, args: &[signature::Arg]) -> Option<(TokenStream, TokenStream, Vec<TokenStream>)> {
+/// How the key is made and looked up.
+struct KeyPlan {
+    /// The key's type.
+    ty: TokenStream,
+    /// The expression making it from the arguments.
+    expr: TokenStream,
+    /// Compile-time bound checks, spanned on what they check.
+    checks: Vec<TokenStream>,
+    /// A borrowed form of the key to look it up by, if there is one
+    /// (a single argument): no owned key is made for a hit.
+    lookup: Option<TokenStream>,
+}
+
+/// The key of `arg`, `(arg, ...)` or `()` over argument names; `None` for
+/// any other expression.
+fn infer_key(expr: &Expr, args: &[signature::Arg]) -> Option<KeyPlan> {
     let part = |e: &Expr| {
         let Expr::Path(p) = e else { return None };
         args.iter().find(|a| p.path.is_ident(&a.name))
     };
     let rt = quote!(::embercache::cached::__private);
-    let check = |a: &signature::Arg| {
-        let ty = &a.key_ty;
-        quote_spanned!(a.span=> #rt::assert_key::<#ty>())
-    };
     let parts: Vec<&signature::Arg> = match expr {
         Expr::Tuple(t) => t.elems.iter().map(part).collect::<Option<_>>()?,
         Expr::Paren(p) => vec![part(&p.expr)?],
         e => vec![part(e)?],
     };
-    let checks = parts.iter().map(|a| check(a)).collect();
-    let tys = parts.iter().map(|a| &a.key_ty);
-    let exprs = parts.iter().map(|a| &a.to_key);
+    let checks = parts
+        .iter()
+        .map(|a| {
+            let ty = &a.key_ty;
+            quote_spanned!(a.span=> #rt::assert_key::<#ty>())
+        })
+        .collect();
     Some(if let [one] = parts.as_slice() {
-        (one.key_ty.clone(), one.to_key.clone(), checks)
+        KeyPlan { ty: one.key_ty.clone(), expr: one.to_key.clone(), checks, lookup: Some(one.lookup.clone()) }
     } else {
-        (quote!((#(#tys,)*)), quote!((#(#exprs,)*)), checks)
+        let tys = parts.iter().map(|a| &a.key_ty);
+        let exprs = parts.iter().map(|a| &a.to_key);
+        KeyPlan { ty: quote!((#(#tys,)*)), expr: quote!((#(#exprs,)*)), checks, lookup: None }
     })
 }

@@ -14,6 +14,9 @@ pub(crate) struct Arg {
     pub(crate) key_ty: TokenStream,
     /// An expression making that owned value from the argument, by reference.
     pub(crate) to_key: TokenStream,
+    /// A reference the key type borrows as, to look up without an owned
+    /// key (`name` itself for `&str`, `&name` for a value).
+    pub(crate) lookup: TokenStream,
     /// The declared type, for spans.
     pub(crate) span: Span,
 }
@@ -138,7 +141,7 @@ fn analyse_arg(arg: &FnArg) -> syn::Result<Arg> {
     };
     let ty = &*pt.ty;
     let span = ty.span();
-    let (key_ty, to_key) = match ty {
+    let (key_ty, to_key, lookup) = match ty {
         Type::ImplTrait(_) => {
             return Err(err(
                 span,
@@ -160,14 +163,14 @@ fn analyse_arg(arg: &FnArg) -> syn::Result<Arg> {
             } else {
                 quote!(<#elem as ::std::borrow::ToOwned>::Owned)
             };
-            (owned, quote!(::std::borrow::ToOwned::to_owned(#name)))
+            (owned, quote!(::std::borrow::ToOwned::to_owned(#name)), quote!(#name))
         }
         _ => {
             check_cacheable(ty, "argument type")?;
-            (quote!(#ty), quote!(::std::clone::Clone::clone(&#name)))
+            (quote!(#ty), quote!(::std::clone::Clone::clone(&#name)), quote!(&#name))
         }
     };
-    Ok(Arg { name, key_ty, to_key, span })
+    Ok(Arg { name, key_ty, to_key, lookup, span })
 }
 
 /// Rejects types that cannot appear in the static cache's type: `impl

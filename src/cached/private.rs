@@ -5,6 +5,7 @@
 //! use from a configuration the macro wrote, and registered by name.
 
 use crate::{Cache, CacheBuilder};
+use std::borrow::Borrow;
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::OnceLock;
@@ -44,6 +45,18 @@ where
             super::register(self.name, Box::new(cache.clone()));
             cache
         })
+    }
+
+    /// The value of a key, by any form it borrows as, if cached. The
+    /// generated code asks this first, without making an owned key; a miss
+    /// is counted by the `call` that follows.
+    #[inline]
+    pub fn hit<Q>(&'static self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.cache().get_hit(key)
     }
 
     /// A plain function: every value is stored.
