@@ -34,16 +34,12 @@ pub(crate) fn expand(options: Options, func: ItemFn) -> syn::Result<TokenStream>
             Some(ty) => {
                 signature::check_cacheable(ty, "key type")?;
                 let expr = &k.expr;
-                KeyPlan {
-                    ty: quote!(#ty),
-                    expr: quote!(#expr),
-                    checks: vec![quote_spanned!(ty.span()=> #rt::assert_key::<#ty>())],
-                    lookup: None,
-                }
+                KeyPlan { ty: quote!(#ty), expr: quote!(#expr), lookup: None }
             }
             None => infer_key(&k.expr, &args).ok_or_else(|| {
-                syn::Error::new(
-                    k.span,
+                let (name, expr) = (&k.name, &k.expr);
+                syn::Error::new_spanned(
+                    quote!(#name = #expr),
                     "#[cached] cannot infer the type of this key: write it as `key: Type = <expr>` \
                      (the cache is a static, so its key type must be named); `key = arg` and \
                      `key = (arg1, arg2)` over argument names need no type",
@@ -56,7 +52,7 @@ pub(crate) fn expand(options: Options, func: ItemFn) -> syn::Result<TokenStream>
                 .ok_or_else(|| syn::Error::new(func.sig.span(), "internal error: default key"))?
         }
     };
-    let KeyPlan { ty: key_ty, expr: key_expr, checks: key_checks, lookup } = key_plan;
+    let KeyPlan { ty: key_ty, expr: key_expr, lookup } = key_plan;
 
     let name = match &options.name {
         Some(n) => quote!(#n),
@@ -88,7 +84,6 @@ pub(crate) fn expand(options: Options, func: ItemFn) -> syn::Result<TokenStream>
     } else {
         quote!(#cache.#method(#key, move || -> #ret #body))
     };
-    let value_check = quote_spanned!(value.span()=> #rt::assert_value::<#value>());
     // A hit returns at once, before anything is cloned; a miss is counted
     // by the `call` that follows.
     let v = format_ident!("__embercache_value", span = site);
@@ -106,7 +101,6 @@ pub(crate) fn expand(options: Options, func: ItemFn) -> syn::Result<TokenStream>
     Ok(quote! {
         #(#attrs)*
         #vis #sig {
-            const _: () = { #(#key_checks;)* #value_check; };
             static #cache: #rt::CachedFn<#key_ty, #value> =
                 #rt::CachedFn::new(#name, |b| b.max_capacity(#capacity) #ttl #clock);
             #before_key
@@ -123,8 +117,6 @@ struct KeyPlan {
     ty: TokenStream,
     /// The expression making it from the arguments.
     expr: TokenStream,
-    /// Compile-time bound checks, spanned on what they check.
-    checks: Vec<TokenStream>,
     /// A borrowed form of the key to look it up by, if there is one
     /// (a single argument): no owned key is made for a hit.
     lookup: Option<TokenStream>,
@@ -137,24 +129,16 @@ fn infer_key(expr: &Expr, args: &[signature::Arg]) -> Option<KeyPlan> {
         let Expr::Path(p) = e else { return None };
         args.iter().find(|a| p.path.is_ident(&a.name))
     };
-    let rt = quote!(::embercache::cached::__private);
     let parts: Vec<&signature::Arg> = match expr {
         Expr::Tuple(t) => t.elems.iter().map(part).collect::<Option<_>>()?,
         Expr::Paren(p) => vec![part(&p.expr)?],
         e => vec![part(e)?],
     };
-    let checks = parts
-        .iter()
-        .map(|a| {
-            let ty = &a.key_ty;
-            quote_spanned!(a.span=> #rt::assert_key::<#ty>())
-        })
-        .collect();
     Some(if let [one] = parts.as_slice() {
-        KeyPlan { ty: one.key_ty.clone(), expr: one.to_key.clone(), checks, lookup: Some(one.lookup.clone()) }
+        KeyPlan { ty: one.key_ty.clone(), expr: one.to_key.clone(), lookup: Some(one.lookup.clone()) }
     } else {
         let tys = parts.iter().map(|a| &a.key_ty);
         let exprs = parts.iter().map(|a| &a.to_key);
-        KeyPlan { ty: quote!((#(#tys,)*)), expr: quote!((#(#exprs,)*)), checks, lookup: None }
+        KeyPlan { ty: quote!((#(#tys,)*)), expr: quote!((#(#exprs,)*)), lookup: None }
     })
 }

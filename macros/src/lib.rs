@@ -64,8 +64,9 @@
 //! functions (one static cannot hold every instantiation), `impl Trait`
 //! arguments or return types, `&mut` arguments, argument patterns, `Self`
 //! in the types, functions returning `()` or a borrowed value, and `const`,
-//! `unsafe`, `extern` and variadic functions. Key parts and values that
-//! miss a bound are reported at the argument or return type.
+//! `unsafe`, `extern` and variadic functions. A key part or value that
+//! misses a bound is reported by the compiler at the attribute, naming the
+//! type and the bound.
 
 mod expand;
 mod options;

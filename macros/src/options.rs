@@ -33,7 +33,8 @@ pub(crate) struct Options {
 pub(crate) struct Key {
     pub(crate) ty: Option<Type>,
     pub(crate) expr: Expr,
-    pub(crate) span: Span,
+    /// The option's name, for errors spanning the whole option.
+    pub(crate) name: Ident,
 }
 
 impl Parse for Options {
@@ -57,8 +58,7 @@ impl Parse for Options {
                     };
                     input.parse::<Token![=]>()?;
                     let expr: Expr = input.parse()?;
-                    let span = name.span().join(expr.span()).unwrap_or(name.span());
-                    o.key = Some(Key { ty, expr, span });
+                    o.key = Some(Key { ty, expr, name: name.clone() });
                 }
                 "ttl" => {
                     let lit = value::<LitStr>(input, &name, "a string with units, like \"60s\" or \"1h30m\"")?;

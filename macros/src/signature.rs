@@ -3,7 +3,7 @@
 //! cached value's type, with a spanned error for each shape it cannot cache.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
-use quote::quote;
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, GenericArgument, GenericParam, Ident, Pat, PathArguments, ReturnType, Signature, Type};
 
@@ -17,8 +17,6 @@ pub(crate) struct Arg {
     /// A reference the key type borrows as, to look up without an owned
     /// key (`name` itself for `&str`, `&name` for a value).
     pub(crate) lookup: TokenStream,
-    /// The declared type, for spans.
-    pub(crate) span: Span,
 }
 
 /// How the return type is cached.
@@ -41,31 +39,32 @@ pub(crate) struct Analysed {
     pub(crate) value: Type,
 }
 
-fn err(span: Span, msg: impl std::fmt::Display) -> syn::Error {
-    syn::Error::new(span, msg)
+/// An error spanning all of `at` (its first to its last token).
+fn err(at: impl ToTokens, msg: impl std::fmt::Display) -> syn::Error {
+    syn::Error::new_spanned(at, msg)
 }
 
 /// Checks `sig` and splits it into key parts and the value type.
 pub(crate) fn analyse(sig: &Signature, mode: Mode, mode_span: Option<Span>) -> syn::Result<Analysed> {
     if let Some(c) = &sig.constness {
-        return Err(err(c.span, "#[cached] cannot cache a `const fn`: its cache lives in a static read at run time"));
+        return Err(err(c, "#[cached] cannot cache a `const fn`: its cache lives in a static read at run time"));
     }
     if let Some(u) = &sig.unsafety {
         return Err(err(
-            u.span,
+            u,
             "#[cached] does not support `unsafe fn`: cache a safe wrapper that upholds the contract instead",
         ));
     }
     if let Some(abi) = &sig.abi {
-        return Err(err(abi.span(), "#[cached] does not support `extern` functions: cache a Rust wrapper instead"));
+        return Err(err(abi, "#[cached] does not support `extern` functions: cache a Rust wrapper instead"));
     }
     if let Some(v) = &sig.variadic {
-        return Err(err(v.span(), "#[cached] does not support variadic functions"));
+        return Err(err(v, "#[cached] does not support variadic functions"));
     }
     for p in &sig.generics.params {
         if !matches!(p, GenericParam::Lifetime(_)) {
             return Err(err(
-                p.span(),
+                p,
                 "#[cached] does not support generic functions: one static cache cannot hold the values of \
                  every instantiation; write a non-generic wrapper for each type you need and cache that",
             ));
@@ -75,7 +74,7 @@ pub(crate) fn analyse(sig: &Signature, mode: Mode, mode_span: Option<Span>) -> s
     let ret = match &sig.output {
         ReturnType::Default => {
             return Err(err(
-                sig.ident.span(),
+                &sig.ident,
                 "#[cached] needs a function that returns a value: a function returning `()` has nothing to cache",
             ));
         }
@@ -85,7 +84,7 @@ pub(crate) fn analyse(sig: &Signature, mode: Mode, mode_span: Option<Span>) -> s
         && r.lifetime.as_ref().is_none_or(|l| l.ident != "static")
     {
         return Err(err(
-            ret.span(),
+            &ret,
             "#[cached] cannot cache a borrowed return value: return an owned value (or an `Arc`) instead",
         ));
     }
@@ -93,11 +92,11 @@ pub(crate) fn analyse(sig: &Signature, mode: Mode, mode_span: Option<Span>) -> s
     let value = match mode {
         Mode::Plain => ret.clone(),
         Mode::Result => first_type_arg(&ret, "Result").ok_or_else(|| {
-            err(ret.span(), "`result = true` needs a function returning `Result<T, E>`: only `Ok(T)` is cached")
+            err(&ret, "`result = true` needs a function returning `Result<T, E>`: only `Ok(T)` is cached")
                 .with_note(mode_span)
         })?,
         Mode::Option => first_type_arg(&ret, "Option").ok_or_else(|| {
-            err(ret.span(), "`option = true` needs a function returning `Option<T>`: only `Some(T)` is cached")
+            err(&ret, "`option = true` needs a function returning `Option<T>`: only `Some(T)` is cached")
                 .with_note(mode_span)
         })?,
     };
@@ -112,7 +111,7 @@ impl WithNote for syn::Error {
     /// Adds a second error pointing at the option that asked for the mode.
     fn with_note(mut self, at: Option<Span>) -> Self {
         if let Some(at) = at {
-            self.combine(err(at, "asked for here"));
+            self.combine(syn::Error::new(at, "asked for here"));
         }
         self
     }
@@ -122,7 +121,7 @@ fn analyse_arg(arg: &FnArg) -> syn::Result<Arg> {
     let pt = match arg {
         FnArg::Receiver(r) => {
             return Err(err(
-                r.span(),
+                r,
                 "#[cached] cannot cache a method taking `self`: its cache is one static shared by every \
                  instance; cache a free function (or an associated fn without `self`) taking what the \
                  result depends on",
@@ -134,7 +133,7 @@ fn analyse_arg(arg: &FnArg) -> syn::Result<Arg> {
         Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => p.ident.clone(),
         other => {
             return Err(err(
-                other.span(),
+                other,
                 "#[cached] needs a plain name for each argument (no patterns): it is part of the key",
             ));
         }
@@ -144,14 +143,14 @@ fn analyse_arg(arg: &FnArg) -> syn::Result<Arg> {
     let (key_ty, to_key, lookup) = match ty {
         Type::ImplTrait(_) => {
             return Err(err(
-                span,
+                ty,
                 "#[cached] does not support `impl Trait` arguments: they make the function generic; \
                  take a concrete type",
             ));
         }
         Type::Reference(r) if r.mutability.is_some() => {
             return Err(err(
-                span,
+                ty,
                 "#[cached] does not support `&mut` arguments: a cached call would skip the body's changes to them",
             ));
         }
@@ -163,14 +162,14 @@ fn analyse_arg(arg: &FnArg) -> syn::Result<Arg> {
             } else {
                 quote!(<#elem as ::std::borrow::ToOwned>::Owned)
             };
-            (owned, quote!(::std::borrow::ToOwned::to_owned(#name)), quote!(#name))
+            (owned, quote_spanned!(span=> ::std::borrow::ToOwned::to_owned(#name)), quote!(#name))
         }
         _ => {
             check_cacheable(ty, "argument type")?;
-            (quote!(#ty), quote!(::std::clone::Clone::clone(&#name)), quote!(&#name))
+            (quote!(#ty), quote_spanned!(span=> ::std::clone::Clone::clone(&#name)), quote!(&#name))
         }
     };
-    Ok(Arg { name, key_ty, to_key, lookup, span })
+    Ok(Arg { name, key_ty, to_key, lookup })
 }
 
 /// Rejects types that cannot appear in the static cache's type: `impl
@@ -178,11 +177,11 @@ fn analyse_arg(arg: &FnArg) -> syn::Result<Arg> {
 pub(crate) fn check_cacheable(ty: &Type, what: &str) -> syn::Result<()> {
     match ty {
         Type::ImplTrait(_) => Err(err(
-            ty.span(),
+            ty,
             format!("#[cached] cannot name an `impl Trait` {what} in its static cache: use a concrete type"),
         )),
         _ if mentions_self(quote!(#ty)) => Err(err(
-            ty.span(),
+            ty,
             format!("#[cached] cannot use `Self` in the {what}: its cache is a static; spell the type out"),
         )),
         _ => Ok(()),

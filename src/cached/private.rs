@@ -14,14 +14,23 @@ use std::sync::OnceLock;
 /// or a `None` (shared with the waiters: it carries no data).
 struct NotStored;
 
-/// The cache of one `#[cached]` function.
-pub struct CachedFn<K, V> {
+/// The cache of one `#[cached]` function. The bounds are on the type, so
+/// that a key or value that misses one is reported once, at the static.
+pub struct CachedFn<K, V>
+where
+    K: Clone + Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
     name: &'static str,
     configure: fn(CacheBuilder<K, V>) -> CacheBuilder<K, V>,
     cache: OnceLock<Cache<K, V>>,
 }
 
-impl<K, V> CachedFn<K, V> {
+impl<K, V> CachedFn<K, V>
+where
+    K: Clone + Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
     /// A function's cache, to be built on first use by `configure`.
     pub const fn new(name: &'static str, configure: fn(CacheBuilder<K, V>) -> CacheBuilder<K, V>) -> Self {
         CachedFn { name, configure, cache: OnceLock::new() }
@@ -144,11 +153,3 @@ fn settle<V, E>(r: Result<V, std::sync::Arc<NotStored>>, failure: &mut Option<E>
 pub fn typed_future<R, F: Future<Output = R>>(f: F) -> F {
     f
 }
-
-/// Compile-time check that a key part has what the cache needs (the
-/// macro places it on the argument, so that a missing bound is reported
-/// there).
-pub const fn assert_key<K: Clone + Hash + Eq + Send + Sync + 'static>() {}
-
-/// Compile-time check that the cached value has what the cache needs.
-pub const fn assert_value<V: Clone + Send + Sync + 'static>() {}
