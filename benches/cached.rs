@@ -61,5 +61,8 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion::criterion_group!(benches, bench);
-criterion::criterion_main!(benches);
+fn main() {
+    let mut criterion = Criterion::default().configure_from_args();
+    bench(&mut criterion);
+    criterion.final_summary();
+}

@@ -43,14 +43,14 @@
 //!   `Db`'s backup directory ([`db::Backups`]) are built on it.
 //! - [`stats`] holds [`stats::CacheStats`].
 //! - `cached` (feature `macros`) holds the registry of
-//!   [`#[cached]`](cached()) functions' caches: their stats by name.
+//!   [`#[cached]`](macro@cached) functions' caches: their stats by name.
 //! - [`error`] holds [`Error`] and [`ConfigError`].
 //!
 //! # Cargo features
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `macros` | no | [`#[cached]`](cached()) memoizes a function in a static [`Cache`], with per-function stats by name ([`cached::stats`]) |
+//! | `macros` | no | [`#[cached]`](macro@cached) memoizes a function in a static [`Cache`], with per-function stats by name ([`cached::stats`]) |
 //! | `encryption` | no | snapshots and journals encrypted at rest (AES-256-GCM or ChaCha20-Poly1305 from RustCrypto, envelope keys, [`persist::crypt::KeyProvider`]) |
 //!
 //! # Consistency model

@@ -110,7 +110,7 @@ static FIND_RUNS: AtomicU32 = AtomicU32::new(0);
 #[embercache::cached(option = true)]
 fn find(n: u32) -> Option<String> {
     FIND_RUNS.fetch_add(1, Ordering::SeqCst);
-    (n % 2 == 0).then(|| format!("even {n}"))
+    n.is_multiple_of(2).then(|| format!("even {n}"))
 }
 
 #[test]

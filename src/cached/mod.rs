@@ -1,4 +1,4 @@
-//! The caches of [`#[cached]`](crate::cached) functions, by name (feature
+//! The caches of [`#[cached]`](macro@crate::cached) functions, by name (feature
 //! `macros`): their [`stats`], [`clear`], and the list of those
 //! [`registered`].
 //!
