@@ -332,3 +332,17 @@ fn cube(n: u64) -> u64 {
     CUBE_RUNS.fetch_add(1, Ordering::SeqCst);
     n * n * n
 }
+
+#[embercache::cached]
+fn fib(n: u64) -> u64 {
+    if n < 2 { n } else { fib(n - 1).wrapping_add(fib(n - 2)) }
+}
+
+#[test]
+fn a_body_may_call_its_own_function_with_other_arguments() {
+    // Each level leads its own load while the outer ones wait on theirs:
+    // no lock is held while a body runs.
+    assert_eq!(fib(90), 2_880_067_194_370_816_120);
+    let s = cached::stats("cached::fib").unwrap();
+    assert_eq!((s.totals.load_successes, s.totals.entries), (91, 91), "each argument computed once");
+}
