@@ -27,8 +27,9 @@ pub(crate) fn expand(options: Options, func: ItemFn) -> syn::Result<TokenStream>
     let rt = quote!(::embercache::cached::__private);
     let site = Span::mixed_site();
 
-    // The key: its type, the expression that makes it, bound checks, and
-    // a borrowed form to look it up by, when there is one.
+    // The key: its type, the expression that makes it, and a borrowed form
+    // to look it up by, when there is one. (Its bounds are checked by the
+    // static's type, `CachedFn`.)
     let key_plan = match &options.key {
         Some(k) => match &k.ty {
             Some(ty) => {
