@@ -45,12 +45,15 @@
 //! - [`stats`] holds [`stats::CacheStats`].
 //! - `http` (feature `tower`) holds `CacheLayer`, a tower layer that caches
 //!   HTTP responses in a [`Cache`].
+//! - `cached` (feature `macros`) holds the registry of
+//!   [`#[cached]`](macro@cached) functions' caches: their stats by name.
 //! - [`error`] holds [`Error`] and [`ConfigError`].
 //!
 //! # Cargo features
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
+//! | `macros` | no | [`#[cached]`](macro@cached) memoizes a function in a static [`Cache`], with per-function stats by name ([`cached::stats`]) |
 //! | `encryption` | no | snapshots and journals encrypted at rest (AES-256-GCM or ChaCha20-Poly1305 from RustCrypto, envelope keys, [`persist::crypt::KeyProvider`]) |
 //! | `tower` | no | `http`: a tower layer caching HTTP responses (`Cache-Control`, `Vary`, coalesced misses, bounded bodies), built on `http` 1 and `http-body` 1 |
 //!
@@ -73,6 +76,8 @@
 //!   accesses.
 
 pub mod cache;
+#[cfg(feature = "macros")]
+pub mod cached;
 pub mod db;
 mod engine;
 pub mod error;
@@ -91,6 +96,45 @@ pub use engine::expire::Expiry;
 pub use engine::{CompResult, Op, RemovalCause};
 pub use error::{ConfigError, Error, Result};
 pub use time::Clock;
+
+/// Memoizes a function in a static, bounded, expiring [`Cache`] keyed by
+/// its arguments (feature `macros`).
+///
+/// Concurrent calls with equal arguments run the body once; `ttl`,
+/// `max_capacity`, `key`, `result`, `option`, `name` and `clock` configure
+/// it (see [`embercache_macros`](https://docs.rs/embercache-macros) for the
+/// full table and what it refuses at compile time); the function's stats
+/// are reachable by name through [`cached::stats`].
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+///
+/// static RUNS: AtomicU32 = AtomicU32::new(0);
+///
+/// #[embercache::cached(ttl = "60s", max_capacity = 10_000)]
+/// fn greeting(name: &str, excited: bool) -> String {
+///     RUNS.fetch_add(1, Ordering::Relaxed);
+///     format!("Hello, {name}{}", if excited { "!" } else { "." })
+/// }
+///
+/// assert_eq!(greeting("Ada", true), "Hello, Ada!");
+/// assert_eq!(greeting("Ada", true), "Hello, Ada!");
+/// assert_eq!(greeting("Ada", false), "Hello, Ada.");
+/// assert_eq!(RUNS.load(Ordering::Relaxed), 2, "the second call was a hit");
+///
+/// // Only `Ok` is cached; an error goes back to its caller as it is.
+/// #[embercache::cached(result = true)]
+/// fn parse_port(s: &str) -> Result<u16, std::num::ParseIntError> {
+///     s.parse()
+/// }
+///
+/// assert_eq!(parse_port("8080"), Ok(8080));
+/// assert!(parse_port("http").is_err());
+/// let stats = embercache::cached::stats("parse_port").unwrap();
+/// assert_eq!(stats.totals.entries, 1);
+/// ```
+#[cfg(feature = "macros")]
+pub use embercache_macros::cached;
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

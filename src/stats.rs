@@ -111,6 +111,23 @@ pub struct CacheStats {
 }
 
 impl CacheStats {
+    /// Adds `other`'s counters to these.
+    #[cfg(feature = "macros")]
+    pub(crate) fn merge(&mut self, other: &CacheStats) {
+        self.hits += other.hits;
+        self.misses += other.misses;
+        self.inserts += other.inserts;
+        self.updates += other.updates;
+        self.evictions += other.evictions;
+        self.expirations += other.expirations;
+        self.explicit_removals += other.explicit_removals;
+        self.load_successes += other.load_successes;
+        self.load_failures += other.load_failures;
+        self.total_load_time += other.total_load_time;
+        self.entries += other.entries;
+        self.weighted_size += other.weighted_size;
+    }
+
     /// Hits divided by lookups, or 0 when there were no lookups.
     pub fn hit_rate(&self) -> f64 {
         let total = self.hits + self.misses;

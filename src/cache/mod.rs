@@ -121,6 +121,20 @@ where
         self.inner.engine.read(key, true, |_, e, _, _| e.value.clone())
     }
 
+    /// [`get`](Self::get) for a caller with a slow path that looks again
+    /// on a miss (`#[cached]`'s generated code, before its loader): a hit
+    /// counts as usual, a miss is left for the slow path to count.
+    #[cfg(feature = "macros")]
+    #[inline]
+    pub(crate) fn get_hit<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: Clone,
+    {
+        self.inner.engine.lookup(key, true, false, |_, e, _, _| e.value.clone())
+    }
+
     /// Like [`get`](Self::get), but without any effect: no stats, no policy
     /// bookkeeping, no time-to-idle refresh.
     pub fn peek<Q>(&self, key: &Q) -> Option<V>

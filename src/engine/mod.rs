@@ -182,12 +182,30 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.lookup(key, touch, touch, f)
+    }
+
+    /// [`read`](Self::read), counting a miss only with `count_miss`: a
+    /// caller whose miss leads to a slow path that looks again (and counts
+    /// the miss there) passes `false`.
+    #[inline]
+    pub(crate) fn lookup<Q, R>(
+        &self,
+        key: &Q,
+        touch: bool,
+        count_miss: bool,
+        f: impl FnOnce(u32, &Entry<K, V>, &Shard<K, V>, u64) -> R,
+    ) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let hash = self.hash(key);
         let slot = self.slot(hash);
         let shard = slot.lock.read();
         let found = shard.find(hash, key).and_then(|i| Some((i, shard.slab.get(i)?)));
         let Some((i, e)) = found else {
-            if touch {
+            if count_miss {
                 drop(shard);
                 self.stats.add(Counter::Miss, 1);
             }
@@ -197,7 +215,7 @@ where
         let now = if self.read_clock || expiring { self.now() } else { 0 };
         if expiring && shard.deadline_of(i, e) <= now {
             drop(shard);
-            if touch {
+            if count_miss {
                 self.stats.add(Counter::Miss, 1);
             }
             return None;
