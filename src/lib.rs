@@ -78,6 +78,7 @@ pub mod stats;
 mod sync;
 pub mod time;
 
+pub use cache::loading::LoadingCache;
 pub use cache::{Cache, CacheBuilder};
 pub use db::{Db, DbBuilder, Reply, Value};
 pub use engine::evict::EvictionPolicy;
