@@ -6,7 +6,6 @@
 //! then waits for the flights of others; waiting last means two batches
 //! that lead parts of each other's keys never wait on each other.
 
-use super::freshness::Slot;
 use super::refresh::block_on;
 use super::stats::Counters;
 use super::{LoadingCache, SlotLeader};
@@ -23,7 +22,7 @@ where
     Done(Option<V>),
     Failed(Arc<E>),
     Lead(SlotLeader<K, V>),
-    Wait(Waiting<Slot<V>>),
+    Wait(Waiting<Option<V>>),
 }
 
 impl<K, V, E> LoadingCache<K, V, E>
@@ -74,8 +73,8 @@ where
         for (key, part) in parts {
             let r = match part {
                 Part::Done(v) => Ok(v),
-                Part::Wait(w) => match settle::<Slot<V>, E>(w.wait().await) {
-                    Some(Ok(slot)) => Ok(slot.value),
+                Part::Wait(w) => match settle::<Option<V>, E>(w.wait().await) {
+                    Some(Ok(v)) => Ok(v),
                     Some(Err(e)) => self.fallback(key, e),
                     // Its leader gave up: load it as a single read would.
                     None => self.get_async(key).await,
@@ -130,7 +129,8 @@ where
             *part = match &error {
                 None => {
                     let v = found.remove(*key).flatten();
-                    leader.succeed(self.store((*key).clone(), v.clone()));
+                    self.store((*key).clone(), v.clone());
+                    leader.succeed(v.clone());
                     Part::Done(v)
                 }
                 Some(e) => {

@@ -1,7 +1,7 @@
 //! [`LoadingCacheBuilder`]: the loader, the freshness options and the
 //! inner cache's bound, checked once in `build()`.
 
-use super::freshness::{Freshness, Jitter, Slot};
+use super::freshness::{Freshness, Jitter};
 use super::refresh::RefreshPool;
 use super::source::{AsyncFnLoader, AsyncLoader, FnLoader, Loader, Source, Spawn};
 use super::stats::Counters;
@@ -47,7 +47,7 @@ pub enum NoLoader {}
 /// ```
 #[must_use]
 pub struct LoadingCacheBuilder<K, V, E = NoLoader> {
-    cache: CacheBuilder<K, Slot<V>>,
+    cache: CacheBuilder<K, Option<V>>,
     source: Option<Source<K, V, E>>,
     ttl: Option<Duration>,
     refresh_after: Option<Duration>,
@@ -163,7 +163,7 @@ impl<K, V, E> LoadingCacheBuilder<K, V, E> {
 
     /// Sets the weight of each value; a cached absence weighs 1.
     pub fn weigher(mut self, f: impl Fn(&K, &V) -> u32 + Send + Sync + 'static) -> Self {
-        self.cache = self.cache.weigher(move |k, s: &Slot<V>| s.value.as_ref().map_or(1, |v| f(k, v)));
+        self.cache = self.cache.weigher(move |k, v: &Option<V>| v.as_ref().map_or(1, |v| f(k, v)));
         self
     }
 
@@ -297,14 +297,13 @@ impl<K, V, E> LoadingCacheBuilder<K, V, E> {
             return Err(ConfigError::Requires { option, needs: "a spawner with an async loader" });
         }
         let ms = |d: Option<Duration>| d.map(ms_ceil);
-        Ok(Freshness {
-            ttl: ms(self.ttl),
-            refresh_after: ms(self.refresh_after),
-            stale_while_revalidate: ms(self.stale_while_revalidate).unwrap_or(0),
-            stale_if_error: ms(self.stale_if_error).unwrap_or(0),
-            negative_ttl: ms(self.negative_ttl),
-            jitter: Jitter::new(self.jitter),
-        })
+        Ok(Freshness::new(
+            ms(self.ttl),
+            ms(self.refresh_after),
+            (ms(self.stale_while_revalidate).unwrap_or(0), ms(self.stale_if_error).unwrap_or(0)),
+            ms(self.negative_ttl),
+            Jitter::new(self.jitter),
+        ))
     }
 }
 
@@ -320,12 +319,12 @@ where
     pub fn build(self) -> Result<LoadingCache<K, V, E>, ConfigError> {
         let fresh = self.freshness()?;
         let source = self.source.ok_or(ConfigError::MissingLoader)?;
-        let cache: Cache<K, Slot<V>> = self.cache.build()?;
+        let cache: Cache<K, Option<V>> = self.cache.build()?;
         Ok(LoadingCache {
+            cache: cache.clone(),
             shared: Arc::new(Shared {
                 cache,
                 source,
-                timed: fresh.timed(),
                 fresh,
                 counters: Counters::default(),
                 pool: RefreshPool::new(self.refresh_threads),

@@ -1,28 +1,32 @@
-//! Freshness: what a [`LoadingCache`](super::LoadingCache) stores per key
-//! (a [`Slot`]) and how a read judges it.
+//! Freshness: how a read of a [`LoadingCache`](super::LoadingCache)
+//! judges what the inner cache holds for a key (an `Option<V>`: a value
+//! or a known absence).
 //!
-//! Times are the engine's millisecond ticks, read from the cache's clock.
-//! A slot is *fresh* until `stale_at` (its jittered time-to-live). Then,
-//! for `stale_while_revalidate`, reads still return it and start a
-//! background refresh; for `stale_if_error` (counted from `stale_at` too),
-//! a read loads again and falls back on the slot if that load fails. The
-//! inner cache drops the slot for good at `stale_at` plus the longer of
-//! the two windows, so memory never holds a value no read may return.
+//! The slot keeps no times of its own: the inner cache's timer already
+//! has the write time and the deadline, so a hit costs no more memory
+//! than a plain `Cache` hit. Times are the engine's millisecond ticks.
+//!
+//! A value is stored with the deadline `load + ttl' + grace`, where `ttl'`
+//! is the (jittered) time-to-live and `grace` the longer of the
+//! `stale_while_revalidate` and `stale_if_error` windows; so it goes
+//! *stale* at `deadline - grace`. Within `stale_while_revalidate` after
+//! that, reads still return it and start a background refresh; within
+//! `stale_if_error`, a read loads again and falls back on it if the load
+//! fails; at the deadline the inner cache drops it, so memory never holds
+//! a value no read may return. A refresh is due `refresh_after` past the
+//! write time. An absence (with `negative_ttl`) is fresh until its
+//! deadline and never refreshed.
 
+use crate::engine::shard::Ttl;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
-/// No deadline.
+/// No deadline (the engine's `NEVER`).
 pub(super) const NEVER: u64 = u64::MAX;
 
-/// What the inner cache holds for a key: a value or a known absence, and
-/// when it goes stale or wants a refresh (engine ticks).
-#[derive(Clone, Debug)]
-pub(crate) struct Slot<V> {
-    pub(super) value: Option<V>,
-    pub(super) refresh_at: u64,
-    pub(super) stale_at: u64,
-}
+/// The time-to-live of a value stored only so that the engine keeps its
+/// write time (`refresh_after` without a time-to-live): about 146 million
+/// years, yet short of `NEVER`.
+const FOREVER_MS: u64 = u64::MAX / 4;
 
 /// A read the cache answers without waiting for a load.
 pub(super) struct Hit<V> {
@@ -42,50 +46,89 @@ pub(super) struct Freshness {
     pub(super) stale_if_error: u64,
     pub(super) negative_ttl: Option<u64>,
     pub(super) jitter: Jitter,
+    /// Time a value is kept past going stale: the longer window.
+    grace: u64,
 }
 
 impl Freshness {
-    /// Whether judging a slot needs the time (it never does without any
-    /// deadline, so such a cache does not read the clock on hits).
-    pub(super) fn timed(&self) -> bool {
-        self.ttl.is_some() || self.refresh_after.is_some() || self.negative_ttl.is_some()
+    pub(super) fn new(
+        ttl: Option<u64>,
+        refresh_after: Option<u64>,
+        windows: (u64, u64),
+        negative_ttl: Option<u64>,
+        jitter: Jitter,
+    ) -> Self {
+        let (stale_while_revalidate, stale_if_error) = windows;
+        let grace = stale_while_revalidate.max(stale_if_error);
+        Freshness { ttl, refresh_after, stale_while_revalidate, stale_if_error, negative_ttl, jitter, grace }
     }
 
-    /// Judges `slot` at `now`: `None` if a read must load.
+    /// When a value whose inner-cache deadline is `deadline` goes stale.
     #[inline]
-    pub(super) fn judge<V: Clone>(&self, slot: &Slot<V>, now: u64) -> Option<Hit<V>> {
-        if now < slot.stale_at {
-            let refresh = now >= slot.refresh_at && slot.value.is_some();
-            return Some(Hit { value: slot.value.clone(), refresh, stale: false });
+    fn stale_at(&self, deadline: u64) -> u64 {
+        if deadline == NEVER { NEVER } else { deadline.saturating_sub(self.grace) }
+    }
+
+    /// How long the inner cache keeps what a load returned: `None` for an
+    /// absence that is not cached.
+    pub(super) fn keep(&self, present: bool) -> Option<Ttl> {
+        match (present, self.ttl) {
+            (false, _) => self.negative_ttl.map(Ttl::Fixed),
+            (true, Some(ttl)) => Some(Ttl::Fixed(self.jitter.spread(ttl).saturating_add(self.grace))),
+            (true, None) if self.refresh_after.is_some() => Some(Ttl::Fixed(FOREVER_MS)),
+            (true, None) => Some(Ttl::Policy),
         }
-        let swr_end = slot.stale_at.saturating_add(self.stale_while_revalidate);
-        (slot.value.is_some() && now < swr_end).then(|| Hit { value: slot.value.clone(), refresh: true, stale: true })
+    }
+
+    /// Judges a live slot at `now`, given its inner-cache `deadline`
+    /// (`NEVER` if none) and a way to read its write time: `None` if a
+    /// read must load.
+    #[inline]
+    pub(super) fn judge<V: Clone>(
+        &self,
+        value: &Option<V>,
+        deadline: u64,
+        written_at: impl FnOnce() -> u64,
+        now: u64,
+    ) -> Option<Hit<V>> {
+        if value.is_none() {
+            return Some(Hit { value: None, refresh: false, stale: false });
+        }
+        let stale_at = self.stale_at(deadline);
+        if now < stale_at {
+            let refresh = self.refresh_due(written_at, now);
+            return Some(Hit { value: value.clone(), refresh, stale: false });
+        }
+        (now < stale_at.saturating_add(self.stale_while_revalidate)).then(|| Hit {
+            value: value.clone(),
+            refresh: true,
+            stale: true,
+        })
+    }
+
+    /// The value, if a read may return it with nothing else to do: present,
+    /// fresh and with no refresh due (the hit path; it returns no more
+    /// than a plain `Cache` lookup, so that it stays in registers).
+    #[inline]
+    pub(super) fn plain<V: Clone>(
+        &self,
+        value: &Option<V>,
+        deadline: u64,
+        written_at: impl FnOnce() -> u64,
+        now: u64,
+    ) -> Option<V> {
+        let v = value.as_ref()?;
+        (now < self.stale_at(deadline) && !self.refresh_due(written_at, now)).then(|| v.clone())
+    }
+
+    #[inline]
+    fn refresh_due(&self, written_at: impl FnOnce() -> u64, now: u64) -> bool {
+        self.refresh_after.is_some_and(|r| now >= written_at().saturating_add(r))
     }
 
     /// The value a read may still serve at `now` when its load failed.
-    pub(super) fn fallback<V: Clone>(&self, slot: &Slot<V>, now: u64) -> Option<V> {
-        (now < slot.stale_at.saturating_add(self.stale_if_error)).then(|| slot.value.clone()).flatten()
-    }
-
-    /// A slot for a value loaded at `now`, and how long the inner cache
-    /// keeps it (`None`: for ever). `None` for an absence that is not
-    /// cached.
-    pub(super) fn slot<V>(&self, value: Option<V>, now: u64) -> Option<(Slot<V>, Option<Duration>)> {
-        let (stale_at, keep) = match (&value, self.ttl, self.negative_ttl) {
-            (None, _, None) => return None,
-            (None, _, Some(neg)) => (now.saturating_add(neg), Some(neg)),
-            (Some(_), None, _) => (NEVER, None),
-            (Some(_), Some(ttl), _) => {
-                let ttl = self.jitter.spread(ttl);
-                let grace = self.stale_while_revalidate.max(self.stale_if_error);
-                (now.saturating_add(ttl), Some(ttl.saturating_add(grace)))
-            }
-        };
-        let refresh_at = match (&value, self.refresh_after) {
-            (Some(_), Some(r)) => now.saturating_add(r),
-            _ => NEVER,
-        };
-        Some((Slot { value, refresh_at, stale_at }, keep.map(Duration::from_millis)))
+    pub(super) fn fallback<V: Clone>(&self, value: &Option<V>, deadline: u64, now: u64) -> Option<V> {
+        (now < self.stale_at(deadline).saturating_add(self.stale_if_error)).then(|| value.clone()).flatten()
     }
 }
 
@@ -128,41 +171,38 @@ mod tests {
     use super::*;
 
     fn fresh(ttl: Option<u64>) -> Freshness {
-        Freshness {
-            ttl,
-            refresh_after: Some(10),
-            stale_while_revalidate: 5,
-            stale_if_error: 20,
-            negative_ttl: Some(3),
-            jitter: Jitter::new(0.0),
-        }
+        Freshness::new(ttl, Some(10), (5, 20), Some(3), Jitter::new(0.0))
     }
 
     #[test]
-    fn a_slot_is_fresh_then_refreshing_then_stale_then_gone() {
+    fn a_value_is_fresh_then_refreshing_then_stale_then_gone() {
         let f = fresh(Some(100));
-        let (slot, keep) = f.slot(Some(7), 1000).unwrap();
-        assert_eq!(keep, Some(Duration::from_millis(120)));
-        let at = |t| f.judge(&slot, t).map(|h| (h.value, h.refresh, h.stale));
+        assert!(matches!(f.keep(true), Some(Ttl::Fixed(120))), "ttl plus the longer window");
+        // Loaded at 1000: the inner cache's deadline is 1120.
+        let at = |t| f.judge(&Some(7), 1120, || 1000, t).map(|h| (h.value, h.refresh, h.stale));
         assert_eq!(at(1000), Some((Some(7), false, false)));
         assert_eq!(at(1010), Some((Some(7), true, false)));
         assert_eq!(at(1100), Some((Some(7), true, true)));
         assert_eq!(at(1105), None, "past stale-while-revalidate a read loads");
-        assert_eq!(f.fallback(&slot, 1119), Some(7));
-        assert_eq!(f.fallback(&slot, 1120), None);
+        let plain = |t| f.plain(&Some(7), 1120, || 1000, t);
+        assert_eq!((plain(1009), plain(1010), plain(1100)), (Some(7), None, None));
+        assert_eq!(f.plain(&None::<u8>, 1120, || 1000, 1000), None, "absences take the judged path");
+        assert_eq!(f.fallback(&Some(7), 1120, 1119), Some(7));
+        assert_eq!(f.fallback(&Some(7), 1120, 1120), None);
     }
 
     #[test]
-    fn absences_are_cached_only_with_a_negative_ttl() {
+    fn absences_are_kept_only_with_a_negative_ttl() {
         let f = fresh(Some(100));
-        let (slot, keep) = f.slot(None::<u8>, 50).unwrap();
-        assert_eq!(keep, Some(Duration::from_millis(3)));
-        assert!(f.judge(&slot, 52).is_some_and(|h| h.value.is_none() && !h.refresh));
-        assert!(f.judge(&slot, 53).is_none());
+        assert!(matches!(f.keep(false), Some(Ttl::Fixed(3))));
+        let hit = f.judge(&None::<u8>, 53, || 50, 52).unwrap();
+        assert!(hit.value.is_none() && !hit.refresh && !hit.stale);
         let f = Freshness { negative_ttl: None, ..fresh(None) };
-        assert!(f.slot(None::<u8>, 50).is_none());
-        let (slot, keep) = f.slot(Some(1), 50).unwrap();
-        assert_eq!((slot.stale_at, keep), (NEVER, None));
+        assert!(f.keep(false).is_none());
+        assert!(matches!(f.keep(true), Some(Ttl::Fixed(FOREVER_MS))), "a timer for the write time");
+        let f = Freshness { refresh_after: None, ..f };
+        assert!(matches!(f.keep(true), Some(Ttl::Policy)), "no times at all");
+        assert!(f.judge(&Some(1), NEVER, || unreachable!(), 0).is_some_and(|h| !h.refresh && !h.stale));
     }
 
     #[test]

@@ -9,11 +9,12 @@
 //! values while revalidating or when the backend fails, caching absences,
 //! and jittered time-to-live.
 //!
-//! Values live in an inner [`Cache<K, Slot<V>>`](Cache), where a slot is
-//! the value (or a known absence) with the times it goes stale and wants a
-//! refresh. The inner cache's own per-entry time-to-live is the outer
-//! bound (time-to-live plus the longest stale window); freshness is judged
-//! on read, so a hit costs one cache lookup and a comparison of times.
+//! Values live in an inner [`Cache<K, Option<V>>`](Cache) (`None`: a
+//! known absence). The inner cache's per-entry time-to-live is the outer
+//! bound (time-to-live plus the longest stale window) and its timer keeps
+//! the write time; freshness is judged from those on read, so a hit costs
+//! one cache lookup and a comparison of times, and an entry no more memory
+//! than in a plain `Cache`.
 //!
 //! # Guarantees
 //!
@@ -55,7 +56,7 @@ pub use stats::LoadingStats;
 use super::Cache;
 use super::loader::{Join, Leader, settle};
 use crate::stats::CacheStats;
-use freshness::{Freshness, Hit, NEVER, Slot};
+use freshness::{Freshness, Hit};
 use refresh::{RefreshPool, block_on};
 use source::Source;
 use stats::Counters;
@@ -64,7 +65,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 type ErrorListener<K, E> = Arc<dyn Fn(&K, &E) + Send + Sync>;
-type SlotLeader<K, V> = Leader<K, Slot<V>, ahash::RandomState>;
+type SlotLeader<K, V> = Leader<K, Option<V>, ahash::RandomState>;
 
 /// A concurrent cache that loads missing values itself, with request
 /// coalescing and freshness options. Cheap to clone (a handle).
@@ -84,15 +85,16 @@ type SlotLeader<K, V> = Leader<K, Slot<V>, ahash::RandomState>;
 /// # Ok::<(), embercache::ConfigError>(())
 /// ```
 pub struct LoadingCache<K, V, E> {
+    /// The inner cache, also in `shared`: a copy of the handle here saves
+    /// the hit path one dependent load.
+    cache: Cache<K, Option<V>>,
     shared: Arc<Shared<K, V, E>>,
 }
 
 struct Shared<K, V, E> {
-    cache: Cache<K, Slot<V>>,
+    cache: Cache<K, Option<V>>,
     source: Source<K, V, E>,
     fresh: Freshness,
-    /// Whether slots have times to judge (else hits skip the clock).
-    timed: bool,
     counters: Counters,
     pool: RefreshPool,
     spawner: Option<Arc<dyn Spawn>>,
@@ -101,7 +103,7 @@ struct Shared<K, V, E> {
 
 impl<K, V, E> Clone for LoadingCache<K, V, E> {
     fn clone(&self) -> Self {
-        LoadingCache { shared: Arc::clone(&self.shared) }
+        LoadingCache { cache: self.cache.clone(), shared: Arc::clone(&self.shared) }
     }
 }
 
@@ -142,7 +144,18 @@ where
     /// there.
     #[inline]
     pub fn get(&self, key: &K) -> Result<Option<V>, Arc<E>> {
-        match self.probe(key, true) {
+        match self.plain_hit(key) {
+            Some(v) => Ok(Some(v)),
+            None => self.get_slow(key),
+        }
+    }
+
+    /// Everything but a plain hit: a stale or refreshing value, an absence,
+    /// a miss. (The lookup has been counted by `plain_hit`.)
+    #[cold]
+    #[inline(never)]
+    fn get_slow(&self, key: &K) -> Result<Option<V>, Arc<E>> {
+        match self.probe(key, false) {
             Some(hit) => Ok(self.serve(key, hit)),
             None => block_on(self.miss(key)),
         }
@@ -153,7 +166,10 @@ where
     /// loader inside this future's poll. Dropping the future while it
     /// loads lets another caller take the load over.
     pub async fn get_async(&self, key: &K) -> Result<Option<V>, Arc<E>> {
-        match self.probe(key, true) {
+        if let Some(v) = self.plain_hit(key) {
+            return Ok(Some(v));
+        }
+        match self.probe(key, false) {
             Some(hit) => Ok(self.serve(key, hit)),
             None => self.miss(key).await,
         }
@@ -202,16 +218,33 @@ where
         self.shared.cache.stats()
     }
 
+    /// The value of `key` if it is present, fresh and due no refresh (a
+    /// counted lookup).
+    #[inline]
+    fn plain_hit(&self, key: &K) -> Option<V> {
+        let fresh = &self.shared.fresh;
+        self.cache
+            .inner
+            .engine
+            .read(key, true, |i, e, shard, now| {
+                fresh.plain(&e.value, shard.deadline_of(i, e), || shard.written_at(i, e).unwrap_or(now), now)
+            })
+            .flatten()
+    }
+
     /// Judges the slot of `key`, if any: `None` if a read must load.
     #[inline]
     fn probe(&self, key: &K, touch: bool) -> Option<Hit<V>> {
-        let s = &*self.shared;
-        let engine = &s.cache.inner.engine;
-        engine
-            .read(key, touch, |_, e, _, now| {
-                // The engine reads the clock for entries with a deadline.
-                let now = if now == 0 && s.timed { engine.now() } else { now };
-                s.fresh.judge(&e.value, now)
+        let fresh = &self.shared.fresh;
+        self.shared
+            .cache
+            .inner
+            .engine
+            .read(key, touch, |i, e, shard, now| {
+                // A slot with a deadline has a timer, and then the engine
+                // has read the clock; one without never needs it.
+                let deadline = shard.deadline_of(i, e);
+                fresh.judge(&e.value, deadline, || shard.written_at(i, e).unwrap_or(now), now)
             })
             .flatten()
     }
@@ -220,6 +253,16 @@ where
     /// asks for.
     #[inline]
     fn serve(&self, key: &K, hit: Hit<V>) -> Option<V> {
+        if hit.refresh || hit.stale || hit.value.is_none() {
+            self.note(key, &hit);
+        }
+        hit.value
+    }
+
+    /// The rarer part of [`serve`](Self::serve), out of the hit path.
+    #[cold]
+    #[inline(never)]
+    fn note(&self, key: &K, hit: &Hit<V>) {
         if hit.refresh {
             self.refresh(key);
         }
@@ -229,7 +272,6 @@ where
         if hit.value.is_none() {
             Counters::bump(&self.shared.counters.negative_hits);
         }
-        hit.value
     }
 
     /// A read the cache cannot answer: wait for the key's load in
@@ -240,8 +282,8 @@ where
         loop {
             match cache.enter(key, hash, || self.probe(key, false)) {
                 Join::Value(hit) => return Ok(self.serve(key, hit)),
-                Join::Wait(w) => match settle::<Slot<V>, E>(w.wait().await) {
-                    Some(Ok(slot)) => return Ok(slot.value),
+                Join::Wait(w) => match settle::<Option<V>, E>(w.wait().await) {
+                    Some(Ok(v)) => return Ok(v),
                     Some(Err(e)) => return self.fallback(key, e),
                     // The leader gave up (it panicked or was dropped).
                     None => {}
@@ -268,7 +310,8 @@ where
     fn conclude(&self, leader: SlotLeader<K, V>, key: &K, r: Result<Option<V>, E>) -> Result<Option<V>, Arc<E>> {
         match r {
             Ok(v) => {
-                leader.succeed(self.store(key.clone(), v.clone()));
+                self.store(key.clone(), v.clone());
+                leader.succeed(v.clone());
                 Ok(v)
             }
             Err(e) => {
@@ -287,23 +330,16 @@ where
         }
     }
 
-    /// Puts a loaded value (or absence) in the cache with its times, and
-    /// returns its slot. An absence that is not cached removes the key.
-    fn store(&self, key: K, value: Option<V>) -> Slot<V> {
-        let s = &*self.shared;
-        let now = s.cache.inner.engine.now();
-        match s.fresh.slot(value, now) {
-            Some((slot, Some(keep))) => {
-                s.cache.insert_with_ttl(key, slot.clone(), keep);
-                slot
-            }
-            Some((slot, None)) => {
-                s.cache.insert(key, slot.clone());
-                slot
+    /// Puts a loaded value (or absence) in the cache with its lifetime.
+    /// An absence that is not cached removes the key.
+    fn store(&self, key: K, value: Option<V>) {
+        let cache = &self.shared.cache;
+        match self.shared.fresh.keep(value.is_some()) {
+            Some(ttl) => {
+                cache.inner.engine.insert(key, value, ttl);
             }
             None => {
-                s.cache.remove(&key);
-                Slot { value: None, refresh_at: NEVER, stale_at: now }
+                cache.remove(&key);
             }
         }
     }
@@ -315,8 +351,12 @@ where
         if s.fresh.stale_if_error == 0 {
             return Err(e);
         }
-        let now = s.cache.inner.engine.now();
-        match s.cache.peek(key).and_then(|slot| s.fresh.fallback(&slot, now)) {
+        let engine = &s.cache.inner.engine;
+        let stale = engine.read(key, false, |i, e, shard, now| {
+            let now = if now == 0 { engine.now() } else { now };
+            s.fresh.fallback(&e.value, shard.deadline_of(i, e), now)
+        });
+        match stale.flatten() {
             Some(v) => {
                 Counters::bump(&s.counters.stale_serves);
                 Ok(Some(v))
@@ -330,7 +370,7 @@ where
     fn refresh(&self, key: &K) {
         let s = &*self.shared;
         let hash = s.cache.inner.engine.hash(key);
-        let needed = |_: &Cache<K, Slot<V>>| self.probe(key, false).is_some_and(|h| h.refresh);
+        let needed = |_: &Cache<K, Option<V>>| self.probe(key, false).is_some_and(|h| h.refresh);
         let Some(leader) = s.cache.lead_if(key, hash, needed) else { return };
         Counters::bump(&s.counters.refreshes);
         let this = self.clone();

@@ -53,7 +53,7 @@ fn a_refresh_is_led_once_and_only_while_needed() {
     assert_eq!(cache.get(&4), Ok(Some(16)));
     let inner = &cache.shared.cache;
     let hash = inner.inner.engine.hash(&4);
-    let needed = |_: &Cache<u64, Slot<u64>>| cache.probe(&4, false).is_some_and(|h| h.refresh);
+    let needed = |_: &Cache<u64, Option<u64>>| cache.probe(&4, false).is_some_and(|h| h.refresh);
     assert!(inner.lead_if(&4, hash, needed).is_none(), "fresh: no refresh");
     clock.inner.advance(Duration::from_secs(6));
     let leader = inner.lead_if(&4, hash, needed).expect("stale enough to refresh");
@@ -61,7 +61,8 @@ fn a_refresh_is_led_once_and_only_while_needed() {
     // Readers are not held up by the refresh in flight.
     assert_eq!(cache.get(&4), Ok(Some(16)));
     assert_eq!(cache.stats().refreshes, 0, "the flight was taken here, so get started none");
-    leader.succeed(cache.store(4, Some(17)));
+    cache.store(4, Some(17));
+    leader.succeed(Some(17));
     assert_eq!(cache.get(&4), Ok(Some(17)));
     assert!(inner.lead_if(&4, hash, needed).is_none(), "refreshed: fresh again");
 }
