@@ -34,7 +34,8 @@
 //! - `engine` (internal) holds the shards (`hashbrown` table + slab), the timing
 //!   wheel (`engine::expire`) and the eviction policies (`engine::evict`).
 //!   It depends on nothing above it.
-//! - [`cache`] holds [`Cache`], [`CacheBuilder`], loaders, iteration and inspection.
+//! - [`cache`] holds [`Cache`], [`CacheBuilder`], loaders, iteration and inspection;
+//!   [`cache::loading`] holds [`LoadingCache`], a cache that loads its own misses.
 //! - [`db`] holds [`Db`], [`DbBuilder`], [`Value`], [`Reply`], one module per
 //!   command family, the command table, keyspace events and pub/sub.
 //! - [`persist`] holds the snapshot and journal file format, crash-safe

@@ -99,19 +99,44 @@ impl Gate {
     }
 }
 
+/// A builder whose sync loader answers `answer(key, n)` on its `n`-th call
+/// (from 0), and the count of calls.
+fn counting(
+    answer: impl Fn(u64, u64) -> Result<Option<u64>, Down> + Send + Sync + 'static,
+) -> (LoadingCacheBuilder<u64, u64, Down>, Arc<AtomicU64>) {
+    let calls = Arc::new(AtomicU64::new(0));
+    let c = Arc::clone(&calls);
+    (builder().loader_fn(move |k: &u64| answer(*k, c.fetch_add(1, Ordering::SeqCst))), calls)
+}
+
+/// The same with an async loader, whose `n`-th call first waits at `gate`
+/// if `waits(n)`.
+fn gated(
+    gate: &Gate,
+    waits: impl Fn(u64) -> bool + Send + Sync + 'static,
+    answer: impl Fn(u64, u64) -> Result<Option<u64>, Down> + Send + Sync + 'static,
+) -> (LoadingCacheBuilder<u64, u64, Down>, Arc<AtomicU64>) {
+    let calls = Arc::new(AtomicU64::new(0));
+    let (c, g) = (Arc::clone(&calls), gate.clone());
+    let b = builder().async_loader_fn(move |k: u64| {
+        let n = c.fetch_add(1, Ordering::SeqCst);
+        let (wait, g, r) = (waits(n), g.clone(), answer(k, n));
+        async move {
+            if wait {
+                g.pass().await;
+            }
+            r
+        }
+    });
+    (b, calls)
+}
+
 // ---------- Coalescing ----------
 
 #[test]
 fn a_thousand_concurrent_misses_load_once() {
-    let calls = Arc::new(AtomicU64::new(0));
-    let c = Arc::clone(&calls);
-    let cache = builder()
-        .loader_fn(move |k: &u64| {
-            c.fetch_add(1, Ordering::SeqCst);
-            Ok::<_, Down>(Some(k * 10))
-        })
-        .build()
-        .unwrap();
+    let (b, calls) = counting(|k, _| Ok(Some(k * 10)));
+    let cache = b.build().unwrap();
     let barrier = Arc::new(Barrier::new(50));
     let threads: Vec<_> = (0..50)
         .map(|_| {
@@ -157,19 +182,8 @@ async fn a_thousand_tasks_missing_together_load_once() {
 #[test]
 fn coalesced_callers_share_the_error() {
     let gate = Gate::default();
-    let g = gate.clone();
-    let calls = Arc::new(AtomicU64::new(0));
-    let c = Arc::clone(&calls);
-    let cache = builder()
-        .async_loader_fn(move |k: u64| {
-            let (g, n) = (g.clone(), c.fetch_add(1, Ordering::SeqCst));
-            async move {
-                g.pass().await;
-                Err::<Option<u64>, _>(Down(k + n))
-            }
-        })
-        .build()
-        .unwrap();
+    let (b, calls) = gated(&gate, |_| true, |k, n| Err(Down(k + n)));
+    let cache = b.build().unwrap();
     // The first future leads (the loader waits at the gate); polled once,
     // each of the others is then provably waiting on that load.
     let mut futures: Vec<_> = (0..100).map(|_| Box::pin(cache.get_async(&5))).collect();
@@ -209,21 +223,8 @@ fn a_panicking_loader_does_not_poison_its_key() {
 #[test]
 fn a_dropped_leader_hands_the_load_to_a_waiter() {
     let gate = Gate::default();
-    let g = gate.clone();
-    let calls = Arc::new(AtomicU64::new(0));
-    let c = Arc::clone(&calls);
-    let cache = builder()
-        .async_loader_fn(move |k: u64| {
-            let (g, n) = (g.clone(), c.fetch_add(1, Ordering::SeqCst));
-            async move {
-                if n == 0 {
-                    g.pass().await;
-                }
-                Ok::<_, Down>(Some(k * 100 + n))
-            }
-        })
-        .build()
-        .unwrap();
+    let (b, calls) = gated(&gate, |n| n == 0, |k, n| Ok(Some(k * 100 + n)));
+    let cache = b.build().unwrap();
     let mut leader = Box::pin(cache.get_async(&1));
     let mut waiter = Box::pin(cache.get_async(&1));
     assert!(poll_once(&mut leader).is_none() && poll_once(&mut waiter).is_none());
@@ -333,19 +334,8 @@ fn refresh_after_serves_at_once_and_refreshes_once() {
 async fn async_refresh_runs_on_the_given_spawner() {
     let clock = ManualClock::new();
     let gate = Gate::default();
-    let g = gate.clone();
-    let calls = Arc::new(AtomicU64::new(0));
-    let c = Arc::clone(&calls);
-    let cache = builder()
-        .async_loader_fn(move |k: u64| {
-            let (g, n) = (g.clone(), c.fetch_add(1, Ordering::SeqCst));
-            async move {
-                if n > 0 {
-                    g.pass().await;
-                }
-                Ok::<_, Down>(Some(k + n))
-            }
-        })
+    let (b, calls) = gated(&gate, |n| n > 0, |k, n| Ok(Some(k + n)));
+    let cache = b
         .spawner(|task: RefreshTask| {
             tokio::spawn(task);
         })
@@ -378,15 +368,8 @@ async fn async_refresh_runs_on_the_given_spawner() {
 #[test]
 fn stale_while_revalidate_serves_the_old_value_and_refreshes() {
     let clock = ManualClock::new();
-    let calls = Arc::new(AtomicU64::new(0));
-    let c = Arc::clone(&calls);
-    let cache = builder()
-        .loader_fn(move |k: &u64| Ok::<_, Down>(Some(k + c.fetch_add(1, Ordering::SeqCst))))
-        .clock(clock.clone())
-        .time_to_live(10 * SEC)
-        .stale_while_revalidate(5 * SEC)
-        .build()
-        .unwrap();
+    let (b, _) = counting(|k, n| Ok(Some(k + n)));
+    let cache = b.clock(clock.clone()).time_to_live(10 * SEC).stale_while_revalidate(5 * SEC).build().unwrap();
     assert_eq!(cache.get(&10), Ok(Some(10)));
     clock.advance(12 * SEC);
     assert_eq!(cache.get(&10), Ok(Some(10)), "stale, at once");
@@ -437,18 +420,8 @@ fn stale_if_error_keeps_serving_the_last_good_value() {
 #[test]
 fn absences_are_cached_for_the_negative_ttl() {
     let clock = ManualClock::new();
-    let calls = Arc::new(AtomicU64::new(0));
-    let c = Arc::clone(&calls);
-    let cache = builder()
-        .loader_fn(move |k: &u64| {
-            c.fetch_add(1, Ordering::SeqCst);
-            Ok::<_, Down>((*k < 100).then_some(*k))
-        })
-        .clock(clock.clone())
-        .time_to_live(60 * SEC)
-        .negative_ttl(5 * SEC)
-        .build()
-        .unwrap();
+    let (b, calls) = counting(|k, _| Ok((k < 100).then_some(k)));
+    let cache = b.clock(clock.clone()).time_to_live(60 * SEC).negative_ttl(5 * SEC).build().unwrap();
     for _ in 0..10 {
         assert_eq!(cache.get(&404), Ok(None));
     }
@@ -462,15 +435,8 @@ fn absences_are_cached_for_the_negative_ttl() {
 
 #[test]
 fn without_a_negative_ttl_absences_are_not_cached() {
-    let calls = Arc::new(AtomicU64::new(0));
-    let c = Arc::clone(&calls);
-    let cache = builder()
-        .loader_fn(move |_: &u64| {
-            c.fetch_add(1, Ordering::SeqCst);
-            Ok::<Option<u64>, Down>(None)
-        })
-        .build()
-        .unwrap();
+    let (b, calls) = counting(|_, _| Ok(None));
+    let cache = b.build().unwrap();
     for _ in 0..3 {
         assert_eq!(cache.get(&404), Ok(None));
     }
@@ -483,18 +449,8 @@ fn without_a_negative_ttl_absences_are_not_cached() {
 #[test]
 fn jittered_ttls_differ_and_stay_within_bounds() {
     let clock = ManualClock::new();
-    let calls = Arc::new(AtomicU64::new(0));
-    let c = Arc::clone(&calls);
-    let cache = builder()
-        .loader_fn(move |k: &u64| {
-            c.fetch_add(1, Ordering::SeqCst);
-            Ok::<_, Down>(Some(*k))
-        })
-        .clock(clock.clone())
-        .time_to_live(100 * SEC)
-        .ttl_jitter(0.2)
-        .build()
-        .unwrap();
+    let (b, calls) = counting(|k, _| Ok(Some(k)));
+    let cache = b.clock(clock.clone()).time_to_live(100 * SEC).ttl_jitter(0.2).build().unwrap();
     let keys: Vec<u64> = (0..200).collect();
     let loads = || calls.load(Ordering::SeqCst);
     cache.get_many(&keys).unwrap();
@@ -629,15 +585,8 @@ fn bad_configurations_are_refused() {
 
 #[test]
 fn insert_and_invalidate() {
-    let calls = Arc::new(AtomicU64::new(0));
-    let c = Arc::clone(&calls);
-    let cache = builder()
-        .loader_fn(move |k: &u64| {
-            c.fetch_add(1, Ordering::SeqCst);
-            Ok::<_, Down>(Some(*k))
-        })
-        .build()
-        .unwrap();
+    let (b, calls) = counting(|k, _| Ok(Some(k)));
+    let cache = b.build().unwrap();
     cache.insert(1, 111);
     assert_eq!(cache.get(&1), Ok(Some(111)));
     assert_eq!(calls.load(Ordering::SeqCst), 0);

@@ -33,12 +33,10 @@ where
 {
     /// Returns the values of `keys`, in order: the cached ones at once,
     /// and every miss through a single call to the loader's
-    /// [`load_many`](Loader::load_many) (keys that another caller is
+    /// [`load_many`](super::Loader::load_many) (keys that another caller is
     /// already loading are waited for instead, never loaded twice).
     /// Repeated keys are looked up once. Fails if a key's load fails and
     /// `stale_if_error` has no value to serve for it.
-    ///
-    /// [`Loader::load_many`]: super::Loader::load_many
     pub fn get_many(&self, keys: &[K]) -> Result<Vec<Option<V>>, Arc<E>> {
         block_on(self.get_many_async(keys))
     }
