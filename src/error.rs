@@ -29,6 +29,25 @@ pub enum ConfigError {
     /// A size or count that must be positive was zero.
     #[error("{0} must be at least 1")]
     ZeroSize(&'static str),
+    /// A [`LoadingCache`](crate::LoadingCache) was built without a loader.
+    #[error("a LoadingCache needs a loader: call loader, loader_fn, async_loader or async_loader_fn")]
+    MissingLoader,
+    /// An option was set without another one it needs.
+    #[error("{option} needs {needs}")]
+    Requires {
+        /// The option set.
+        option: &'static str,
+        /// What it needs.
+        needs: &'static str,
+    },
+    /// An option's value is out of its range.
+    #[error("{option} must be {range}")]
+    OutOfRange {
+        /// The option.
+        option: &'static str,
+        /// Its range, in words.
+        range: &'static str,
+    },
     /// The snapshot given to
     /// [`CacheBuilder::load_snapshot`](crate::CacheBuilder::load_snapshot) or
     /// a `DbBuilder`'s snapshot or backup directory

@@ -34,8 +34,10 @@
 //! - `engine` (internal) holds the shards (`hashbrown` table + slab), the timing
 //!   wheel (`engine::expire`) and the eviction policies (`engine::evict`).
 //!   It depends on nothing above it.
-//! - [`cache`] holds [`Cache`], [`CacheBuilder`], loaders, iteration and inspection,
-//!   and the write paths to a database ([`cache::write`]: write-through, write-behind).
+//! - [`cache`] holds [`Cache`], [`CacheBuilder`], loaders, iteration and
+//!   inspection; [`cache::loading`] holds [`LoadingCache`], a cache that loads
+//!   its own misses; [`cache::write`] the write paths to a database
+//!   (write-through, write-behind).
 //! - [`db`] holds [`Db`], [`DbBuilder`], [`Value`], [`Reply`], one module per
 //!   command family, the command table, keyspace events and pub/sub.
 //! - [`persist`] holds the snapshot and journal file format, crash-safe
@@ -89,6 +91,7 @@ pub mod stats;
 mod sync;
 pub mod time;
 
+pub use cache::loading::LoadingCache;
 pub use cache::{Cache, CacheBuilder};
 pub use db::{Db, DbBuilder, Reply, Value};
 pub use engine::evict::EvictionPolicy;

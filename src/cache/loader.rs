@@ -27,7 +27,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 type SharedError = Arc<dyn Any + Send + Sync>;
-type Outcome<V> = Option<Result<V, SharedError>>;
+/// A flight's end as a waiter sees it: `None` if the leader gave up.
+pub(super) type Outcome<V> = Option<Result<V, SharedError>>;
 
 enum State<V> {
     Running(Vec<Waker>),
@@ -35,7 +36,8 @@ enum State<V> {
     Abandoned,
 }
 
-struct Flight<V> {
+/// One load in progress, shared by its leader and its waiters.
+pub(super) struct Flight<V> {
     state: Mutex<State<V>>,
     cond: Condvar,
 }
@@ -119,31 +121,69 @@ impl<K, V> Flights<K, V> {
     }
 }
 
-enum Join<V> {
-    Value(V),
-    Lead(Arc<Flight<V>>),
-    Wait(Arc<Flight<V>>),
-}
-
-/// The leader's duty: retire the flight however the load ends.
-struct Leader<'a, K, V, S>
+/// What a caller that wants `key` does next ([`Cache::join`]).
+pub(super) enum Join<R, K, V, S>
 where
     K: Hash + Eq,
     S: BuildHasher,
 {
-    cache: &'a Cache<K, V, S>,
-    key: &'a K,
+    /// The cache answered.
+    Value(R),
+    /// No load was running: this caller leads one.
+    Lead(Leader<K, V, S>),
+    /// Another caller is loading: wait for its outcome.
+    Wait(Waiting<V>),
+}
+
+/// A load in progress that this caller waits for.
+pub(super) struct Waiting<V>(Arc<Flight<V>>);
+
+impl<V: Clone> Waiting<V> {
+    /// Blocks the thread until the load ends.
+    pub(super) fn blocking(self) -> Outcome<V> {
+        self.0.wait_blocking()
+    }
+
+    /// Waits for the load to end without blocking a thread.
+    pub(super) async fn wait(self) -> Outcome<V> {
+        FlightWait(self.0).await
+    }
+}
+
+/// The leader's duty: retire the flight however the load ends. It owns a
+/// handle to the cache so that a load may run in the background (a
+/// refresh); if it is dropped unfinished (the loader panicked or its future
+/// was dropped) the flight is abandoned and a waiter takes over.
+pub(super) struct Leader<K, V, S>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+{
+    cache: Cache<K, V, S>,
     hash: u64,
     flight: Arc<Flight<V>>,
     started: Instant,
     finished: bool,
 }
 
-impl<K, V, S> Leader<'_, K, V, S>
+impl<K, V, S> Leader<K, V, S>
 where
     K: Hash + Eq,
     S: BuildHasher,
 {
+    /// Wakes the waiters with `v` (store it in the cache first, so that a
+    /// caller arriving in between finds it).
+    pub(super) fn succeed(mut self, v: V) {
+        self.retire(State::Done(Ok(v)), true);
+    }
+
+    /// Wakes the waiters with the error (those asking with another error
+    /// type try again).
+    pub(super) fn fail<E: Send + Sync + 'static>(mut self, e: &Arc<E>) {
+        let shared: SharedError = e.clone();
+        self.retire(State::Done(Err(shared)), false);
+    }
+
     fn retire(&mut self, end: State<V>, success: bool) {
         self.finished = true;
         let engine = &self.cache.inner.engine;
@@ -159,7 +199,7 @@ where
     }
 }
 
-impl<K, V, S> Drop for Leader<'_, K, V, S>
+impl<K, V, S> Drop for Leader<K, V, S>
 where
     K: Hash + Eq,
     S: BuildHasher,
@@ -172,58 +212,83 @@ where
     }
 }
 
+/// What a waiter does with a flight's outcome: `Some` to return, `None`
+/// to try again (the leader gave up, or failed with another error type).
+pub(super) fn settle<V, E: Send + Sync + 'static>(outcome: Outcome<V>) -> Option<Result<V, Arc<E>>> {
+    match outcome? {
+        Ok(v) => Some(Ok(v)),
+        Err(any) => any.downcast::<E>().ok().map(Err),
+    }
+}
+
 impl<K, V, S> Cache<K, V, S>
 where
     K: Hash + Eq + Clone,
     V: Clone,
     S: BuildHasher,
 {
-    fn join(&self, key: &K, hash: u64) -> Join<V> {
-        if let Some(v) = self.get(key) {
-            return Join::Value(v);
+    /// Joins the loads of `key`: `probe(cache, touch)` says whether the
+    /// cache can answer (asked once with `touch`, counting as an access,
+    /// and once more, without, under the flight table's lock); if not, the
+    /// caller waits for the load in progress or leads a new one.
+    pub(super) fn join<R>(&self, key: &K, hash: u64, probe: impl Fn(&Self, bool) -> Option<R>) -> Join<R, K, V, S> {
+        if let Some(r) = probe(self, true) {
+            return Join::Value(r);
         }
+        self.enter(key, hash, || probe(self, false))
+    }
+
+    /// Starts a load of `key` unless one is running or `needed` (asked
+    /// under the flight table's lock) says it is no longer needed: how a
+    /// refresh makes sure that it runs once, not once per reader.
+    pub(super) fn lead_if(&self, key: &K, hash: u64, needed: impl FnOnce(&Self) -> bool) -> Option<Leader<K, V, S>> {
+        match self.enter(key, hash, || (!needed(self)).then_some(())) {
+            Join::Lead(leader) => Some(leader),
+            Join::Value(()) | Join::Wait(_) => None,
+        }
+    }
+
+    /// Waits for or leads the load of `key`, after a miss: `answered`,
+    /// asked under the flight table's lock, says whether a load that ended
+    /// meanwhile answered it.
+    pub(super) fn enter<R>(&self, key: &K, hash: u64, answered: impl FnOnce() -> Option<R>) -> Join<R, K, V, S> {
         let stripe = self.inner.flights.stripe(hash);
         let mut table = stripe.lock();
         if let Some((_, _, f)) = table.find(hash, |(h, k, _)| *h == hash && k == key) {
-            return Join::Wait(Arc::clone(f));
+            return Join::Wait(Waiting(Arc::clone(f)));
         }
-        // The previous leader stores its value before retiring its flight:
-        // look again now that we hold the stripe.
-        if let Some(v) = self.peek(key) {
-            return Join::Value(v);
+        // A leader stores its value before retiring its flight: look again
+        // now that we hold the stripe.
+        if let Some(r) = answered() {
+            return Join::Value(r);
         }
         let flight = Arc::new(Flight::new());
         table.insert_unique(hash, (hash, key.clone(), Arc::clone(&flight)), |(h, _, _)| *h);
-        Join::Lead(flight)
+        Join::Lead(Leader { cache: self.clone(), hash, flight, started: Instant::now(), finished: false })
+    }
+
+    fn join_plain(&self, key: &K, hash: u64) -> Join<V, K, V, S> {
+        self.join(key, hash, |c, touch| if touch { c.get(key) } else { c.peek(key) })
     }
 
     /// Stores the leader's result and wakes the waiters.
     fn conclude<E: Send + Sync + 'static>(
         &self,
-        mut leader: Leader<'_, K, V, S>,
+        leader: Leader<K, V, S>,
+        key: K,
         r: Result<V, E>,
     ) -> Result<V, Arc<E>> {
         match r {
             Ok(v) => {
-                self.insert(leader.key.clone(), v.clone());
-                leader.retire(State::Done(Ok(v.clone())), true);
+                self.insert(key, v.clone());
+                leader.succeed(v.clone());
                 Ok(v)
             }
             Err(e) => {
                 let e = Arc::new(e);
-                let shared: SharedError = e.clone();
-                leader.retire(State::Done(Err(shared)), false);
+                leader.fail(&e);
                 Err(e)
             }
-        }
-    }
-
-    /// What a waiter does with a flight's outcome: `Some` to return, `None`
-    /// to try again (the leader gave up, or failed with another error type).
-    fn settle<E: Send + Sync + 'static>(outcome: Outcome<V>) -> Option<Result<V, Arc<E>>> {
-        match outcome? {
-            Ok(v) => Some(Ok(v)),
-            Err(any) => any.downcast::<E>().ok().map(Err),
         }
     }
 
@@ -252,21 +317,17 @@ where
         E: Send + Sync + 'static,
     {
         let hash = self.inner.engine.hash(&key);
-        let mut init = Some(init);
         loop {
-            match self.join(&key, hash) {
+            match self.join_plain(&key, hash) {
                 Join::Value(v) => return Ok(v),
-                Join::Wait(f) => {
-                    if let Some(r) = Self::settle(f.wait_blocking()) {
+                Join::Wait(w) => {
+                    if let Some(r) = settle(w.blocking()) {
                         return r;
                     }
                 }
-                Join::Lead(flight) => {
-                    let leader =
-                        Leader { cache: self, key: &key, hash, flight, started: Instant::now(), finished: false };
-                    let Some(f) = init.take() else { unreachable!("a caller leads at most once") };
-                    let r = f();
-                    return self.conclude(leader, r);
+                Join::Lead(leader) => {
+                    let r = init();
+                    return self.conclude(leader, key, r);
                 }
             }
         }
@@ -292,22 +353,18 @@ where
         E: Send + Sync + 'static,
     {
         let hash = self.inner.engine.hash(&key);
-        let mut init = Some(init);
         loop {
-            let join = self.join(&key, hash);
+            let join = self.join_plain(&key, hash);
             match join {
                 Join::Value(v) => return Ok(v),
-                Join::Wait(f) => {
-                    if let Some(r) = Self::settle(FlightWait(f).await) {
+                Join::Wait(w) => {
+                    if let Some(r) = settle(w.wait().await) {
                         return r;
                     }
                 }
-                Join::Lead(flight) => {
-                    let leader =
-                        Leader { cache: self, key: &key, hash, flight, started: Instant::now(), finished: false };
-                    let Some(fut) = init.take() else { unreachable!("a caller leads at most once") };
-                    let r = fut.await;
-                    return self.conclude(leader, r);
+                Join::Lead(leader) => {
+                    let r = init.await;
+                    return self.conclude(leader, key, r);
                 }
             }
         }

@@ -10,6 +10,7 @@ mod builder;
 mod inspect;
 mod iter;
 mod loader;
+pub mod loading;
 pub mod persist;
 pub mod write;
 
