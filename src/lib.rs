@@ -109,6 +109,11 @@ pub use time::Clock;
 /// full table and what it refuses at compile time); the function's stats
 /// are reachable by name through [`cached::stats`].
 ///
+/// A function may call itself with *other* arguments (a memoized
+/// recursion such as Fibonacci works), but a call with the same arguments
+/// from inside its own body waits for itself forever: the inner call joins
+/// the outer call's load of that key.
+///
 /// ```
 /// use std::sync::atomic::{AtomicU32, Ordering};
 ///
