@@ -290,3 +290,30 @@ fn a_failed_journal_write_is_reported_and_healed_by_a_snapshot() {
     drop(db);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn loading_a_snapshot_into_a_journaled_db_is_journaled_too() {
+    let dir = tempdir("backups-load");
+    let source = Db::new();
+    for i in 0..500 {
+        source.execute(&["HSET", &format!("h{i}"), "f", &i.to_string()]);
+    }
+    let mut bytes = Vec::new();
+    source.write_snapshot(&mut bytes, &embercache::persist::SnapshotOptions::new()).unwrap();
+    {
+        let (db, _b) = reopen(&dir, BackupOptions::new());
+        db.execute(&["SET", "replaced", "by the load"]);
+        db.read_snapshot(&bytes[..], &embercache::persist::SnapshotOptions::new()).unwrap();
+        db.execute(&["SET", "after", "the load"]);
+    }
+    let (db, _b) = reopen(&dir, BackupOptions::new());
+    let mut expected = dump(&source);
+    expected.extend(dump(&{
+        let d = Db::new();
+        d.execute(&["SET", "after", "the load"]);
+        d
+    }));
+    assert_same(&expected, &dump(&db), 0);
+    drop(db);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
