@@ -87,6 +87,8 @@ mod housekeeper;
 #[cfg(feature = "tower")]
 pub mod http;
 pub mod persist;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod stats;
 mod sync;
 pub mod time;
