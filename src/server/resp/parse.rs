@@ -267,14 +267,14 @@ pub(crate) fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
             };
             match quote {
                 1 => {
-                    if c == b'\\' && line.get(i + 1) == Some(&b'x') {
-                        if let (Some(h), Some(l)) =
-                            (line.get(i + 2).and_then(|&b| hex_digit(b)), line.get(i + 3).and_then(|&b| hex_digit(b)))
-                        {
-                            arg.push(h * 16 + l);
-                            i += 4;
-                            continue;
-                        }
+                    let hex = |k: usize| line.get(i + k).and_then(|&b| hex_digit(b));
+                    if c == b'\\'
+                        && line.get(i + 1) == Some(&b'x')
+                        && let (Some(h), Some(l)) = (hex(2), hex(3))
+                    {
+                        arg.push(h * 16 + l);
+                        i += 4;
+                        continue;
                     }
                     if c == b'\\' && i + 1 < line.len() {
                         arg.push(match line[i + 1] {

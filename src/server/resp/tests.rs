@@ -1,7 +1,11 @@
 use super::*;
 use crate::db::Reply;
 
-fn parse_all(buf: &[u8]) -> Result<(Vec<Vec<Vec<u8>>>, usize), ProtocolError> {
+/// A command's arguments.
+type Args = Vec<Vec<u8>>;
+
+/// Every command in `buf` (empty requests dropped) and the bytes consumed.
+fn parse_all(buf: &[u8]) -> Result<(Vec<Args>, usize), ProtocolError> {
     let mut p = RequestParser::default();
     let mut at = 0;
     let mut out = Vec::new();
@@ -15,7 +19,7 @@ fn parse_all(buf: &[u8]) -> Result<(Vec<Vec<Vec<u8>>>, usize), ProtocolError> {
     Ok((out, at))
 }
 
-fn cmd(args: &[&str]) -> Vec<Vec<u8>> {
+fn cmd(args: &[&str]) -> Args {
     args.iter().map(|a| a.as_bytes().to_vec()).collect()
 }
 
