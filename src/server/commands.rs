@@ -150,3 +150,56 @@ fn client_command(args: &[Vec<u8>], client: &mut ClientState) -> Reply {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(client: &mut ClientState, args: &[&str]) -> Option<Reply> {
+        let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
+        handle(&args, client)
+    }
+
+    fn err(reply: Option<Reply>) -> String {
+        match reply {
+            Some(Reply::Error(e)) => e,
+            other => panic!("not an error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn connection_commands() {
+        let mut c = ClientState { id: 7, name: None, proto: Protocol::Resp2, quit: false };
+        assert_eq!(run(&mut c, &["GET", "k"]), None);
+        assert_eq!(run(&mut c, &["ping"]), Some(Reply::Simple("PONG")));
+        assert_eq!(err(run(&mut c, &["ping", "a", "b"])), "ERR wrong number of arguments for 'ping' command");
+        assert_eq!(err(run(&mut c, &["echo"])), "ERR wrong number of arguments for 'echo' command");
+        assert_eq!(err(run(&mut c, &["select", "x"])), "ERR value is not an integer or out of range");
+        assert_eq!(err(run(&mut c, &["select", "16"])), "ERR DB index is out of range");
+        assert_eq!(run(&mut c, &["SELECT", "0"]), Some(Reply::OK));
+        assert_eq!(err(run(&mut c, &["hello", "x"])), "ERR Protocol version is not an integer or out of range");
+        assert_eq!(err(run(&mut c, &["hello", "1"])), "NOPROTO unsupported protocol version");
+        assert_eq!(
+            err(run(&mut c, &["hello", "3", "auth", "bob", "pw"])),
+            "WRONGPASS invalid username-password pair or user is disabled."
+        );
+        assert_eq!(err(run(&mut c, &["hello", "3", "bogus"])), "ERR Syntax error in HELLO option 'bogus'");
+        assert_eq!(c.proto, Protocol::Resp2, "a failed HELLO changes nothing");
+        let Some(Reply::Map(fields)) = run(&mut c, &["HELLO", "3", "AUTH", "default", "x", "SETNAME", "me"]) else {
+            panic!("HELLO must answer a map")
+        };
+        assert_eq!(fields.len(), 7);
+        assert_eq!(fields[2], (Reply::bulk("proto"), Reply::Integer(3)));
+        assert_eq!(fields[3], (Reply::bulk("id"), Reply::Integer(7)));
+        assert_eq!((c.proto, c.name.as_deref()), (Protocol::Resp3, Some(&b"me"[..])));
+        assert_eq!(err(run(&mut c, &["client", "setname", "a b"])), BAD_NAME);
+        assert_eq!(run(&mut c, &["client", "setname", ""]), Some(Reply::OK));
+        assert_eq!(run(&mut c, &["client", "getname"]), Some(Reply::Null));
+        assert_eq!(run(&mut c, &["client", "id"]), Some(Reply::Integer(7)));
+        assert_eq!(err(run(&mut c, &["client", "kill"])), "ERR unknown subcommand 'kill'. Try CLIENT HELP.");
+        assert_eq!(run(&mut c, &["client", "setinfo", "LIB-NAME", "x"]), Some(Reply::OK));
+        assert!(!c.quit);
+        assert_eq!(run(&mut c, &["quit"]), Some(Reply::OK));
+        assert!(c.quit);
+    }
+}
