@@ -67,11 +67,8 @@ pub(crate) async fn serve(
                 None if is_blocking(&args[0]) => {
                     // The replies before it go out first: the client may
                     // wait on them while this one blocks.
-                    if !out.is_empty() {
-                        if stream.write_all(&out).await.is_err() {
-                            return;
-                        }
-                        out.clear();
+                    if !flush(&mut stream, &mut out, &mut shutdown).await {
+                        return;
                     }
                     let db = db.clone();
                     let task = tokio::task::spawn_blocking(move || db.execute(&args));
@@ -89,15 +86,26 @@ pub(crate) async fn serve(
             }
         }
         buf.drain(..start);
-        if !out.is_empty() {
-            if stream.write_all(&out).await.is_err() {
-                return;
-            }
-            out.clear();
+        if !flush(&mut stream, &mut out, &mut shutdown).await {
+            return;
         }
         if close || buf.len() > config.query_buffer_limit {
             // Redis closes a client whose unparsed input exceeds the limit.
             return;
         }
     }
+}
+
+/// Writes and clears `out`; `false` if the connection is to be dropped (a
+/// write error, or a shutdown while a slow reader keeps the write waiting).
+async fn flush(stream: &mut TcpStream, out: &mut Vec<u8>, shutdown: &mut watch::Receiver<bool>) -> bool {
+    if out.is_empty() {
+        return true;
+    }
+    let written = tokio::select! {
+        r = stream.write_all(out) => r.is_ok(),
+        _ = shutdown.wait_for(|&stop| stop) => false,
+    };
+    out.clear();
+    written
 }
