@@ -285,3 +285,19 @@ fn async_client_on_tokio() {
         handle.shutdown().await.unwrap();
     });
 }
+
+#[test]
+fn shutdown_does_not_wait_for_a_client_that_never_reads() {
+    let server = TestServer::new();
+    let mut s = server.raw();
+    let value = "x".repeat(1 << 20);
+    let mut input = Vec::new();
+    embercache::server::resp::encode_command(&["SET", "big", &value], &mut input);
+    for _ in 0..64 {
+        input.extend_from_slice(b"GET big\r\n");
+    }
+    // 64 MiB of replies that are never read: the server's write blocks.
+    s.write_all(&input).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    server.shutdown();
+}
