@@ -47,6 +47,8 @@
 //! - [`stats`] holds [`stats::CacheStats`].
 //! - `http` (feature `tower`) holds `CacheLayer`, a tower layer that caches
 //!   HTTP responses in a [`Cache`].
+//! - `server` (feature `server`) serves a [`Db`] over the Redis protocol:
+//!   `server::resp` is the codec (no I/O), `Server` the tokio runtime.
 //! - `cached` (feature `macros`) holds the registry of
 //!   [`#[cached]`](macro@cached) functions' caches: their stats by name.
 //! - [`error`] holds [`Error`] and [`ConfigError`].
@@ -58,6 +60,7 @@
 //! | `macros` | no | [`#[cached]`](macro@cached) memoizes a function in a static [`Cache`], with per-function stats by name ([`cached::stats`]) |
 //! | `encryption` | no | snapshots and journals encrypted at rest (AES-256-GCM or ChaCha20-Poly1305 from RustCrypto, envelope keys, [`persist::crypt::KeyProvider`]) |
 //! | `tower` | no | `http`: a tower layer caching HTTP responses (`Cache-Control`, `Vary`, coalesced misses, bounded bodies), built on `http` 1 and `http-body` 1 |
+//! | `server` | no | `server`: serve a [`Db`] over the Redis protocol (RESP2 and RESP3, pipelining, inline commands, Redis's protocol errors and limits) on tokio; the first part of the server |
 //!
 //! # Consistency model
 //!
@@ -87,6 +90,8 @@ mod housekeeper;
 #[cfg(feature = "tower")]
 pub mod http;
 pub mod persist;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod stats;
 mod sync;
 pub mod time;

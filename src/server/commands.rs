@@ -1,0 +1,205 @@
+//! The connection commands the server answers itself (the `Db` knows
+//! nothing of connections): PING, ECHO, QUIT, HELLO, SELECT, CLIENT.
+
+use super::resp::Protocol;
+use crate::db::Reply;
+
+/// What a connection knows about itself.
+#[derive(Debug)]
+pub(crate) struct ClientState {
+    /// The id `CLIENT ID` and `HELLO` report, unique per server.
+    pub(crate) id: u64,
+    /// The name set by `CLIENT SETNAME` or `HELLO … SETNAME`.
+    pub(crate) name: Option<Vec<u8>>,
+    /// The protocol replies are encoded in.
+    pub(crate) proto: Protocol,
+    /// Set by QUIT: close after sending the replies.
+    pub(crate) quit: bool,
+}
+
+fn arity(name: &str) -> Reply {
+    Reply::Error(format!("ERR wrong number of arguments for '{name}' command"))
+}
+
+fn eq(a: &[u8], b: &str) -> bool {
+    a.eq_ignore_ascii_case(b.as_bytes())
+}
+
+/// Answers `args` if it is a connection command, `None` to hand it to the `Db`.
+pub(crate) fn handle(args: &[Vec<u8>], client: &mut ClientState) -> Option<Reply> {
+    let name = args.first()?;
+    let n = args.len();
+    let reply = if eq(name, "ping") {
+        match n {
+            1 => Reply::Simple("PONG"),
+            2 => Reply::bulk(&args[1]),
+            _ => arity("ping"),
+        }
+    } else if eq(name, "echo") {
+        if n == 2 { Reply::bulk(&args[1]) } else { arity("echo") }
+    } else if eq(name, "quit") {
+        client.quit = true;
+        Reply::OK
+    } else if eq(name, "select") {
+        match args.get(1).map(|a| std::str::from_utf8(a).ok().and_then(|s| s.parse::<i64>().ok())) {
+            _ if n != 2 => arity("select"),
+            Some(Some(0)) => Reply::OK,
+            Some(Some(_)) => Reply::Error("ERR DB index is out of range".into()),
+            _ => Reply::Error("ERR value is not an integer or out of range".into()),
+        }
+    } else if eq(name, "hello") {
+        hello(args, client)
+    } else if eq(name, "client") {
+        client_command(args, client)
+    } else {
+        return None;
+    };
+    Some(reply)
+}
+
+/// Redis refuses names with spaces, newlines or other characters outside `!`..`~`.
+fn valid_name(name: &[u8]) -> bool {
+    name.iter().all(|&b| (b'!'..=b'~').contains(&b))
+}
+
+const BAD_NAME: &str = "ERR Client names cannot contain spaces, newlines or special characters.";
+
+/// `HELLO [protover [AUTH username password] [SETNAME clientname]]`.
+fn hello(args: &[Vec<u8>], client: &mut ClientState) -> Reply {
+    let mut proto = client.proto;
+    let mut name = None;
+    if let Some(ver) = args.get(1) {
+        match std::str::from_utf8(ver).ok().and_then(|s| s.parse::<i64>().ok()) {
+            Some(2) => proto = Protocol::Resp2,
+            Some(3) => proto = Protocol::Resp3,
+            Some(_) => return Reply::Error("NOPROTO unsupported protocol version".into()),
+            None => return Reply::Error("ERR Protocol version is not an integer or out of range".into()),
+        }
+        let mut i = 2;
+        while i < args.len() {
+            let more = args.len() - i - 1;
+            if eq(&args[i], "auth") && more >= 2 {
+                // No users or passwords yet: the default user has none, and
+                // Redis accepts any password for a `nopass` user.
+                if !eq(&args[i + 1], "default") {
+                    return Reply::Error("WRONGPASS invalid username-password pair or user is disabled.".into());
+                }
+                i += 3;
+            } else if eq(&args[i], "setname") && more >= 1 {
+                if !valid_name(&args[i + 1]) {
+                    return Reply::Error(BAD_NAME.into());
+                }
+                name = Some(args[i + 1].clone());
+                i += 2;
+            } else {
+                return Reply::Error(format!(
+                    "ERR Syntax error in HELLO option '{}'",
+                    String::from_utf8_lossy(&args[i])
+                ));
+            }
+        }
+    }
+    client.proto = proto;
+    if let Some(name) = name {
+        client.name = (!name.is_empty()).then_some(name);
+    }
+    let proto_num = if proto == Protocol::Resp3 { 3 } else { 2 };
+    Reply::Map(vec![
+        (Reply::bulk("server"), Reply::bulk("embercache")),
+        (Reply::bulk("version"), Reply::bulk(env!("CARGO_PKG_VERSION"))),
+        (Reply::bulk("proto"), Reply::Integer(proto_num)),
+        (Reply::bulk("id"), Reply::Integer(i64::try_from(client.id).unwrap_or(i64::MAX))),
+        (Reply::bulk("mode"), Reply::bulk("standalone")),
+        (Reply::bulk("role"), Reply::bulk("master")),
+        (Reply::bulk("modules"), Reply::Array(Vec::new())),
+    ])
+}
+
+/// `CLIENT ID | GETNAME | SETNAME name | SETINFO attr value`.
+fn client_command(args: &[Vec<u8>], client: &mut ClientState) -> Reply {
+    let Some(sub) = args.get(1) else { return arity("client") };
+    let n = args.len();
+    let sub_arity = |s: &str| Reply::Error(format!("ERR wrong number of arguments for 'client|{s}' command"));
+    if eq(sub, "id") {
+        if n == 2 { Reply::Integer(i64::try_from(client.id).unwrap_or(i64::MAX)) } else { sub_arity("id") }
+    } else if eq(sub, "getname") {
+        if n == 2 { Reply::bulk_or_null(client.name.as_ref()) } else { sub_arity("getname") }
+    } else if eq(sub, "setname") {
+        if n != 3 {
+            return sub_arity("setname");
+        }
+        if !valid_name(&args[2]) {
+            return Reply::Error(BAD_NAME.into());
+        }
+        client.name = (!args[2].is_empty()).then(|| args[2].clone());
+        Reply::OK
+    } else if eq(sub, "setinfo") {
+        // Client libraries announce themselves (LIB-NAME, LIB-VER); not kept yet.
+        if n != 4 {
+            return sub_arity("setinfo");
+        }
+        if eq(&args[2], "lib-name") || eq(&args[2], "lib-ver") {
+            Reply::OK
+        } else {
+            Reply::Error(format!("ERR Unrecognized option '{}'", String::from_utf8_lossy(&args[2])))
+        }
+    } else {
+        Reply::Error(format!(
+            "ERR unknown subcommand '{}'. Try CLIENT HELP.",
+            String::from_utf8_lossy(sub).chars().take(128).collect::<String>()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(client: &mut ClientState, args: &[&str]) -> Option<Reply> {
+        let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
+        handle(&args, client)
+    }
+
+    fn err(reply: Option<Reply>) -> String {
+        match reply {
+            Some(Reply::Error(e)) => e,
+            other => panic!("not an error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn connection_commands() {
+        let mut c = ClientState { id: 7, name: None, proto: Protocol::Resp2, quit: false };
+        assert_eq!(run(&mut c, &["GET", "k"]), None);
+        assert_eq!(run(&mut c, &["ping"]), Some(Reply::Simple("PONG")));
+        assert_eq!(err(run(&mut c, &["ping", "a", "b"])), "ERR wrong number of arguments for 'ping' command");
+        assert_eq!(err(run(&mut c, &["echo"])), "ERR wrong number of arguments for 'echo' command");
+        assert_eq!(err(run(&mut c, &["select", "x"])), "ERR value is not an integer or out of range");
+        assert_eq!(err(run(&mut c, &["select", "16"])), "ERR DB index is out of range");
+        assert_eq!(run(&mut c, &["SELECT", "0"]), Some(Reply::OK));
+        assert_eq!(err(run(&mut c, &["hello", "x"])), "ERR Protocol version is not an integer or out of range");
+        assert_eq!(err(run(&mut c, &["hello", "1"])), "NOPROTO unsupported protocol version");
+        assert_eq!(
+            err(run(&mut c, &["hello", "3", "auth", "bob", "pw"])),
+            "WRONGPASS invalid username-password pair or user is disabled."
+        );
+        assert_eq!(err(run(&mut c, &["hello", "3", "bogus"])), "ERR Syntax error in HELLO option 'bogus'");
+        assert_eq!(c.proto, Protocol::Resp2, "a failed HELLO changes nothing");
+        let Some(Reply::Map(fields)) = run(&mut c, &["HELLO", "3", "AUTH", "default", "x", "SETNAME", "me"]) else {
+            panic!("HELLO must answer a map")
+        };
+        assert_eq!(fields.len(), 7);
+        assert_eq!(fields[2], (Reply::bulk("proto"), Reply::Integer(3)));
+        assert_eq!(fields[3], (Reply::bulk("id"), Reply::Integer(7)));
+        assert_eq!((c.proto, c.name.as_deref()), (Protocol::Resp3, Some(&b"me"[..])));
+        assert_eq!(err(run(&mut c, &["client", "setname", "a b"])), BAD_NAME);
+        assert_eq!(run(&mut c, &["client", "setname", ""]), Some(Reply::OK));
+        assert_eq!(run(&mut c, &["client", "getname"]), Some(Reply::Null));
+        assert_eq!(run(&mut c, &["client", "id"]), Some(Reply::Integer(7)));
+        assert_eq!(err(run(&mut c, &["client", "kill"])), "ERR unknown subcommand 'kill'. Try CLIENT HELP.");
+        assert_eq!(run(&mut c, &["client", "setinfo", "LIB-NAME", "x"]), Some(Reply::OK));
+        assert!(!c.quit);
+        assert_eq!(run(&mut c, &["quit"]), Some(Reply::OK));
+        assert!(c.quit);
+    }
+}

@@ -1,0 +1,16 @@
+//! RESP, the Redis serialization protocol, without I/O: [`RequestParser`]
+//! takes commands off a byte buffer (multibulk and inline, with Redis's
+//! exact protocol errors and limits), [`encode`] writes a [`Reply`] in
+//! RESP2 or RESP3.
+//!
+//! [`Reply`]: crate::db::Reply
+
+mod encode;
+mod parse;
+#[cfg(test)]
+mod tests;
+
+pub use encode::{Protocol, encode, encode_command};
+pub use parse::{
+    DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_MULTIBULK_LEN, MAX_INLINE_LEN, ParseLimits, ProtocolError, Request, RequestParser,
+};

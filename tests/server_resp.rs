@@ -1,0 +1,303 @@
+#![cfg(feature = "server")]
+//! The RESP server against the real `redis` client and raw sockets.
+
+use embercache::Db;
+use embercache::server::{Server, ServerBuilder, ServerHandle};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+/// A server on a free loopback port, on its own runtime.
+struct TestServer {
+    rt: tokio::runtime::Runtime,
+    handle: Option<ServerHandle>,
+    addr: SocketAddr,
+}
+
+impl TestServer {
+    fn start(builder: ServerBuilder) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let server = builder.bind("127.0.0.1:0").build().unwrap();
+        let handle = {
+            let _enter = rt.enter();
+            server.spawn(Db::new()).unwrap()
+        };
+        let addr = handle.local_addr();
+        TestServer { rt, handle: Some(handle), addr }
+    }
+
+    fn new() -> Self {
+        Self::start(Server::builder())
+    }
+
+    fn url(&self) -> String {
+        format!("redis://{}/", self.addr)
+    }
+
+    fn client(&self) -> redis::Connection {
+        redis::Client::open(self.url()).unwrap().get_connection().unwrap()
+    }
+
+    fn raw(&self) -> TcpStream {
+        let s = TcpStream::connect(self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s
+    }
+
+    fn shutdown(mut self) {
+        let handle = self.handle.take().unwrap();
+        self.rt.block_on(handle.shutdown()).unwrap();
+    }
+}
+
+/// Sends `input` and reads until the server closes the connection.
+fn send_and_read_to_end(s: &mut TcpStream, input: &[u8]) -> Vec<u8> {
+    s.write_all(input).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    out
+}
+
+/// Sends `input` and reads exactly `want.len()` bytes.
+fn exchange(s: &mut TcpStream, input: &[u8], want: &str) {
+    s.write_all(input).unwrap();
+    let mut got = vec![0; want.len()];
+    s.read_exact(&mut got).unwrap();
+    assert_eq!(String::from_utf8_lossy(&got), want, "reply to {:?}", String::from_utf8_lossy(input));
+}
+
+#[test]
+fn sync_client_runs_data_commands() {
+    let server = TestServer::new();
+    let mut con = server.client();
+    let () = redis::cmd("SET").arg("k").arg("v").query(&mut con).unwrap();
+    let v: String = redis::cmd("GET").arg("k").query(&mut con).unwrap();
+    assert_eq!(v, "v");
+    let missing: Option<String> = redis::cmd("GET").arg("nope").query(&mut con).unwrap();
+    assert_eq!(missing, None);
+    let n: i64 = redis::cmd("INCR").arg("n").query(&mut con).unwrap();
+    assert_eq!(n, 1);
+    let len: i64 = redis::cmd("LPUSH").arg("l").arg("a").arg("b").arg("c").query(&mut con).unwrap();
+    assert_eq!(len, 3);
+    let items: Vec<String> = redis::cmd("LRANGE").arg("l").arg(0).arg(-1).query(&mut con).unwrap();
+    assert_eq!(items, ["c", "b", "a"]);
+    let added: i64 = redis::cmd("HSET").arg("h").arg("f1").arg("1").arg("f2").arg("2").query(&mut con).unwrap();
+    assert_eq!(added, 2);
+    let mut all: Vec<(String, String)> = redis::cmd("HGETALL").arg("h").query(&mut con).unwrap();
+    all.sort();
+    assert_eq!(all, [("f1".into(), "1".into()), ("f2".into(), "2".into())]);
+    let _: i64 = redis::cmd("ZADD").arg("z").arg(2.5).arg("b").arg(1).arg("a").query(&mut con).unwrap();
+    let ranked: Vec<(String, f64)> =
+        redis::cmd("ZRANGE").arg("z").arg(0).arg(-1).arg("WITHSCORES").query(&mut con).unwrap();
+    assert_eq!(ranked, [("a".into(), 1.0), ("b".into(), 2.5)]);
+    let err = redis::cmd("INCR").arg("k").query::<i64>(&mut con).unwrap_err();
+    assert!(err.to_string().contains("not an integer"), "{err}");
+}
+
+#[test]
+fn sync_client_connection_commands() {
+    let server = TestServer::new();
+    let mut con = server.client();
+    let pong: String = redis::cmd("PING").query(&mut con).unwrap();
+    assert_eq!(pong, "PONG");
+    let msg: String = redis::cmd("PING").arg("hi").query(&mut con).unwrap();
+    assert_eq!(msg, "hi");
+    let echo: Vec<u8> = redis::cmd("ECHO").arg(&b"a\r\nb"[..]).query(&mut con).unwrap();
+    assert_eq!(echo, b"a\r\nb");
+    let () = redis::cmd("SELECT").arg(0).query(&mut con).unwrap();
+    let err = redis::cmd("SELECT").arg(1).query::<()>(&mut con).unwrap_err();
+    assert!(err.to_string().contains("DB index is out of range"), "{err}");
+    let () = redis::cmd("CLIENT").arg("SETNAME").arg("worker-1").query(&mut con).unwrap();
+    let name: String = redis::cmd("CLIENT").arg("GETNAME").query(&mut con).unwrap();
+    assert_eq!(name, "worker-1");
+    let id: i64 = redis::cmd("CLIENT").arg("ID").query(&mut con).unwrap();
+    let other: i64 = redis::cmd("CLIENT").arg("ID").query(&mut server.client()).unwrap();
+    assert!(id > 0 && other > 0 && id != other);
+}
+
+#[test]
+fn pipeline_of_a_thousand_commands() {
+    let server = TestServer::new();
+    let mut con = server.client();
+    let mut pipe = redis::pipe();
+    for i in 0..1000 {
+        pipe.cmd("INCRBY").arg("counter").arg(i);
+    }
+    let results: Vec<i64> = pipe.query(&mut con).unwrap();
+    assert_eq!(results.len(), 1000);
+    assert_eq!(results[999], (0..1000).sum::<i64>());
+    assert!(results.windows(2).all(|w| w[0] <= w[1]));
+}
+
+#[test]
+fn resp3_after_hello_3() {
+    let server = TestServer::new();
+    let url = format!("{}?protocol=resp3", server.url());
+    let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
+    let _: i64 = redis::cmd("HSET").arg("h").arg("f").arg("v").query(&mut con).unwrap();
+    let map: redis::Value = redis::cmd("HGETALL").arg("h").query(&mut con).unwrap();
+    assert!(matches!(map, redis::Value::Map(ref m) if m.len() == 1), "{map:?}");
+    let _: i64 = redis::cmd("ZADD").arg("z").arg(1.5).arg("m").query(&mut con).unwrap();
+    let score: redis::Value = redis::cmd("ZSCORE").arg("z").arg("m").query(&mut con).unwrap();
+    assert_eq!(score, redis::Value::Double(1.5));
+    let nil: redis::Value = redis::cmd("GET").arg("missing").query(&mut con).unwrap();
+    assert_eq!(nil, redis::Value::Nil);
+
+    // And the exact bytes, over a raw socket.
+    let mut s = server.raw();
+    let mut hello = Vec::new();
+    embercache::server::resp::encode_command(&["HELLO", "3"], &mut hello);
+    s.write_all(&hello).unwrap();
+    let mut got = vec![0; 16];
+    s.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"%7\r\n$6\r\nserver\r\n");
+    let mut s = server.raw();
+    exchange(&mut s, b"HELLO 3\r\n", "%7\r\n");
+    let mut s = server.raw();
+    exchange(&mut s, b"HELLO 4\r\n", "-NOPROTO unsupported protocol version\r\n");
+    exchange(&mut s, b"SADD s a\r\nSMEMBERS s\r\n", ":1\r\n*1\r\n$1\r\na\r\n");
+}
+
+#[test]
+fn inline_commands_and_quit() {
+    let server = TestServer::new();
+    let mut s = server.raw();
+    exchange(&mut s, b"PING\r\n", "+PONG\r\n");
+    exchange(&mut s, b"set k 'a b'\r\nget k\nECHO \"\\x41\"\r\n", "+OK\r\n$3\r\na b\r\n$1\r\nA\r\n");
+    exchange(&mut s, b"NOSUCH x\r\n", "-ERR unknown command 'NOSUCH', with args beginning with: 'x' \r\n");
+    assert_eq!(send_and_read_to_end(&mut s, b"QUIT\r\nPING\r\n"), b"+OK\r\n");
+}
+
+#[test]
+fn malformed_input_gets_the_protocol_error_and_a_closed_connection() {
+    let server = TestServer::new();
+    let cases: &[(&[u8], &str)] = &[
+        (b"*1\r\n$x\r\n", "-ERR Protocol error: invalid bulk length\r\n"),
+        (b"*a\r\n", "-ERR Protocol error: invalid multibulk length\r\n"),
+        (b"*1\r\n:1\r\n", "-ERR Protocol error: expected '$', got ':'\r\n"),
+        (b"PING\r\nset k \"v\r\n", "+PONG\r\n-ERR Protocol error: unbalanced quotes in request\r\n"),
+    ];
+    for (input, want) in cases {
+        let mut s = server.raw();
+        assert_eq!(String::from_utf8_lossy(&send_and_read_to_end(&mut s, input)), *want);
+    }
+    let mut s = server.raw();
+    let out = send_and_read_to_end(&mut s, &vec![b'x'; 70 * 1024]);
+    assert_eq!(String::from_utf8_lossy(&out), "-ERR Protocol error: too big inline request\r\n");
+}
+
+#[test]
+fn query_buffer_limit_closes_the_connection() {
+    let server = TestServer::start(Server::builder().query_buffer_limit(4096));
+    let mut s = server.raw();
+    let mut input = b"*2\r\n$4\r\nECHO\r\n$100000\r\n".to_vec();
+    input.extend(vec![b'a'; 8192]);
+    // Closed without a reply (writing more may fail once it is closed).
+    let _ = s.write_all(&input);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    assert!(out.is_empty());
+}
+
+#[test]
+fn blpop_is_served_by_rpush_from_another_connection() {
+    let server = TestServer::new();
+    let addr = server.url();
+    let waiter = std::thread::spawn(move || {
+        let mut con = redis::Client::open(addr).unwrap().get_connection().unwrap();
+        let got: Option<(String, String)> = redis::cmd("BLPOP").arg("jobs").arg(10).query(&mut con).unwrap();
+        got
+    });
+    // Give BLPOP time to block (no timing is asserted: RPUSH either wakes it or came first).
+    std::thread::sleep(Duration::from_millis(100));
+    let mut con = server.client();
+    let _: i64 = redis::cmd("RPUSH").arg("jobs").arg("job-1").query(&mut con).unwrap();
+    assert_eq!(waiter.join().unwrap(), Some(("jobs".into(), "job-1".into())));
+    // A blocked client does not stall the others.
+    let timed_out: Option<(String, String)> = redis::cmd("BLPOP").arg("none").arg("0.05").query(&mut con).unwrap();
+    assert_eq!(timed_out, None);
+}
+
+#[test]
+fn max_clients_refuses_the_next_one() {
+    let server = TestServer::start(Server::builder().max_clients(1));
+    let mut first = server.raw();
+    exchange(&mut first, b"PING\r\n", "+PONG\r\n");
+    // Refused on arrival, before it sends anything (unread input would make
+    // the close a reset).
+    let mut second = server.raw();
+    let out = send_and_read_to_end(&mut second, b"");
+    assert_eq!(String::from_utf8_lossy(&out), "-ERR max number of clients reached\r\n");
+    drop(first);
+    // The slot frees up once the first client is gone.
+    let mut third = None;
+    for _ in 0..100 {
+        let mut s = server.raw();
+        s.write_all(b"PING\r\n").unwrap();
+        let mut got = [0u8; 7];
+        if s.read_exact(&mut got).is_ok() && &got == b"+PONG\r\n" {
+            third = Some(s);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(third.is_some());
+}
+
+#[test]
+fn shutdown_closes_connections_and_the_listener() {
+    let server = TestServer::new();
+    let addr = server.addr;
+    let mut s = server.raw();
+    exchange(&mut s, b"PING\r\n", "+PONG\r\n");
+    server.shutdown();
+    let mut out = Vec::new();
+    assert_eq!(s.read_to_end(&mut out).unwrap_or(0), 0);
+    assert!(TcpStream::connect(addr).is_err());
+}
+
+#[test]
+fn async_client_on_tokio() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let server = Server::builder().bind("127.0.0.1:0").build().unwrap();
+        let handle = server.spawn(Db::new()).unwrap();
+        let client = redis::Client::open(format!("redis://{}/", handle.local_addr())).unwrap();
+        let con = client.get_multiplexed_async_connection().await.unwrap();
+        let mut tasks = Vec::new();
+        for t in 0..8 {
+            let mut con = con.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..50 {
+                    let () = redis::cmd("SET").arg(format!("k{t}:{i}")).arg(i).query_async(&mut con).await.unwrap();
+                    let _: i64 = redis::cmd("INCR").arg("total").query_async(&mut con).await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let mut con = con;
+        let total: i64 = redis::cmd("GET").arg("total").query_async(&mut con).await.unwrap();
+        assert_eq!(total, 400);
+        let v: i64 = redis::cmd("GET").arg("k7:49").query_async(&mut con).await.unwrap();
+        assert_eq!(v, 49);
+        handle.shutdown().await.unwrap();
+    });
+}
+
+#[test]
+fn shutdown_does_not_wait_for_a_client_that_never_reads() {
+    let server = TestServer::new();
+    let mut s = server.raw();
+    let value = "x".repeat(1 << 20);
+    let mut input = Vec::new();
+    embercache::server::resp::encode_command(&["SET", "big", &value], &mut input);
+    for _ in 0..64 {
+        input.extend_from_slice(b"GET big\r\n");
+    }
+    // 64 MiB of replies that are never read: the server's write blocks.
+    s.write_all(&input).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    server.shutdown();
+}
