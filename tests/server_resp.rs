@@ -219,6 +219,30 @@ fn blpop_is_served_by_rpush_from_another_connection() {
 }
 
 #[test]
+fn a_client_that_leaves_while_blocked_takes_nothing_pushed_later() {
+    let server = TestServer::new();
+    let mut blocked = server.raw();
+    blocked.write_all(b"BLPOP queue 0\r\n").unwrap();
+    // Let it block, then leave without waiting for the reply.
+    std::thread::sleep(Duration::from_millis(100));
+    drop(blocked);
+    std::thread::sleep(Duration::from_millis(100));
+    let mut con = server.client();
+    let _: i64 = redis::cmd("RPUSH").arg("queue").arg("job-1").query(&mut con).unwrap();
+    // Whichever way the race went, the job must still be there: a client
+    // that left never takes it.
+    let mut len = 0;
+    for _ in 0..50 {
+        len = redis::cmd("LLEN").arg("queue").query(&mut con).unwrap();
+        if len == 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(len, 1, "the pushed job is still queued");
+}
+
+#[test]
 fn max_clients_refuses_the_next_one() {
     let server = TestServer::start(Server::builder().max_clients(1));
     let mut first = server.raw();

@@ -36,9 +36,10 @@ use super::keyspace::Key;
 use super::{Db, DbError, DbResult, Shared};
 use parking_lot::{Condvar, Mutex};
 use smallvec::SmallVec;
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// The blocking commands live with their families (`list`, `zset`).
@@ -180,7 +181,61 @@ impl Drop for Registration<'_> {
     }
 }
 
+/// Cancels the wait of a blocking command run by
+/// [`Db::execute_cancellable`] from another thread: a server whose client
+/// went away cancels, so the command stops waiting and takes nothing that
+/// later arrives (it would be lost on a closed connection).
+#[derive(Debug, Default)]
+pub struct BlockCancel {
+    cancelled: AtomicBool,
+    /// The waiter to wake, once the command has queued.
+    waiter: Mutex<Option<Arc<Waiter>>>,
+}
+
+impl BlockCancel {
+    /// A token, not cancelled.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Cancels: a waiting command returns its timeout reply at once.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+        if let Some(w) = self.waiter.lock().as_ref() {
+            w.wake();
+        }
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+thread_local! {
+    /// The cancel token of the command this thread runs, if any.
+    static CANCEL: RefCell<Option<Arc<BlockCancel>>> = const { RefCell::new(None) };
+}
+
+/// Clears this thread's token when the command ends (or unwinds).
+struct CancelScope;
+
+impl Drop for CancelScope {
+    fn drop(&mut self) {
+        CANCEL.with(|c| c.borrow_mut().take());
+    }
+}
+
 impl Db {
+    /// [`Db::execute`], but a blocking command's wait ends as soon as
+    /// `cancel` is cancelled (from another thread), answering as on a
+    /// timeout and taking nothing.
+    pub fn execute_cancellable<A: AsRef<[u8]>>(&self, args: &[A], cancel: &Arc<BlockCancel>) -> super::Reply {
+        CANCEL.with(|c| *c.borrow_mut() = Some(Arc::clone(cancel)));
+        let _scope = CancelScope;
+        self.execute(args)
+    }
+
     /// Runs `attempt` until it returns `Some`, waiting between tries for one
     /// of `keys` to receive data, at most `timeout` (`None`: forever).
     /// Returns `Ok(None)` on timeout, and the first error `attempt` returns.
@@ -191,6 +246,8 @@ impl Db {
         mut attempt: impl FnMut(&Db) -> DbResult<Option<R>>,
     ) -> DbResult<Option<R>> {
         let blocking = &self.inner.blocking;
+        let cancel = CANCEL.with(|c| c.borrow().clone());
+        let cancelled = || cancel.as_ref().is_some_and(|c| c.is_cancelled());
         // First come first served: with callers already waiting on one of
         // these keys, queue behind them rather than take their data.
         if !blocking.queued_on(keys)
@@ -200,7 +257,15 @@ impl Db {
         }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let place = Registration::new(blocking, keys);
-        while place.waiter.wait(deadline) {
+        if let Some(c) = &cancel {
+            *c.waiter.lock() = Some(Arc::clone(&place.waiter));
+        }
+        // Checked after the waiter is known to the token: a cancel either
+        // came before (seen here) or wakes the waiter.
+        while !cancelled() && place.waiter.wait(deadline) {
+            if cancelled() {
+                break;
+            }
             if let Some(r) = attempt(self)? {
                 return Ok(Some(r));
             }

@@ -44,6 +44,7 @@ mod value;
 pub mod zset;
 
 pub use bitmap::{BitPosRange, BitRange, BitUnit};
+pub use blocking::BlockCancel;
 pub use builder::{DbBuilder, MaxMemoryPolicy};
 pub use error::{DbError, DbResult};
 pub use hash::Hash;

@@ -5,7 +5,7 @@ use super::Config;
 use super::commands::{self, ClientState};
 use super::resp::{Protocol, RequestParser, encode};
 use crate::db::command::{BLOCKING, lookup};
-use crate::db::{Db, Reply};
+use crate::db::{BlockCancel, Db, Reply};
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -71,10 +71,34 @@ pub(crate) async fn serve(
                         return;
                     }
                     let db = db.clone();
-                    let task = tokio::task::spawn_blocking(move || db.execute(&args));
-                    tokio::select! {
-                        r = task => r.unwrap_or_else(|_| Reply::Error("ERR internal error".into())),
-                        _ = shutdown.wait_for(|&stop| stop) => return,
+                    let cancel = BlockCancel::new();
+                    let token = Arc::clone(&cancel);
+                    let mut task = tokio::task::spawn_blocking(move || db.execute_cancellable(&args, &token));
+                    // While it waits, keep reading: more commands are
+                    // queued, and a client that leaves cancels the wait, so
+                    // data pushed later is not taken for a closed socket.
+                    let stopping = async {
+                        let _ = shutdown.wait_for(|&stop| stop).await;
+                    };
+                    tokio::pin!(stopping);
+                    let reply = loop {
+                        tokio::select! {
+                            r = &mut task => break Some(r.unwrap_or_else(|_| Reply::Error("ERR internal error".into()))),
+                            () = &mut stopping => break None,
+                            r = stream.read(&mut chunk) => match r {
+                                Ok(0) | Err(_) => break None,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            },
+                        }
+                    };
+                    match reply {
+                        Some(reply) => reply,
+                        None => {
+                            // Shut down, or the client left: stop the wait.
+                            cancel.cancel();
+                            let _ = task.await;
+                            return;
+                        }
                     }
                 }
                 None => db.execute(&args),
