@@ -93,8 +93,9 @@ impl ListOp {
 }
 
 /// The partial effects. Each carries the key's deadline (unix ms) after
-/// the command, and creates the key if it is absent (or of another type:
-/// a later effect in the journal then replaces it).
+/// the command and creates the key if it is absent. One that meets a key of
+/// another type is skipped: the journal holds a later effect that replaces
+/// that key anyway.
 #[derive(Debug, Deserialize)]
 pub(crate) enum Delta {
     Hash { key: ByteBuf, expire_at: Option<i64>, set: Vec<(ByteBuf, ByteBuf)>, removed: Vec<ByteBuf> },
@@ -182,41 +183,44 @@ impl Delta {
                 });
             }),
             Delta::Hash { key, expire_at, set, removed } => edit(db, &key.0, deadline(expire_at), |v| {
-                let Value::Hash(h) = v.get_or_insert_with(|| Value::Hash(Box::default())) else { return };
+                let Value::Hash(h) = v.get_or_insert_with(|| Value::Hash(Box::default())) else { return false };
                 for (f, x) in &set {
                     h.insert(&f.0, &x.0);
                 }
                 for f in &removed {
                     h.remove(&f.0);
                 }
+                true
             }),
             Delta::Set { key, expire_at, added, removed } => edit(db, &key.0, deadline(expire_at), |v| {
-                let Value::Set(s) = v.get_or_insert_with(|| Value::Set(Box::default())) else { return };
+                let Value::Set(s) = v.get_or_insert_with(|| Value::Set(Box::default())) else { return false };
                 for m in added {
                     s.insert_owned(m.0.into_boxed_slice());
                 }
                 for m in &removed {
                     s.remove(&m.0);
                 }
+                true
             }),
             Delta::ZSet { key, expire_at, set, removed } => {
                 if set.iter().any(|(s, _)| s.is_nan()) {
                     return Err(PersistError::Decode { offset: seq, reason: "a NaN score in the journal".into() });
                 }
                 edit(db, &key.0, deadline(expire_at), |v| {
-                    let Value::ZSet(z) = v.get_or_insert_with(|| Value::ZSet(Box::default())) else { return };
+                    let Value::ZSet(z) = v.get_or_insert_with(|| Value::ZSet(Box::default())) else { return false };
                     for (s, m) in &set {
                         let _ = z.insert(&m.0, *s);
                     }
                     for m in &removed {
                         z.remove(&m.0);
                     }
+                    true
                 })
             }
             Delta::List { key, expire_at, ops } => edit(db, &key.0, deadline(expire_at), |v| {
-                let Value::List(l) = v.get_or_insert_with(|| Value::List(List::default())) else { return };
+                let Value::List(l) = v.get_or_insert_with(|| Value::List(List::default())) else { return false };
                 if l.seq > seq {
-                    return;
+                    return true;
                 }
                 for op in &ops {
                     match op {
@@ -233,19 +237,21 @@ impl Delta {
                     }
                 }
                 l.seq = seq + 1;
+                true
             }),
         }
         Ok(())
     }
 }
 
-/// Runs `f` on `key`'s value, replaced by `None` first when it has another
-/// type than `f` expects is left to `f`; then sets the deadline.
-fn edit(db: &Db, key: &[u8], deadline: Option<u64>, f: impl FnOnce(&mut Option<Value>)) {
+/// Runs `f` on `key`'s value (`None` if absent); when `f` says it applied
+/// (the key held its type, or was created), sets the deadline too.
+fn edit(db: &Db, key: &[u8], deadline: Option<u64>, f: impl FnOnce(&mut Option<Value>) -> bool) {
     db.tx(&[key], |tx: &mut Tx<'_>| {
         tx.write(key, |v, d| {
-            f(v);
-            *d = deadline;
+            if f(v) {
+                *d = deadline;
+            }
         });
     });
 }
