@@ -1,54 +1,15 @@
 #![cfg(feature = "server")]
 //! The RESP server against the real `redis` client and raw sockets.
 
+#[path = "support/server.rs"]
+mod server_support;
+
 use embercache::Db;
-use embercache::server::{Server, ServerBuilder, ServerHandle};
+use embercache::server::Server;
+use server_support::TestServer;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::time::Duration;
-
-/// A server on a free loopback port, on its own runtime.
-struct TestServer {
-    rt: tokio::runtime::Runtime,
-    handle: Option<ServerHandle>,
-    addr: SocketAddr,
-}
-
-impl TestServer {
-    fn start(builder: ServerBuilder) -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let server = builder.bind("127.0.0.1:0").build().unwrap();
-        let handle = {
-            let _enter = rt.enter();
-            server.spawn(Db::new()).unwrap()
-        };
-        let addr = handle.local_addr();
-        TestServer { rt, handle: Some(handle), addr }
-    }
-
-    fn new() -> Self {
-        Self::start(Server::builder())
-    }
-
-    fn url(&self) -> String {
-        format!("redis://{}/", self.addr)
-    }
-
-    fn client(&self) -> redis::Connection {
-        redis::Client::open(self.url()).unwrap().get_connection().unwrap()
-    }
-
-    fn raw(&self) -> TcpStream {
-        let s = TcpStream::connect(self.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        s
-    }
-
-    fn shutdown(mut self) {
-        let handle = self.handle.take().unwrap();
-        self.rt.block_on(handle.shutdown()).unwrap();
-    }
-}
 
 /// Sends `input` and reads until the server closes the connection.
 fn send_and_read_to_end(s: &mut TcpStream, input: &[u8]) -> Vec<u8> {
@@ -105,7 +66,7 @@ fn sync_client_connection_commands() {
     let echo: Vec<u8> = redis::cmd("ECHO").arg(&b"a\r\nb"[..]).query(&mut con).unwrap();
     assert_eq!(echo, b"a\r\nb");
     let () = redis::cmd("SELECT").arg(0).query(&mut con).unwrap();
-    let err = redis::cmd("SELECT").arg(1).query::<()>(&mut con).unwrap_err();
+    let err = redis::cmd("SELECT").arg(16).query::<()>(&mut con).unwrap_err();
     assert!(err.to_string().contains("DB index is out of range"), "{err}");
     let () = redis::cmd("CLIENT").arg("SETNAME").arg("worker-1").query(&mut con).unwrap();
     let name: String = redis::cmd("CLIENT").arg("GETNAME").query(&mut con).unwrap();

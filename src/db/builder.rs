@@ -133,6 +133,7 @@ pub struct DbBuilder {
     housekeeper: Option<Duration>,
     backups: Option<(std::path::PathBuf, super::BackupOptions)>,
     snapshot: Option<(std::path::PathBuf, crate::persist::SnapshotOptions)>,
+    pubsub: Option<Arc<super::pubsub::Hub>>,
 }
 
 impl fmt::Debug for DbBuilder {
@@ -166,7 +167,16 @@ impl DbBuilder {
             housekeeper: None,
             backups: None,
             snapshot: None,
+            pubsub: None,
         }
+    }
+
+    /// Shares `db`'s pub/sub channels: a message published on either
+    /// reaches the subscribers of both, as with Redis's numbered databases
+    /// (pub/sub belongs to the server, not to a database).
+    pub fn share_pubsub(mut self, db: &Db) -> Self {
+        self.pubsub = Some(Arc::clone(&db.inner.pubsub));
+        self
     }
 
     /// The memory bound in bytes (0, the default: none).
@@ -249,7 +259,8 @@ impl DbBuilder {
             maxmemory: AtomicU64::new(self.maxmemory),
             policy: self.policy,
             notify: Default::default(),
-            pubsub: Default::default(),
+            pubsub: self.pubsub.unwrap_or_default(),
+            observers: Default::default(),
             blocking: Default::default(),
             coarse_secs: Default::default(),
             evict_cursor: AtomicUsize::new(0),

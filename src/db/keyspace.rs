@@ -73,6 +73,8 @@ pub(crate) struct Tx<'a> {
     /// What commands said they changed of a key, for the journal (`None`:
     /// details that do not combine, so the whole value is journaled).
     details: Vec<(Key, Option<Detail>)>,
+    /// Keys this command changed, for the observers (only when there are some).
+    observed: Vec<Key>,
 }
 
 impl<'a> Tx<'a> {
@@ -93,6 +95,7 @@ impl<'a> Tx<'a> {
             journaled,
             flushed: false,
             details: Vec::new(),
+            observed: Vec::new(),
         }
     }
 
@@ -333,6 +336,9 @@ impl<'a> Tx<'a> {
 
     /// Queues a keyspace event, published when the locks are released.
     pub(crate) fn event(&mut self, class: EventClass, name: &'static str, key: &[u8]) {
+        if self.db.observers.active() && class != EventClass::New && !self.observed.iter().any(|k| &**k == key) {
+            self.observed.push(key.into());
+        }
         if self.db.notify.wants(class) {
             self.events.push((class, name, key.into()));
         }
@@ -377,7 +383,14 @@ impl<'a> Tx<'a> {
             }
         }
         self.db.engine.deliver(removed);
+        if self.db.observers.active() {
+            if self.flushed {
+                self.db.observers.flushed();
+            }
+            self.db.observers.modified(self.observed.iter().map(|k| &**k));
+        }
         for (class, name, key) in self.events.drain(..) {
+            self.db.notify.publish_channels(&self.db.pubsub, class, name, &key);
             self.db.notify.publish(Event { class, name, key: key.into_vec() });
         }
         if !self.ready.is_empty() {

@@ -27,13 +27,14 @@ mod builder;
 pub mod command;
 mod cursor;
 mod error;
-mod glob;
+pub(crate) mod glob;
 mod hash;
 mod hll;
 mod keys;
 pub(crate) mod keyspace;
 mod list;
 pub mod notify;
+pub(crate) mod observe;
 mod packed;
 mod persist;
 pub mod pubsub;
@@ -92,7 +93,9 @@ pub(crate) struct Shared {
     pub(crate) maxmemory: AtomicU64,
     pub(crate) policy: MaxMemoryPolicy,
     pub(crate) notify: notify::Notifier,
-    pub(crate) pubsub: pubsub::Hub,
+    pub(crate) pubsub: Arc<pubsub::Hub>,
+    /// Who is told of every key change (the server's WATCH and tracking).
+    pub(crate) observers: observe::Observers,
     pub(crate) blocking: blocking::Blocking,
     /// The clock's second as of the latest write or upkeep: what reads
     /// record as their access time (Redis's cached LRU clock), so a read
@@ -172,6 +175,36 @@ impl Db {
     /// `capacity` of them (later ones are dropped and counted).
     pub fn subscribe_keyspace(&self, classes: &[notify::EventClass], capacity: usize) -> notify::KeyspaceEvents {
         self.inner.notify.subscribe(classes, capacity)
+    }
+
+    /// Publishes keyspace events on Redis's channels
+    /// (`__keyspace@<index>__:<key>`, `__keyevent@<index>__:<event>`) as
+    /// `events` says: Redis's `notify-keyspace-events`, with `index` the
+    /// database number in the channel names.
+    ///
+    /// ```
+    /// use embercache::Db;
+    /// use embercache::db::notify::ChannelEvents;
+    ///
+    /// let db = Db::new();
+    /// db.set_notify_keyspace_events(ChannelEvents::parse("KEA").unwrap(), 0);
+    /// let sub = db.subscribe(&[b"__keyevent@0__:set"], 16);
+    /// db.execute(&["SET", "k", "v"]);
+    /// assert_eq!(&*sub.try_recv().unwrap().payload, b"k");
+    /// assert_eq!(db.notify_keyspace_events().to_flags(), "AKE");
+    /// ```
+    pub fn set_notify_keyspace_events(&self, events: notify::ChannelEvents, index: u32) {
+        self.inner.notify.set_channels(events, index);
+    }
+
+    /// What is published on the keyspace channels.
+    pub fn notify_keyspace_events(&self) -> notify::ChannelEvents {
+        self.inner.notify.channels()
+    }
+
+    /// Registers `observer` for every key change, until it is dropped.
+    pub(crate) fn observe(&self, observer: &Arc<dyn observe::Observer>) {
+        self.inner.observers.add(observer);
     }
 
     /// Runs `f` on the live value of `key` under its shard's read lock,

@@ -82,6 +82,88 @@ pub struct Event {
     pub key: Vec<u8>,
 }
 
+/// Which events are published on Redis's keyspace channels
+/// (`__keyspace@<db>__:<key>` and `__keyevent@<db>__:<event>`), in the bits
+/// of Redis's `notify-keyspace-events` letters; see [`ChannelEvents::parse`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChannelEvents(u32);
+
+/// Bits of [`ChannelEvents`] beyond the [`EventClass`] bits.
+const KEYSPACE: u32 = 1 << 16;
+const KEYEVENT: u32 = 1 << 17;
+const STREAM: u32 = 1 << 18;
+const KEY_MISS: u32 = 1 << 19;
+const MODULE: u32 = 1 << 20;
+/// `A`: every class but `n` and `m` (streams and modules included).
+const ALL: u32 = (1 << 8) - 1 | STREAM | MODULE;
+
+impl ChannelEvents {
+    /// No notifications (Redis's default, `""`).
+    pub const NONE: ChannelEvents = ChannelEvents(0);
+
+    /// Parses a `notify-keyspace-events` value: `K` (keyspace channel),
+    /// `E` (keyevent channel), the class letters `g$lshzxetdmn` and `A`.
+    /// Unknown letters are an error naming the letter. Without `K` or `E`
+    /// nothing is published, as in Redis. `t` (streams), `d` (modules) and
+    /// `m` (key misses) are accepted and kept but produce nothing here.
+    pub fn parse(flags: &str) -> Result<ChannelEvents, char> {
+        let mut bits = 0;
+        for c in flags.chars() {
+            bits |= match c {
+                'A' => ALL,
+                'K' => KEYSPACE,
+                'E' => KEYEVENT,
+                't' => STREAM,
+                'm' => KEY_MISS,
+                'd' => MODULE,
+                c => match EventClass::parse_set(c.encode_utf8(&mut [0; 4])) {
+                    Some(classes) => classes.iter().fold(0, |b, c| b | c.bit()),
+                    None => return Err(c),
+                },
+            };
+        }
+        Ok(ChannelEvents(bits))
+    }
+
+    /// The canonical letters, as `CONFIG GET notify-keyspace-events` shows them.
+    pub fn to_flags(self) -> String {
+        let b = self.0;
+        let mut out = String::new();
+        if b & ALL == ALL {
+            out.push('A');
+        } else {
+            let letters = [
+                (EventClass::Generic.bit(), 'g'),
+                (EventClass::String.bit(), '$'),
+                (EventClass::List.bit(), 'l'),
+                (EventClass::Set.bit(), 's'),
+                (EventClass::Hash.bit(), 'h'),
+                (EventClass::ZSet.bit(), 'z'),
+                (EventClass::Expired.bit(), 'x'),
+                (EventClass::Evicted.bit(), 'e'),
+                (STREAM, 't'),
+                (MODULE, 'd'),
+                (EventClass::New.bit(), 'n'),
+            ];
+            out.extend(letters.iter().filter(|(bit, _)| b & bit != 0).map(|(_, c)| c));
+        }
+        if b & EventClass::New.bit() != 0 && b & ALL == ALL {
+            out.push('n');
+        }
+        for (bit, c) in [(KEYSPACE, 'K'), (KEYEVENT, 'E'), (KEY_MISS, 'm')] {
+            if b & bit != 0 {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// The classes published (none unless `K` or `E` is set).
+    fn classes(self) -> u32 {
+        if self.0 & (KEYSPACE | KEYEVENT) == 0 { 0 } else { self.0 & ((1 << 16) - 1) }
+    }
+}
+
 struct Subscriber {
     classes: u32,
     out: Outbox<Event>,
@@ -93,13 +175,48 @@ pub(crate) struct Notifier {
     /// Union of the subscribers' classes: the writers' fast check.
     wanted: AtomicU32,
     subs: RwLock<Vec<Subscriber>>,
+    /// What is published on the keyspace channels ([`ChannelEvents`] bits).
+    channels: AtomicU32,
+    /// The database number in the channel names.
+    index: AtomicU32,
 }
 
 impl Notifier {
     /// Whether anyone listens to `class`.
     #[inline]
     pub(crate) fn wants(&self, class: EventClass) -> bool {
-        self.wanted.load(Ordering::Relaxed) & class.bit() != 0
+        (self.wanted.load(Ordering::Relaxed) | ChannelEvents(self.channels.load(Ordering::Relaxed)).classes())
+            & class.bit()
+            != 0
+    }
+
+    /// Sets what is published on the keyspace channels of database `index`.
+    pub(crate) fn set_channels(&self, events: ChannelEvents, index: u32) {
+        self.index.store(index, Ordering::Relaxed);
+        self.channels.store(events.0, Ordering::Relaxed);
+    }
+
+    /// What is published on the keyspace channels.
+    pub(crate) fn channels(&self) -> ChannelEvents {
+        ChannelEvents(self.channels.load(Ordering::Relaxed))
+    }
+
+    /// Publishes `name` on `key` to the keyspace channels through `hub`, as
+    /// configured.
+    pub(crate) fn publish_channels(&self, hub: &super::pubsub::Hub, class: EventClass, name: &str, key: &[u8]) {
+        let events = ChannelEvents(self.channels.load(Ordering::Relaxed));
+        if events.classes() & class.bit() == 0 {
+            return;
+        }
+        let index = self.index.load(Ordering::Relaxed);
+        if events.0 & KEYSPACE != 0 {
+            let mut channel = format!("__keyspace@{index}__:").into_bytes();
+            channel.extend_from_slice(key);
+            hub.publish(&channel, name.as_bytes());
+        }
+        if events.0 & KEYEVENT != 0 {
+            hub.publish(format!("__keyevent@{index}__:{name}").as_bytes(), key);
+        }
     }
 
     pub(crate) fn subscribe(&self, classes: &[EventClass], capacity: usize) -> KeyspaceEvents {
@@ -113,6 +230,9 @@ impl Notifier {
     }
 
     pub(crate) fn publish(&self, event: Event) {
+        if self.wanted.load(Ordering::Relaxed) & event.class.bit() == 0 {
+            return;
+        }
         let mut gone = false;
         {
             let subs = self.subs.read();

@@ -1,48 +1,62 @@
 //! One client connection: read, parse every complete command, run each,
-//! write all their replies at once.
+//! write all their replies at once; between reads, deliver what the server
+//! pushes (pub/sub messages, invalidations, MONITOR lines).
 
-use super::Config;
-use super::commands::{self, ClientState};
-use super::resp::{Protocol, RequestParser, encode};
-use crate::db::command::{BLOCKING, lookup};
-use crate::db::{BlockCancel, Db, Reply};
+use super::resp::{RequestParser, encode};
+use super::session::{Next, Session};
+use super::state::ServerState;
+use crate::db::{BlockCancel, Reply};
+use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
 /// How much is read from the socket at a time (Redis's `PROTO_IOBUF_LEN`).
 const READ_CHUNK: usize = 16 * 1024;
 
-/// Whether `name` is a command that may block its caller.
-fn is_blocking(name: &[u8]) -> bool {
-    lookup(name).is_some_and(|c| c.flags & BLOCKING != 0)
-}
-
 /// Serves one connection until the peer leaves, sends QUIT or a malformed
-/// request, overflows the query buffer, or the server shuts down.
-pub(crate) async fn serve(
-    mut stream: TcpStream,
-    db: Db,
-    config: Arc<Config>,
-    id: u64,
+/// request, overflows the query buffer, is killed, idles past `timeout`,
+/// or the server shuts down.
+pub(crate) async fn serve<S>(
+    mut stream: S,
+    addrs: (SocketAddr, SocketAddr),
+    state: Arc<ServerState>,
     mut shutdown: watch::Receiver<bool>,
-) {
-    let _ = stream.set_nodelay(true);
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let info = state.connect(addrs.0, addrs.1);
+    let config = Arc::clone(&state.config);
+    let mut session = Session::new(Arc::clone(&state), Arc::clone(&info));
     let mut parser = RequestParser::new(config.parse_limits);
-    let mut client = ClientState { id, name: None, proto: Protocol::Resp2, quit: false };
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut chunk = vec![0u8; READ_CHUNK];
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     loop {
+        let idle = {
+            let secs = state.runtime.read().timeout_secs;
+            // Subscribers and monitors wait for pushes, not for commands.
+            (secs > 0 && session.subscriptions() == 0).then(|| Duration::from_secs(secs))
+        };
         let read = tokio::select! {
-            r = stream.read(&mut chunk) => r,
+            r = stream.read(&mut chunk) => Some(r),
+            () = info.wake.notified() => None,
+            () = sleep_opt(idle) => return,
             _ = shutdown.wait_for(|&stop| stop) => return,
+        };
+        let Some(read) = read else {
+            if !session.drain_pushes(&mut out) || !flush(&mut stream, &mut out, &state, &mut shutdown).await {
+                return;
+            }
+            continue;
         };
         let n = match read {
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
+        state.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
         buf.extend_from_slice(&chunk[..n]);
         let mut start = 0;
         let mut close = false;
@@ -52,65 +66,38 @@ pub(crate) async fn serve(
                 Ok(None) => break,
                 Err(e) => {
                     // As Redis: reply with the error, then close.
-                    encode(Reply::Error(e.to_string()), client.proto, &mut out);
+                    encode(Reply::Error(e.to_string()), session.proto(), &mut out);
                     close = true;
                     break;
                 }
             };
             start += req.consumed;
-            let args = req.args;
-            if args.is_empty() {
+            if req.args.is_empty() {
                 continue;
             }
-            let reply = match commands::handle(&args, &mut client) {
-                Some(reply) => reply,
-                None if is_blocking(&args[0]) => {
+            match session.run(req.args, &mut out) {
+                Next::Done => {}
+                Next::Block(db, args) => {
                     // The replies before it go out first: the client may
                     // wait on them while this one blocks.
-                    if !flush(&mut stream, &mut out, &mut shutdown).await {
+                    if !flush(&mut stream, &mut out, &state, &mut shutdown).await {
                         return;
                     }
-                    let db = db.clone();
-                    let cancel = BlockCancel::new();
-                    let token = Arc::clone(&cancel);
-                    let mut task = tokio::task::spawn_blocking(move || db.execute_cancellable(&args, &token));
-                    // While it waits, keep reading: more commands are
-                    // queued, and a client that leaves cancels the wait, so
-                    // data pushed later is not taken for a closed socket.
-                    let stopping = async {
-                        let _ = shutdown.wait_for(|&stop| stop).await;
+                    let Some(reply) = block(&mut stream, &mut buf, &mut chunk, &state, &mut session, db, args, &mut shutdown).await
+                    else {
+                        return;
                     };
-                    tokio::pin!(stopping);
-                    let reply = loop {
-                        tokio::select! {
-                            r = &mut task => break Some(r.unwrap_or_else(|_| Reply::Error("ERR internal error".into()))),
-                            () = &mut stopping => break None,
-                            r = stream.read(&mut chunk) => match r {
-                                Ok(0) | Err(_) => break None,
-                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                            },
-                        }
-                    };
-                    match reply {
-                        Some(reply) => reply,
-                        None => {
-                            // Shut down, or the client left: stop the wait.
-                            cancel.cancel();
-                            let _ = task.await;
-                            return;
-                        }
-                    }
+                    encode(reply, session.proto(), &mut out);
                 }
-                None => db.execute(&args),
-            };
-            encode(reply, client.proto, &mut out);
-            if client.quit {
+            }
+            if session.client.quit {
                 close = true;
                 break;
             }
         }
         buf.drain(..start);
-        if !flush(&mut stream, &mut out, &mut shutdown).await {
+        session.flush_stats();
+        if !session.drain_pushes(&mut out) || !flush(&mut stream, &mut out, &state, &mut shutdown).await {
             return;
         }
         if close || buf.len() > config.query_buffer_limit {
@@ -120,16 +107,92 @@ pub(crate) async fn serve(
     }
 }
 
+async fn sleep_opt(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Runs a blocking command on the blocking pool while the connection keeps
+/// reading (a client that leaves cancels the wait, so data pushed later is
+/// not taken for a closed socket). `None`: the connection is to close.
+#[allow(clippy::too_many_arguments)]
+async fn block<S>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+    chunk: &mut [u8],
+    state: &Arc<ServerState>,
+    session: &mut Session,
+    db: crate::db::Db,
+    args: Vec<Vec<u8>>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<Reply>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let cancel = BlockCancel::new();
+    let token = Arc::clone(&cancel);
+    let id = session.info.id;
+    let gate_state = Arc::clone(state);
+    let start = std::time::Instant::now();
+    let for_stats = args.clone();
+    state.blocked.fetch_add(1, Ordering::Relaxed);
+    let mut task = tokio::task::spawn_blocking(move || {
+        let _me = super::tracking::Running::enter(id);
+        // The gate is not held while waiting: a transaction may run, and
+        // the push that wakes us is served under its writer's gate.
+        let _ = &gate_state;
+        db.execute_cancellable(&args, &token)
+    });
+    let stopping = async {
+        let _ = shutdown.wait_for(|&stop| stop).await;
+    };
+    tokio::pin!(stopping);
+    let reply = loop {
+        tokio::select! {
+            r = &mut task => break Some(r.unwrap_or_else(|_| Reply::Error("ERR internal error".into()))),
+            () = &mut stopping => break None,
+            () = session.info.wake.notified() => {
+                if session.info.killed.load(Ordering::Relaxed) {
+                    break None;
+                }
+            }
+            r = stream.read(chunk) => match r {
+                Ok(0) | Err(_) => break None,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            },
+        }
+    };
+    state.blocked.fetch_sub(1, Ordering::Relaxed);
+    match reply {
+        Some(reply) => {
+            session.after(&for_stats, &reply, start);
+            Some(reply)
+        }
+        None => {
+            // Shut down, killed, or the client left: stop the wait.
+            cancel.cancel();
+            let _ = task.await;
+            None
+        }
+    }
+}
+
 /// Writes and clears `out`; `false` if the connection is to be dropped (a
 /// write error, or a shutdown while a slow reader keeps the write waiting).
-async fn flush(stream: &mut TcpStream, out: &mut Vec<u8>, shutdown: &mut watch::Receiver<bool>) -> bool {
+async fn flush<S>(stream: &mut S, out: &mut Vec<u8>, state: &ServerState, shutdown: &mut watch::Receiver<bool>) -> bool
+where
+    S: AsyncWrite + Unpin,
+{
     if out.is_empty() {
         return true;
     }
     let written = tokio::select! {
-        r = stream.write_all(out) => r.is_ok(),
+        r = async { stream.write_all(out).await?; stream.flush().await } => r.is_ok(),
         _ = shutdown.wait_for(|&stop| stop) => false,
     };
+    state.stats.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
     out.clear();
     written
 }

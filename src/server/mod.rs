@@ -33,17 +33,28 @@
 //! # }
 //! ```
 
+mod admin;
 mod commands;
+pub mod config_cmd;
 mod connection;
+mod info;
+mod multi;
 pub mod resp;
+mod session;
+mod state;
+mod subscribe;
+mod tracking;
 
 use crate::db::Db;
 use resp::ParseLimits;
+use state::ServerState;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -55,6 +66,54 @@ pub const DEFAULT_MAX_CLIENTS: usize = 10_000;
 pub const DEFAULT_QUERY_BUFFER_LIMIT: usize = 1024 * 1024 * 1024;
 /// The address a server binds unless told otherwise: loopback only.
 pub const DEFAULT_BIND: &str = "127.0.0.1:6379";
+/// Redis's `databases` default.
+pub const DEFAULT_DATABASES: usize = 16;
+
+/// Where SAVE, BGSAVE, SHUTDOWN and the `save` schedule write snapshots.
+#[derive(Debug, Clone)]
+pub struct Persistence {
+    /// The directory (`dir`).
+    pub dir: PathBuf,
+    /// Database 0's file name (`dbfilename`); database N's is `<name>.N`.
+    pub dbfilename: String,
+    /// Redis's `save` rules as written (`"3600 1 300 100"`; empty: none).
+    pub save: String,
+    /// `appendfsync`, reported by CONFIG GET.
+    pub appendfsync: String,
+    /// Whether SHUTDOWN saves unless told NOSAVE (Redis: when `save` rules exist).
+    pub save_on_shutdown: bool,
+}
+
+impl Persistence {
+    /// Snapshots in `dir`, database 0's named `dbfilename`, no schedule.
+    pub fn new(dir: impl Into<PathBuf>, dbfilename: impl Into<String>) -> Self {
+        Persistence {
+            dir: dir.into(),
+            dbfilename: dbfilename.into(),
+            save: String::new(),
+            appendfsync: "everysec".into(),
+            save_on_shutdown: false,
+        }
+    }
+
+    /// The `save` rules (`"<seconds> <changes>"` pairs): a snapshot is taken
+    /// when at least `changes` writes happened in the last `seconds`.
+    pub fn save_rules(mut self, rules: impl Into<String>) -> Self {
+        self.save = rules.into();
+        self.save_on_shutdown = !self.save.trim().is_empty();
+        self
+    }
+
+    /// The parsed `save` rules; `None` if malformed.
+    pub fn parse_rules(rules: &str) -> Option<Vec<(u64, u64)>> {
+        let nums: Option<Vec<u64>> = rules.split_whitespace().map(|n| n.parse().ok()).collect();
+        let nums = nums?;
+        if nums.len() % 2 != 0 {
+            return None;
+        }
+        Some(nums.chunks(2).map(|c| (c[0], c[1])).collect())
+    }
+}
 
 /// Settings shared by the connections of one server.
 #[derive(Debug, Clone)]
@@ -62,6 +121,15 @@ pub(crate) struct Config {
     pub(crate) parse_limits: ParseLimits,
     pub(crate) max_clients: usize,
     pub(crate) query_buffer_limit: usize,
+    pub(crate) databases: usize,
+    pub(crate) port: u16,
+    pub(crate) bind_host: String,
+    pub(crate) timeout_secs: u64,
+    pub(crate) notify_keyspace_events: String,
+    pub(crate) persistence: Option<Persistence>,
+    pub(crate) config_file: Option<PathBuf>,
+    pub(crate) protected_mode: bool,
+    pub(crate) tls_port: u16,
 }
 
 /// Configures a [`Server`]; from [`Server::builder`].
@@ -104,10 +172,53 @@ impl ServerBuilder {
         self
     }
 
+    /// The number of databases SELECT can reach (default
+    /// [`DEFAULT_DATABASES`]; at least 1). The `Db` given to
+    /// [`Server::serve`] is database 0; the others are made like it and
+    /// share its pub/sub.
+    pub fn databases(mut self, n: usize) -> Self {
+        self.config.databases = n.max(1);
+        self
+    }
+
+    /// Closes a client idle for `secs` seconds (0, the default: never;
+    /// Redis's `timeout`). Subscribers are exempt.
+    pub fn timeout(mut self, secs: u64) -> Self {
+        self.config.timeout_secs = secs;
+        self
+    }
+
+    /// Keyspace notifications on Redis's channels (`notify-keyspace-events`,
+    /// e.g. `"KEA"`); empty, the default, publishes none.
+    pub fn notify_keyspace_events(mut self, flags: impl Into<String>) -> Self {
+        self.config.notify_keyspace_events = flags.into();
+        self
+    }
+
+    /// Where SAVE, BGSAVE and SHUTDOWN write snapshots, and the `save` schedule.
+    pub fn persistence(mut self, p: Persistence) -> Self {
+        self.config.persistence = Some(p);
+        self
+    }
+
+    /// The config file CONFIG REWRITE updates.
+    pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.config_file = Some(path.into());
+        self
+    }
+
     /// Binds the listening socket. Needs no runtime; serving does.
-    pub fn build(self) -> io::Result<Server> {
+    pub fn build(mut self) -> io::Result<Server> {
+        if let Some(events) = Some(&self.config.notify_keyspace_events).filter(|e| !e.is_empty())
+            && crate::db::notify::ChannelEvents::parse(events).is_err()
+        {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("invalid notify-keyspace-events '{events}'")));
+        }
         let listener = std::net::TcpListener::bind(&self.addr)?;
         listener.set_nonblocking(true)?;
+        let local = listener.local_addr()?;
+        self.config.port = local.port();
+        self.config.bind_host = local.ip().to_string();
         Ok(Server { listener, config: Arc::new(self.config) })
     }
 }
@@ -120,7 +231,7 @@ pub struct Server {
 }
 
 impl Server {
-    /// A builder with the defaults: loopback port 6379, Redis's limits.
+    /// A builder with the defaults: loopback port 6379, Redis's limits, 16 databases.
     pub fn builder() -> ServerBuilder {
         ServerBuilder {
             addr: DEFAULT_BIND.to_string(),
@@ -128,6 +239,15 @@ impl Server {
                 parse_limits: ParseLimits::default(),
                 max_clients: DEFAULT_MAX_CLIENTS,
                 query_buffer_limit: DEFAULT_QUERY_BUFFER_LIMIT,
+                databases: DEFAULT_DATABASES,
+                port: 6379,
+                bind_host: "127.0.0.1".into(),
+                timeout_secs: 0,
+                notify_keyspace_events: String::new(),
+                persistence: None,
+                config_file: None,
+                protected_mode: true,
+                tls_port: 0,
             },
         }
     }
@@ -137,22 +257,58 @@ impl Server {
         self.listener.local_addr()
     }
 
+    /// The databases served: `db` as database 0, the rest made like it
+    /// (same memory bound and policy) and sharing its pub/sub.
+    fn databases(&self, db: Db) -> Vec<Db> {
+        let mut dbs = vec![db];
+        for _ in 1..self.config.databases {
+            let first = &dbs[0];
+            let built = Db::builder()
+                .maxmemory(first.maxmemory())
+                .maxmemory_policy(first.maxmemory_policy())
+                .share_pubsub(first)
+                .build();
+            match built {
+                Ok(d) => dbs.push(d),
+                Err(_) => break,
+            }
+        }
+        dbs
+    }
+
     /// Serves `db` until an accept error; must be awaited on a tokio runtime.
     pub async fn serve(self, db: Db) -> io::Result<()> {
         self.serve_until(db, std::future::pending()).await
     }
 
-    /// Serves `db` until `shutdown` completes, then stops accepting, closes
-    /// every connection (each after the batch it is running) and returns.
+    /// Serves `db` until `shutdown` completes (or a client sends SHUTDOWN),
+    /// then stops accepting, closes every connection (each after the batch
+    /// it is running) and returns.
     pub async fn serve_until(self, db: Db, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        let dbs = self.databases(db);
+        self.serve_databases(dbs, shutdown).await
+    }
+
+    /// Serves `dbs` as databases 0, 1, … (at least one; they should share
+    /// pub/sub, see [`DbBuilder::share_pubsub`](crate::db::DbBuilder::share_pubsub))
+    /// until `shutdown` completes or a client sends SHUTDOWN.
+    pub async fn serve_databases(self, dbs: Vec<Db>, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        if dbs.is_empty() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "no database to serve"));
+        }
         let listener = TcpListener::from_std(self.listener)?;
-        let (stop_tx, stop_rx) = watch::channel(false);
+        let (stop_tx, mut stop_rx) = watch::channel(false);
+        let state = ServerState::new(dbs, Arc::clone(&self.config), stop_tx);
         let clients = Arc::new(AtomicUsize::new(0));
-        let next_id = AtomicU64::new(1);
         let mut tasks = JoinSet::new();
         let mut shutdown = std::pin::pin!(shutdown);
+        if let Some(rules) = self.config.persistence.as_ref().and_then(|p| Persistence::parse_rules(&p.save)) {
+            if !rules.is_empty() {
+                tasks.spawn(save_schedule(Arc::clone(&state), rules, stop_rx.clone()));
+            }
+        }
         let result = loop {
-            let (mut stream, _) = tokio::select! {
+            let (mut stream, peer) = tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok(pair) => pair,
                     // Per-connection failures (the peer reset before accept, …).
@@ -161,23 +317,26 @@ impl Server {
                 },
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
                 () = &mut shutdown => break Ok(()),
+                _ = stop_rx.wait_for(|&stop| stop) => break Ok(()),
             };
-            if clients.load(Ordering::Acquire) >= self.config.max_clients {
+            if clients.load(Ordering::Acquire) >= state.max_clients.load(Ordering::Relaxed) {
+                state.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
                 tasks.spawn(async move {
                     let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
                 });
                 continue;
             }
+            let _ = stream.set_nodelay(true);
+            let local = stream.local_addr().unwrap_or(peer);
             let guard = ClientSlot::take(&clients);
-            let id = next_id.fetch_add(1, Ordering::Relaxed);
-            let (db, config, stop) = (db.clone(), Arc::clone(&self.config), stop_rx.clone());
+            let (state, stop) = (Arc::clone(&state), stop_rx.clone());
             tasks.spawn(async move {
                 let _guard = guard;
-                connection::serve(stream, db, config, id, stop).await;
+                connection::serve(stream, (peer, local), state, stop).await;
             });
         };
         drop(listener);
-        let _ = stop_tx.send(true);
+        let _ = state.stop.send(true);
         while tasks.join_next().await.is_some() {}
         result
     }
@@ -191,6 +350,28 @@ impl Server {
             let _ = rx.wait_for(|&stop| stop).await;
         }));
         Ok(ServerHandle { local_addr, stop: tx, task })
+    }
+}
+
+/// Takes a snapshot whenever one of Redis's `save` rules is met: at least
+/// `changes` writes and `seconds` since the last save.
+async fn save_schedule(state: Arc<ServerState>, rules: Vec<(u64, u64)>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.wait_for(|&s| s) => return,
+        }
+        let changes = state.changes_since_save.load(Ordering::Relaxed);
+        let since = state::unix_now().0 - state.lastsave.load(Ordering::Relaxed);
+        let due = rules.iter().any(|&(secs, n)| changes >= n.max(1) && since >= i64::try_from(secs).unwrap_or(i64::MAX));
+        if due && !state.bgsave_running.swap(true, Ordering::AcqRel) {
+            let s = Arc::clone(&state);
+            let _ = tokio::task::spawn_blocking(move || {
+                let _ = admin::save(&s);
+                s.bgsave_running.store(false, Ordering::Release);
+            })
+            .await;
+        }
     }
 }
 

@@ -204,6 +204,14 @@ impl Db {
         usize::try_from(self.inner.engine.len()).unwrap_or(usize::MAX)
     }
 
+    /// The number of keys with an expiry (INFO keyspace's `expires`),
+    /// counting keys already expired but not yet reclaimed.
+    pub fn expires_count(&self) -> usize {
+        let mut n = 0;
+        self.inner.engine.for_each_shard(|s| n += s.wheel.active());
+        n
+    }
+
     /// FLUSHDB: removes every key, atomically (all shards locked). `ASYNC`
     /// and `SYNC` behave alike: values are freed before the call returns.
     /// No keyspace event is published, as in Redis.

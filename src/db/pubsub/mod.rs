@@ -20,7 +20,7 @@ use super::glob;
 use super::keys::{clip, help, subcommand};
 use super::{Db, DbError, Reply};
 use parking_lot::RwLock;
-use queue::{Inbox, Outbox, Sent, bounded};
+use queue::{Inbox, Outbox, Sent, Wake, bounded_with_wake};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
@@ -109,7 +109,7 @@ impl Hub {
     /// Delivers `payload` to the subscribers of `channel` and of the
     /// patterns matching it; returns how many deliveries were made (a full
     /// queue counts: its subscriber loses the message and counts the loss).
-    fn publish(&self, channel: &[u8], payload: &[u8]) -> usize {
+    pub(crate) fn publish(&self, channel: &[u8], payload: &[u8]) -> usize {
         if self.members.load(Ordering::Relaxed) == 0 {
             return 0;
         }
@@ -188,7 +188,13 @@ impl fmt::Debug for Subscription {
 
 impl Subscription {
     fn new(db: &Db, capacity: usize) -> Self {
-        let (out, inbox) = bounded(capacity);
+        Self::with_wake(db, capacity, None)
+    }
+
+    /// An empty subscription whose queue calls `wake` after each message
+    /// (the server wakes the connection's task with it).
+    pub(crate) fn with_wake(db: &Db, capacity: usize, wake: Option<Wake>) -> Self {
+        let (out, inbox) = bounded_with_wake(capacity, wake);
         let id = db.inner.pubsub.next_id.fetch_add(1, Ordering::Relaxed);
         Subscription { db: db.clone(), id, out, inbox, channels: HashSet::new(), patterns: HashSet::new() }
     }

@@ -11,9 +11,18 @@ use std::time::Duration;
 
 /// A queue of at most `capacity` items (at least one).
 pub(crate) fn bounded<T>(capacity: usize) -> (Outbox<T>, Inbox<T>) {
+    bounded_with_wake(capacity, None)
+}
+
+/// Called after an item is queued (or dropped for a full queue), so an
+/// asynchronous subscriber can be woken (the server's connections).
+pub(crate) type Wake = Arc<dyn Fn() + Send + Sync>;
+
+/// [`bounded`], calling `wake` after each send that reached the queue.
+pub(crate) fn bounded_with_wake<T>(capacity: usize, wake: Option<Wake>) -> (Outbox<T>, Inbox<T>) {
     let (tx, rx) = sync_channel(capacity.max(1));
     let dropped = Arc::new(AtomicU64::new(0));
-    (Outbox { tx, dropped: Arc::downgrade(&dropped) }, Inbox { rx, dropped })
+    (Outbox { tx, dropped: Arc::downgrade(&dropped), wake }, Inbox { rx, dropped })
 }
 
 /// What became of an item given to [`Outbox::send`].
@@ -32,11 +41,12 @@ pub(crate) struct Outbox<T> {
     tx: SyncSender<T>,
     /// The inbox's drop counter; dead once the inbox is dropped.
     dropped: Weak<AtomicU64>,
+    wake: Option<Wake>,
 }
 
 impl<T> Clone for Outbox<T> {
     fn clone(&self) -> Self {
-        Outbox { tx: self.tx.clone(), dropped: Weak::clone(&self.dropped) }
+        Outbox { tx: self.tx.clone(), dropped: Weak::clone(&self.dropped), wake: self.wake.clone() }
     }
 }
 
@@ -49,6 +59,16 @@ impl<T> std::fmt::Debug for Outbox<T> {
 impl<T> Outbox<T> {
     /// Queues `item` without blocking.
     pub(crate) fn send(&self, item: T) -> Sent {
+        let sent = self.try_send(item);
+        if sent != Sent::Gone
+            && let Some(wake) = &self.wake
+        {
+            wake();
+        }
+        sent
+    }
+
+    fn try_send(&self, item: T) -> Sent {
         match self.tx.try_send(item) {
             Ok(()) => Sent::Queued,
             Err(TrySendError::Full(_)) => match self.dropped.upgrade() {

@@ -78,6 +78,25 @@ fn write(reply: &Reply, proto: Protocol, out: &mut Vec<u8>) {
     }
 }
 
+/// Appends a push message of `items`: RESP3's push type (`>`), or an
+/// array in RESP2 (pub/sub messages, invalidations).
+pub fn encode_push(items: Vec<Reply>, proto: Protocol, out: &mut Vec<u8>) {
+    let items: Vec<Reply> = items
+        .into_iter()
+        .map(|r| match proto {
+            Protocol::Resp2 => r.into_resp2_shape(),
+            Protocol::Resp3 => r.into_resp3_shape(),
+        })
+        .collect();
+    header(out, if proto == Protocol::Resp3 { b'>' } else { b'*' }, items.len());
+    items.iter().for_each(|r| write(r, proto, out));
+}
+
+/// Appends a status line (`+text`), as MONITOR's lines are sent.
+pub fn encode_status(text: &str, out: &mut Vec<u8>) {
+    line(out, b'+', text);
+}
+
 /// Appends `args` as a RESP multibulk command (`*N` then `$len` bulks), as
 /// clients send them.
 pub fn encode_command<A: AsRef<[u8]>>(args: &[A], out: &mut Vec<u8>) {

@@ -10,7 +10,7 @@ mod parse;
 #[cfg(test)]
 mod tests;
 
-pub use encode::{Protocol, encode, encode_command};
+pub use encode::{Protocol, encode, encode_command, encode_push, encode_status};
 pub use parse::{
     DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_MULTIBULK_LEN, MAX_INLINE_LEN, ParseLimits, ProtocolError, Request, RequestParser,
 };

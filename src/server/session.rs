@@ -1,0 +1,506 @@
+//! One connection's state and the dispatch of its commands: connection
+//! commands, transactions, pub/sub, the server's own commands, and then
+//! the `Db` of the selected database.
+
+use super::commands::{self, ClientState};
+use super::multi::{self, Transaction};
+use super::resp::{Protocol, encode, encode_push, encode_status};
+use super::state::{ClientInfo, CommandStat, Push, ServerState};
+use std::collections::HashMap;
+use super::tracking::{self, Running};
+use super::{admin, subscribe};
+use crate::db::command::{BLOCKING, WRITE, lookup};
+use crate::db::pubsub::Subscription;
+use crate::db::{BlockCancel, Db, Reply};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+/// What the connection must do after a command.
+pub(crate) enum Next {
+    /// The reply is in the output buffer: go on.
+    Done,
+    /// A blocking command to run off the connection's task, on `db`.
+    Block(Db, Vec<Vec<u8>>),
+}
+
+/// A connection's state.
+pub(crate) struct Session {
+    pub(crate) state: Arc<ServerState>,
+    pub(crate) info: Arc<ClientInfo>,
+    pub(crate) client: ClientState,
+    pub(crate) db: usize,
+    pub(crate) tx: Transaction,
+    pub(crate) sub: Option<Subscription>,
+    /// CLIENT CACHING yes/no for the next command (OPTIN/OPTOUT tracking).
+    pub(crate) caching: Option<bool>,
+    pub(crate) tracking_optin: bool,
+    pub(crate) tracking_optout: bool,
+    /// Command statistics not yet merged into the server's.
+    stats: HashMap<&'static str, CommandStat>,
+}
+
+/// Commands allowed in RESP2 while subscribed.
+const SUBSCRIBED_OK: &[&str] =
+    &["subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe", "sunsubscribe", "ping", "quit", "reset"];
+
+/// Commands that run at once inside MULTI instead of being queued.
+const NOT_QUEUED: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
+
+/// Server-level commands, known to MULTI's queueing check.
+pub(crate) const SERVER_COMMANDS: &[(&str, i32)] = &[
+    ("ping", -1),
+    ("echo", 2),
+    ("quit", -1),
+    ("reset", 1),
+    ("hello", -1),
+    ("client", -2),
+    ("select", 2),
+    ("multi", 1),
+    ("exec", 1),
+    ("discard", 1),
+    ("watch", -2),
+    ("unwatch", 1),
+    ("subscribe", -2),
+    ("psubscribe", -2),
+    ("unsubscribe", -1),
+    ("punsubscribe", -1),
+    ("info", -1),
+    ("config", -2),
+    ("dbsize", 1),
+    ("flushdb", -1),
+    ("flushall", -1),
+    ("save", 1),
+    ("bgsave", -1),
+    ("lastsave", 1),
+    ("slowlog", -2),
+    ("time", 1),
+    ("shutdown", -1),
+    ("monitor", 1),
+    ("swapdb", 3),
+    ("move", 3),
+];
+
+fn lower(name: &[u8]) -> String {
+    String::from_utf8_lossy(name).to_ascii_lowercase()
+}
+
+impl Session {
+    pub(crate) fn new(state: Arc<ServerState>, info: Arc<ClientInfo>) -> Self {
+        let client = ClientState { id: info.id, name: None, proto: Protocol::Resp2, quit: false };
+        Session {
+            state,
+            info,
+            client,
+            db: 0,
+            tx: Transaction::default(),
+            sub: None,
+            caching: None,
+            tracking_optin: false,
+            tracking_optout: false,
+            stats: HashMap::new(),
+        }
+    }
+
+    /// Merges this connection's command statistics into the server's.
+    pub(crate) fn flush_stats(&mut self) {
+        if self.stats.is_empty() {
+            return;
+        }
+        let mut all = self.state.stats.commands.lock();
+        for (name, s) in self.stats.drain() {
+            let t = all.entry(name.to_string()).or_default();
+            t.calls += s.calls;
+            t.usec += s.usec;
+            t.failed += s.failed;
+            t.latency.merge(&s.latency);
+        }
+    }
+
+    pub(crate) fn proto(&self) -> Protocol {
+        self.client.proto
+    }
+
+    /// The selected database.
+    pub(crate) fn current(&self) -> &Db {
+        &self.state.dbs[self.db]
+    }
+
+    pub(crate) fn subscriptions(&self) -> usize {
+        self.sub.as_ref().map_or(0, Subscription::count)
+    }
+
+    /// Runs one command, appending its reply (or replies) to `out`.
+    pub(crate) fn run(&mut self, args: Vec<Vec<u8>>, out: &mut Vec<u8>) -> Next {
+        let Some(name) = args.first() else { return Next::Done };
+        let lname = lower(name);
+        self.note_command(&lname, &args);
+        let proto = self.client.proto;
+        // In RESP2, a subscribed connection only (un)subscribes and pings.
+        if proto == Protocol::Resp2 && self.subscriptions() > 0 && !SUBSCRIBED_OK.contains(&lname.as_str()) {
+            let msg = format!(
+                "ERR Can't execute '{lname}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+            );
+            encode(Reply::Error(msg), proto, out);
+            return Next::Done;
+        }
+        if self.tx.in_multi() && !NOT_QUEUED.contains(&lname.as_str()) {
+            let reply = self.queue(&lname, args);
+            encode(reply, proto, out);
+            return Next::Done;
+        }
+        let reply = match lname.as_str() {
+            "multi" => self.multi(),
+            "exec" => self.exec(),
+            "discard" => self.discard(),
+            "watch" => self.watch(&args),
+            "unwatch" => {
+                self.tx.unwatch(&self.state.watches);
+                Reply::OK
+            }
+            "reset" => self.reset(),
+            "select" => self.select(&args),
+            "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" => {
+                subscribe::run(self, &lname, &args, out);
+                return Next::Done;
+            }
+            "ping" if self.subscriptions() > 0 && proto == Protocol::Resp2 => {
+                let msg = args.get(1).cloned().unwrap_or_default();
+                if args.len() > 2 {
+                    Reply::Error("ERR wrong number of arguments for 'ping' command".into())
+                } else {
+                    Reply::Array(vec![Reply::bulk("pong"), Reply::Bulk(msg)])
+                }
+            }
+            "monitor" => {
+                admin::monitor(self);
+                Reply::OK
+            }
+            _ => match admin::run(self, &lname, &args) {
+                Some(reply) => reply,
+                None => match commands::handle(&args, &mut self.client) {
+                    Some(reply) => {
+                        if lname == "hello" || lname == "client" {
+                            *self.info.name.lock() = self.client.name.clone();
+                        }
+                        reply
+                    }
+                    None if lookup(name).is_some_and(|c| c.flags & BLOCKING != 0) => {
+                        return Next::Block(self.current().clone(), args);
+                    }
+                    None => self.execute(&args),
+                },
+            },
+        };
+        if reply.is_error() {
+            self.state.stats.error_replies.fetch_add(1, Ordering::Relaxed);
+        }
+        if lname == "shutdown" && reply == Reply::Simple("") {
+            // Shutting down: no reply, the connection closes.
+            self.client.quit = true;
+            return Next::Done;
+        }
+        self.info.resp.store(if self.client.proto == Protocol::Resp3 { 3 } else { 2 }, Ordering::Relaxed);
+        encode(reply, self.client.proto, out);
+        Next::Done
+    }
+
+    /// Runs a `Db` command of the selected database, under the gate.
+    fn execute(&mut self, args: &[Vec<u8>]) -> Reply {
+        let start = Instant::now();
+        let reply = {
+            let _gate = self.state.gate.read();
+            let _me = Running::enter(self.info.id);
+            self.current().execute(args)
+        };
+        self.after(args, &reply, start);
+        reply
+    }
+
+    /// Bookkeeping after a `Db` command: stats, slow log, tracking.
+    pub(crate) fn after(&mut self, args: &[Vec<u8>], reply: &Reply, start: Instant) {
+        let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let Some(cmd) = args.first().and_then(|n| lookup(n)) else { return };
+        {
+            // Kept locally, merged into the server's after each batch.
+            let s = self.stats.entry(cmd.name).or_default();
+            s.calls += 1;
+            s.usec += micros;
+            s.latency.record(micros);
+            if reply.is_error() {
+                s.failed += 1;
+            }
+        }
+        self.state.record_slow(args, micros, &self.info);
+        if cmd.flags & WRITE != 0 {
+            if !reply.is_error() {
+                self.state.changes_since_save.fetch_add(1, Ordering::Relaxed);
+            }
+        } else {
+            let keys = tracking_keys(args);
+            if !keys.is_empty() {
+                let hit = !matches!(reply, Reply::Null | Reply::NullArray | Reply::Error(_));
+                let counter = if hit { &self.state.stats.keyspace_hits } else { &self.state.stats.keyspace_misses };
+                counter.fetch_add(1, Ordering::Relaxed);
+                let track = match (self.tracking_optin, self.tracking_optout) {
+                    (true, _) => self.caching == Some(true),
+                    (_, true) => self.caching != Some(false),
+                    _ => true,
+                };
+                if track {
+                    self.state.tracking.remember(self.info.id, &keys);
+                }
+            }
+        }
+        self.caching = None;
+    }
+
+    fn note_command(&self, lname: &str, _args: &[Vec<u8>]) {
+        let ms = u64::try_from(self.info.created.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.info.last_active_ms.store(ms, Ordering::Relaxed);
+        self.state.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
+        let mut last = self.info.last_cmd.lock();
+        if *last != lname {
+            lname.clone_into(&mut last);
+        }
+        if self.state.monitoring.load(Ordering::Relaxed) && lname != "monitor" {
+            admin::feed_monitors(self, _args);
+        }
+    }
+
+    fn multi(&mut self) -> Reply {
+        if self.tx.in_multi() {
+            return Reply::Error("ERR MULTI calls can not be nested".into());
+        }
+        self.tx.queued = Some(Vec::new());
+        self.tx.failed = false;
+        self.info.multi.store(1, Ordering::Relaxed);
+        Reply::OK
+    }
+
+    /// Checks and queues a command inside MULTI.
+    fn queue(&mut self, lname: &str, args: Vec<Vec<u8>>) -> Reply {
+        let arity = lookup(&args[0]).map(|c| c.arity).or_else(|| {
+            SERVER_COMMANDS.iter().find(|(n, _)| *n == lname).map(|(_, a)| *a)
+        });
+        let err = match arity {
+            None => {
+                let rest: String = args.iter().skip(1).map(|a| format!("'{}' ", clip(a))).collect();
+                Some(format!("ERR unknown command '{}', with args beginning with: {rest}", clip(&args[0])))
+            }
+            Some(a) if !arity_ok(a, args.len()) => Some(format!("ERR wrong number of arguments for '{lname}' command")),
+            Some(_) if lname == "watch" => Some("ERR WATCH inside MULTI is not allowed".into()),
+            Some(_) => None,
+        };
+        if let Some(e) = err {
+            self.tx.failed = true;
+            return Reply::Error(e);
+        }
+        if let Some(q) = self.tx.queued.as_mut() {
+            q.push(args);
+            self.info.multi.fetch_add(1, Ordering::Relaxed);
+        }
+        Reply::Simple("QUEUED")
+    }
+
+    fn discard(&mut self) -> Reply {
+        if !self.tx.in_multi() {
+            return Reply::Error("ERR DISCARD without MULTI".into());
+        }
+        self.end_multi();
+        Reply::OK
+    }
+
+    fn end_multi(&mut self) {
+        self.tx.queued = None;
+        self.tx.failed = false;
+        self.tx.unwatch(&self.state.watches);
+        self.info.multi.store(0, Ordering::Relaxed);
+    }
+
+    fn exec(&mut self) -> Reply {
+        let Some(queued) = self.tx.queued.take() else {
+            return Reply::Error("ERR EXEC without MULTI".into());
+        };
+        if self.tx.failed {
+            self.end_multi();
+            return Reply::Error("EXECABORT Transaction discarded because of previous errors.".into());
+        }
+        let state = Arc::clone(&self.state);
+        let _gate = state.gate.write();
+        if self.tx.watch_failed(&state.dbs) {
+            self.end_multi();
+            return multi::aborted();
+        }
+        // Nothing changes our watched keys from here on but ourselves.
+        self.tx.unwatch(&state.watches);
+        let mut replies = Vec::with_capacity(queued.len());
+        let mut scratch = Vec::new();
+        for args in queued {
+            replies.push(self.run_queued(args, &mut scratch));
+        }
+        self.end_multi();
+        Reply::Array(replies)
+    }
+
+    /// Runs one queued command inside EXEC (the gate is held exclusively).
+    fn run_queued(&mut self, args: Vec<Vec<u8>>, scratch: &mut Vec<u8>) -> Reply {
+        let lname = lower(&args[0]);
+        let start = Instant::now();
+        let reply = match lname.as_str() {
+            "select" => self.select(&args),
+            "unwatch" => Reply::OK,
+            "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" => {
+                // Their replies are push-like arrays; keep the first.
+                scratch.clear();
+                subscribe::run(self, &lname, &args, scratch);
+                return Reply::Simple("OK");
+            }
+            _ => match admin::run(self, &lname, &args) {
+                Some(reply) => reply,
+                None => match commands::handle(&args, &mut self.client) {
+                    Some(reply) => reply,
+                    None => {
+                        let _me = Running::enter(self.info.id);
+                        let db = self.current().clone();
+                        if lookup(&args[0]).is_some_and(|c| c.flags & BLOCKING != 0) {
+                            // Inside a transaction nothing blocks.
+                            let cancel = BlockCancel::new();
+                            cancel.cancel();
+                            db.execute_cancellable(&args, &cancel)
+                        } else {
+                            db.execute(&args)
+                        }
+                    }
+                },
+            },
+        };
+        self.after(&args, &reply, start);
+        reply
+    }
+
+    fn watch(&mut self, args: &[Vec<u8>]) -> Reply {
+        if self.tx.in_multi() {
+            return Reply::Error("ERR WATCH inside MULTI is not allowed".into());
+        }
+        let db = self.current().clone();
+        self.tx.watch(&self.state.watches, &db, self.db, &args[1..]);
+        Reply::OK
+    }
+
+    fn select(&mut self, args: &[Vec<u8>]) -> Reply {
+        if args.len() != 2 {
+            return Reply::Error("ERR wrong number of arguments for 'select' command".into());
+        }
+        match std::str::from_utf8(&args[1]).ok().and_then(|s| s.parse::<i64>().ok()) {
+            None => Reply::Error("ERR value is not an integer or out of range".into()),
+            Some(i) if i < 0 || i as u64 >= self.state.dbs.len() as u64 => {
+                Reply::Error("ERR DB index is out of range".into())
+            }
+            Some(i) => {
+                self.db = usize::try_from(i).unwrap_or(0);
+                self.info.db.store(self.db, Ordering::Relaxed);
+                Reply::OK
+            }
+        }
+    }
+
+    /// RESET: back to a new connection's state.
+    fn reset(&mut self) -> Reply {
+        if self.tx.in_multi() {
+            self.end_multi();
+        }
+        self.tx.unwatch(&self.state.watches);
+        self.sub = None;
+        self.info.subs.store(0, Ordering::Relaxed);
+        self.info.psubs.store(0, Ordering::Relaxed);
+        self.state.tracking.forget_client(self.info.id);
+        self.caching = None;
+        self.tracking_optin = false;
+        self.tracking_optout = false;
+        self.db = 0;
+        self.info.db.store(0, Ordering::Relaxed);
+        self.client.proto = Protocol::Resp2;
+        self.client.name = None;
+        *self.info.name.lock() = None;
+        self.info.no_evict.store(false, Ordering::Relaxed);
+        let mut m = self.state.monitors.lock();
+        m.retain(|c| c.id != self.info.id);
+        self.state.monitoring.store(!m.is_empty(), Ordering::Relaxed);
+        Reply::Simple("RESET")
+    }
+
+    /// Moves queued push messages (pub/sub, invalidations, MONITOR) to `out`.
+    /// `false` if the client fell too far behind and must be closed.
+    pub(crate) fn drain_pushes(&mut self, out: &mut Vec<u8>) -> bool {
+        let proto = self.client.proto;
+        if let Some(sub) = &self.sub {
+            while let Some(m) = sub.try_recv() {
+                let items = match &m.pattern {
+                    Some(p) => vec![
+                        Reply::bulk("pmessage"),
+                        Reply::Bulk(p.to_vec()),
+                        Reply::Bulk(m.channel.to_vec()),
+                        Reply::Bulk(m.payload.to_vec()),
+                    ],
+                    None => vec![Reply::bulk("message"), Reply::Bulk(m.channel.to_vec()), Reply::Bulk(m.payload.to_vec())],
+                };
+                encode_push(items, proto, out);
+            }
+            if sub.dropped() > 0 {
+                // The subscriber's queue overflowed: Redis's output buffer
+                // limit for pub/sub clients disconnects it.
+                return false;
+            }
+        }
+        let pushes = std::mem::take(&mut *self.info.pushes.lock());
+        for p in pushes {
+            match p {
+                Push::Message(items) => encode_push(items, proto, out),
+                Push::Status(line) => encode_status(&line, out),
+            }
+        }
+        !self.info.killed.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.flush_stats();
+        self.tx.unwatch(&self.state.watches);
+        self.state.disconnect(self.info.id);
+    }
+}
+
+fn arity_ok(arity: i32, n: usize) -> bool {
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    let a = i64::from(arity);
+    if a >= 0 { n == a } else { n >= -a }
+}
+
+fn clip(b: &[u8]) -> String {
+    String::from_utf8_lossy(&b[..b.len().min(128)]).into_owned()
+}
+
+/// The keys a read command reads, for tracking and hit/miss counts.
+fn tracking_keys(args: &[Vec<u8>]) -> Vec<&[u8]> {
+    let Some(name) = args.first() else { return Vec::new() };
+    let name = lower(name);
+    let rest = || args[1..].iter().map(Vec::as_slice).collect();
+    match name.as_str() {
+        "mget" | "exists" | "sinter" | "sunion" | "sdiff" | "pfcount" | "touch" => rest(),
+        "zunion" | "zinter" | "zdiff" | "sintercard" | "zintercard" | "lmpop" | "zmpop" => {
+            let n = args.get(1).and_then(|n| std::str::from_utf8(n).ok()?.parse::<usize>().ok()).unwrap_or(0);
+            args.iter().skip(2).take(n).map(Vec::as_slice).collect()
+        }
+        "ping" | "echo" | "dbsize" | "keys" | "scan" | "randomkey" | "pubsub" | "publish" | "time" | "info" => {
+            Vec::new()
+        }
+        _ => args.get(1).map(|k| vec![k.as_slice()]).unwrap_or_default(),
+    }
+}
+
+/// Whether a tracking mode sends to this session itself.
+pub(crate) fn self_mode(session: &Session, bcast: bool, prefixes: Vec<Vec<u8>>, noloop: bool) -> tracking::Mode {
+    tracking::Mode { bcast, prefixes, noloop, target: Arc::downgrade(&session.info), redirect: false }
+}

@@ -1,0 +1,56 @@
+//! A server on a free loopback port for the server tests (included by
+//! path from each of them).
+#![allow(dead_code, unreachable_pub)]
+
+use embercache::Db;
+use embercache::server::{Server, ServerBuilder, ServerHandle};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+/// A server on a free loopback port, on its own runtime.
+pub struct TestServer {
+    pub rt: tokio::runtime::Runtime,
+    handle: Option<ServerHandle>,
+    pub addr: SocketAddr,
+}
+
+impl TestServer {
+    pub fn start(builder: ServerBuilder) -> Self {
+        Self::start_with(builder, Db::new())
+    }
+
+    pub fn start_with(builder: ServerBuilder, db: Db) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let server = builder.bind("127.0.0.1:0").build().unwrap();
+        let handle = {
+            let _enter = rt.enter();
+            server.spawn(db).unwrap()
+        };
+        let addr = handle.local_addr();
+        TestServer { rt, handle: Some(handle), addr }
+    }
+
+    pub fn new() -> Self {
+        Self::start(Server::builder())
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://{}/", self.addr)
+    }
+
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(self.url()).unwrap().get_connection().unwrap()
+    }
+
+    pub fn raw(&self) -> TcpStream {
+        let s = TcpStream::connect(self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s
+    }
+
+    pub fn shutdown(mut self) {
+        let handle = self.handle.take().unwrap();
+        self.rt.block_on(handle.shutdown()).unwrap();
+    }
+}
+
