@@ -3,7 +3,7 @@
 //! pushes (pub/sub messages, invalidations, MONITOR lines).
 
 use super::resp::{RequestParser, encode};
-use super::session::{Next, Session};
+use super::session::{Next, OverflowProbe, Session};
 use super::state::ServerState;
 use crate::db::{BlockCancel, Reply};
 use std::net::SocketAddr;
@@ -47,7 +47,7 @@ pub(crate) async fn serve<S>(
             _ = shutdown.wait_for(|&stop| stop) => return,
         };
         let Some(read) = read else {
-            if !session.drain_pushes(&mut out) || !flush(&mut stream, &mut out, &state, &mut shutdown).await {
+            if !session.drain_pushes(&mut out) || !flush(&mut stream, &mut out, &session, &mut shutdown).await {
                 return;
             }
             continue;
@@ -80,10 +80,11 @@ pub(crate) async fn serve<S>(
                 Next::Block(db, args) => {
                     // The replies before it go out first: the client may
                     // wait on them while this one blocks.
-                    if !flush(&mut stream, &mut out, &state, &mut shutdown).await {
+                    if !flush(&mut stream, &mut out, &session, &mut shutdown).await {
                         return;
                     }
-                    let Some(reply) = block(&mut stream, &mut buf, &mut chunk, &state, &mut session, db, args, &mut shutdown).await
+                    let Some(reply) =
+                        block(&mut stream, &mut buf, &mut chunk, &state, &mut session, db, args, &mut shutdown).await
                     else {
                         return;
                     };
@@ -97,7 +98,7 @@ pub(crate) async fn serve<S>(
         }
         buf.drain(..start);
         session.flush_stats();
-        if !session.drain_pushes(&mut out) || !flush(&mut stream, &mut out, &state, &mut shutdown).await {
+        if !session.drain_pushes(&mut out) || !flush(&mut stream, &mut out, &session, &mut shutdown).await {
             return;
         }
         if close || buf.len() > config.query_buffer_limit {
@@ -179,19 +180,64 @@ where
     }
 }
 
-/// Writes and clears `out`; `false` if the connection is to be dropped (a
-/// write error, or a shutdown while a slow reader keeps the write waiting).
-async fn flush<S>(stream: &mut S, out: &mut Vec<u8>, state: &ServerState, shutdown: &mut watch::Receiver<bool>) -> bool
+/// Writes and clears `out`; `false` if the connection is to be dropped: a
+/// write error, a shutdown while a slow reader keeps the write waiting, or
+/// a client that, while its write waits, falls too far behind on its push
+/// messages (Redis's output buffer limit: a slow subscriber is
+/// disconnected rather than buffered for without end).
+fn flush<'a, S>(
+    stream: &'a mut S,
+    out: &'a mut Vec<u8>,
+    session: &Session,
+    shutdown: &'a mut watch::Receiver<bool>,
+) -> impl std::future::Future<Output = bool> + Send + 'a
+where
+    S: AsyncWrite + Unpin + Send,
+{
+    // Taken now: the session itself is not `Sync`, so it stays out of the future.
+    let probe = session.overflow_probe();
+    let state = Arc::clone(&session.state);
+    write_out(stream, out, probe, state, shutdown)
+}
+
+async fn write_out<S>(
+    stream: &mut S,
+    out: &mut Vec<u8>,
+    probe: OverflowProbe,
+    state: Arc<ServerState>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> bool
 where
     S: AsyncWrite + Unpin,
 {
     if out.is_empty() {
         return true;
     }
-    let written = tokio::select! {
-        r = async { stream.write_all(out).await?; stream.flush().await } => r.is_ok(),
-        _ = shutdown.wait_for(|&stop| stop) => false,
+    let info = &probe.info;
+    let mut woken = false;
+    let written = {
+        let write = async {
+            stream.write_all(out).await?;
+            stream.flush().await
+        };
+        tokio::pin!(write);
+        loop {
+            tokio::select! {
+                r = &mut write => break r.is_ok(),
+                _ = shutdown.wait_for(|&stop| stop) => break false,
+                () = info.wake.notified() => {
+                    if probe.overflowed() {
+                        break false;
+                    }
+                    woken = true;
+                }
+            }
+        }
     };
+    if woken {
+        // The wake-up was for the connection's loop: pass it on.
+        info.wake.notify_one();
+    }
     state.stats.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
     out.clear();
     written

@@ -6,15 +6,27 @@ use super::commands::{self, ClientState};
 use super::multi::{self, Transaction};
 use super::resp::{Protocol, encode, encode_push, encode_status};
 use super::state::{ClientInfo, CommandStat, Push, ServerState};
-use std::collections::HashMap;
 use super::tracking::{self, Running};
 use super::{admin, subscribe};
 use crate::db::command::{BLOCKING, WRITE, lookup};
 use crate::db::pubsub::Subscription;
 use crate::db::{BlockCancel, Db, Reply};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
+
+/// See [`Session::overflow_probe`].
+pub(crate) struct OverflowProbe {
+    pub(crate) info: Arc<ClientInfo>,
+    dropped: Option<Arc<std::sync::atomic::AtomicU64>>,
+}
+
+impl OverflowProbe {
+    pub(crate) fn overflowed(&self) -> bool {
+        self.info.killed.load(Ordering::Relaxed) || self.dropped.as_ref().is_some_and(|d| d.load(Ordering::Relaxed) > 0)
+    }
+}
 
 /// What the connection must do after a command.
 pub(crate) enum Next {
@@ -280,9 +292,9 @@ impl Session {
 
     /// Checks and queues a command inside MULTI.
     fn queue(&mut self, lname: &str, args: Vec<Vec<u8>>) -> Reply {
-        let arity = lookup(&args[0]).map(|c| c.arity).or_else(|| {
-            SERVER_COMMANDS.iter().find(|(n, _)| *n == lname).map(|(_, a)| *a)
-        });
+        let arity = lookup(&args[0])
+            .map(|c| c.arity)
+            .or_else(|| SERVER_COMMANDS.iter().find(|(n, _)| *n == lname).map(|(_, a)| *a));
         let err = match arity {
             None => {
                 let rest: String = args.iter().skip(1).map(|a| format!("'{}' ", clip(a))).collect();
@@ -430,6 +442,12 @@ impl Session {
         Reply::Simple("RESET")
     }
 
+    /// What tells whether the client fell too far behind on its push
+    /// messages (or was killed) and must be disconnected.
+    pub(crate) fn overflow_probe(&self) -> OverflowProbe {
+        OverflowProbe { info: Arc::clone(&self.info), dropped: self.sub.as_ref().map(Subscription::drop_counter) }
+    }
+
     /// Moves queued push messages (pub/sub, invalidations, MONITOR) to `out`.
     /// `false` if the client fell too far behind and must be closed.
     pub(crate) fn drain_pushes(&mut self, out: &mut Vec<u8>) -> bool {
@@ -443,7 +461,9 @@ impl Session {
                         Reply::Bulk(m.channel.to_vec()),
                         Reply::Bulk(m.payload.to_vec()),
                     ],
-                    None => vec![Reply::bulk("message"), Reply::Bulk(m.channel.to_vec()), Reply::Bulk(m.payload.to_vec())],
+                    None => {
+                        vec![Reply::bulk("message"), Reply::Bulk(m.channel.to_vec()), Reply::Bulk(m.payload.to_vec())]
+                    }
                 };
                 encode_push(items, proto, out);
             }

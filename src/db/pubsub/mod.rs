@@ -250,6 +250,11 @@ impl Subscription {
         self.channels.len() + self.patterns.len()
     }
 
+    /// The counter behind [`Subscription::dropped`], shareable across threads.
+    pub(crate) fn drop_counter(&self) -> Arc<AtomicU64> {
+        self.inbox.drop_counter()
+    }
+
     /// The next message, if one is queued.
     pub fn try_recv(&self) -> Option<Message> {
         self.inbox.try_recv()

@@ -106,6 +106,11 @@ impl<T> Inbox<T> {
         self.rx.recv_timeout(timeout).ok()
     }
 
+    /// The counter of [`Inbox::dropped`], to watch from elsewhere.
+    pub(crate) fn drop_counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.dropped)
+    }
+
     /// Items dropped because the queue was full.
     pub(crate) fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)

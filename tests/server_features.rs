@@ -1,0 +1,443 @@
+#![cfg(feature = "server")]
+//! The server's own features against real clients: numbered databases,
+//! transactions and WATCH, pub/sub and keyspace notifications, client-side
+//! caching, the admin commands, and the limits on slow or idle clients.
+
+#[path = "support/server.rs"]
+mod server_support;
+
+use embercache::server::{Persistence, Server};
+use redis::Value;
+use server_support::TestServer;
+use std::io::{BufReader, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+/// A raw connection reading RESP values with the `redis` crate's parser.
+struct Raw {
+    w: TcpStream,
+    r: BufReader<TcpStream>,
+    parser: redis::Parser,
+}
+
+impl Raw {
+    fn new(server: &TestServer) -> Self {
+        let w = server.raw();
+        let r = BufReader::new(w.try_clone().unwrap());
+        Raw { w, r, parser: redis::Parser::new() }
+    }
+
+    fn send(&mut self, args: &[&str]) {
+        let mut out = format!("*{}\r\n", args.len());
+        for a in args {
+            out.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+        }
+        self.w.write_all(out.as_bytes()).unwrap();
+    }
+
+    fn read(&mut self) -> Value {
+        self.parser.parse_value(&mut self.r).unwrap()
+    }
+
+    fn call(&mut self, args: &[&str]) -> Value {
+        self.send(args);
+        self.read()
+    }
+}
+
+fn bulk(s: &str) -> Value {
+    Value::BulkString(s.as_bytes().to_vec())
+}
+
+fn q<T: redis::FromRedisValue>(con: &mut redis::Connection, args: &[&str]) -> T {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(con).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+fn err(con: &mut redis::Connection, args: &[&str]) -> String {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    match cmd.query::<Value>(con) {
+        Err(e) => e.to_string(),
+        Ok(v) => panic!("{args:?} succeeded: {v:?}"),
+    }
+}
+
+#[test]
+fn numbered_databases_are_separate_and_flushall_empties_all() {
+    let server = TestServer::new();
+    let mut a = server.client();
+    let mut b = server.client();
+    let () = q(&mut a, &["SET", "k", "zero"]);
+    let () = q(&mut b, &["SELECT", "15"]);
+    assert_eq!(q::<Option<String>>(&mut b, &["GET", "k"]), None);
+    let () = q(&mut b, &["SET", "k", "fifteen"]);
+    assert_eq!(q::<String>(&mut a, &["GET", "k"]), "zero");
+    assert_eq!(q::<i64>(&mut b, &["DBSIZE"]), 1);
+    assert!(err(&mut b, &["SELECT", "16"]).contains("DB index is out of range"));
+    let info: String = q(&mut a, &["INFO", "keyspace"]);
+    assert!(info.contains("db0:keys=1,expires=0") && info.contains("db15:keys=1,expires=0"), "{info}");
+    let () = q(&mut a, &["FLUSHALL"]);
+    assert_eq!(q::<i64>(&mut b, &["DBSIZE"]), 0);
+    assert_eq!(q::<i64>(&mut a, &["DBSIZE"]), 0);
+    server.shutdown();
+}
+
+#[test]
+fn multi_exec_discard_and_queueing_errors() {
+    let server = TestServer::new();
+    let mut c = server.client();
+    let mut raw = Raw::new(&server);
+    assert_eq!(raw.call(&["MULTI"]), Value::Okay);
+    for cmd in [&["SET", "a", "x"][..], &["INCR", "n"], &["INCR", "a"]] {
+        assert_eq!(raw.call(cmd), Value::SimpleString("QUEUED".into()));
+    }
+    let Value::Array(replies) = raw.call(&["EXEC"]) else { panic!("EXEC answers an array") };
+    assert_eq!(replies[..2], [Value::Okay, Value::Int(1)]);
+    assert!(matches!(replies[2], Value::ServerError(_)), "a runtime error is a reply in the array: {replies:?}");
+    assert_eq!(q::<i64>(&mut c, &["GET", "n"]), 1, "commands after a failed one still ran");
+
+    assert_eq!(raw.call(&["MULTI"]), Value::Okay);
+    assert_eq!(raw.call(&["SET", "b", "1"]), Value::SimpleString("QUEUED".into()));
+    assert!(matches!(raw.call(&["GET"]), Value::ServerError(_)));
+    assert!(matches!(raw.call(&["NOSUCHCMD"]), Value::ServerError(_)));
+    let Value::ServerError(e) = raw.call(&["EXEC"]) else { panic!("EXECABORT expected") };
+    assert_eq!(e.code(), "EXECABORT");
+    assert_eq!(q::<Option<String>>(&mut c, &["GET", "b"]), None, "an aborted transaction runs nothing");
+    assert_eq!(raw.call(&["MULTI"]), Value::Okay);
+    let Value::ServerError(e) = raw.call(&["MULTI"]) else { panic!() };
+    assert!(e.details().unwrap_or("").contains("can not be nested"), "{e:?}");
+    assert_eq!(raw.call(&["SET", "b", "1"]), Value::SimpleString("QUEUED".into()));
+    assert_eq!(raw.call(&["DISCARD"]), Value::Okay);
+    assert_eq!(q::<Option<String>>(&mut c, &["GET", "b"]), None);
+    assert!(err(&mut c, &["EXEC"]).contains("EXEC without MULTI"));
+    assert!(err(&mut c, &["DISCARD"]).contains("DISCARD without MULTI"));
+    server.shutdown();
+}
+
+/// WATCH then MULTI/SET/EXEC on `key` from `raw`; whether EXEC ran.
+fn watched_exec(raw: &mut Raw, key: &str, between: impl FnOnce()) -> bool {
+    assert_eq!(raw.call(&["WATCH", key]), Value::Okay);
+    between();
+    assert_eq!(raw.call(&["MULTI"]), Value::Okay);
+    raw.call(&["SET", key, "from-tx"]);
+    match raw.call(&["EXEC"]) {
+        Value::Nil => false,
+        Value::Array(v) if v.len() == 1 => true,
+        other => panic!("EXEC answered {other:?}"),
+    }
+}
+
+#[test]
+fn watch_aborts_on_any_change_but_not_on_a_no_op() {
+    let server = TestServer::new();
+    let mut other = server.client();
+    let mut raw = Raw::new(&server);
+    assert!(watched_exec(&mut raw, "k", || {}), "nothing changed");
+    assert!(!watched_exec(&mut raw, "k", || {
+        let () = q(&mut other, &["SET", "k", "other"]);
+    }));
+    assert_eq!(q::<String>(&mut other, &["GET", "k"]), "other");
+    // SADD of a member already there changes nothing: no abort.
+    let _: i64 = q(&mut other, &["SADD", "s2", "m"]);
+    assert_eq!(raw.call(&["WATCH", "s2"]), Value::Okay);
+    let _: i64 = q(&mut other, &["SADD", "s2", "m"]);
+    assert_eq!(raw.call(&["MULTI"]), Value::Okay);
+    raw.call(&["SCARD", "s2"]);
+    assert_eq!(raw.call(&["EXEC"]), Value::Array(vec![Value::Int(1)]), "a no-op write does not abort");
+    // Expiry counts as a change.
+    let () = q(&mut other, &["SET", "t", "v", "PX", "30"]);
+    assert!(!watched_exec(&mut raw, "t", || std::thread::sleep(Duration::from_millis(80))));
+    // So does FLUSHALL, and so do the client's own writes before MULTI.
+    assert!(!watched_exec(&mut raw, "k", || {
+        let () = q(&mut other, &["FLUSHALL"]);
+    }));
+    assert_eq!(raw.call(&["WATCH", "own"]), Value::Okay);
+    raw.call(&["SET", "own", "1"]);
+    assert_eq!(raw.call(&["MULTI"]), Value::Okay);
+    raw.call(&["GET", "own"]);
+    assert_eq!(raw.call(&["EXEC"]), Value::Nil);
+    // A key in another database of the same name is another key.
+    let () = q(&mut other, &["SELECT", "1"]);
+    assert!(watched_exec(&mut raw, "k", || {
+        let () = q(&mut other, &["SET", "k", "db1"]);
+    }));
+    server.shutdown();
+}
+
+#[test]
+fn exec_is_atomic_for_other_clients() {
+    let server = TestServer::new();
+    let writer = {
+        let mut c = server.client();
+        std::thread::spawn(move || {
+            for _ in 0..200 {
+                let mut p = redis::pipe();
+                p.atomic();
+                for _ in 0..10 {
+                    p.cmd("INCR").arg("x").ignore();
+                }
+                p.query::<()>(&mut c).unwrap();
+            }
+        })
+    };
+    let mut reader = server.client();
+    let mut seen = 0;
+    while !writer.is_finished() {
+        let x: Option<i64> = q(&mut reader, &["GET", "x"]);
+        assert_eq!(x.unwrap_or(0) % 10, 0, "a transaction was seen half done");
+        seen += 1;
+    }
+    writer.join().unwrap();
+    assert_eq!(q::<i64>(&mut reader, &["GET", "x"]), 2000);
+    assert!(seen > 0);
+    server.shutdown();
+}
+
+#[test]
+fn pubsub_with_the_redis_client_and_resp3_pushes() {
+    let server = TestServer::new();
+    let mut sub_con = server.client();
+    let mut publisher = server.client();
+    let mut sub = sub_con.as_pubsub();
+    sub.subscribe("news").unwrap();
+    sub.psubscribe("sport.*").unwrap();
+    sub.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(q::<i64>(&mut publisher, &["PUBLISH", "news", "hello"]), 1);
+    assert_eq!(q::<i64>(&mut publisher, &["PUBLISH", "sport.tennis", "ace"]), 1);
+    let m = sub.get_message().unwrap();
+    assert_eq!((m.get_channel_name(), m.get_payload::<String>().unwrap()), ("news", "hello".into()));
+    let m = sub.get_message().unwrap();
+    assert_eq!(m.get_pattern::<String>().unwrap(), "sport.*");
+    assert_eq!(m.get_payload::<String>().unwrap(), "ace");
+    let counts: Vec<Value> = q(&mut publisher, &["PUBSUB", "NUMSUB", "news", "none"]);
+    assert_eq!(counts, [bulk("news"), Value::Int(1), bulk("none"), Value::Int(0)]);
+    drop(sub);
+
+    // RESP2: a subscribed connection may only (un)subscribe and ping.
+    let mut raw = Raw::new(&server);
+    let confirm = raw.call(&["SUBSCRIBE", "a", "b"]);
+    assert_eq!(confirm, Value::Array(vec![bulk("subscribe"), bulk("a"), Value::Int(1)]));
+    assert_eq!(raw.read(), Value::Array(vec![bulk("subscribe"), bulk("b"), Value::Int(2)]));
+    let Value::ServerError(e) = raw.call(&["GET", "k"]) else { panic!() };
+    assert!(e.details().unwrap_or("").contains("only (P|S)SUBSCRIBE"), "{e:?}");
+    assert_eq!(raw.call(&["PING"]), Value::Array(vec![bulk("pong"), bulk("")]));
+    assert_eq!(raw.call(&["UNSUBSCRIBE", "a"]), Value::Array(vec![bulk("unsubscribe"), bulk("a"), Value::Int(1)]));
+    assert_eq!(raw.call(&["UNSUBSCRIBE"]), Value::Array(vec![bulk("unsubscribe"), bulk("b"), Value::Int(0)]));
+    assert_eq!(raw.call(&["UNSUBSCRIBE"]), Value::Array(vec![bulk("unsubscribe"), Value::Nil, Value::Int(0)]));
+    assert_eq!(raw.call(&["GET", "k"]), Value::Nil, "back to normal");
+
+    // RESP3: pushes, and other commands still allowed while subscribed.
+    let mut r3 = Raw::new(&server);
+    assert!(matches!(r3.call(&["HELLO", "3"]), Value::Map(_)));
+    let Value::Push { data, .. } = r3.call(&["SUBSCRIBE", "c"]) else { panic!("RESP3 confirmations are pushes") };
+    assert_eq!(data, [bulk("c"), Value::Int(1)]);
+    assert_eq!(r3.call(&["SET", "k", "v"]), Value::Okay);
+    let _: i64 = q(&mut publisher, &["PUBLISH", "c", "m1"]);
+    let Value::Push { kind, data } = r3.read() else { panic!() };
+    assert_eq!((kind, data), (redis::PushKind::Message, vec![bulk("c"), bulk("m1")]));
+    server.shutdown();
+}
+
+#[test]
+fn keyspace_notifications_on_channels() {
+    let server = TestServer::start(Server::builder().notify_keyspace_events("KEA"));
+    let mut c = server.client();
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["CONFIG", "GET", "notify-keyspace-events"]),
+        ["notify-keyspace-events", "AKE"]
+    );
+    let mut raw = Raw::new(&server);
+    raw.call(&["PSUBSCRIBE", "__key*@0__:*"]);
+    let () = q(&mut c, &["SET", "k", "v"]);
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let Value::Array(m) = raw.read() else { panic!() };
+        got.push((m[2].clone(), m[3].clone()));
+    }
+    got.sort_by_key(|(ch, _)| format!("{ch:?}"));
+    assert_eq!(got, [(bulk("__keyevent@0__:set"), bulk("k")), (bulk("__keyspace@0__:k"), bulk("set"))]);
+    // CONFIG SET switches them off, and bad letters are refused.
+    assert!(err(&mut c, &["CONFIG", "SET", "notify-keyspace-events", "Q"]).contains("Invalid event class"));
+    let () = q(&mut c, &["CONFIG", "SET", "notify-keyspace-events", ""]);
+    let () = q(&mut c, &["SET", "k", "w"]);
+    let _: i64 = q(&mut c, &["PUBLISH", "__keyspace@0__:marker", "end"]);
+    let Value::Array(m) = raw.read() else { panic!() };
+    assert_eq!(m[3], bulk("end"), "no event after notifications were turned off");
+    server.shutdown();
+}
+
+#[test]
+fn client_tracking_default_bcast_and_redirect() {
+    let server = TestServer::new();
+    let mut writer = server.client();
+    let mut t = Raw::new(&server);
+    assert!(matches!(t.call(&["HELLO", "3"]), Value::Map(_)));
+    assert_eq!(t.call(&["CLIENT", "TRACKING", "on"]), Value::Okay);
+    let () = q(&mut writer, &["SET", "k", "1"]);
+    assert_eq!(t.call(&["GET", "k"]), bulk("1"));
+    let () = q(&mut writer, &["SET", "k", "2"]);
+    let Value::Push { kind, data } = t.read() else { panic!("an invalidation push") };
+    assert_eq!((kind, data), (redis::PushKind::Invalidate, vec![Value::Array(vec![bulk("k")])]));
+    // Invalidated once: the next change is not reported until read again.
+    let () = q(&mut writer, &["SET", "k", "3"]);
+    assert_eq!(t.call(&["PING"]), Value::SimpleString("PONG".into()));
+
+    // BCAST with a prefix: every change under it, no reads needed.
+    let mut b = Raw::new(&server);
+    b.call(&["HELLO", "3"]);
+    assert_eq!(b.call(&["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "user:"]), Value::Okay);
+    let () = q(&mut writer, &["SET", "other", "x"]);
+    let () = q(&mut writer, &["SET", "user:1", "x"]);
+    let Value::Push { data, .. } = b.read() else { panic!() };
+    assert_eq!(data, [Value::Array(vec![bulk("user:1")])]);
+
+    // REDIRECT to a RESP2 subscriber of __redis__:invalidate.
+    let mut r = Raw::new(&server);
+    let Value::Int(rid) = r.call(&["CLIENT", "ID"]) else { panic!() };
+    r.call(&["SUBSCRIBE", "__redis__:invalidate"]);
+    let mut c = Raw::new(&server);
+    assert_eq!(c.call(&["CLIENT", "TRACKING", "on", "REDIRECT", &rid.to_string()]), Value::Okay);
+    assert_eq!(c.call(&["CLIENT", "GETREDIR"]), Value::Int(rid));
+    c.call(&["GET", "r"]);
+    let () = q(&mut writer, &["SET", "r", "1"]);
+    let Value::Array(m) = r.read() else { panic!() };
+    assert_eq!(m, [bulk("message"), bulk("__redis__:invalidate"), Value::Array(vec![bulk("r")])]);
+    server.shutdown();
+}
+
+#[test]
+fn info_config_client_slowlog_time() {
+    let server = TestServer::new();
+    let mut c = server.client();
+    let () = q(&mut c, &["CLIENT", "SETNAME", "admin"]);
+    let info: String = q(&mut c, &["INFO"]);
+    for field in ["redis_version:", "connected_clients:1", "used_memory:", "total_commands_processed:", "role:master"] {
+        assert!(info.contains(field), "INFO lacks {field}: {info}");
+    }
+    let stats: String = q(&mut c, &["INFO", "commandstats"]);
+    assert!(stats.contains("cmdstat_client:calls=") || stats.contains("# Commandstats"), "{stats}");
+    let () = q(&mut c, &["CONFIG", "SET", "maxmemory", "10mb", "hash-max-listpack-entries", "64"]);
+    let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "maxmemory"]);
+    assert_eq!(got, ["maxmemory", "10485760"]);
+    let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "hash-max-listpack-*"]);
+    assert_eq!(got, ["hash-max-listpack-entries", "64", "hash-max-listpack-value", "64"]);
+    assert!(err(&mut c, &["CONFIG", "SET", "nope", "1"]).contains("Unknown option"));
+    assert!(err(&mut c, &["CONFIG", "SET", "maxmemory", "lots"]).contains("memory value"));
+    let list: String = q(&mut c, &["CLIENT", "LIST"]);
+    assert!(list.contains("name=admin") && list.contains("cmd=client"), "{list}");
+
+    let () = q(&mut c, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+    let () = q(&mut c, &["SET", "slow", "v"]);
+    let log: Vec<Value> = q(&mut c, &["SLOWLOG", "GET", "1"]);
+    let Value::Array(entry) = &log[0] else { panic!() };
+    assert!(matches!(&entry[3], Value::Array(args) if args.first() == Some(&bulk("SET"))), "{entry:?}");
+    assert!(q::<i64>(&mut c, &["SLOWLOG", "LEN"]) >= 1);
+    let () = q(&mut c, &["SLOWLOG", "RESET"]);
+    let time: Vec<i64> = q(&mut c, &["TIME"]);
+    assert!(time[0] > 1_700_000_000 && (0..1_000_000).contains(&time[1]));
+
+    // CLIENT KILL closes the other connection.
+    let mut victim = Raw::new(&server);
+    let Value::Int(id) = victim.call(&["CLIENT", "ID"]) else { panic!() };
+    assert_eq!(q::<i64>(&mut c, &["CLIENT", "KILL", "ID", &id.to_string()]), 1);
+    victim.send(&["PING"]);
+    assert!(victim.parser.parse_value(&mut victim.r).is_err(), "the killed connection is closed");
+    server.shutdown();
+}
+
+#[test]
+fn save_lastsave_bgsave_and_shutdown() {
+    let dir = std::env::temp_dir().join(format!("embercache-server-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = TestServer::start(Server::builder().persistence(Persistence::new(&dir, "dump.ember")));
+    let mut c = server.client();
+    let () = q(&mut c, &["SET", "k", "v"]);
+    let () = q(&mut c, &["SELECT", "2"]);
+    let () = q(&mut c, &["SET", "k2", "v2"]);
+    let () = q(&mut c, &["SAVE"]);
+    assert!(dir.join("dump.ember").exists() && dir.join("dump.ember.2").exists());
+    let last: i64 = q(&mut c, &["LASTSAVE"]);
+    assert!(last > 1_700_000_000);
+    let started: String = q(&mut c, &["BGSAVE"]);
+    assert_eq!(started, "Background saving started");
+    let db = embercache::Db::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while db.load_snapshot(dir.join("dump.ember.2"), &Default::default()).is_err() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(db.get(b"k2").unwrap(), Some(b"v2".to_vec()));
+    // SHUTDOWN: no reply, the connection closes and the server stops.
+    let mut raw = Raw::new(&server);
+    raw.send(&["SHUTDOWN", "NOSAVE"]);
+    assert!(raw.parser.parse_value(&mut raw.r).is_err());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect(server.addr).is_ok() {
+        assert!(Instant::now() < deadline, "the server still accepts after SHUTDOWN");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn monitor_sees_other_clients_commands() {
+    let server = TestServer::new();
+    let mut m = Raw::new(&server);
+    assert_eq!(m.call(&["MONITOR"]), Value::Okay);
+    let mut c = server.client();
+    let () = q(&mut c, &["SET", "key", "a b"]);
+    // The client announces itself first (CLIENT SETINFO), then the SET.
+    let line = loop {
+        let Value::SimpleString(line) = m.read() else { panic!() };
+        if !line.contains("\"CLIENT\"") {
+            break line;
+        }
+    };
+    assert!(line.ends_with(r#"] "SET" "key" "a b""#), "{line}");
+    server.shutdown();
+}
+
+#[test]
+fn idle_clients_are_closed_after_timeout_but_subscribers_stay() {
+    let server = TestServer::start(Server::builder().timeout(1));
+    let mut idle = Raw::new(&server);
+    let mut sub = Raw::new(&server);
+    sub.call(&["SUBSCRIBE", "c"]);
+    std::thread::sleep(Duration::from_millis(2200));
+    idle.send(&["PING"]);
+    assert!(idle.parser.parse_value(&mut idle.r).is_err(), "the idle client was closed");
+    let mut c = server.client();
+    assert_eq!(q::<i64>(&mut c, &["PUBLISH", "c", "still here"]), 1);
+    let Value::Array(m) = sub.read() else { panic!() };
+    assert_eq!(m[2], bulk("still here"));
+    server.shutdown();
+}
+
+#[test]
+fn a_subscriber_that_never_reads_is_disconnected() {
+    let server = TestServer::new();
+    let mut slow = Raw::new(&server);
+    slow.call(&["SUBSCRIBE", "flood"]);
+    let mut c = server.client();
+    let payload = "x".repeat(4096);
+    let started = Instant::now();
+    let mut receivers = 1;
+    // Far more than the socket buffers and the subscriber's queue hold.
+    while receivers > 0 {
+        let mut p = redis::pipe();
+        for _ in 0..1000 {
+            p.cmd("PUBLISH").arg("flood").arg(&payload);
+        }
+        let counts: Vec<i64> = p.query(&mut c).unwrap();
+        receivers = *counts.last().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(60), "the slow subscriber was never disconnected");
+    }
+    let numsub: Vec<Value> = q(&mut c, &["PUBSUB", "NUMSUB", "flood"]);
+    assert_eq!(numsub[1], Value::Int(0));
+    server.shutdown();
+}
