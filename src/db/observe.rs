@@ -66,3 +66,98 @@ impl Observers {
         list.iter().for_each(|o| f(&**o));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Db;
+    use parking_lot::Mutex;
+
+    #[derive(Default)]
+    struct Log(Mutex<Vec<Vec<u8>>>, Mutex<usize>);
+
+    impl Observer for Log {
+        fn modified(&self, key: &[u8]) {
+            self.0.lock().push(key.to_vec());
+        }
+        fn flushed(&self) {
+            *self.1.lock() += 1;
+        }
+    }
+
+    /// Every write command that changes a key reports it (what WATCH and
+    /// tracking rely on); a write that changes nothing reports nothing.
+    #[test]
+    fn every_change_is_reported() {
+        let db = Db::new();
+        let log = Arc::new(Log::default());
+        let o: Arc<dyn Observer> = log.clone();
+        db.observe(&o);
+        db.inner.observers.interest(true);
+        let setup: &[&[&str]] = &[
+            &["SET", "s", "1"],
+            &["RPUSH", "l", "a", "b"],
+            &["HSET", "h", "f", "v"],
+            &["SADD", "set", "m"],
+            &["ZADD", "z", "1", "m"],
+            &["SET", "src", "x"],
+        ];
+        let changes: &[(&[&str], &str)] = &[
+            (&["SET", "s", "2"], "s"),
+            (&["GETSET", "s", "3"], "s"),
+            (&["APPEND", "s", "x"], "s"),
+            (&["SETRANGE", "s", "0", "y"], "s"),
+            (&["INCRBY", "n", "2"], "n"),
+            (&["INCRBYFLOAT", "f", "1.5"], "f"),
+            (&["SETBIT", "b", "3", "1"], "b"),
+            (&["PFADD", "hll", "a"], "hll"),
+            (&["MSET", "m1", "1"], "m1"),
+            (&["GETEX", "s", "EX", "100"], "s"),
+            (&["PERSIST", "s"], "s"),
+            (&["EXPIRE", "s", "100"], "s"),
+            (&["GETDEL", "s"], "s"),
+            (&["LPUSH", "l", "c"], "l"),
+            (&["LSET", "l", "0", "z"], "l"),
+            (&["LINSERT", "l", "BEFORE", "z", "y"], "l"),
+            (&["LREM", "l", "1", "y"], "l"),
+            (&["LTRIM", "l", "0", "5"], "l"),
+            (&["LMOVE", "l", "l2", "LEFT", "RIGHT"], "l2"),
+            (&["RPOP", "l"], "l"),
+            (&["HSET", "h", "f", "w"], "h"),
+            (&["HINCRBY", "h", "n", "1"], "h"),
+            (&["HDEL", "h", "f"], "h"),
+            (&["SADD", "set", "m2"], "set"),
+            (&["SREM", "set", "m"], "set"),
+            (&["SMOVE", "set", "set2", "m2"], "set2"),
+            (&["ZADD", "z", "2", "m"], "z"),
+            (&["ZINCRBY", "z", "1", "m"], "z"),
+            (&["ZPOPMIN", "z"], "z"),
+            (&["SUNIONSTORE", "u", "set2"], "u"),
+            (&["RENAME", "src", "dst"], "dst"),
+            (&["COPY", "dst", "cp"], "cp"),
+            (&["DEL", "cp"], "cp"),
+        ];
+        for cmd in setup {
+            assert!(!db.execute(cmd).is_error());
+        }
+        for (cmd, key) in changes {
+            log.0.lock().clear();
+            let reply = db.execute(cmd);
+            assert!(!reply.is_error(), "{cmd:?}: {reply:?}");
+            assert!(log.0.lock().iter().any(|k| k == key.as_bytes()), "{cmd:?} did not report {key}");
+        }
+        let no_ops: &[&[&str]] =
+            &[&["SADD", "set2", "m2"], &["SET", "dst", "x", "NX"], &["HDEL", "h", "nope"], &["GET", "dst"]];
+        for cmd in no_ops {
+            log.0.lock().clear();
+            db.execute(cmd);
+            assert!(log.0.lock().is_empty(), "{cmd:?} reported a change it did not make");
+        }
+        db.execute(&["FLUSHDB"]);
+        assert_eq!(*log.1.lock(), 1);
+        db.inner.observers.interest(false);
+        log.0.lock().clear();
+        db.execute(&["SET", "quiet", "1"]);
+        assert!(log.0.lock().is_empty(), "without interest, observers are not called");
+    }
+}
