@@ -1,23 +1,42 @@
 //! Serve a [`Db`] over the Redis protocol (feature `server`).
 //!
-//! This is the first part of the server: RESP2 and RESP3 over TCP, on the
-//! caller's tokio runtime. Requests are parsed by [`resp`] (multibulk and
-//! inline, with Redis's protocol errors and limits), every command the
-//! [`Db`] knows runs through [`Db::execute`], and the server answers the
-//! connection commands itself: `PING`, `ECHO`, `QUIT`, `HELLO [2|3]`,
-//! `SELECT 0`, `CLIENT ID|GETNAME|SETNAME|SETINFO`. Commands that may block
-//! (`BLPOP`, `BZPOPMIN`, …) run on tokio's blocking pool.
+//! RESP2 and RESP3 over TCP, on the caller's tokio runtime. Requests are
+//! parsed by [`resp`] (multibulk and inline, with Redis's protocol errors
+//! and limits); every command the [`Db`] knows runs through
+//! [`Db::execute`]; the server answers the rest itself:
 //!
-//! Per connection, everything a read brought is parsed, every complete
-//! command is run, and their replies go out in one write (pipelining).
-//! Limits: the number of clients (further ones get
+//! - connection: `PING`, `ECHO`, `QUIT`, `RESET`, `HELLO [2|3]`, `SELECT`
+//!   over numbered databases ([`ServerBuilder::databases`], 16 by default;
+//!   they share pub/sub, as Redis's do), `CLIENT` (`ID`, `GETNAME`,
+//!   `SETNAME`, `SETINFO`, `LIST`, `INFO`, `KILL`, `NO-EVICT`, `TRACKING`,
+//!   `CACHING`, `GETREDIR`, `TRACKINGINFO`);
+//! - transactions: `MULTI`, `EXEC`, `DISCARD`, `WATCH`, `UNWATCH` (see
+//!   `multi.rs` for the guarantees: EXEC holds every other client of the
+//!   server off, WATCH sees every change including expiry);
+//! - pub/sub: `SUBSCRIBE`, `PSUBSCRIBE`, `UNSUBSCRIBE`, `PUNSUBSCRIBE`
+//!   (pushes in RESP3, arrays in RESP2), and keyspace notifications on
+//!   `__keyspace@N__`/`__keyevent@N__` per `notify-keyspace-events`;
+//! - client-side caching: `CLIENT TRACKING` in default, BCAST, OPTIN,
+//!   OPTOUT, NOLOOP and REDIRECT modes, with `invalidate` pushes;
+//! - administration: `INFO` (Redis's sections and field names), `CONFIG
+//!   GET/SET/RESETSTAT/REWRITE` ([`config_cmd`]), `DBSIZE`, `FLUSHDB`,
+//!   `FLUSHALL`, `SAVE`, `BGSAVE`, `LASTSAVE` (snapshots, see
+//!   [`Persistence`]), `SLOWLOG`, `TIME`, `SHUTDOWN`, `MONITOR`.
+//!
+//! Commands that may block (`BLPOP`, `BZPOPMIN`, …) run on tokio's blocking
+//! pool; a client that leaves while blocked cancels its wait. Per
+//! connection, everything a read brought is parsed, every complete command
+//! is run, and their replies go out in one write (pipelining).
+//!
+//! Limits on what a peer controls: the number of clients (further ones get
 //! `ERR max number of clients reached`), the bulk and multibulk lengths
 //! ([`ServerBuilder::max_bulk_len`], [`ServerBuilder::max_multibulk_len`]),
-//! and the unparsed input kept per client
-//! ([`ServerBuilder::query_buffer_limit`]; over it the connection is closed).
-//!
-//! Not yet: AUTH/ACL, TLS, pub/sub delivery, MULTI/EXEC, the Memcached
-//! protocols.
+//! the unparsed input kept per client
+//! ([`ServerBuilder::query_buffer_limit`]; over it the connection is
+//! closed), idle clients ([`ServerBuilder::timeout`]), and slow readers: a
+//! subscriber whose queue of unsent messages overflows is disconnected, as
+//! Redis's `client-output-buffer-limit pubsub` does. Requests are arrays of
+//! bulk strings, so RESP3's nesting cannot be used to exhaust the parser.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
