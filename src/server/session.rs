@@ -50,6 +50,8 @@ pub(crate) struct Session {
     pub(crate) tracking_optout: bool,
     /// Command statistics not yet merged into the server's.
     stats: HashMap<&'static str, CommandStat>,
+    /// Commands run since the last merge.
+    processed: u64,
 }
 
 /// Commands allowed in RESP2 while subscribed.
@@ -111,11 +113,15 @@ impl Session {
             tracking_optin: false,
             tracking_optout: false,
             stats: HashMap::new(),
+            processed: 0,
         }
     }
 
     /// Merges this connection's command statistics into the server's.
     pub(crate) fn flush_stats(&mut self) {
+        if self.processed > 0 {
+            self.state.stats.commands_processed.fetch_add(std::mem::take(&mut self.processed), Ordering::Relaxed);
+        }
         if self.stats.is_empty() {
             return;
         }
@@ -267,10 +273,10 @@ impl Session {
         self.caching = None;
     }
 
-    fn note_command(&self, lname: &str, _args: &[Vec<u8>]) {
+    fn note_command(&mut self, lname: &str, _args: &[Vec<u8>]) {
+        self.processed += 1;
         let ms = u64::try_from(self.info.created.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.info.last_active_ms.store(ms, Ordering::Relaxed);
-        self.state.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
         let mut last = self.info.last_cmd.lock();
         if *last != lname {
             lname.clone_into(&mut last);
