@@ -414,10 +414,10 @@ impl Server {
         let clients = Arc::new(AtomicUsize::new(0));
         let mut tasks = JoinSet::new();
         let mut shutdown = std::pin::pin!(shutdown);
-        if let Some(rules) = self.config.persistence.as_ref().and_then(|p| Persistence::parse_rules(&p.save)) {
-            if !rules.is_empty() {
-                tasks.spawn(save_schedule(Arc::clone(&state), rules, stop_rx.clone()));
-            }
+        if let Some(rules) = self.config.persistence.as_ref().and_then(|p| Persistence::parse_rules(&p.save))
+            && !rules.is_empty()
+        {
+            tasks.spawn(save_schedule(Arc::clone(&state), rules, stop_rx.clone()));
         }
         let result = loop {
             let (mut stream, peer, tls) = tokio::select! {
