@@ -16,7 +16,16 @@
 //! and the unparsed input kept per client
 //! ([`ServerBuilder::query_buffer_limit`]; over it the connection is closed).
 //!
-//! Not yet: AUTH/ACL, TLS, pub/sub delivery, MULTI/EXEC, the Memcached
+//! With the `tls` feature, [`ServerBuilder::tls_bind`] adds a TLS listener
+//! (Redis's `tls-port`) beside the plain one or instead of it, with
+//! certificates from PEM files and mutual TLS ([`tls`]).
+//!
+//! Protected mode (Redis's `protected-mode yes`, on by default): while no
+//! password protects the default user, [`ServerBuilder::build`] refuses to
+//! listen on any address but loopback; bind loopback, set a password, or
+//! call [`ServerBuilder::protected_mode`]`(false)` on a trusted network.
+//!
+//! Not yet: AUTH/ACL, pub/sub delivery, MULTI/EXEC, the Memcached
 //! protocols.
 //!
 //! ```no_run
