@@ -48,7 +48,8 @@
 //! - `http` (feature `tower`) holds `CacheLayer`, a tower layer that caches
 //!   HTTP responses in a [`Cache`].
 //! - `server` (feature `server`) serves a [`Db`] over the Redis protocol:
-//!   `server::resp` is the codec (no I/O), `Server` the tokio runtime.
+//!   `server::resp` is the codec (no I/O), `Server` the tokio runtime,
+//!   `server::tls` (feature `tls`) the TLS listener's certificates.
 //! - `cached` (feature `macros`) holds the registry of
 //!   [`#[cached]`](macro@cached) functions' caches: their stats by name.
 //! - [`error`] holds [`Error`] and [`ConfigError`].
@@ -61,6 +62,7 @@
 //! | `encryption` | no | snapshots and journals encrypted at rest (AES-256-GCM or ChaCha20-Poly1305 from RustCrypto, envelope keys, [`persist::crypt::KeyProvider`]) |
 //! | `tower` | no | `http`: a tower layer caching HTTP responses (`Cache-Control`, `Vary`, coalesced misses, bounded bodies), built on `http` 1 and `http-body` 1 |
 //! | `server` | no | `server`: serve a [`Db`] over the Redis protocol (RESP2 and RESP3, pipelining, inline commands, Redis's protocol errors and limits) on tokio; the first part of the server |
+//! | `tls` | no | `server::tls`: a TLS listener for the server (rustls with the `ring` provider, certificates from PEM files, mutual TLS, handshake timeout); implies `server` |
 //!
 //! # Consistency model
 //!

@@ -38,6 +38,15 @@
 //! Redis's `client-output-buffer-limit pubsub` does. Requests are arrays of
 //! bulk strings, so RESP3's nesting cannot be used to exhaust the parser.
 //!
+//! With the `tls` feature, [`ServerBuilder::tls_bind`] adds a TLS listener
+//! (Redis's `tls-port`) beside the plain one or instead of it, with
+//! certificates from PEM files and mutual TLS ([`tls`]).
+//!
+//! Protected mode (Redis's `protected-mode yes`, on by default): while no
+//! password protects the default user, [`ServerBuilder::build`] refuses to
+//! listen on any address but loopback; bind loopback, set a password, or
+//! call [`ServerBuilder::protected_mode`]`(false)` on a trusted network.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use embercache::Db;
@@ -57,11 +66,14 @@ mod commands;
 pub mod config_cmd;
 mod connection;
 mod info;
+mod listen;
 mod multi;
 pub mod resp;
 mod session;
 mod state;
 mod subscribe;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod tracking;
 
 use crate::db::Db;
@@ -75,7 +87,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -155,15 +166,58 @@ pub(crate) struct Config {
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ServerBuilder {
-    addr: String,
+    /// The plain listener's address; `None`: [`DEFAULT_BIND`], unless a
+    /// TLS address is set (then there is no plain listener).
+    addr: Option<String>,
+    #[cfg(feature = "tls")]
+    tls_addr: Option<String>,
+    #[cfg(feature = "tls")]
+    tls: Option<tls::TlsConfig>,
     config: Config,
 }
 
 impl ServerBuilder {
-    /// The address to listen on (default [`DEFAULT_BIND`]); port 0 picks a free one.
+    /// The address of the plain-text listener (default [`DEFAULT_BIND`]);
+    /// port 0 picks a free one.
+    ///
+    /// With [`tls_bind`](Self::tls_bind) (feature `tls`) and no `bind`,
+    /// the server listens for TLS only (redis.conf's `port 0`); with both,
+    /// on both.
     pub fn bind(mut self, addr: impl Into<String>) -> Self {
-        self.addr = addr.into();
+        self.addr = Some(addr.into());
         self
+    }
+
+    /// The address of the TLS listener (Redis's `tls-port`; port 0 picks a
+    /// free one); needs [`tls`](Self::tls). Beside the plain listener if
+    /// [`bind`](Self::bind) is called too, instead of it otherwise.
+    #[cfg(feature = "tls")]
+    pub fn tls_bind(mut self, addr: impl Into<String>) -> Self {
+        self.tls_addr = Some(addr.into());
+        self
+    }
+
+    /// The certificates of the TLS listener (see [`tls`]).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: tls::TlsConfig) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// Redis's `protected-mode` (default on): while no password protects
+    /// the default user, [`build`](Self::build) refuses to listen on any
+    /// address but loopback. Turn it off only when every host that can
+    /// reach the address is trusted.
+    pub fn protected_mode(mut self, on: bool) -> Self {
+        self.config.protected_mode = on;
+        self
+    }
+
+    /// Whether a password (or an ACL rule) protects the default user; the
+    /// hook for `requirepass`/ACL, which protected mode consults. None does
+    /// yet.
+    fn default_user_protected(&self) -> bool {
+        false
     }
 
     /// The most clients connected at once (default [`DEFAULT_MAX_CLIENTS`]).
@@ -226,7 +280,12 @@ impl ServerBuilder {
         self
     }
 
-    /// Binds the listening socket. Needs no runtime; serving does.
+    /// Binds the listening sockets. Needs no runtime; serving does.
+    ///
+    /// Fails on an invalid setting, on an address that cannot be bound,
+    /// with TLS on a certificate the key does not match, and in protected
+    /// mode on an address beyond loopback while no password protects the
+    /// default user (see [`protected_mode`](Self::protected_mode)).
     pub fn build(mut self) -> io::Result<Server> {
         if let Some(events) = Some(&self.config.notify_keyspace_events).filter(|e| !e.is_empty())
             && crate::db::notify::ChannelEvents::parse(events).is_err()
@@ -236,19 +295,68 @@ impl ServerBuilder {
                 format!("invalid notify-keyspace-events '{events}'"),
             ));
         }
-        let listener = std::net::TcpListener::bind(&self.addr)?;
-        listener.set_nonblocking(true)?;
-        let local = listener.local_addr()?;
-        self.config.port = local.port();
+        let protected = !self.config.protected_mode || self.default_user_protected();
+        let plain_addr = self.plain_addr();
+        let plain = match plain_addr.as_deref().map(listen::resolve).transpose()? {
+            Some(addrs) => {
+                listen::check_protected_mode(&addrs, protected)?;
+                Some(addrs)
+            }
+            None => None,
+        };
+        let tls = self.tls_listener(protected)?;
+        let plain = plain.as_deref().map(listen::bind).transpose()?;
+        let bound = listen::Bound { plain, tls };
+        let local = bound.local_addr()?;
+        self.config.port = match &bound.plain {
+            Some(l) => l.local_addr()?.port(),
+            None => 0,
+        };
+        self.config.tls_port = bound.tls_addr().map_or(0, |a| a.port());
         self.config.bind_host = local.ip().to_string();
-        Ok(Server { listener, config: Arc::new(self.config) })
+        Ok(Server { bound, config: Arc::new(self.config) })
+    }
+
+    /// The plain listener's address, if there is to be one.
+    fn plain_addr(&self) -> Option<String> {
+        #[cfg(feature = "tls")]
+        if self.addr.is_none() && self.tls_addr.is_some() {
+            return None;
+        }
+        Some(self.addr.clone().unwrap_or_else(|| DEFAULT_BIND.to_string()))
+    }
+
+    /// Binds the TLS listener, if one is configured.
+    #[cfg(feature = "tls")]
+    fn tls_listener(&self, protected: bool) -> io::Result<Option<(std::net::TcpListener, listen::Acceptor)>> {
+        match (&self.tls_addr, &self.tls) {
+            (None, None) => Ok(None),
+            (Some(addr), Some(config)) => {
+                let addrs = listen::resolve(addr)?;
+                listen::check_protected_mode(&addrs, protected)?;
+                let acceptor = config.acceptor()?;
+                Ok(Some((listen::bind(&addrs)?, acceptor)))
+            }
+            (Some(_), None) => {
+                Err(io::Error::new(io::ErrorKind::InvalidInput, "tls_bind needs a TlsConfig: call ServerBuilder::tls"))
+            }
+            (None, Some(_)) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a TlsConfig was given but no TLS address: call ServerBuilder::tls_bind",
+            )),
+        }
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn tls_listener(&self, _protected: bool) -> io::Result<Option<(std::net::TcpListener, listen::Acceptor)>> {
+        Ok(None)
     }
 }
 
 /// A bound RESP server, ready to serve a [`Db`].
 #[derive(Debug)]
 pub struct Server {
-    listener: std::net::TcpListener,
+    bound: listen::Bound,
     config: Arc<Config>,
 }
 
@@ -256,7 +364,11 @@ impl Server {
     /// A builder with the defaults: loopback port 6379, Redis's limits, 16 databases.
     pub fn builder() -> ServerBuilder {
         ServerBuilder {
-            addr: DEFAULT_BIND.to_string(),
+            addr: None,
+            #[cfg(feature = "tls")]
+            tls_addr: None,
+            #[cfg(feature = "tls")]
+            tls: None,
             config: Config {
                 parse_limits: ParseLimits::default(),
                 max_clients: DEFAULT_MAX_CLIENTS,
@@ -274,9 +386,15 @@ impl Server {
         }
     }
 
-    /// The address the server listens on.
+    /// The address of the plain listener; of the TLS one if that is the
+    /// only one.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+        self.bound.local_addr()
+    }
+
+    /// The address of the TLS listener, if there is one.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.bound.tls_addr()
     }
 
     /// The databases served: `db` as database 0, the rest made like it
@@ -318,7 +436,7 @@ impl Server {
         if dbs.is_empty() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "no database to serve"));
         }
-        let listener = TcpListener::from_std(self.listener)?;
+        let listeners = self.bound.into_tokio()?;
         let (stop_tx, mut stop_rx) = watch::channel(false);
         let state = ServerState::new(dbs, Arc::clone(&self.config), stop_tx);
         let clients = Arc::new(AtomicUsize::new(0));
@@ -330,8 +448,8 @@ impl Server {
             tasks.spawn(save_schedule(Arc::clone(&state), rules, stop_rx.clone()));
         }
         let result = loop {
-            let (mut stream, peer) = tokio::select! {
-                accepted = listener.accept() => match accepted {
+            let (mut stream, peer, tls) = tokio::select! {
+                accepted = listeners.accept() => match accepted {
                     Ok(pair) => pair,
                     // Per-connection failures (the peer reset before accept, …).
                     Err(e) if is_transient(&e) => continue,
@@ -343,9 +461,13 @@ impl Server {
             };
             if clients.load(Ordering::Acquire) >= state.max_clients.load(Ordering::Relaxed) {
                 state.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
-                tasks.spawn(async move {
-                    let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
-                });
+                // A TLS client is closed without a handshake, which would
+                // cost a task for as long as the peer cares to stall it.
+                if tls.is_none() {
+                    tasks.spawn(async move {
+                        let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+                    });
+                }
                 continue;
             }
             let _ = stream.set_nodelay(true);
@@ -353,11 +475,18 @@ impl Server {
             let guard = ClientSlot::take(&clients);
             let (state, stop) = (Arc::clone(&state), stop_rx.clone());
             tasks.spawn(async move {
+                // The slot is held through the TLS handshake too.
                 let _guard = guard;
-                connection::serve(stream, (peer, local), state, stop).await;
+                match tls {
+                    None => connection::serve(stream, (peer, local), state, stop).await,
+                    #[cfg(feature = "tls")]
+                    Some(acceptor) => tls::serve(&acceptor, stream, (peer, local), state, stop).await,
+                    #[cfg(not(feature = "tls"))]
+                    Some(never) => match never {},
+                }
             });
         };
-        drop(listener);
+        drop(listeners);
         let _ = state.stop.send(true);
         while tasks.join_next().await.is_some() {}
         result
@@ -367,11 +496,12 @@ impl Server {
     /// one, as `tokio::spawn` does); the handle shuts it down.
     pub fn spawn(self, db: Db) -> io::Result<ServerHandle> {
         let local_addr = self.local_addr()?;
+        let tls_addr = self.tls_addr();
         let (tx, mut rx) = watch::channel(false);
         let task = tokio::spawn(self.serve_until(db, async move {
             let _ = rx.wait_for(|&stop| stop).await;
         }));
-        Ok(ServerHandle { local_addr, stop: tx, task })
+        Ok(ServerHandle { local_addr, tls_addr, stop: tx, task })
     }
 }
 
@@ -424,14 +554,21 @@ impl Drop for ClientSlot {
 #[derive(Debug)]
 pub struct ServerHandle {
     local_addr: SocketAddr,
+    tls_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<io::Result<()>>,
 }
 
 impl ServerHandle {
-    /// The address the server listens on.
+    /// The address of the plain listener; of the TLS one if that is the
+    /// only one.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address of the TLS listener, if there is one.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_addr
     }
 
     /// Stops accepting, closes every connection, and waits for the server
