@@ -80,6 +80,7 @@
 //!   heavy concurrent reads the policy sees most but not necessarily all
 //!   accesses.
 
+pub mod acl;
 pub mod cache;
 #[cfg(feature = "macros")]
 pub mod cached;
