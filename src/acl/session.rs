@@ -27,6 +27,17 @@ impl Session {
         Session { acl, user, generation, gone: false, client_info: String::new() }
     }
 
+    /// A session of the `default` user, on or off (a server's new
+    /// connections start as it).
+    pub(crate) fn default_user(acl: &Acl) -> Session {
+        let generation = acl.generation();
+        match acl.user("default") {
+            Some(u) => Session::new(acl.clone(), u, generation),
+            // Cannot happen (`default` is never removed); refuse everything if it did.
+            None => Session { gone: true, ..Session::new(acl.clone(), Arc::new(User::new(b"default", 0)), generation) },
+        }
+    }
+
     /// The user's name.
     pub fn user_name(&self) -> &[u8] {
         self.user.name()
@@ -69,10 +80,20 @@ impl Session {
     /// Whether the session's user may run `args` (the command name first);
     /// a refusal is logged.
     pub fn check<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Result<(), Denied> {
+        self.check_unlogged(args).inspect_err(|d| self.log(d))
+    }
+
+    /// [`Session::check`] without logging a refusal (see [`Session::log`]).
+    pub(crate) fn check_unlogged<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Result<(), Denied> {
         if !self.refresh() {
             return Err(self.gone_error());
         }
-        self.user.check(args).inspect_err(|d| self.acl.log_denied(d, &self.client_info))
+        self.user.check(args)
+    }
+
+    /// Logs a refusal in the ACL log, with this session's client info.
+    pub(crate) fn log(&self, denied: &Denied) {
+        self.acl.log_denied(denied, &self.client_info);
     }
 
     /// [`Session::check`] through a shared reference: `None` if the ACL

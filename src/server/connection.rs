@@ -2,8 +2,9 @@
 //! write all their replies at once.
 
 use super::Config;
+use super::acl_commands::{self, Admit};
 use super::commands::{self, ClientState};
-use super::resp::{Protocol, RequestParser, encode};
+use super::resp::{RequestParser, encode};
 use crate::db::command::{BLOCKING, lookup};
 use crate::db::{BlockCancel, Db, Reply};
 use std::sync::Arc;
@@ -30,7 +31,7 @@ pub(crate) async fn serve(
 ) {
     let _ = stream.set_nodelay(true);
     let mut parser = RequestParser::new(config.parse_limits);
-    let mut client = ClientState { id, name: None, proto: Protocol::Resp2, quit: false };
+    let mut client = ClientState::new(id, &config.acl);
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut chunk = vec![0u8; READ_CHUNK];
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
@@ -61,6 +62,17 @@ pub(crate) async fn serve(
             let args = req.args;
             if args.is_empty() {
                 continue;
+            }
+            match acl_commands::admit(&args, &mut client) {
+                Admit::Run => {}
+                Admit::Refuse(reply) => {
+                    encode(reply, client.proto, &mut out);
+                    continue;
+                }
+                Admit::Close => {
+                    close = true;
+                    break;
+                }
             }
             let reply = match commands::handle(&args, &mut client) {
                 Some(reply) => reply,

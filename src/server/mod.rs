@@ -16,8 +16,14 @@
 //! and the unparsed input kept per client
 //! ([`ServerBuilder::query_buffer_limit`]; over it the connection is closed).
 //!
-//! Not yet: AUTH/ACL, TLS, pub/sub delivery, MULTI/EXEC, the Memcached
-//! protocols.
+//! Access control is Redis's ([`crate::acl`]): connections start as the
+//! `default` user and must `AUTH` (or `HELLO … AUTH`) first if it has a
+//! password ([`ServerBuilder::requirepass`], [`ServerBuilder::aclfile`],
+//! [`ServerBuilder::acl`]); every command is checked against the user's
+//! permissions (`NOPERM`); `ACL …` manages the users and `COMMAND …`
+//! describes the commands.
+//!
+//! Not yet: TLS, pub/sub delivery, MULTI/EXEC, the Memcached protocols.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -33,10 +39,13 @@
 //! # }
 //! ```
 
+mod acl_commands;
+mod command_info;
 mod commands;
 mod connection;
 pub mod resp;
 
+use crate::acl::Acl;
 use crate::db::Db;
 use resp::ParseLimits;
 use std::future::Future;
@@ -62,6 +71,8 @@ pub(crate) struct Config {
     pub(crate) parse_limits: ParseLimits,
     pub(crate) max_clients: usize,
     pub(crate) query_buffer_limit: usize,
+    /// The users clients authenticate as.
+    pub(crate) acl: Acl,
 }
 
 /// Configures a [`Server`]; from [`Server::builder`].
@@ -70,6 +81,8 @@ pub(crate) struct Config {
 pub struct ServerBuilder {
     addr: String,
     config: Config,
+    requirepass: Option<Vec<u8>>,
+    aclfile: Option<std::path::PathBuf>,
 }
 
 impl ServerBuilder {
@@ -104,8 +117,40 @@ impl ServerBuilder {
         self
     }
 
-    /// Binds the listening socket. Needs no runtime; serving does.
+    /// The users clients authenticate as (default: a new [`Acl`] whose
+    /// `default` user is `on nopass ~* &* +@all`, so no one needs to).
+    /// The server shares it: changes made through the handle apply to
+    /// connected clients.
+    pub fn acl(mut self, acl: Acl) -> Self {
+        self.config.acl = acl;
+        self
+    }
+
+    /// Redis's `requirepass`: the `default` user's password, which clients
+    /// then give with `AUTH` (applied after [`ServerBuilder::aclfile`]).
+    pub fn requirepass(mut self, password: impl AsRef<[u8]>) -> Self {
+        self.requirepass = Some(password.as_ref().to_vec());
+        self
+    }
+
+    /// Redis's `aclfile`: users are loaded from it when the server is
+    /// built (a bad or missing file fails [`ServerBuilder::build`]), and
+    /// `ACL LOAD`/`ACL SAVE` read and write it.
+    pub fn aclfile(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.aclfile = Some(path.into());
+        self
+    }
+
+    /// Binds the listening socket (and loads the ACL file). Needs no
+    /// runtime; serving does.
     pub fn build(self) -> io::Result<Server> {
+        if let Some(path) = &self.aclfile {
+            self.config.acl.load_file(path).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            self.config.acl.set_acl_file(Some(path.clone()));
+        }
+        if let Some(pw) = &self.requirepass {
+            self.config.acl.set_requirepass(Some(pw));
+        }
         let listener = std::net::TcpListener::bind(&self.addr)?;
         listener.set_nonblocking(true)?;
         Ok(Server { listener, config: Arc::new(self.config) })
@@ -128,7 +173,10 @@ impl Server {
                 parse_limits: ParseLimits::default(),
                 max_clients: DEFAULT_MAX_CLIENTS,
                 query_buffer_limit: DEFAULT_QUERY_BUFFER_LIMIT,
+                acl: Acl::new(),
             },
+            requirepass: None,
+            aclfile: None,
         }
     }
 
