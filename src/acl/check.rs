@@ -68,3 +68,17 @@ fn reason_rank(reason: DeniedReason) -> u8 {
         DeniedReason::Channel => 4,
     }
 }
+
+/// Whether the call is unknown, or has a wrong argument count: then the
+/// error of whoever runs it comes before any access error, as in Redis
+/// (which checks existence and arity first). A command the `Db` runs but
+/// the catalog misses is not "unknown" here.
+pub(crate) fn runner_answers<A: AsRef<[u8]>>(args: &[A]) -> bool {
+    match catalog::resolve(args) {
+        Some(cmd) => !cmd.arity_ok(args.len()),
+        None => {
+            let name = args.first().map_or(&[][..], AsRef::as_ref);
+            catalog::lookup(name).is_some() || command::lookup(name).is_none()
+        }
+    }
+}

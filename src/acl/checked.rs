@@ -5,7 +5,8 @@
 use super::Acl;
 use super::error::{AclError, Denied};
 use super::session::Session;
-use crate::db::{Db, Reply, catalog};
+use super::runner_answers;
+use crate::db::{Db, Reply};
 use parking_lot::RwLock;
 use std::fmt;
 
@@ -74,20 +75,27 @@ impl CheckedDb {
 
     /// Whether the user may run `args` (a refusal is logged in the ACL log).
     pub fn check<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<(), Denied> {
+        self.check_unlogged(args).inspect_err(|d| self.session.read().log(d))
+    }
+
+    fn check_unlogged<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<(), Denied> {
         if let Some(result) = self.session.read().check_current(args) {
             return result;
         }
-        self.session.write().check(args)
+        self.session.write().check_unlogged(args)
     }
 
     /// Runs `args` as [`Db::execute`] does, if the user may: else Redis's
     /// `NOPERM` error. As in Redis, an unknown command or a wrong argument
     /// count is reported before the permission check.
     pub fn execute<A: AsRef<[u8]>>(&self, args: &[A]) -> Reply {
-        let arity_ok = catalog::resolve(args).is_none_or(|cmd| cmd.arity_ok(args.len()));
-        if arity_ok && let Err(denied) = self.check(args) {
-            return denied.into();
+        match self.check_unlogged(args) {
+            Ok(()) => self.db.execute(args),
+            Err(_) if runner_answers(args) => self.db.execute(args),
+            Err(denied) => {
+                self.session.read().log(&denied);
+                denied.into()
+            }
         }
-        self.db.execute(args)
     }
 }

@@ -68,6 +68,7 @@ mod selector;
 mod session;
 mod user;
 
+pub(crate) use check::runner_answers;
 pub use checked::CheckedDb;
 pub use error::{AclError, AuthError, Denied, DeniedReason, RuleErrorKind};
 pub use log::{DEFAULT_LOG_MAX_LEN, LogEntry, LogReason};

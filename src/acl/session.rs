@@ -96,8 +96,8 @@ impl Session {
         self.acl.log_denied(denied, &self.client_info);
     }
 
-    /// [`Session::check`] through a shared reference: `None` if the ACL
-    /// changed since the user was read (then call `check`).
+    /// [`Session::check_unlogged`] through a shared reference: `None` if
+    /// the ACL changed since the user was read (then call `check_unlogged`).
     pub(crate) fn check_current<A: AsRef<[u8]>>(&self, args: &[A]) -> Option<Result<(), Denied>> {
         if self.gone {
             return Some(Err(self.gone_error()));
@@ -105,7 +105,7 @@ impl Session {
         if self.acl.generation() != self.generation {
             return None;
         }
-        Some(self.user.check(args).inspect_err(|d| self.acl.log_denied(d, &self.client_info)))
+        Some(self.user.check(args))
     }
 
     fn gone_error(&self) -> Denied {

@@ -4,9 +4,9 @@
 //! commands. The rules themselves live in [`crate::acl`].
 
 use super::commands::ClientState;
-use crate::acl::{Acl, DeniedReason, Session};
+use crate::acl::{Acl, DeniedReason, Session, runner_answers};
 use crate::db::catalog::{self, flag};
-use crate::db::{Reply, command};
+use crate::db::Reply;
 
 /// A connection's user: the `default` user's session until `AUTH`.
 #[derive(Debug)]
@@ -55,18 +55,6 @@ pub(crate) fn admit(args: &[Vec<u8>], client: &mut ClientState) -> Admit {
         return Admit::Run;
     }
     Admit::Refuse(Reply::Error("NOAUTH Authentication required.".into()))
-}
-
-/// Whether the command is unknown or has a wrong argument count: then its
-/// runner's error comes before any access error, as in Redis.
-fn runner_answers(args: &[Vec<u8>]) -> bool {
-    match catalog::resolve(args) {
-        Some(cmd) => !cmd.arity_ok(args.len()),
-        None => {
-            let name = args.first().map_or(&[][..], |a| a.as_slice());
-            catalog::lookup(name).is_some() || command::lookup(name).is_none()
-        }
-    }
 }
 
 fn client_info(client: &ClientState, user: &[u8]) -> String {
