@@ -322,7 +322,7 @@ impl Selector {
 
     /// What the selector allows, comparable: two selectors with equal
     /// permissions allow exactly the same calls.
-    #[cfg(any(test, fuzzing))]
+    #[cfg(test)]
     pub(crate) fn permissions(&self) -> impl PartialEq + std::fmt::Debug {
         let allowed: Vec<bool> = (0..COUNT).map(|id| self.bit(u16::try_from(id).unwrap_or(u16::MAX))).collect();
         let mut first_args: Vec<(u16, Vec<Vec<u8>>)> = self
