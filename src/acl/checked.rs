@@ -4,8 +4,8 @@
 
 use super::Acl;
 use super::error::{AclError, Denied};
-use super::session::Session;
 use super::runner_answers;
+use super::session::Session;
 use crate::db::{Db, Reply};
 use parking_lot::RwLock;
 use std::fmt;

@@ -5,8 +5,8 @@
 
 use super::commands::ClientState;
 use crate::acl::{Acl, DeniedReason, Session, runner_answers};
-use crate::db::catalog::{self, flag};
 use crate::db::Reply;
+use crate::db::catalog::{self, flag};
 
 /// A connection's user: the `default` user's session until `AUTH`.
 #[derive(Debug)]
