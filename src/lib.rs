@@ -52,6 +52,11 @@
 //!   `server::tls` (feature `tls`) the TLS listener's certificates.
 //! - `cached` (feature `macros`) holds the registry of
 //!   [`#[cached]`](macro@cached) functions' caches: their stats by name.
+//! - [`acl`] holds Redis's access control: [`acl::Acl`] (users, rules,
+//!   ACL files and log), [`acl::Session`] and [`acl::CheckedDb`] (a `Db`
+//!   limited to one user's commands and keys). The command catalog it
+//!   checks against (`COMMAND INFO` metadata, key positions) is
+//!   [`db::catalog`].
 //! - [`error`] holds [`Error`] and [`ConfigError`].
 //!
 //! # Cargo features
@@ -61,7 +66,7 @@
 //! | `macros` | no | [`#[cached]`](macro@cached) memoizes a function in a static [`Cache`], with per-function stats by name ([`cached::stats`]) |
 //! | `encryption` | no | snapshots and journals encrypted at rest (AES-256-GCM or ChaCha20-Poly1305 from RustCrypto, envelope keys, [`persist::crypt::KeyProvider`]) |
 //! | `tower` | no | `http`: a tower layer caching HTTP responses (`Cache-Control`, `Vary`, coalesced misses, bounded bodies), built on `http` 1 and `http-body` 1 |
-//! | `server` | no | `server`: serve a [`Db`] over the Redis protocol (RESP2 and RESP3, pipelining, inline commands, Redis's protocol errors and limits) on tokio; the first part of the server |
+//! | `server` | no | `server`: serve a [`Db`] over the Redis protocol (RESP2 and RESP3, pipelining, inline commands, Redis's protocol errors and limits, AUTH and ACLs, COMMAND) on tokio |
 //! | `tls` | no | `server::tls`: a TLS listener for the server (rustls with the `ring` provider, certificates from PEM files, mutual TLS, handshake timeout); implies `server` |
 //!
 //! # Consistency model
@@ -82,6 +87,7 @@
 //!   heavy concurrent reads the policy sees most but not necessarily all
 //!   accesses.
 
+pub mod acl;
 pub mod cache;
 #[cfg(feature = "macros")]
 pub mod cached;

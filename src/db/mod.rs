@@ -18,12 +18,15 @@
 //! Layout: one file per command family (`string`, `bitmap`, `hll`, `list`,
 //! `blocking`, `hash`, `set`, `zset/`, `keys`), the access layer
 //! (`keyspace`), argument parsing ([`args`]), the command table
-//! ([`command`]), replies, errors, keyspace notifications and pub/sub.
+//! ([`command`]), the command catalog with Redis's `COMMAND INFO` metadata
+//! and key positions ([`catalog`]), replies, errors, keyspace notifications
+//! and pub/sub.
 
 pub mod args;
 mod bitmap;
 mod blocking;
 mod builder;
+pub mod catalog;
 pub mod command;
 mod cursor;
 mod error;

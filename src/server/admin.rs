@@ -484,6 +484,7 @@ fn tracking(session: &mut Session, args: &[Vec<u8>]) -> Reply {
         state.tracking.forget_client(session.info.id);
         session.tracking_optin = false;
         session.tracking_optout = false;
+        session.tracking = false;
         return Reply::OK;
     }
     if !eq(onoff, "on") {
@@ -543,6 +544,7 @@ fn tracking(session: &mut Session, args: &[Vec<u8>]) -> Reply {
     }
     session.tracking_optin = optin;
     session.tracking_optout = optout;
+    session.tracking = !bcast;
     state.tracking.enable(session.info.id, mode);
     Reply::OK
 }

@@ -1,7 +1,11 @@
 //! The connection commands the server answers itself (the `Db` knows
-//! nothing of connections): PING, ECHO, QUIT, HELLO, SELECT, CLIENT.
+//! nothing of connections): PING, ECHO, QUIT, HELLO, CLIENT; AUTH
+//! and ACL (in `acl_commands`), COMMAND (in `command_info`).
 
+use super::acl_commands::{self, ClientAuth};
+use super::command_info;
 use super::resp::Protocol;
+use crate::acl::Acl;
 use crate::db::Reply;
 
 /// What a connection knows about itself.
@@ -15,6 +19,15 @@ pub(crate) struct ClientState {
     pub(crate) proto: Protocol,
     /// Set by QUIT: close after sending the replies.
     pub(crate) quit: bool,
+    /// The connection's user.
+    pub(crate) auth: ClientAuth,
+}
+
+impl ClientState {
+    /// A new connection, as the `default` user of `acl`.
+    pub(crate) fn new(id: u64, acl: &Acl) -> ClientState {
+        ClientState { id, name: None, proto: Protocol::Resp2, quit: false, auth: ClientAuth::new(acl) }
+    }
 }
 
 fn arity(name: &str) -> Reply {
@@ -40,17 +53,16 @@ pub(crate) fn handle(args: &[Vec<u8>], client: &mut ClientState) -> Option<Reply
     } else if eq(name, "quit") {
         client.quit = true;
         Reply::OK
-    } else if eq(name, "select") {
-        match args.get(1).map(|a| std::str::from_utf8(a).ok().and_then(|s| s.parse::<i64>().ok())) {
-            _ if n != 2 => arity("select"),
-            Some(Some(0)) => Reply::OK,
-            Some(Some(_)) => Reply::Error("ERR DB index is out of range".into()),
-            _ => Reply::Error("ERR value is not an integer or out of range".into()),
-        }
     } else if eq(name, "hello") {
         hello(args, client)
     } else if eq(name, "client") {
         client_command(args, client)
+    } else if eq(name, "auth") {
+        acl_commands::auth(args, client)
+    } else if eq(name, "acl") {
+        acl_commands::acl(args, client)
+    } else if eq(name, "command") {
+        command_info::command(args)
     } else {
         return None;
     };
@@ -68,6 +80,7 @@ const BAD_NAME: &str = "ERR Client names cannot contain spaces, newlines or spec
 fn hello(args: &[Vec<u8>], client: &mut ClientState) -> Reply {
     let mut proto = client.proto;
     let mut name = None;
+    let mut credentials = None;
     if let Some(ver) = args.get(1) {
         match std::str::from_utf8(ver).ok().and_then(|s| s.parse::<i64>().ok()) {
             Some(2) => proto = Protocol::Resp2,
@@ -79,11 +92,7 @@ fn hello(args: &[Vec<u8>], client: &mut ClientState) -> Reply {
         while i < args.len() {
             let more = args.len() - i - 1;
             if eq(&args[i], "auth") && more >= 2 {
-                // No users or passwords yet: the default user has none, and
-                // Redis accepts any password for a `nopass` user.
-                if !eq(&args[i + 1], "default") {
-                    return Reply::Error("WRONGPASS invalid username-password pair or user is disabled.".into());
-                }
+                credentials = Some((&args[i + 1][..], &args[i + 2][..]));
                 i += 3;
             } else if eq(&args[i], "setname") && more >= 1 {
                 if !valid_name(&args[i + 1]) {
@@ -98,6 +107,9 @@ fn hello(args: &[Vec<u8>], client: &mut ClientState) -> Reply {
                 ));
             }
         }
+    }
+    if let Some(refused) = acl_commands::hello_auth(client, credentials) {
+        return refused;
     }
     client.proto = proto;
     if let Some(name) = name {
@@ -169,14 +181,11 @@ mod tests {
 
     #[test]
     fn connection_commands() {
-        let mut c = ClientState { id: 7, name: None, proto: Protocol::Resp2, quit: false };
+        let mut c = ClientState::new(7, &Acl::new());
         assert_eq!(run(&mut c, &["GET", "k"]), None);
         assert_eq!(run(&mut c, &["ping"]), Some(Reply::Simple("PONG")));
         assert_eq!(err(run(&mut c, &["ping", "a", "b"])), "ERR wrong number of arguments for 'ping' command");
         assert_eq!(err(run(&mut c, &["echo"])), "ERR wrong number of arguments for 'echo' command");
-        assert_eq!(err(run(&mut c, &["select", "x"])), "ERR value is not an integer or out of range");
-        assert_eq!(err(run(&mut c, &["select", "16"])), "ERR DB index is out of range");
-        assert_eq!(run(&mut c, &["SELECT", "0"]), Some(Reply::OK));
         assert_eq!(err(run(&mut c, &["hello", "x"])), "ERR Protocol version is not an integer or out of range");
         assert_eq!(err(run(&mut c, &["hello", "1"])), "NOPROTO unsupported protocol version");
         assert_eq!(

@@ -47,6 +47,13 @@
 //! listen on any address but loopback; bind loopback, set a password, or
 //! call [`ServerBuilder::protected_mode`]`(false)` on a trusted network.
 //!
+//! Access control is Redis's ([`crate::acl`]): connections start as the
+//! `default` user and must `AUTH` (or `HELLO … AUTH`) first if it has a
+//! password ([`ServerBuilder::requirepass`], [`ServerBuilder::aclfile`],
+//! [`ServerBuilder::acl`]); every command is checked against the user's
+//! permissions (`NOPERM`); `ACL …` manages the users and `COMMAND …`
+//! describes the commands.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use embercache::Db;
@@ -61,7 +68,9 @@
 //! # }
 //! ```
 
+mod acl_commands;
 mod admin;
+mod command_info;
 mod commands;
 pub mod config_cmd;
 mod connection;
@@ -76,6 +85,7 @@ mod subscribe;
 pub mod tls;
 mod tracking;
 
+use crate::acl::Acl;
 use crate::db::Db;
 use resp::ParseLimits;
 use state::ServerState;
@@ -160,6 +170,8 @@ pub(crate) struct Config {
     pub(crate) config_file: Option<PathBuf>,
     pub(crate) protected_mode: bool,
     pub(crate) tls_port: u16,
+    /// The users clients authenticate as.
+    pub(crate) acl: Acl,
 }
 
 /// Configures a [`Server`]; from [`Server::builder`].
@@ -174,6 +186,8 @@ pub struct ServerBuilder {
     #[cfg(feature = "tls")]
     tls: Option<tls::TlsConfig>,
     config: Config,
+    requirepass: Option<Vec<u8>>,
+    aclfile: Option<std::path::PathBuf>,
 }
 
 impl ServerBuilder {
@@ -213,11 +227,10 @@ impl ServerBuilder {
         self
     }
 
-    /// Whether a password (or an ACL rule) protects the default user; the
-    /// hook for `requirepass`/ACL, which protected mode consults. None does
-    /// yet.
+    /// Whether a password protects the default user (or it is disabled),
+    /// which protected mode consults.
     fn default_user_protected(&self) -> bool {
-        false
+        self.requirepass.is_some() || self.config.acl.auth_required()
     }
 
     /// The most clients connected at once (default [`DEFAULT_MAX_CLIENTS`]).
@@ -242,6 +255,30 @@ impl ServerBuilder {
     /// closed (default [`DEFAULT_QUERY_BUFFER_LIMIT`]).
     pub fn query_buffer_limit(mut self, bytes: usize) -> Self {
         self.config.query_buffer_limit = bytes;
+        self
+    }
+
+    /// The users clients authenticate as (default: a new [`Acl`] whose
+    /// `default` user is `on nopass ~* &* +@all`, so no one needs to).
+    /// The server shares it: changes made through the handle apply to
+    /// connected clients.
+    pub fn acl(mut self, acl: Acl) -> Self {
+        self.config.acl = acl;
+        self
+    }
+
+    /// Redis's `requirepass`: the `default` user's password, which clients
+    /// then give with `AUTH` (applied after [`ServerBuilder::aclfile`]).
+    pub fn requirepass(mut self, password: impl AsRef<[u8]>) -> Self {
+        self.requirepass = Some(password.as_ref().to_vec());
+        self
+    }
+
+    /// Redis's `aclfile`: users are loaded from it when the server is
+    /// built (a bad or missing file fails [`ServerBuilder::build`]), and
+    /// `ACL LOAD`/`ACL SAVE` read and write it.
+    pub fn aclfile(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.aclfile = Some(path.into());
         self
     }
 
@@ -287,6 +324,13 @@ impl ServerBuilder {
     /// mode on an address beyond loopback while no password protects the
     /// default user (see [`protected_mode`](Self::protected_mode)).
     pub fn build(mut self) -> io::Result<Server> {
+        if let Some(path) = &self.aclfile {
+            self.config.acl.load_file(path).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            self.config.acl.set_acl_file(Some(path.clone()));
+        }
+        if let Some(pw) = &self.requirepass {
+            self.config.acl.set_requirepass(Some(pw));
+        }
         if let Some(events) = Some(&self.config.notify_keyspace_events).filter(|e| !e.is_empty())
             && crate::db::notify::ChannelEvents::parse(events).is_err()
         {
@@ -382,7 +426,10 @@ impl Server {
                 config_file: None,
                 protected_mode: true,
                 tls_port: 0,
+                acl: Acl::new(),
             },
+            requirepass: None,
+            aclfile: None,
         }
     }
 

@@ -2,12 +2,14 @@
 //! commands, transactions, pub/sub, the server's own commands, and then
 //! the `Db` of the selected database.
 
+use super::acl_commands::{self, Admit};
 use super::commands::{self, ClientState};
 use super::multi::{self, Transaction};
 use super::resp::{Protocol, encode, encode_push, encode_status};
 use super::state::{ClientInfo, CommandStat, Push, ServerState};
 use super::tracking::{self, Running};
 use super::{admin, subscribe};
+use crate::db::catalog;
 use crate::db::command::{BLOCKING, WRITE, lookup};
 use crate::db::pubsub::Subscription;
 use crate::db::{BlockCancel, Db, Reply};
@@ -48,6 +50,8 @@ pub(crate) struct Session {
     pub(crate) caching: Option<bool>,
     pub(crate) tracking_optin: bool,
     pub(crate) tracking_optout: bool,
+    /// Whether CLIENT TRACKING is on.
+    pub(crate) tracking: bool,
     /// Command statistics not yet merged into the server's.
     stats: HashMap<&'static str, CommandStat>,
     /// Commands run since the last merge.
@@ -101,7 +105,7 @@ fn lower(name: &[u8]) -> String {
 
 impl Session {
     pub(crate) fn new(state: Arc<ServerState>, info: Arc<ClientInfo>) -> Self {
-        let client = ClientState { id: info.id, name: None, proto: Protocol::Resp2, quit: false };
+        let client = ClientState::new(info.id, &state.config.acl);
         Session {
             state,
             info,
@@ -112,6 +116,7 @@ impl Session {
             caching: None,
             tracking_optin: false,
             tracking_optout: false,
+            tracking: false,
             stats: HashMap::new(),
             processed: 0,
         }
@@ -154,6 +159,19 @@ impl Session {
         let lname = lower(name);
         self.note_command(&lname, &args);
         let proto = self.client.proto;
+        // Redis's order: authentication and permissions first.
+        match acl_commands::admit(&args, &mut self.client) {
+            Admit::Run => {}
+            Admit::Refuse(reply) => {
+                self.state.stats.error_replies.fetch_add(1, Ordering::Relaxed);
+                encode(reply, proto, out);
+                return Next::Done;
+            }
+            Admit::Close => {
+                self.client.quit = true;
+                return Next::Done;
+            }
+        }
         // In RESP2, a subscribed connection only (un)subscribes and pings.
         if proto == Protocol::Resp2 && self.subscriptions() > 0 && !SUBSCRIBED_OK.contains(&lname.as_str()) {
             let msg = format!(
@@ -255,19 +273,19 @@ impl Session {
                 self.state.changes_since_save.fetch_add(1, Ordering::Relaxed);
             }
         } else {
-            let keys = tracking_keys(args);
-            if !keys.is_empty() {
-                let hit = !matches!(reply, Reply::Null | Reply::NullArray | Reply::Error(_));
+            if args.len() > 1 && !reply.is_error() {
+                let hit = !matches!(reply, Reply::Null | Reply::NullArray);
                 let counter = if hit { &self.state.stats.keyspace_hits } else { &self.state.stats.keyspace_misses };
                 counter.fetch_add(1, Ordering::Relaxed);
-                let track = match (self.tracking_optin, self.tracking_optout) {
+            }
+            let track = self.tracking
+                && match (self.tracking_optin, self.tracking_optout) {
                     (true, _) => self.caching == Some(true),
                     (_, true) => self.caching != Some(false),
                     _ => true,
                 };
-                if track {
-                    self.state.tracking.remember(self.info.id, &keys);
-                }
+            if track && let Some(spec) = catalog::resolve(args) {
+                self.state.tracking.remember(self.info.id, &spec.key_args(args));
             }
         }
         self.caching = None;
@@ -436,10 +454,13 @@ impl Session {
         self.caching = None;
         self.tracking_optin = false;
         self.tracking_optout = false;
+        self.tracking = false;
         self.db = 0;
         self.info.db.store(0, Ordering::Relaxed);
         self.client.proto = Protocol::Resp2;
         self.client.name = None;
+        // Back to the default user, unauthenticated if it has a password.
+        self.client.auth = acl_commands::ClientAuth::new(&self.state.config.acl);
         *self.info.name.lock() = None;
         self.info.no_evict.store(false, Ordering::Relaxed);
         let mut m = self.state.monitors.lock();
@@ -506,24 +527,6 @@ fn arity_ok(arity: i32, n: usize) -> bool {
 
 fn clip(b: &[u8]) -> String {
     String::from_utf8_lossy(&b[..b.len().min(128)]).into_owned()
-}
-
-/// The keys a read command reads, for tracking and hit/miss counts.
-fn tracking_keys(args: &[Vec<u8>]) -> Vec<&[u8]> {
-    let Some(name) = args.first() else { return Vec::new() };
-    let name = lower(name);
-    let rest = || args[1..].iter().map(Vec::as_slice).collect();
-    match name.as_str() {
-        "mget" | "exists" | "sinter" | "sunion" | "sdiff" | "pfcount" | "touch" => rest(),
-        "zunion" | "zinter" | "zdiff" | "sintercard" | "zintercard" | "lmpop" | "zmpop" => {
-            let n = args.get(1).and_then(|n| std::str::from_utf8(n).ok()?.parse::<usize>().ok()).unwrap_or(0);
-            args.iter().skip(2).take(n).map(Vec::as_slice).collect()
-        }
-        "ping" | "echo" | "dbsize" | "keys" | "scan" | "randomkey" | "pubsub" | "publish" | "time" | "info" => {
-            Vec::new()
-        }
-        _ => args.get(1).map(|k| vec![k.as_slice()]).unwrap_or_default(),
-    }
 }
 
 /// Whether a tracking mode sends to this session itself.
