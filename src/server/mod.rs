@@ -16,8 +16,11 @@
 //! and the unparsed input kept per client
 //! ([`ServerBuilder::query_buffer_limit`]; over it the connection is closed).
 //!
-//! Not yet: AUTH/ACL, TLS, pub/sub delivery, MULTI/EXEC, the Memcached
-//! protocols.
+//! With [`ServerBuilder::memcached_bind`] the server also speaks the
+//! Memcached text and meta protocols on a port of their own, over the same
+//! `Db` ([`memcache`]), sharing the client limit and the shutdown.
+//!
+//! Not yet: AUTH/ACL, TLS, pub/sub delivery, MULTI/EXEC.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -35,6 +38,7 @@
 
 mod commands;
 mod connection;
+pub mod memcache;
 pub mod resp;
 
 use crate::db::Db;
@@ -62,6 +66,8 @@ pub(crate) struct Config {
     pub(crate) parse_limits: ParseLimits,
     pub(crate) max_clients: usize,
     pub(crate) query_buffer_limit: usize,
+    /// The largest Memcached item (key and value bytes).
+    pub(crate) memcached_max_item_size: usize,
 }
 
 /// Configures a [`Server`]; from [`Server::builder`].
@@ -69,6 +75,7 @@ pub(crate) struct Config {
 #[must_use]
 pub struct ServerBuilder {
     addr: String,
+    memcached_addr: Option<String>,
     config: Config,
 }
 
@@ -104,11 +111,30 @@ impl ServerBuilder {
         self
     }
 
-    /// Binds the listening socket. Needs no runtime; serving does.
+    /// Also serves the Memcached text and meta protocols on `addr` (port 0
+    /// picks a free one), over the same `Db`; off by default.
+    pub fn memcached_bind(mut self, addr: impl Into<String>) -> Self {
+        self.memcached_addr = Some(addr.into());
+        self
+    }
+
+    /// The largest Memcached item, key and value bytes (default
+    /// [`memcache::DEFAULT_MAX_ITEM_SIZE`], 1 MiB, as memcached's `-I`).
+    pub fn memcached_max_item_size(mut self, bytes: usize) -> Self {
+        self.config.memcached_max_item_size = bytes;
+        self
+    }
+
+    /// Binds the listening sockets. Needs no runtime; serving does.
     pub fn build(self) -> io::Result<Server> {
-        let listener = std::net::TcpListener::bind(&self.addr)?;
-        listener.set_nonblocking(true)?;
-        Ok(Server { listener, config: Arc::new(self.config) })
+        let bind = |addr: &str| {
+            let listener = std::net::TcpListener::bind(addr)?;
+            listener.set_nonblocking(true)?;
+            Ok::<_, io::Error>(listener)
+        };
+        let listener = bind(&self.addr)?;
+        let memcached = self.memcached_addr.as_deref().map(bind).transpose()?;
+        Ok(Server { listener, memcached, config: Arc::new(self.config) })
     }
 }
 
@@ -116,6 +142,7 @@ impl ServerBuilder {
 #[derive(Debug)]
 pub struct Server {
     listener: std::net::TcpListener,
+    memcached: Option<std::net::TcpListener>,
     config: Arc<Config>,
 }
 
@@ -124,10 +151,12 @@ impl Server {
     pub fn builder() -> ServerBuilder {
         ServerBuilder {
             addr: DEFAULT_BIND.to_string(),
+            memcached_addr: None,
             config: Config {
                 parse_limits: ParseLimits::default(),
                 max_clients: DEFAULT_MAX_CLIENTS,
                 query_buffer_limit: DEFAULT_QUERY_BUFFER_LIMIT,
+                memcached_max_item_size: memcache::DEFAULT_MAX_ITEM_SIZE,
             },
         }
     }
@@ -135,6 +164,11 @@ impl Server {
     /// The address the server listens on.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The address the Memcached listener listens on, if there is one.
+    pub fn memcached_addr(&self) -> io::Result<Option<SocketAddr>> {
+        self.memcached.as_ref().map(std::net::TcpListener::local_addr).transpose()
     }
 
     /// Serves `db` until an accept error; must be awaited on a tokio runtime.
@@ -151,6 +185,13 @@ impl Server {
         let next_id = AtomicU64::new(1);
         let mut tasks = JoinSet::new();
         let mut shutdown = std::pin::pin!(shutdown);
+        if let Some(memcached) = self.memcached {
+            let listener = TcpListener::from_std(memcached)?;
+            let cfg = &self.config;
+            let shared = memcache::shared(&db, cfg.memcached_max_item_size, cfg.max_clients);
+            let (db, clients, stop) = (db.clone(), Arc::clone(&clients), stop_rx.clone());
+            tasks.spawn(memcache::serve_listener(listener, db, shared, clients, cfg.max_clients, stop));
+        }
         let result = loop {
             let (mut stream, _) = tokio::select! {
                 accepted = listener.accept() => match accepted {
@@ -186,11 +227,12 @@ impl Server {
     /// one, as `tokio::spawn` does); the handle shuts it down.
     pub fn spawn(self, db: Db) -> io::Result<ServerHandle> {
         let local_addr = self.local_addr()?;
+        let memcached_addr = self.memcached_addr()?;
         let (tx, mut rx) = watch::channel(false);
         let task = tokio::spawn(self.serve_until(db, async move {
             let _ = rx.wait_for(|&stop| stop).await;
         }));
-        Ok(ServerHandle { local_addr, stop: tx, task })
+        Ok(ServerHandle { local_addr, memcached_addr, stop: tx, task })
     }
 }
 
@@ -220,6 +262,7 @@ impl Drop for ClientSlot {
 #[derive(Debug)]
 pub struct ServerHandle {
     local_addr: SocketAddr,
+    memcached_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<io::Result<()>>,
 }
@@ -228,6 +271,12 @@ impl ServerHandle {
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address the Memcached listener listens on (`None` without
+    /// [`ServerBuilder::memcached_bind`]).
+    pub fn memcached_addr(&self) -> Option<SocketAddr> {
+        self.memcached_addr
     }
 
     /// Stops accepting, closes every connection, and waits for the server
