@@ -41,6 +41,7 @@
 mod tests;
 mod write;
 
+#[cfg_attr(not(feature = "server"), allow(unused_imports))]
 pub(crate) use write::{Arith, ArithOutcome, Delete, DeleteOutcome, Store, StoreMode, StoreOutcome};
 
 use super::Shared;
