@@ -47,8 +47,10 @@
 //! - [`stats`] holds [`stats::CacheStats`].
 //! - `http` (feature `tower`) holds `CacheLayer`, a tower layer that caches
 //!   HTTP responses in a [`Cache`].
-//! - `server` (feature `server`) serves a [`Db`] over the Redis protocol:
-//!   `server::resp` is the codec (no I/O), `Server` the tokio runtime.
+//! - `server` (feature `server`) serves a [`Db`] over the Redis protocol
+//!   and the Memcached text and meta protocols: `server::resp` is the RESP
+//!   codec (no I/O), `server::memcache` the Memcached protocols (`Session`,
+//!   no I/O), `Server` the tokio runtime.
 //! - `cached` (feature `macros`) holds the registry of
 //!   [`#[cached]`](macro@cached) functions' caches: their stats by name.
 //! - [`error`] holds [`Error`] and [`ConfigError`].
@@ -60,7 +62,7 @@
 //! | `macros` | no | [`#[cached]`](macro@cached) memoizes a function in a static [`Cache`], with per-function stats by name ([`cached::stats`]) |
 //! | `encryption` | no | snapshots and journals encrypted at rest (AES-256-GCM or ChaCha20-Poly1305 from RustCrypto, envelope keys, [`persist::crypt::KeyProvider`]) |
 //! | `tower` | no | `http`: a tower layer caching HTTP responses (`Cache-Control`, `Vary`, coalesced misses, bounded bodies), built on `http` 1 and `http-body` 1 |
-//! | `server` | no | `server`: serve a [`Db`] over the Redis protocol (RESP2 and RESP3, pipelining, inline commands, Redis's protocol errors and limits) on tokio; the first part of the server |
+//! | `server` | no | `server`: serve a [`Db`] over the Redis protocol (RESP2 and RESP3, pipelining, inline commands, Redis's protocol errors and limits) and, on a port of its own, the Memcached text and meta protocols, on tokio |
 //!
 //! # Consistency model
 //!

@@ -404,6 +404,7 @@ fn normalize(reply: &[u8]) -> String {
 fn last_cas(reply: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(reply);
     text.lines()
+        .rev()
         .filter_map(|line| {
             if line.starts_with("VALUE ") {
                 line.split(' ').nth(4).map(str::to_owned)
@@ -413,7 +414,7 @@ fn last_cas(reply: &[u8]) -> Option<String> {
                     .map(|w| w[1..].to_owned())
             }
         })
-        .last()
+        .next()
 }
 
 /// The commands both servers answer the same, byte for byte (CAS values

@@ -17,7 +17,7 @@ fn digit(b: u8) -> Option<u32> {
 /// Decodes `input`, which must be whole groups of four characters with
 /// padding only at the end; `None` if it is not valid base64.
 pub(crate) fn decode(input: &[u8]) -> Option<Vec<u8>> {
-    if input.is_empty() || input.len() % 4 != 0 {
+    if input.is_empty() || !input.len().is_multiple_of(4) {
         return None;
     }
     let groups = input.len() / 4;
