@@ -186,7 +186,6 @@ fn flags_and_key<'a>(
 impl Session {
     /// `mg <key> <flags>*`.
     pub(super) fn meta_get(&mut self, t: &Tokens<'_>, out: &mut Vec<u8>) -> Step {
-        self.count(Stat::cmd_meta, 1);
         if t.len() < 2 {
             out.extend_from_slice(replies::ERROR);
             return Step::Done(0);
@@ -224,7 +223,6 @@ impl Session {
 
     /// `ms <key> <datalen> <flags>*` and its data block.
     pub(super) fn meta_set(&mut self, t: &Tokens<'_>, rest: &[u8], out: &mut Vec<u8>) -> Step {
-        self.count(Stat::cmd_meta, 1);
         if t.len() < 2 {
             out.extend_from_slice(replies::ERROR);
             return Step::Done(0);
@@ -314,7 +312,6 @@ impl Session {
 
     /// `md <key> <flags>*`.
     pub(super) fn meta_delete(&mut self, t: &Tokens<'_>, out: &mut Vec<u8>) -> Step {
-        self.count(Stat::cmd_meta, 1);
         if t.len() < 2 {
             out.extend_from_slice(replies::ERROR);
             return Step::Done(0);
@@ -356,7 +353,6 @@ impl Session {
 
     /// `ma <key> <flags>*`.
     pub(super) fn meta_arith(&mut self, t: &Tokens<'_>, out: &mut Vec<u8>) -> Step {
-        self.count(Stat::cmd_meta, 1);
         if t.len() < 2 {
             out.extend_from_slice(replies::ERROR);
             return Step::Done(0);
@@ -432,7 +428,6 @@ impl Session {
 
     /// `me <key> [b]`: a debug line about the item, or `EN`.
     pub(super) fn meta_debug(&mut self, t: &Tokens<'_>, out: &mut Vec<u8>) -> Step {
-        self.count(Stat::cmd_meta, 1);
         let base64 = t.get(2).is_some_and(|f| *f == b"b");
         let key = key_token(t).and_then(|token| {
             let flags = Flags(if base64 { SmallVec::from_slice(&[(b'b', &b""[..])]) } else { SmallVec::new() });

@@ -2,7 +2,7 @@
 //! connection feeds it what the socket brought and writes what it answers;
 //! the fuzz target feeds it arbitrary bytes.
 
-use super::parse::{line_limit, next_line, tokenize};
+use super::parse::{Tokens, line_limit, next_line, tokenize};
 use super::stats::{Local, Stat, Stats};
 use super::{DEFAULT_MAX_ITEM_SIZE, replies};
 use crate::db::Db;
@@ -183,6 +183,13 @@ impl Session {
             out.extend_from_slice(replies::ERROR);
             return Step::Done(0);
         };
+        if matches!(name, b"mg" | b"ms" | b"md" | b"ma" | b"me" | b"mn") {
+            let step = self.meta_command(name, &t, rest, out);
+            if step != Step::More {
+                self.count(Stat::cmd_meta, 1);
+            }
+            return step;
+        }
         match name {
             b"get" => self.retrieve(&t, false, false, out),
             b"gets" => self.retrieve(&t, false, true, out),
@@ -208,17 +215,23 @@ impl Session {
             b"verbosity" => self.verbosity(&t, out),
             b"stats" => self.stats(&t, out),
             b"quit" => Step::Close,
-            b"mg" => self.meta_get(&t, out),
-            b"ms" => self.meta_set(&t, rest, out),
-            b"md" => self.meta_delete(&t, out),
-            b"ma" => self.meta_arith(&t, out),
-            b"me" => self.meta_debug(&t, out),
-            b"mn" => {
-                out.extend_from_slice(b"MN\r\n");
-                Step::Done(0)
-            }
             _ => {
                 out.extend_from_slice(replies::ERROR);
+                Step::Done(0)
+            }
+        }
+    }
+
+    /// Runs the meta command `name`.
+    fn meta_command(&mut self, name: &[u8], t: &Tokens<'_>, rest: &[u8], out: &mut Vec<u8>) -> Step {
+        match name {
+            b"mg" => self.meta_get(t, out),
+            b"ms" => self.meta_set(t, rest, out),
+            b"md" => self.meta_delete(t, out),
+            b"ma" => self.meta_arith(t, out),
+            b"me" => self.meta_debug(t, out),
+            _ => {
+                out.extend_from_slice(b"MN\r\n");
                 Step::Done(0)
             }
         }

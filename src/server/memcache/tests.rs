@@ -256,6 +256,15 @@ fn byte_by_byte_equals_whole() {
     assert!(buf.is_empty());
     assert_eq!(String::from_utf8_lossy(&out), expected);
     assert!(expected.ends_with("10\r\nMN\r\n"), "{expected}");
+    // A command waiting for its data is counted once, when it runs.
+    let counts = |s: &mut Session| {
+        let stats = run(s, "stats\r\n");
+        stats.lines().filter(|l| l.starts_with("STAT cmd_")).map(str::to_owned).collect::<Vec<_>>()
+    };
+    let (whole_counts, counts_by_byte) = (counts(&mut whole), counts(&mut s));
+    assert_eq!(whole_counts, counts_by_byte);
+    assert!(whole_counts.contains(&"STAT cmd_meta 3".to_owned()), "{whole_counts:?}");
+    assert!(whole_counts.contains(&"STAT cmd_set 4".to_owned()), "{whole_counts:?}");
 }
 
 #[test]
