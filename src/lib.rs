@@ -47,8 +47,10 @@
 //! - [`stats`] holds [`stats::CacheStats`].
 //! - `http` (feature `tower`) holds `CacheLayer`, a tower layer that caches
 //!   HTTP responses in a [`Cache`].
-//! - `server` (feature `server`) serves a [`Db`] over the Redis protocol:
-//!   `server::resp` is the codec (no I/O), `Server` the tokio runtime,
+//! - `server` (feature `server`) serves a [`Db`] over the Redis protocol
+//!   and the Memcached text and meta protocols: `server::resp` is the RESP
+//!   codec (no I/O), `server::memcache` the Memcached protocols (`Session`,
+//!   no I/O), `Server` the tokio runtime,
 //!   `server::tls` (feature `tls`) the TLS listener's certificates.
 //! - `cached` (feature `macros`) holds the registry of
 //!   [`#[cached]`](macro@cached) functions' caches: their stats by name.
@@ -66,7 +68,7 @@
 //! | `macros` | no | [`#[cached]`](macro@cached) memoizes a function in a static [`Cache`], with per-function stats by name ([`cached::stats`]) |
 //! | `encryption` | no | snapshots and journals encrypted at rest (AES-256-GCM or ChaCha20-Poly1305 from RustCrypto, envelope keys, [`persist::crypt::KeyProvider`]) |
 //! | `tower` | no | `http`: a tower layer caching HTTP responses (`Cache-Control`, `Vary`, coalesced misses, bounded bodies), built on `http` 1 and `http-body` 1 |
-//! | `server` | no | `server`: serve a [`Db`] over the Redis protocol (RESP2 and RESP3, pipelining, inline commands, Redis's protocol errors and limits, AUTH and ACLs, COMMAND) on tokio |
+//! | `server` | no | `server`: serve a [`Db`] over the Redis protocol (RESP2 and RESP3, pipelining, inline commands, Redis's protocol errors and limits) and, on a port of its own, the Memcached text and meta protocols,, AUTH and ACLs, COMMAND, on tokio |
 //! | `tls` | no | `server::tls`: a TLS listener for the server (rustls with the `ring` provider, certificates from PEM files, mutual TLS, handshake timeout); implies `server` |
 //!
 //! # Consistency model

@@ -267,6 +267,7 @@ impl DbBuilder {
             housekeeper: Default::default(),
             journal: Default::default(),
             backups: Default::default(),
+            cas_counter: AtomicU64::new(0),
         };
         let inner = Arc::new(shared);
         if let Some(interval) = self.housekeeper {

@@ -15,22 +15,54 @@ use crate::engine::shard::{Ctx, Shard};
 use crate::engine::slab::NEVER;
 use crate::engine::{RemovalCause, Removed};
 use smallvec::SmallVec;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// A key of the keyspace.
 pub(crate) type Key = Box<[u8]>;
 
-/// What the engine stores for a key: the value and, for `OBJECT IDLETIME`,
-/// the second of its last access.
+/// What the engine stores for a key: the value; for `OBJECT IDLETIME`, the
+/// second of its last access; and what the Memcached protocols keep with an
+/// item (see [`ItemMeta`]). The client flags sit in what was padding after
+/// `touched`; the CAS word costs 8 bytes (56 → 64 per entry).
 #[derive(Debug)]
 pub(crate) struct Stored {
     pub(crate) value: Value,
     touched: AtomicU32,
+    /// Memcached client flags (0 for values Redis commands wrote).
+    flags: u32,
+    /// Memcached CAS word (see [`ItemMeta::cas`]). An atomic so that a
+    /// reader holding only the shard's read lock can give the item its
+    /// unique and mark it fetched or won; writers, holding the write lock,
+    /// store it plainly.
+    pub(crate) cas: AtomicU64,
+}
+
+/// What the Memcached protocols keep with an item besides its value and
+/// deadline. Every write through [`Tx::write`] resets `cas` to 0 (a new
+/// unique is then drawn by the first reader that needs one, so the unique
+/// changes on every modification without an atomic on Redis's write path)
+/// and `flags` to 0 unless the value was left in place (see
+/// [`Tx::write`]); [`Tx::write_item`] lets the Memcached commands set both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ItemMeta {
+    /// Client flags.
+    pub(crate) flags: u32,
+    /// The CAS word: the unique in the low bits (0: none drawn yet) and
+    /// the state bits of `db::item` (fetched, recache token sent, stale).
+    pub(crate) cas: u64,
+    /// Seconds since the item's last access before this command (read
+    /// only: ignored when written back; 0 for a new item).
+    pub(crate) idle_secs: u64,
 }
 
 impl Stored {
     pub(crate) fn new(value: Value, now_ms: u64) -> Self {
-        Stored { value, touched: AtomicU32::new(secs(now_ms)) }
+        Stored { value, touched: AtomicU32::new(secs(now_ms)), flags: 0, cas: AtomicU64::new(0) }
+    }
+
+    /// The item's client flags.
+    pub(crate) fn flags(&self) -> u32 {
+        self.flags
     }
 
     /// Records an access at `now_ms` (writes the line only when the second changed).
@@ -186,24 +218,56 @@ impl<'a> Tx<'a> {
     /// both of which `f` may change. Afterwards a `None` value (or an empty
     /// aggregate) deletes the key, a new value creates it, a changed one is
     /// reweighed, and a deadline already passed deletes the key.
+    ///
+    /// The key's Memcached CAS unique is reset (the next reader that needs
+    /// one draws a new one), and so are its client flags unless the value
+    /// is still the same string buffer of the same length: a write that
+    /// only changed the deadline (EXPIRE, PERSIST, GETEX), failed, or
+    /// edited the string in place without changing its length keeps them;
+    /// one that replaced, grew or shrank it does not.
     pub(crate) fn write<R>(&mut self, key: &[u8], f: impl FnOnce(&mut Option<Value>, &mut Deadline) -> R) -> R {
+        self.write_item(key, |value, deadline, meta| {
+            let before = string_identity(value);
+            let r = f(value, deadline);
+            if before.is_none() || string_identity(value) != before {
+                meta.flags = 0;
+            }
+            meta.cas = 0;
+            r
+        })
+    }
+
+    /// [`Tx::write`] for the Memcached commands: `f` also gets the item's
+    /// [`ItemMeta`] (defaults for an absent key) and what it leaves there is
+    /// stored with the value.
+    pub(crate) fn write_item<R>(
+        &mut self,
+        key: &[u8],
+        f: impl FnOnce(&mut Option<Value>, &mut Deadline, &mut ItemMeta) -> R,
+    ) -> R {
         let hash = self.db.engine.hash(key);
         let Some(locked) = self.locked.as_mut() else {
-            return f(&mut None, &mut None);
+            return f(&mut None, &mut None, &mut ItemMeta::default());
         };
         let mut f = Some(f);
         let mut created = false;
         let r = locked.with_shard(hash, |shard, ctx, out| {
             let found = shard.find_live(hash, key, ctx.now, out);
+            let mut meta = ItemMeta::default();
             let (mut value, mut deadline) = match found.and_then(|i| Some((i, shard.value_mut(i)?))) {
                 Some((i, stored)) => {
+                    meta = ItemMeta {
+                        flags: stored.flags,
+                        cas: *stored.cas.get_mut(),
+                        idle_secs: stored.idle_secs(ctx.now),
+                    };
                     let v = std::mem::replace(&mut stored.value, Value::String(Vec::new()));
                     (Some(v), Some(shard.deadline_at(i)).filter(|&d| d != NEVER))
                 }
                 None => (None, None),
             };
             let before = deadline;
-            let r = f.take().map(|f| f(&mut value, &mut deadline));
+            let r = f.take().map(|f| f(&mut value, &mut deadline, &mut meta));
             let value = value.filter(|v| !v.is_empty_aggregate());
             let gone = deadline.is_some_and(|d| d <= ctx.now);
             match (found, value) {
@@ -212,6 +276,8 @@ impl<'a> Tx<'a> {
                     if let Some(stored) = shard.value_mut(i) {
                         stored.value = v;
                         stored.touch(ctx.now);
+                        stored.flags = meta.flags;
+                        *stored.cas.get_mut() = meta.cas;
                     }
                     if deadline != before {
                         shard.set_deadline(i, deadline.unwrap_or(NEVER), ctx.now);
@@ -224,7 +290,9 @@ impl<'a> Tx<'a> {
                 }
                 (None, Some(v)) if !gone => {
                     let weight = weigh(key, &v);
-                    let stored = Stored::new(v, ctx.now);
+                    let mut stored = Stored::new(v, ctx.now);
+                    stored.flags = meta.flags;
+                    *stored.cas.get_mut() = meta.cas;
                     created =
                         shard.insert_new(ctx, hash, key.into(), stored, weight, deadline.unwrap_or(NEVER)).is_some();
                 }
@@ -245,7 +313,7 @@ impl<'a> Tx<'a> {
             // The key's shard is not locked: a bug in the caller's key list.
             // Treat the key as absent rather than panic.
             None => match f.take() {
-                Some(f) => f(&mut None, &mut None),
+                Some(f) => f(&mut None, &mut None, &mut ItemMeta::default()),
                 None => unreachable!("the closure ran, so `with_shard` returned its result"),
             },
         }
@@ -397,6 +465,16 @@ impl<'a> Tx<'a> {
             let ready = std::mem::take(&mut self.ready);
             self.db.blocking.serve(self.db, &ready);
         }
+    }
+}
+
+/// Where a string value's bytes live and how many there are (`None` for
+/// no value or another type): equal before and after a write when the
+/// write left the string in place (see [`Tx::write`]).
+fn string_identity(value: &Option<Value>) -> Option<(*const u8, usize)> {
+    match value {
+        Some(Value::String(s)) => Some((s.as_ptr(), s.len())),
+        _ => None,
     }
 }
 

@@ -33,6 +33,9 @@ mod error;
 pub(crate) mod glob;
 mod hash;
 mod hll;
+// Items are only used by the `server` feature's Memcached protocol (and tests).
+#[cfg_attr(not(feature = "server"), allow(dead_code))]
+pub(crate) mod item;
 mod keys;
 pub(crate) mod keyspace;
 mod list;
@@ -112,6 +115,8 @@ pub(crate) struct Shared {
     pub(crate) journal: std::sync::OnceLock<Arc<crate::persist::journal::Journal>>,
     /// The backups directory's state (its schedule stops when this goes).
     pub(crate) backups: std::sync::OnceLock<Arc<persist::backups::Inner>>,
+    /// The last Memcached CAS unique drawn (see `item`).
+    pub(crate) cas_counter: AtomicU64,
 }
 
 impl fmt::Debug for Db {

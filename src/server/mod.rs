@@ -54,6 +54,10 @@
 //! permissions (`NOPERM`); `ACL …` manages the users and `COMMAND …`
 //! describes the commands.
 //!
+//! With [`ServerBuilder::memcached_bind`] the server also speaks the
+//! Memcached text and meta protocols on a port of their own, over database
+//! 0 ([`memcache`]), sharing the client limit and the shutdown.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use embercache::Db;
@@ -76,6 +80,7 @@ pub mod config_cmd;
 mod connection;
 mod info;
 mod listen;
+pub mod memcache;
 mod multi;
 pub mod resp;
 mod session;
@@ -170,6 +175,8 @@ pub(crate) struct Config {
     pub(crate) config_file: Option<PathBuf>,
     pub(crate) protected_mode: bool,
     pub(crate) tls_port: u16,
+    /// The largest Memcached item (key and value bytes).
+    pub(crate) memcached_max_item_size: usize,
     /// The users clients authenticate as.
     pub(crate) acl: Acl,
 }
@@ -185,6 +192,7 @@ pub struct ServerBuilder {
     tls_addr: Option<String>,
     #[cfg(feature = "tls")]
     tls: Option<tls::TlsConfig>,
+    memcached_addr: Option<String>,
     config: Config,
     requirepass: Option<Vec<u8>>,
     aclfile: Option<std::path::PathBuf>,
@@ -231,6 +239,20 @@ impl ServerBuilder {
     /// which protected mode consults.
     fn default_user_protected(&self) -> bool {
         self.requirepass.is_some() || self.config.acl.auth_required()
+    }
+
+    /// Also serves the Memcached text and meta protocols on `addr` (port 0
+    /// picks a free one), over database 0; off by default.
+    pub fn memcached_bind(mut self, addr: impl Into<String>) -> Self {
+        self.memcached_addr = Some(addr.into());
+        self
+    }
+
+    /// The largest Memcached item, key and value bytes (default
+    /// [`memcache::DEFAULT_MAX_ITEM_SIZE`], 1 MiB, as memcached's `-I`).
+    pub fn memcached_max_item_size(mut self, bytes: usize) -> Self {
+        self.config.memcached_max_item_size = bytes;
+        self
     }
 
     /// The most clients connected at once (default [`DEFAULT_MAX_CLIENTS`]).
@@ -349,6 +371,13 @@ impl ServerBuilder {
             None => None,
         };
         let tls = self.tls_listener(protected)?;
+        let memcached = match self.memcached_addr.as_deref().map(listen::resolve).transpose()? {
+            Some(addrs) => {
+                listen::check_protected_mode(&addrs, protected)?;
+                Some(listen::bind(&addrs)?)
+            }
+            None => None,
+        };
         let plain = plain.as_deref().map(listen::bind).transpose()?;
         let bound = listen::Bound { plain, tls };
         let local = bound.local_addr()?;
@@ -358,7 +387,7 @@ impl ServerBuilder {
         };
         self.config.tls_port = bound.tls_addr().map_or(0, |a| a.port());
         self.config.bind_host = local.ip().to_string();
-        Ok(Server { bound, config: Arc::new(self.config) })
+        Ok(Server { bound, memcached, config: Arc::new(self.config) })
     }
 
     /// The plain listener's address, if there is to be one.
@@ -401,6 +430,7 @@ impl ServerBuilder {
 #[derive(Debug)]
 pub struct Server {
     bound: listen::Bound,
+    memcached: Option<std::net::TcpListener>,
     config: Arc<Config>,
 }
 
@@ -413,6 +443,7 @@ impl Server {
             tls_addr: None,
             #[cfg(feature = "tls")]
             tls: None,
+            memcached_addr: None,
             config: Config {
                 parse_limits: ParseLimits::default(),
                 max_clients: DEFAULT_MAX_CLIENTS,
@@ -426,6 +457,7 @@ impl Server {
                 config_file: None,
                 protected_mode: true,
                 tls_port: 0,
+                memcached_max_item_size: memcache::DEFAULT_MAX_ITEM_SIZE,
                 acl: Acl::new(),
             },
             requirepass: None,
@@ -442,6 +474,11 @@ impl Server {
     /// The address of the TLS listener, if there is one.
     pub fn tls_addr(&self) -> Option<SocketAddr> {
         self.bound.tls_addr()
+    }
+
+    /// The address of the Memcached listener, if there is one.
+    pub fn memcached_addr(&self) -> io::Result<Option<SocketAddr>> {
+        self.memcached.as_ref().map(std::net::TcpListener::local_addr).transpose()
     }
 
     /// The databases served: `db` as database 0, the rest made like it
@@ -485,9 +522,16 @@ impl Server {
         }
         let listeners = self.bound.into_tokio()?;
         let (stop_tx, mut stop_rx) = watch::channel(false);
-        let state = ServerState::new(dbs, Arc::clone(&self.config), stop_tx);
         let clients = Arc::new(AtomicUsize::new(0));
         let mut tasks = JoinSet::new();
+        if let Some(memcached) = self.memcached {
+            let listener = tokio::net::TcpListener::from_std(memcached)?;
+            let cfg = &self.config;
+            let shared = memcache::shared(&dbs[0], cfg.memcached_max_item_size, cfg.max_clients);
+            let (db, clients, stop) = (dbs[0].clone(), Arc::clone(&clients), stop_rx.clone());
+            tasks.spawn(memcache::serve_listener(listener, db, shared, clients, cfg.max_clients, stop));
+        }
+        let state = ServerState::new(dbs, Arc::clone(&self.config), stop_tx);
         let mut shutdown = std::pin::pin!(shutdown);
         if let Some(rules) = self.config.persistence.as_ref().and_then(|p| Persistence::parse_rules(&p.save))
             && !rules.is_empty()
@@ -544,11 +588,12 @@ impl Server {
     pub fn spawn(self, db: Db) -> io::Result<ServerHandle> {
         let local_addr = self.local_addr()?;
         let tls_addr = self.tls_addr();
+        let memcached_addr = self.memcached_addr()?;
         let (tx, mut rx) = watch::channel(false);
         let task = tokio::spawn(self.serve_until(db, async move {
             let _ = rx.wait_for(|&stop| stop).await;
         }));
-        Ok(ServerHandle { local_addr, tls_addr, stop: tx, task })
+        Ok(ServerHandle { local_addr, tls_addr, memcached_addr, stop: tx, task })
     }
 }
 
@@ -602,6 +647,7 @@ impl Drop for ClientSlot {
 pub struct ServerHandle {
     local_addr: SocketAddr,
     tls_addr: Option<SocketAddr>,
+    memcached_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<io::Result<()>>,
 }
@@ -616,6 +662,11 @@ impl ServerHandle {
     /// The address of the TLS listener, if there is one.
     pub fn tls_addr(&self) -> Option<SocketAddr> {
         self.tls_addr
+    }
+
+    /// The address of the Memcached listener, if there is one.
+    pub fn memcached_addr(&self) -> Option<SocketAddr> {
+        self.memcached_addr
     }
 
     /// Stops accepting, closes every connection, and waits for the server

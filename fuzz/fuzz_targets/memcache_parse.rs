@@ -1,0 +1,68 @@
+//! Feeds arbitrary bytes to a Memcached `Session` (the incremental parser
+//! and every text and meta command) on a small `Db` under a manual clock,
+//! whole and in chunks of a size the input picks. Any panic is a bug.
+//! Checked: each call consumes no more than it was given; `db.validate()`
+//! after every chunk (engine structure, weights equal to footprints); and,
+//! when neither run was closed and no `stats` reports byte counts that
+//! depend on the chunking, the chunked feed answers exactly as the whole.
+//!
+//! Input: byte 0 picks the configuration (a memory bound or not, the
+//! largest item: 64 B to 8 KiB), byte 1 the chunk size, the rest is the
+//! client's byte stream.
+
+#![no_main]
+
+use embercache::Db;
+use embercache::db::MaxMemoryPolicy;
+use embercache::server::memcache::Session;
+use embercache::time::ManualClock;
+use libfuzzer_sys::fuzz_target;
+
+/// Runs `input` through a fresh session, `chunk` bytes at a time: the
+/// replies, and whether the session asked to close.
+fn feed(config: u8, input: &[u8], chunk: usize) -> (Vec<u8>, bool) {
+    let clock = ManualClock::new();
+    let maxmemory = if config & 0x80 != 0 { 16 * 1024 } else { 0 };
+    let db = Db::builder()
+        .clock(clock)
+        .shards(2)
+        .maxmemory(maxmemory)
+        .maxmemory_policy(MaxMemoryPolicy::ALL[usize::from(config & 7)])
+        .build()
+        .expect("a valid configuration");
+    let max_item = 64usize << (config >> 3 & 7);
+    let mut session = Session::new(db.clone()).max_item_size(max_item);
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    for piece in input.chunks(chunk.max(1)) {
+        buf.extend_from_slice(piece);
+        loop {
+            let progress = session.process(&buf, &mut out);
+            assert!(progress.consumed <= buf.len(), "consumed more than given");
+            buf.drain(..progress.consumed);
+            if progress.close {
+                db.validate();
+                return (out, true);
+            }
+            if progress.consumed == 0 {
+                break;
+            }
+        }
+        db.validate();
+    }
+    (out, false)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let [config, chunk, input @ ..] = data else { return };
+    let (whole, whole_closed) = feed(*config, input, input.len());
+    let (chunked, chunked_closed) = feed(*config, input, usize::from(*chunk));
+    let reports_bytes = input.windows(5).any(|w| w == b"stats");
+    if !whole_closed && !chunked_closed && !reports_bytes {
+        assert_eq!(
+            String::from_utf8_lossy(&whole),
+            String::from_utf8_lossy(&chunked),
+            "chunks of {chunk} answered differently"
+        );
+    }
+});

@@ -1,0 +1,133 @@
+//! The Memcached listener: its accept loop (sharing the RESP server's
+//! client limit and shutdown signal), one task per connection pumping the
+//! socket through a [`Session`], and the timer of delayed `flush_all`s.
+
+use super::session::{Session, Shared};
+use crate::db::Db;
+use crate::server::{ClientSlot, is_transient};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// How much is read from the socket at a time (memcached's read buffer).
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Serves Memcached clients on `listener` until `stop` turns true, then
+/// closes every connection (each after the batch it is running) and
+/// returns. `clients` counts the server's connections of both protocols,
+/// at most `max_clients`.
+pub(crate) async fn serve_listener(
+    listener: TcpListener,
+    db: Db,
+    shared: Arc<Shared>,
+    clients: Arc<AtomicUsize>,
+    max_clients: usize,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tasks = JoinSet::new();
+    tasks.spawn(flush_timer(db.clone(), Arc::clone(&shared), stop.clone()));
+    loop {
+        let (mut stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) if is_transient(&e) => continue,
+                // The listener failed: stop serving this protocol.
+                Err(_) => break,
+            },
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
+            _ = stop.wait_for(|&s| s) => break,
+        };
+        let stats = &shared.stats;
+        if clients.load(Ordering::Acquire) >= max_clients {
+            stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+            tasks.spawn(async move {
+                let _ = stream.write_all(b"ERROR Too many open connections\r\n").await;
+            });
+            continue;
+        }
+        let slot = ClientSlot::take(&clients);
+        stats.curr_connections.fetch_add(1, Ordering::Relaxed);
+        stats.total_connections.fetch_add(1, Ordering::Relaxed);
+        let session = Session::with_shared(db.clone(), Arc::clone(&shared));
+        let (shared, stop) = (Arc::clone(&shared), stop.clone());
+        tasks.spawn(async move {
+            let _slot = slot;
+            serve(stream, session, stop).await;
+            shared.stats.curr_connections.fetch_sub(1, Ordering::Relaxed);
+        });
+    }
+    drop(listener);
+    // The timer and the connections stop on the same signal; if the
+    // listener failed first, stop them by aborting.
+    if !*stop.borrow() {
+        tasks.abort_all();
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Serves one connection until the peer leaves, `quit`, a fatal protocol
+/// error, or shutdown.
+async fn serve(mut stream: TcpStream, mut session: Session, mut stop: watch::Receiver<bool>) {
+    let _ = stream.set_nodelay(true);
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    let mut chunk = vec![0u8; READ_CHUNK];
+    let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    loop {
+        let read = tokio::select! {
+            r = stream.read(&mut chunk) => r,
+            _ = stop.wait_for(|&s| s) => return,
+        };
+        let n = match read {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+        loop {
+            let progress = session.process(&buf, &mut out);
+            buf.drain(..progress.consumed.min(buf.len()));
+            if !flush(&mut stream, &mut out, &mut stop).await || progress.close {
+                return;
+            }
+            if progress.consumed == 0 || buf.is_empty() {
+                break;
+            }
+        }
+    }
+}
+
+/// Writes and clears `out`; `false` if the connection is to be dropped (a
+/// write error, or shutdown while a slow reader keeps the write waiting).
+async fn flush(stream: &mut TcpStream, out: &mut Vec<u8>, stop: &mut watch::Receiver<bool>) -> bool {
+    if out.is_empty() {
+        return true;
+    }
+    let written = tokio::select! {
+        r = stream.write_all(out) => r.is_ok(),
+        _ = stop.wait_for(|&s| s) => false,
+    };
+    out.clear();
+    written
+}
+
+/// Runs delayed `flush_all`s when they fall due (sessions also run a due
+/// one before their next request; whichever comes first does it, once).
+async fn flush_timer(db: Db, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let at = shared.flush_at.load(Ordering::Acquire);
+        let wait = if at == 0 {
+            // Nothing due: an hour, or until a `flush_all` says otherwise.
+            Duration::from_secs(3600)
+        } else {
+            Duration::from_millis(u64::try_from(at.saturating_sub(db.unix_time_ms())).unwrap_or(0))
+        };
+        tokio::select! {
+            () = tokio::time::sleep(wait) => shared.run_due_flush(&db),
+            () = shared.flush_changed.notified() => {}
+            _ = stop.wait_for(|&s| s) => return,
+        }
+    }
+}
