@@ -1,0 +1,130 @@
+//! embercache's Memcached protocol against a real `memcached`, side by side
+//! in one run, driven by Debian's `memaslap` (`memcaslap`, package
+//! libmemcached-tools):
+//!
+//! ```sh
+//! cargo run --release --features server --example memcached_bench [seconds]
+//! ```
+//!
+//! Both servers listen on loopback with 2 worker threads; runs alternate
+//! (embercache, memcached, embercache, …) and each figure is the median of
+//! 3. `memaslap` gives throughput and a log2 histogram of latencies, so p99
+//! is reported as the upper bound of its power-of-two bucket.
+
+use embercache::Db;
+use embercache::server::Server;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// One memaslap result: operations per second and the p99 bucket's bound (µs).
+#[derive(Clone, Copy)]
+struct Run {
+    tps: f64,
+    p99_us: u64,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// Parses memaslap's "Total Statistics" block: TPS and the log2 histogram.
+fn parse(out: &str) -> Option<Run> {
+    let tps = out.lines().find_map(|l| l.strip_prefix("Run time:"))?.split("TPS:").nth(1)?.split_whitespace().next()?;
+    let total = out.split("Total Statistics (").nth(1)?;
+    let mut counts: Vec<(u32, u64)> = Vec::new();
+    for line in total.lines().skip_while(|l| !l.contains("Log2 Dist:")).skip(1) {
+        let Some((start, rest)) = line.trim().split_once(':') else { break };
+        let Ok(start) = start.trim().parse::<u32>() else { break };
+        for (i, c) in rest.split_whitespace().enumerate() {
+            counts.push((start + i as u32, c.parse().ok()?));
+        }
+    }
+    let total: u64 = counts.iter().map(|(_, c)| c).sum();
+    let mut seen = 0;
+    let p99 = counts.iter().find_map(|&(b, c)| {
+        seen += c;
+        (seen * 100 >= total * 99).then_some(1u64 << (b + 1))
+    })?;
+    Some(Run { tps: tps.parse().ok()?, p99_us: p99 })
+}
+
+fn memaslap(addr: &str, secs: u64, extra: &[&str]) -> Run {
+    let out = Command::new("memcaslap")
+        .args(["-s", addr, "-t", &format!("{secs}s"), "-T", "2", "-c", "50", "-S", &format!("{secs}s")])
+        .args(extra)
+        .output()
+        .expect("memcaslap runs (apt-get install libmemcached-tools)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    parse(&text).unwrap_or_else(|| panic!("unreadable memaslap output:\n{text}"))
+}
+
+struct Memcached(Child);
+
+impl Drop for Memcached {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn median(mut v: Vec<Run>) -> Run {
+    v.sort_by(|a, b| a.tps.total_cmp(&b.tps));
+    let mut p: Vec<u64> = v.iter().map(|r| r.p99_us).collect();
+    p.sort_unstable();
+    Run { tps: v[v.len() / 2].tps, p99_us: p[p.len() / 2] }
+}
+
+fn main() {
+    let secs: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(10);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .memcached_bind("127.0.0.1:0")
+        .memcached_max_item_size(1 << 20)
+        .build()
+        .expect("bind");
+    let handle = {
+        let _enter = rt.enter();
+        server.spawn(Db::new()).expect("serve")
+    };
+    let ember = handle.memcached_addr().expect("memcached listener").to_string();
+    let port = free_port();
+    let mut cmd = Command::new("memcached");
+    cmd.args(["-p", &port.to_string(), "-U", "0", "-l", "127.0.0.1", "-t", "2", "-m", "4096"]);
+    if is_root() {
+        cmd.args(["-u", "root"]);
+    }
+    let _memcached = Memcached(cmd.stdout(Stdio::null()).spawn().expect("memcached runs (apt-get install memcached)"));
+    std::thread::sleep(Duration::from_millis(300));
+    let real = format!("127.0.0.1:{port}");
+    let workloads: [(&str, &[&str]); 2] =
+        [("get/set 9:1, 1 key per get", &[]), ("get/set 9:1, 16 keys per get", &["-d", "16"])];
+    println!("| workload | embercache ops/s | memcached ops/s | ratio | embercache p99 | memcached p99 |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (name, extra) in workloads {
+        let (mut e, mut m) = (Vec::new(), Vec::new());
+        for _ in 0..3 {
+            e.push(memaslap(&ember, secs, extra));
+            m.push(memaslap(&real, secs, extra));
+        }
+        let (e, m) = (median(e), median(m));
+        println!(
+            "| {name} | {:.0} | {:.0} | {:.2} | ≤ {} µs | ≤ {} µs |",
+            e.tps,
+            m.tps,
+            e.tps / m.tps,
+            e.p99_us,
+            m.p99_us
+        );
+    }
+    rt.block_on(handle.shutdown()).expect("shutdown");
+}
+
+/// Whether this process runs as root (memcached then needs `-u root`).
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
+        .unwrap_or(false)
+}
