@@ -39,6 +39,7 @@ pub mod config_cmd;
 mod connection;
 mod info;
 mod multi;
+pub mod options;
 pub mod resp;
 mod session;
 mod state;
@@ -46,6 +47,7 @@ mod subscribe;
 mod tracking;
 
 use crate::db::Db;
+pub use info::REDIS_VERSION;
 use resp::ParseLimits;
 use state::ServerState;
 use std::future::Future;
@@ -104,6 +106,29 @@ impl Persistence {
         self
     }
 
+    /// The snapshot file of database `index`: `dbfilename` for database 0,
+    /// `dbfilename.N` for database N.
+    pub fn snapshot_path(&self, index: usize) -> PathBuf {
+        let file = if index == 0 { self.dbfilename.clone() } else { format!("{}.{index}", self.dbfilename) };
+        self.dir.join(file)
+    }
+
+    /// Saves a snapshot of every non-empty database of `dbs` (database N
+    /// to [`snapshot_path(N)`](Self::snapshot_path)) and removes the files
+    /// of the other databases that are empty, as SAVE does.
+    pub fn save_databases(&self, dbs: &[Db]) -> io::Result<()> {
+        for (i, db) in dbs.iter().enumerate() {
+            let path = self.snapshot_path(i);
+            if db.dbsize() == 0 && i > 0 {
+                let _ = std::fs::remove_file(&path);
+                continue;
+            }
+            db.save_snapshot(&path, &crate::persist::SnapshotOptions::default())
+                .map_err(|e| io::Error::other(format!("saving {} failed: {e}", path.display())))?;
+        }
+        Ok(())
+    }
+
     /// The parsed `save` rules; `None` if malformed.
     pub fn parse_rules(rules: &str) -> Option<Vec<(u64, u64)>> {
         let nums: Option<Vec<u64>> = rules.split_whitespace().map(|n| n.parse().ok()).collect();
@@ -130,6 +155,8 @@ pub(crate) struct Config {
     pub(crate) config_file: Option<PathBuf>,
     pub(crate) protected_mode: bool,
     pub(crate) tls_port: u16,
+    /// Parameters seeded for CONFIG GET (see [`ServerBuilder::config_param`]).
+    pub(crate) params: Vec<(String, String)>,
 }
 
 /// Configures a [`Server`]; from [`Server::builder`].
@@ -207,8 +234,38 @@ impl ServerBuilder {
         self
     }
 
+    /// Redis's `protected-mode` (default on): while no password is set,
+    /// clients connecting from another host than the loopback interface
+    /// are refused with Redis's `-DENIED` error. Matters only when bound to
+    /// a non-loopback address.
+    pub fn protected_mode(mut self, on: bool) -> Self {
+        self.config.protected_mode = on;
+        self
+    }
+
+    /// Seeds the value CONFIG GET reports for `name`, one of the
+    /// compatibility parameters ([`config_cmd::COMPAT`]) or
+    /// `slowlog-log-slower-than` / `slowlog-max-len` (which take effect);
+    /// `build` refuses other names and bad slowlog values. As redis.conf
+    /// does for `embercache-server`.
+    pub fn config_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.params.push((name.into().to_ascii_lowercase(), value.into()));
+        self
+    }
+
     /// Binds the listening socket. Needs no runtime; serving does.
     pub fn build(mut self) -> io::Result<Server> {
+        for (name, value) in &self.config.params {
+            let ok = match name.as_str() {
+                "slowlog-log-slower-than" => value.parse::<i64>().is_ok_and(|n| n >= -1),
+                "slowlog-max-len" => value.parse::<usize>().is_ok(),
+                n => config_cmd::COMPAT.iter().any(|(c, _)| *c == n),
+            };
+            if !ok {
+                let msg = format!("invalid config parameter '{name}' = '{value}'");
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
+            }
+        }
         if let Some(events) = Some(&self.config.notify_keyspace_events).filter(|e| !e.is_empty())
             && crate::db::notify::ChannelEvents::parse(events).is_err()
         {
@@ -248,6 +305,7 @@ impl Server {
                 config_file: None,
                 protected_mode: true,
                 tls_port: 0,
+                params: Vec::new(),
             },
         }
     }
@@ -326,6 +384,13 @@ impl Server {
                 });
                 continue;
             }
+            if refused_by_protected_mode(&self.config, peer) {
+                state.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+                tasks.spawn(async move {
+                    let _ = stream.write_all(PROTECTED_MODE_DENIED).await;
+                });
+                continue;
+            }
             let _ = stream.set_nodelay(true);
             let local = stream.local_addr().unwrap_or(peer);
             let guard = ClientSlot::take(&clients);
@@ -373,6 +438,21 @@ async fn save_schedule(state: Arc<ServerState>, rules: Vec<(u64, u64)>, mut stop
             .await;
         }
     }
+}
+
+/// Redis's reply to a client refused by protected mode.
+const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. To accept connections from other hosts, restart the server with '--protected-mode no' (making sure it is not reachable from the internet), or set a password.\r\n";
+
+/// Whether protected mode refuses a client from `peer`: protected mode is
+/// on, no password is set (this server has no AUTH yet, so none ever is:
+/// check the password here once it has) and the peer is not on the
+/// loopback interface.
+fn refused_by_protected_mode(config: &Config, peer: SocketAddr) -> bool {
+    let ip = match peer.ip() {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
+        v4 => v4,
+    };
+    config.protected_mode && !ip.is_loopback()
 }
 
 /// Accept errors that concern one connection, not the listener.
