@@ -498,3 +498,29 @@ impl ServerHandle {
         self.task.await.map_err(io::Error::other)?
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protected_mode_refuses_only_other_hosts() {
+        let mut config = Server::builder().config;
+        let peer = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert!(!refused_by_protected_mode(&config, peer("127.0.0.1:5000")));
+        assert!(!refused_by_protected_mode(&config, peer("[::1]:5000")));
+        assert!(!refused_by_protected_mode(&config, peer("[::ffff:127.0.0.1]:5000")));
+        assert!(refused_by_protected_mode(&config, peer("10.0.0.2:5000")));
+        assert!(refused_by_protected_mode(&config, peer("[2001:db8::1]:5000")));
+        config.protected_mode = false;
+        assert!(!refused_by_protected_mode(&config, peer("10.0.0.2:5000")));
+    }
+
+    #[test]
+    fn config_params_are_checked_at_build() {
+        let bind = |b: ServerBuilder| b.bind("127.0.0.1:0").build().map(|_| ());
+        assert!(bind(Server::builder().config_param("hz", "20").config_param("slowlog-max-len", "5")).is_ok());
+        assert!(bind(Server::builder().config_param("no-such-thing", "1")).is_err());
+        assert!(bind(Server::builder().config_param("slowlog-log-slower-than", "-2")).is_err());
+    }
+}
