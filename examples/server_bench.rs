@@ -39,8 +39,14 @@ fn main() -> Result<(), Error> {
     let redis_port = free_port()?;
     let dir_s = dir.to_str().ok_or("temp dir")?;
     let no_persistence = ["--save", "", "--appendonly", "no", "--dir", dir_s];
-    let ember = Running::start(Command::new(embercache_server()?).args(["--port", &ember_port.to_string()]).args(no_persistence), ember_port)?;
-    let redis = Running::start(Command::new("redis-server").args(["--port", &redis_port.to_string()]).args(no_persistence), redis_port)?;
+    let ember = Running::start(
+        Command::new(embercache_server()?).args(["--port", &ember_port.to_string()]).args(no_persistence),
+        ember_port,
+    )?;
+    let redis = Running::start(
+        Command::new("redis-server").args(["--port", &redis_port.to_string()]).args(no_persistence),
+        redis_port,
+    )?;
     let redis_version = String::from_utf8(Command::new("redis-server").arg("--version").output()?.stdout)?;
 
     for pipeline in [1u32, 16] {
@@ -54,17 +60,23 @@ fn main() -> Result<(), Error> {
                 results[i].push(benchmark(port, requests, pipeline)?);
             }
         }
-        println!("\n### -P {pipeline} ({})\n", if pipeline == 1 { "no pipelining" } else { "16 commands per pipeline" });
+        println!(
+            "\n### -P {pipeline} ({})\n",
+            if pipeline == 1 { "no pipelining" } else { "16 commands per pipeline" }
+        );
         println!(
             "`redis-benchmark -t {TESTS} -c {CLIENTS} -n {requests}{} --csv`, median of {rounds} round(s); {}\n",
             if pipeline > 1 { format!(" -P {pipeline}") } else { String::new() },
             redis_version.trim()
         );
-        println!("| test | embercache (req/s) | redis-server (req/s) | embercache / redis | embercache p99 (ms) | redis-server p99 (ms) |");
+        println!(
+            "| test | embercache (req/s) | redis-server (req/s) | embercache / redis | embercache p99 (ms) | redis-server p99 (ms) |"
+        );
         println!("|---|---:|---:|---:|---:|---:|");
         let (mut log_sum, mut n, mut wins) = (0.0, 0, 0);
         for (t, test) in results[0][0].iter().enumerate() {
-            let stat = |i: usize, f: fn(&Row) -> f64| median(results[i].iter().filter_map(|r| r.get(t)).map(f).collect());
+            let stat =
+                |i: usize, f: fn(&Row) -> f64| median(results[i].iter().filter_map(|r| r.get(t)).map(f).collect());
             let (e_rps, r_rps) = (stat(0, |r| r.rps), stat(1, |r| r.rps));
             let ratio = e_rps / r_rps;
             log_sum += ratio.ln();
@@ -77,7 +89,10 @@ fn main() -> Result<(), Error> {
                 stat(1, |r| r.p99)
             );
         }
-        println!("\nembercache ahead in {wins} of {n} tests; geometric mean ratio {:.2}×", (log_sum / f64::from(n)).exp());
+        println!(
+            "\nembercache ahead in {wins} of {n} tests; geometric mean ratio {:.2}×",
+            (log_sum / f64::from(n)).exp()
+        );
     }
     drop((ember, redis));
     std::fs::remove_dir_all(&dir)?;

@@ -14,8 +14,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_embercache-server");
 
 /// Whether `tool` is on the PATH; if not, skips (or fails under CI=true).
 fn have(tool: &str, test: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()));
+    let found =
+        std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()));
     if !found {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("{tool} is missing and CI=true: install redis-tools");
@@ -54,7 +54,10 @@ impl Server {
                 return s;
             }
         }
-        panic!("embercache-server did not start; its log:\n{}", std::fs::read_to_string(dir.join("server.log")).unwrap_or_default());
+        panic!(
+            "embercache-server did not start; its log:\n{}",
+            std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
+        );
     }
 
     fn try_start(dir: &Path, config: Option<&Path>, args: &[&str], port: u16) -> Option<Server> {
@@ -172,7 +175,8 @@ fn redis_cli_pipe_mode() {
     let mut input = Vec::new();
     for i in 0..5000 {
         let (k, v) = (format!("pipe:{i}"), format!("value {i}"));
-        input.extend_from_slice(format!("*3\r\n$3\r\nSET\r\n${}\r\n{k}\r\n${}\r\n{v}\r\n", k.len(), v.len()).as_bytes());
+        input
+            .extend_from_slice(format!("*3\r\n$3\r\nSET\r\n${}\r\n{k}\r\n${}\r\n{v}\r\n", k.len(), v.len()).as_bytes());
     }
     input.extend_from_slice(b"*3\r\n$5\r\nRPUSH\r\n$4\r\nlist\r\n$1\r\na\r\n");
     let out = s.cli_output(&["--pipe"], Some(&input));
@@ -219,7 +223,18 @@ fn redis_benchmark_runs_every_test_without_errors() {
         assert!(!stdout.contains("rror") && !stderr.contains("rror"), "-P {pipeline}: {stdout}\n{stderr}");
         let lines = bench_lines(&stdout);
         let names: Vec<&str> = lines.iter().map(|(n, _)| n.as_str()).collect();
-        for want in ["SET", "GET", "INCR", "LPUSH", "RPOP", "SADD", "HSET", "ZADD", "LRANGE_100 (first 100 elements)", "MSET (10 keys)"] {
+        for want in [
+            "SET",
+            "GET",
+            "INCR",
+            "LPUSH",
+            "RPOP",
+            "SADD",
+            "HSET",
+            "ZADD",
+            "LRANGE_100 (first 100 elements)",
+            "MSET (10 keys)",
+        ] {
             assert!(names.contains(&want), "-P {pipeline}: no {want} line in:\n{stdout}");
         }
         assert!(lines.iter().all(|(_, rps)| *rps > 0.0), "{lines:?}");
@@ -263,7 +278,10 @@ fn config_file_is_honoured_and_rewritten() {
     assert_eq!(s.cli(&["CONFIG", "REWRITE"]), "OK");
     let rewritten = std::fs::read_to_string(&conf).unwrap();
     assert!(rewritten.contains("maxmemory 3145728\n") && rewritten.contains("hz 30\n"), "{rewritten}");
-    assert!(rewritten.contains("# embercache test config") && rewritten.contains("dbfilename 'my dump.ember'"), "{rewritten}");
+    assert!(
+        rewritten.contains("# embercache test config") && rewritten.contains("dbfilename 'my dump.ember'"),
+        "{rewritten}"
+    );
     drop(s);
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -274,13 +292,19 @@ fn bad_options_exit_nonzero_with_a_clear_message() {
     let out = Command::new(BIN).args(["--port", "0", "--no-such-option", "1"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("'--no-such-option 1'") && stderr.contains("Bad directive or wrong number of arguments"), "{stderr}");
+    assert!(
+        stderr.contains("'--no-such-option 1'") && stderr.contains("Bad directive or wrong number of arguments"),
+        "{stderr}"
+    );
     let conf = dir.join("bad.conf");
     std::fs::write(&conf, "# ok\nport 7000\nmaxmemory lots\n").unwrap();
     let out = Command::new(BIN).arg(&conf).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("at line 3") && stderr.contains("maxmemory lots") && stderr.contains("memory value"), "{stderr}");
+    assert!(
+        stderr.contains("at line 3") && stderr.contains("maxmemory lots") && stderr.contains("memory value"),
+        "{stderr}"
+    );
     let out = Command::new(BIN).args(["--requirepass", "secret"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("requirepass"));

@@ -95,7 +95,7 @@ const STREAM: u32 = 1 << 18;
 const KEY_MISS: u32 = 1 << 19;
 const MODULE: u32 = 1 << 20;
 /// `A`: every class but `n` and `m` (streams and modules included).
-const ALL: u32 = (1 << 8) - 1 | STREAM | MODULE;
+const ALL: u32 = ((1 << 8) - 1) | STREAM | MODULE;
 
 impl ChannelEvents {
     /// No notifications (Redis's default, `""`).

@@ -171,9 +171,10 @@ fn slowlog(state: &ServerState, args: &[Vec<u8>]) -> Reply {
             .map(|l| Reply::Simple(l))
             .collect(),
         ),
-        (b"get" | b"len" | b"reset" | b"help", _) => {
-            Reply::Error(format!("ERR wrong number of arguments for 'slowlog|{}' command", String::from_utf8_lossy(&sub)))
-        }
+        (b"get" | b"len" | b"reset" | b"help", _) => Reply::Error(format!(
+            "ERR wrong number of arguments for 'slowlog|{}' command",
+            String::from_utf8_lossy(&sub)
+        )),
         _ => unknown_sub(args.get(1).map_or(&[][..], Vec::as_slice), "SLOWLOG"),
     }
 }
@@ -339,7 +340,9 @@ fn client(session: &mut Session, args: &[Vec<u8>]) -> Option<Reply> {
         }
         b"getredir" if n == 2 => match state.tracking.mode(session.info.id) {
             None => Reply::Integer(-1),
-            Some(m) if m.redirect => Reply::Integer(m.target.upgrade().map_or(-1, |t| i64::try_from(t.id).unwrap_or(-1))),
+            Some(m) if m.redirect => {
+                Reply::Integer(m.target.upgrade().map_or(-1, |t| i64::try_from(t.id).unwrap_or(-1)))
+            }
             Some(_) => Reply::Integer(0),
         },
         b"trackinginfo" if n == 2 => {
@@ -408,7 +411,7 @@ fn client_kill(session: &mut Session, args: &[Vec<u8>]) -> Reply {
             None => Reply::Error("ERR No such client".into()),
         };
     }
-    if args.len() < 4 || args.len() % 2 != 0 {
+    if args.len() < 4 || !args.len().is_multiple_of(2) {
         return syntax();
     }
     let mut id = None;

@@ -210,7 +210,7 @@ pub(crate) fn config(state: &ServerState, args: &[Vec<u8>]) -> Reply {
             Reply::Map(pairs)
         }
         b"get" => wrong("get"),
-        b"set" if args.len() >= 4 && args.len() % 2 == 0 => set(state, &args[2..]),
+        b"set" if args.len() >= 4 && args.len().is_multiple_of(2) => set(state, &args[2..]),
         b"set" => wrong("set"),
         b"resetstat" if args.len() == 2 => {
             let s = &state.stats;
@@ -275,9 +275,8 @@ fn set(state: &ServerState, pairs: &[Vec<u8>]) -> Reply {
     for pair in pairs.chunks(2) {
         let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
         let value = String::from_utf8_lossy(&pair[1]).into_owned();
-        let bad = |why: &str| {
-            Reply::Error(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"))
-        };
+        let bad =
+            |why: &str| Reply::Error(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"));
         let int = |v: &str| v.parse::<i64>().ok();
         let change = match name.as_str() {
             "maxmemory" => match parse_memory(&value) {
@@ -287,7 +286,11 @@ fn set(state: &ServerState, pairs: &[Vec<u8>]) -> Reply {
             "maxmemory-policy" => match value.parse::<MaxMemoryPolicy>() {
                 Ok(p) if Some(p) == state.dbs.first().map(|d| d.maxmemory_policy()) => continue,
                 Ok(_) => return bad("the eviction policy is chosen at start (--maxmemory-policy)"),
-                Err(_) => return bad("argument(s) must be one of the following: volatile-lru, allkeys-lru, volatile-lfu, allkeys-lfu, volatile-random, allkeys-random, volatile-ttl, noeviction, allkeys-adaptive"),
+                Err(_) => {
+                    return bad(
+                        "argument(s) must be one of the following: volatile-lru, allkeys-lru, volatile-lfu, allkeys-lfu, volatile-random, allkeys-random, volatile-ttl, noeviction, allkeys-adaptive",
+                    );
+                }
             },
             "notify-keyspace-events" => match ChannelEvents::parse(&value) {
                 Ok(e) => Change::Notify(e),
@@ -351,14 +354,8 @@ fn rewrite(state: &ServerState) -> Result<(), String> {
         return Err("The server is running without a config file".into());
     };
     let text = std::fs::read_to_string(path).map_err(|e| format!("Rewriting config file: {e}"))?;
-    let settable = [
-        "maxmemory",
-        "notify-keyspace-events",
-        "timeout",
-        "maxclients",
-        "slowlog-log-slower-than",
-        "slowlog-max-len",
-    ];
+    let settable =
+        ["maxmemory", "notify-keyspace-events", "timeout", "maxclients", "slowlog-log-slower-than", "slowlog-max-len"];
     let extra: Vec<String> = state.runtime.read().extra.keys().cloned().collect();
     let mut pending: Vec<String> = settable.iter().map(|s| s.to_string()).chain(extra).collect();
     let mut out = String::new();

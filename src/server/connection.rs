@@ -83,7 +83,8 @@ pub(crate) async fn serve<S>(
                     if !flush(&mut stream, &mut out, &state, &mut shutdown).await {
                         return;
                     }
-                    let Some(reply) = block(&mut stream, &mut buf, &mut chunk, &state, &mut session, db, args, &mut shutdown).await
+                    let Some(reply) =
+                        block(&mut stream, &mut buf, &mut chunk, &state, &mut session, db, args, &mut shutdown).await
                     else {
                         return;
                     };

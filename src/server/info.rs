@@ -117,7 +117,10 @@ fn section_body(state: &ServerState, section: &str, out: &mut String) {
             line("hz", &10);
             line("configured_hz", &10);
             line("executable", &std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default());
-            line("config_file", &state.config.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default());
+            line(
+                "config_file",
+                &state.config.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            );
         }
         "clients" => {
             line("connected_clients", &state.clients.lock().len());
@@ -125,7 +128,15 @@ fn section_body(state: &ServerState, section: &str, out: &mut String) {
             line("maxclients", &state.config.max_clients);
             line("blocked_clients", &state.blocked.load(Ordering::Relaxed));
             line("tracking_clients", &state.tracking.tracking_clients());
-            line("pubsub_clients", &state.clients.lock().values().filter(|c| c.subs.load(Ordering::Relaxed) + c.psubs.load(Ordering::Relaxed) > 0).count());
+            line(
+                "pubsub_clients",
+                &state
+                    .clients
+                    .lock()
+                    .values()
+                    .filter(|c| c.subs.load(Ordering::Relaxed) + c.psubs.load(Ordering::Relaxed) > 0)
+                    .count(),
+            );
             line("watching_clients", &0);
             line("clients_in_timeout_table", &0);
             line("total_watched_keys", &state.watches.iter().map(|w| w.watched_keys()).sum::<usize>());
@@ -214,7 +225,12 @@ fn section_body(state: &ServerState, section: &str, out: &mut String) {
                 let h = &stats[name].latency;
                 line(
                     &format!("latency_percentiles_usec_{name}"),
-                    &format!("p50={:.3},p99={:.3},p99.9={:.3}", h.percentile(50.0), h.percentile(99.0), h.percentile(99.9)),
+                    &format!(
+                        "p50={:.3},p99={:.3},p99.9={:.3}",
+                        h.percentile(50.0),
+                        h.percentile(99.0),
+                        h.percentile(99.9)
+                    ),
                 );
             }
         }

@@ -269,7 +269,10 @@ impl ServerBuilder {
         if let Some(events) = Some(&self.config.notify_keyspace_events).filter(|e| !e.is_empty())
             && crate::db::notify::ChannelEvents::parse(events).is_err()
         {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("invalid notify-keyspace-events '{events}'")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("invalid notify-keyspace-events '{events}'"),
+            ));
         }
         let listener = std::net::TcpListener::bind(&self.addr)?;
         listener.set_nonblocking(true)?;
@@ -360,10 +363,10 @@ impl Server {
         let clients = Arc::new(AtomicUsize::new(0));
         let mut tasks = JoinSet::new();
         let mut shutdown = std::pin::pin!(shutdown);
-        if let Some(rules) = self.config.persistence.as_ref().and_then(|p| Persistence::parse_rules(&p.save)) {
-            if !rules.is_empty() {
-                tasks.spawn(save_schedule(Arc::clone(&state), rules, stop_rx.clone()));
-            }
+        if let Some(rules) = self.config.persistence.as_ref().and_then(|p| Persistence::parse_rules(&p.save))
+            && !rules.is_empty()
+        {
+            tasks.spawn(save_schedule(Arc::clone(&state), rules, stop_rx.clone()));
         }
         let result = loop {
             let (mut stream, peer) = tokio::select! {
@@ -428,7 +431,8 @@ async fn save_schedule(state: Arc<ServerState>, rules: Vec<(u64, u64)>, mut stop
         }
         let changes = state.changes_since_save.load(Ordering::Relaxed);
         let since = state::unix_now().0 - state.lastsave.load(Ordering::Relaxed);
-        let due = rules.iter().any(|&(secs, n)| changes >= n.max(1) && since >= i64::try_from(secs).unwrap_or(i64::MAX));
+        let due =
+            rules.iter().any(|&(secs, n)| changes >= n.max(1) && since >= i64::try_from(secs).unwrap_or(i64::MAX));
         if due && !state.bgsave_running.swap(true, Ordering::AcqRel) {
             let s = Arc::clone(&state);
             let _ = tokio::task::spawn_blocking(move || {

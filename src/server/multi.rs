@@ -22,9 +22,12 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
+/// Per watched key, the dirty flags of the clients watching it.
+type Watchers = HashMap<Box<[u8]>, Vec<Weak<AtomicBool>>, ahash::RandomState>;
+
 /// The clients watching each key of one database.
 pub(crate) struct WatchRegistry {
-    keys: Mutex<HashMap<Box<[u8]>, Vec<Weak<AtomicBool>>, ahash::RandomState>>,
+    keys: Mutex<Watchers>,
     /// Whether `keys` is non-empty: the `Db` tells observers of changes
     /// only while someone is interested.
     db: Db,
@@ -133,7 +136,10 @@ impl Transaction {
     /// been reported yet).
     pub(crate) fn watch_failed(&self, dbs: &[Db]) -> bool {
         self.dirty.load(Ordering::Acquire)
-            || self.watched.iter().any(|(i, k, existed)| *existed && dbs.get(*i).is_some_and(|db| db.exists(&[&**k]) == 0))
+            || self
+                .watched
+                .iter()
+                .any(|(i, k, existed)| *existed && dbs.get(*i).is_some_and(|db| db.exists(&[&**k]) == 0))
     }
 }
 

@@ -323,7 +323,12 @@ impl ServerOptions {
         }
         for (n, words) in options.iter().enumerate() {
             let text = format!("--{}", words.iter().map(|w| conf::quote(w)).collect::<Vec<_>>().join(" "));
-            let err = |reason: String| OptionsError::Directive { origin: Origin::CommandLine, line: n + 1, text: text.clone(), reason };
+            let err = |reason: String| OptionsError::Directive {
+                origin: Origin::CommandLine,
+                line: n + 1,
+                text: text.clone(),
+                reason,
+            };
             parser.directive(words.clone(), &err)?;
         }
         Ok(Startup::Serve(Box::new(parser.opts)))
@@ -370,7 +375,8 @@ fn command_line(args: &[String], first_index: usize) -> (Vec<Vec<Vec<u8>>>, bool
             stdin = true;
         } else if !value_pending && arg.starts_with("--") {
             // `--port 6380` may come as one argument.
-            let words = conf::split_args(arg[2..].as_bytes()).unwrap_or_else(|_| vec![arg[2..].as_bytes().to_vec()]);
+            let name = &arg.as_bytes()[2..];
+            let words = conf::split_args(name).unwrap_or_else(|_| vec![name.to_vec()]);
             value_pending = words.len() <= 1;
             let next_is_option = args.get(j + 1).is_none_or(|n| n.starts_with("--"));
             let mut words = if words.is_empty() { vec![Vec::new()] } else { words };
@@ -518,9 +524,8 @@ impl Parser {
             }
             "memcached-port" => o.memcached_port = port(one()?)?,
             "loglevel" => {
-                let level = LogLevel::parse(one()?).ok_or(
-                    "argument(s) must be one of the following: debug, verbose, notice, warning, nothing",
-                )?;
+                let level = LogLevel::parse(one()?)
+                    .ok_or("argument(s) must be one of the following: debug, verbose, notice, warning, nothing")?;
                 o.loglevel = level;
                 self.param(name, level.as_str());
             }
@@ -582,7 +587,7 @@ impl Parser {
             self.opts.save.clear();
             return Ok(());
         }
-        if args.is_empty() || args.len() % 2 != 0 {
+        if args.is_empty() || !args.len().is_multiple_of(2) {
             return Err("Invalid save parameters".into());
         }
         for pair in args.chunks(2) {
@@ -633,7 +638,7 @@ fn compat_value(name: &str, default: &str, args: &[String]) -> Result<String, St
 /// Merges `client-output-buffer-limit <class> <hard> <soft> <seconds> […]`
 /// into the current value (all three classes, as CONFIG GET shows them).
 fn output_buffer_limit(current: &str, args: &[String]) -> Result<String, String> {
-    if args.is_empty() || args.len() % 4 != 0 {
+    if args.is_empty() || !args.len().is_multiple_of(4) {
         return Err("Wrong number of arguments in buffer limit configuration.".into());
     }
     let words: Vec<&str> = current.split_whitespace().collect();

@@ -6,12 +6,12 @@ use super::commands::{self, ClientState};
 use super::multi::{self, Transaction};
 use super::resp::{Protocol, encode, encode_push, encode_status};
 use super::state::{ClientInfo, CommandStat, Push, ServerState};
-use std::collections::HashMap;
 use super::tracking::{self, Running};
 use super::{admin, subscribe};
 use crate::db::command::{BLOCKING, WRITE, lookup};
 use crate::db::pubsub::Subscription;
 use crate::db::{BlockCancel, Db, Reply};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -280,9 +280,9 @@ impl Session {
 
     /// Checks and queues a command inside MULTI.
     fn queue(&mut self, lname: &str, args: Vec<Vec<u8>>) -> Reply {
-        let arity = lookup(&args[0]).map(|c| c.arity).or_else(|| {
-            SERVER_COMMANDS.iter().find(|(n, _)| *n == lname).map(|(_, a)| *a)
-        });
+        let arity = lookup(&args[0])
+            .map(|c| c.arity)
+            .or_else(|| SERVER_COMMANDS.iter().find(|(n, _)| *n == lname).map(|(_, a)| *a));
         let err = match arity {
             None => {
                 let rest: String = args.iter().skip(1).map(|a| format!("'{}' ", clip(a))).collect();
@@ -443,7 +443,9 @@ impl Session {
                         Reply::Bulk(m.channel.to_vec()),
                         Reply::Bulk(m.payload.to_vec()),
                     ],
-                    None => vec![Reply::bulk("message"), Reply::Bulk(m.channel.to_vec()), Reply::Bulk(m.payload.to_vec())],
+                    None => {
+                        vec![Reply::bulk("message"), Reply::Bulk(m.channel.to_vec()), Reply::Bulk(m.payload.to_vec())]
+                    }
                 };
                 encode_push(items, proto, out);
             }

@@ -7,8 +7,8 @@ use super::Config;
 use super::multi::WatchRegistry;
 use super::tracking::Tracking;
 use crate::db::Db;
-use crate::db::observe::Observer;
 use crate::db::Reply;
+use crate::db::observe::Observer;
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -283,7 +283,8 @@ impl ServerState {
             db.observe(&t);
             tracking.attach(db);
             if !config.notify_keyspace_events.is_empty() {
-                let events = crate::db::notify::ChannelEvents::parse(&config.notify_keyspace_events).unwrap_or_default();
+                let events =
+                    crate::db::notify::ChannelEvents::parse(&config.notify_keyspace_events).unwrap_or_default();
                 db.set_notify_keyspace_events(events, u32::try_from(i).unwrap_or(u32::MAX));
             }
         }
@@ -301,11 +302,7 @@ impl ServerState {
             }
         }
         Arc::new(ServerState {
-            runtime: RwLock::new(Runtime {
-                timeout_secs: config.timeout_secs,
-                slowlog_max_len,
-                extra,
-            }),
+            runtime: RwLock::new(Runtime { timeout_secs: config.timeout_secs, slowlog_max_len, extra }),
             dbs,
             config,
             clients: Mutex::new(HashMap::new()),

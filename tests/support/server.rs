@@ -53,4 +53,3 @@ impl TestServer {
         self.rt.block_on(handle.shutdown()).unwrap();
     }
 }
-

@@ -49,7 +49,9 @@ pub(crate) fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, Unbalanced> {
                         }
                     }
                 }
-                if c == b'\\' && let Some(n) = next {
+                if c == b'\\'
+                    && let Some(n) = next
+                {
                     cur.push(match n {
                         b'n' => b'\n',
                         b'r' => b'\r',

@@ -163,8 +163,7 @@ impl ServerOptions {
             let opts = BackupOptions::new().fsync(self.appendfsync).every(JOURNAL_REWRITE_EVERY);
             let db = base().backups(&dir, opts).build().map_err(failed(0))?;
             if let Some(path) = snapshot(0) {
-                seed_journal(&db, &path)
-                    .map_err(|source| StartupError::SeedJournal { dir, snapshot: path, source })?;
+                seed_journal(&db, &path).map_err(|source| StartupError::SeedJournal { dir, snapshot: path, source })?;
             }
             db
         } else {
@@ -212,7 +211,10 @@ fn apply_security(opts: &ServerOptions, builder: ServerBuilder) -> Result<Server
         });
     }
     if opts.aclfile.is_some() {
-        return Err(StartupError::NotSupported { option: "aclfile", why: "not supported yet (this build has no ACL); remove the option" });
+        return Err(StartupError::NotSupported {
+            option: "aclfile",
+            why: "not supported yet (this build has no ACL); remove the option",
+        });
     }
     Ok(builder)
 }

@@ -253,7 +253,8 @@ fn appendonly_journals_database_zero_seeded_from_its_snapshot() {
     dbs[0].execute(&["SET", "from-snapshot", "1"]);
     plain.persistence().save_databases(&dbs).unwrap();
     drop(dbs);
-    let aof = args(&["--dir", dir.to_str().unwrap(), "--databases", "1", "--appendonly", "yes", "--appendfsync", "always"]);
+    let aof =
+        args(&["--dir", dir.to_str().unwrap(), "--databases", "1", "--appendonly", "yes", "--appendfsync", "always"]);
     let dbs = aof.open_databases().unwrap();
     assert!(dbs[0].backups().is_some());
     dbs[0].execute(&["SET", "from-journal", "2"]);
