@@ -305,6 +305,16 @@ fn bad_options_exit_nonzero_with_a_clear_message() {
         stderr.contains("at line 3") && stderr.contains("maxmemory lots") && stderr.contains("memory value"),
         "{stderr}"
     );
+    // `-` reads the config from standard input.
+    let mut child = Command::new(BIN).arg("-").stdin(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"port 7000\nbogus-directive\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("standard input, at line 2") && stderr.contains("bogus-directive"), "{stderr}");
+    let out = Command::new(BIN).args(["--port", "0"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("port 0 disables the TCP listener"));
     let out = Command::new(BIN).args(["--requirepass", "secret"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("requirepass"));

@@ -18,6 +18,8 @@ fn hex(c: u8) -> Option<u8> {
 
 /// Splits one line into arguments as Redis does (see the module docs).
 pub(crate) fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, Unbalanced> {
+    // A NUL byte ends the line, as it ends Redis's C string.
+    let line = line.split(|&c| c == 0).next().unwrap_or_default();
     let mut args = Vec::new();
     let mut i = 0;
     loop {
@@ -91,7 +93,7 @@ pub(crate) fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, Unbalanced> {
                 i += 1;
             } else {
                 match c {
-                    None | Some(b' ' | b'\n' | b'\r' | b'\t' | 0) => break,
+                    None | Some(b' ' | b'\n' | b'\r' | b'\t') => break,
                     Some(b'"') => in_double = true,
                     Some(b'\'') => in_single = true,
                     Some(c) => cur.push(c),
@@ -163,6 +165,13 @@ mod tests {
         assert_eq!(split(r#"x a"b c""#), ["x", "ab c"]);
         assert_eq!(split("x '\\n'"), ["x", "\\n"]);
         assert_eq!(split_args(b"x \"\\xzz\"").unwrap()[1], b"xzz");
+    }
+
+    #[test]
+    fn a_nul_byte_ends_the_line() {
+        // Found by the server_options fuzz target: this looped forever.
+        assert_eq!(split("port\x006380 x"), ["port"]);
+        assert_eq!(split_args(b"a \"b\x00c\""), Err(Unbalanced));
     }
 
     #[test]
