@@ -1,5 +1,6 @@
 use super::*;
 use crate::db::Db;
+use crate::server::config_cmd::COMPAT;
 
 fn text(t: &str) -> ServerOptions {
     ServerOptions::from_config_text(t).unwrap_or_else(|e| panic!("{e}"))
