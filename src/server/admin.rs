@@ -8,8 +8,6 @@ use super::state::{ClientInfo, Push, ServerState, unix_now};
 use super::tracking::Mode;
 use super::{config_cmd, info};
 use crate::db::Reply;
-use crate::persist::SnapshotOptions;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -58,30 +56,15 @@ pub(crate) fn run(session: &mut Session, name: &str, args: &[Vec<u8>]) -> Option
     })
 }
 
-/// The snapshot file of database `index` (database 0 is `dbfilename`
-/// itself, database N is `dbfilename.N`).
-pub(crate) fn snapshot_path(state: &ServerState, index: usize) -> Option<PathBuf> {
-    let dir = state.config.persistence.as_ref()?;
-    let file = if index == 0 { dir.dbfilename.clone() } else { format!("{}.{index}", dir.dbfilename) };
-    Some(dir.dir.join(file))
-}
-
 /// SAVE: a snapshot of every non-empty database (and removes the files of
 /// databases that became empty).
 pub(crate) fn save(state: &ServerState) -> Result<(), String> {
-    if state.config.persistence.is_none() {
+    let Some(persistence) = state.config.persistence.as_ref() else {
         return Err("no directory configured for snapshots (dir/dbfilename)".into());
-    }
-    for (i, db) in state.dbs.iter().enumerate() {
-        let Some(path) = snapshot_path(state, i) else { continue };
-        if db.dbsize() == 0 && i > 0 {
-            let _ = std::fs::remove_file(&path);
-            continue;
-        }
-        if let Err(e) = db.save_snapshot(&path, &SnapshotOptions::default()) {
-            state.last_save_ok.store(false, Ordering::Relaxed);
-            return Err(format!("saving {} failed: {e}", path.display()));
-        }
+    };
+    if let Err(e) = persistence.save_databases(&state.dbs) {
+        state.last_save_ok.store(false, Ordering::Relaxed);
+        return Err(e.to_string());
     }
     state.last_save_ok.store(true, Ordering::Relaxed);
     state.lastsave.store(unix_now().0, Ordering::Relaxed);

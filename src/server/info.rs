@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 
 /// The Redis version reported (`redis_version`): clients check it to know
 /// which commands they may send; the commands of Redis 7.0 are served.
-pub(crate) const REDIS_VERSION: &str = "7.0.0";
+pub const REDIS_VERSION: &str = "7.0.0";
 
 const DEFAULT_SECTIONS: &[&str] =
     &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"];

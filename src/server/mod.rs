@@ -82,6 +82,7 @@ mod info;
 mod listen;
 pub mod memcache;
 mod multi;
+pub mod options;
 pub mod resp;
 mod session;
 mod state;
@@ -92,6 +93,7 @@ mod tracking;
 
 use crate::acl::Acl;
 use crate::db::Db;
+pub use info::REDIS_VERSION;
 use resp::ParseLimits;
 use state::ServerState;
 use std::future::Future;
@@ -149,6 +151,29 @@ impl Persistence {
         self
     }
 
+    /// The snapshot file of database `index`: `dbfilename` for database 0,
+    /// `dbfilename.N` for database N.
+    pub fn snapshot_path(&self, index: usize) -> PathBuf {
+        let file = if index == 0 { self.dbfilename.clone() } else { format!("{}.{index}", self.dbfilename) };
+        self.dir.join(file)
+    }
+
+    /// Saves a snapshot of every non-empty database of `dbs` (database N
+    /// to [`snapshot_path(N)`](Self::snapshot_path)) and removes the files
+    /// of the other databases that are empty, as SAVE does.
+    pub fn save_databases(&self, dbs: &[Db]) -> io::Result<()> {
+        for (i, db) in dbs.iter().enumerate() {
+            let path = self.snapshot_path(i);
+            if db.dbsize() == 0 && i > 0 {
+                let _ = std::fs::remove_file(&path);
+                continue;
+            }
+            db.save_snapshot(&path, &crate::persist::SnapshotOptions::default())
+                .map_err(|e| io::Error::other(format!("saving {} failed: {e}", path.display())))?;
+        }
+        Ok(())
+    }
+
     /// The parsed `save` rules; `None` if malformed.
     pub fn parse_rules(rules: &str) -> Option<Vec<(u64, u64)>> {
         let nums: Option<Vec<u64>> = rules.split_whitespace().map(|n| n.parse().ok()).collect();
@@ -179,6 +204,8 @@ pub(crate) struct Config {
     pub(crate) memcached_max_item_size: usize,
     /// The users clients authenticate as.
     pub(crate) acl: Acl,
+    /// Parameters seeded for CONFIG GET (see [`ServerBuilder::config_param`]).
+    pub(crate) params: Vec<(String, String)>,
 }
 
 /// Configures a [`Server`]; from [`Server::builder`].
@@ -339,6 +366,16 @@ impl ServerBuilder {
         self
     }
 
+    /// Seeds the value CONFIG GET reports for `name`, one of the
+    /// compatibility parameters ([`config_cmd::COMPAT`]) or
+    /// `slowlog-log-slower-than` / `slowlog-max-len` (which take effect);
+    /// `build` refuses other names and bad slowlog values. As redis.conf
+    /// does for `embercache-server`.
+    pub fn config_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.params.push((name.into().to_ascii_lowercase(), value.into()));
+        self
+    }
+
     /// Binds the listening sockets. Needs no runtime; serving does.
     ///
     /// Fails on an invalid setting, on an address that cannot be bound,
@@ -352,6 +389,17 @@ impl ServerBuilder {
         }
         if let Some(pw) = &self.requirepass {
             self.config.acl.set_requirepass(Some(pw));
+        }
+        for (name, value) in &self.config.params {
+            let ok = match name.as_str() {
+                "slowlog-log-slower-than" => value.parse::<i64>().is_ok_and(|n| n >= -1),
+                "slowlog-max-len" => value.parse::<usize>().is_ok(),
+                n => config_cmd::COMPAT.iter().any(|(c, _)| *c == n),
+            };
+            if !ok {
+                let msg = format!("invalid config parameter '{name}' = '{value}'");
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
+            }
         }
         if let Some(events) = Some(&self.config.notify_keyspace_events).filter(|e| !e.is_empty())
             && crate::db::notify::ChannelEvents::parse(events).is_err()
@@ -459,6 +507,7 @@ impl Server {
                 tls_port: 0,
                 memcached_max_item_size: memcache::DEFAULT_MAX_ITEM_SIZE,
                 acl: Acl::new(),
+                params: Vec::new(),
             },
             requirepass: None,
             aclfile: None,
@@ -561,6 +610,13 @@ impl Server {
                 }
                 continue;
             }
+            if refused_by_protected_mode(&self.config, peer) {
+                state.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+                tasks.spawn(async move {
+                    let _ = stream.write_all(PROTECTED_MODE_DENIED).await;
+                });
+                continue;
+            }
             let _ = stream.set_nodelay(true);
             let local = stream.local_addr().unwrap_or(peer);
             let guard = ClientSlot::take(&clients);
@@ -620,6 +676,22 @@ async fn save_schedule(state: Arc<ServerState>, rules: Vec<(u64, u64)>, mut stop
     }
 }
 
+/// Redis's reply to a client refused by protected mode.
+const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. To accept connections from other hosts, restart the server with '--protected-mode no' (making sure it is not reachable from the internet), or set a password.\r\n";
+
+/// Whether protected mode refuses a client from `peer`: protected mode is
+/// on, the default user has no password (now: ACL SETUSER may have changed
+/// it since the server started) and the peer is not on the loopback
+/// interface. `build` already refuses to listen beyond loopback in that
+/// state; this covers a password removed later.
+fn refused_by_protected_mode(config: &Config, peer: SocketAddr) -> bool {
+    let ip = match peer.ip() {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
+        v4 => v4,
+    };
+    config.protected_mode && !config.acl.auth_required() && !ip.is_loopback()
+}
+
 /// Accept errors that concern one connection, not the listener.
 fn is_transient(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::Interrupted)
@@ -674,5 +746,34 @@ impl ServerHandle {
     pub async fn shutdown(self) -> io::Result<()> {
         let _ = self.stop.send(true);
         self.task.await.map_err(io::Error::other)?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protected_mode_refuses_only_other_hosts() {
+        let mut config = Server::builder().config;
+        let peer = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert!(!refused_by_protected_mode(&config, peer("127.0.0.1:5000")));
+        assert!(!refused_by_protected_mode(&config, peer("[::1]:5000")));
+        assert!(!refused_by_protected_mode(&config, peer("[::ffff:127.0.0.1]:5000")));
+        assert!(refused_by_protected_mode(&config, peer("10.0.0.2:5000")));
+        assert!(refused_by_protected_mode(&config, peer("[2001:db8::1]:5000")));
+        config.acl.set_requirepass(Some(b"secret"));
+        assert!(!refused_by_protected_mode(&config, peer("10.0.0.2:5000")), "a password lifts it");
+        config.acl.set_requirepass(None);
+        config.protected_mode = false;
+        assert!(!refused_by_protected_mode(&config, peer("10.0.0.2:5000")));
+    }
+
+    #[test]
+    fn config_params_are_checked_at_build() {
+        let bind = |b: ServerBuilder| b.bind("127.0.0.1:0").build().map(|_| ());
+        assert!(bind(Server::builder().config_param("hz", "20").config_param("slowlog-max-len", "5")).is_ok());
+        assert!(bind(Server::builder().config_param("no-such-thing", "1")).is_err());
+        assert!(bind(Server::builder().config_param("slowlog-log-slower-than", "-2")).is_err());
     }
 }

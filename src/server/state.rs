@@ -290,12 +290,19 @@ impl ServerState {
         }
         let (now, _) = unix_now();
         let max_clients = config.max_clients;
+        let (mut slower_than, mut slowlog_max_len) = (10_000, 128);
+        let mut extra = HashMap::new();
+        for (name, value) in &config.params {
+            match name.as_str() {
+                "slowlog-log-slower-than" => slower_than = value.parse().unwrap_or(slower_than),
+                "slowlog-max-len" => slowlog_max_len = value.parse().unwrap_or(slowlog_max_len),
+                _ => {
+                    extra.insert(name.clone(), value.clone());
+                }
+            }
+        }
         Arc::new(ServerState {
-            runtime: RwLock::new(Runtime {
-                timeout_secs: config.timeout_secs,
-                slowlog_max_len: 128,
-                extra: HashMap::new(),
-            }),
+            runtime: RwLock::new(Runtime { timeout_secs: config.timeout_secs, slowlog_max_len, extra }),
             dbs,
             config,
             clients: Mutex::new(HashMap::new()),
@@ -317,7 +324,7 @@ impl ServerState {
             blocked: AtomicUsize::new(0),
             peak_memory: AtomicU64::new(0),
             max_clients: AtomicUsize::new(max_clients),
-            slowlog_slower_than: AtomicI64::new(10_000),
+            slowlog_slower_than: AtomicI64::new(slower_than),
             ops_sample: Mutex::new((Instant::now(), 0)),
         })
     }

@@ -1,0 +1,197 @@
+//! `redis-benchmark` against a fresh `embercache-server` and a fresh
+//! `redis-server` in one run, alternating between them, and a markdown
+//! table per pipelining mode: requests per second, the ratio, and p99
+//! latency (the median of the rounds). Both servers run with no
+//! persistence, on this host, as the client does.
+//!
+//! ```text
+//! cargo run --release --features server --example server_bench -- [-n 100000] [--rounds 3]
+//! ```
+//!
+//! Needs `redis-server` and `redis-benchmark` (7.x, for `--csv` latency
+//! percentiles) on the PATH. The embercache-server binary is built (release)
+//! first, through `$CARGO`.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TESTS: &str = "set,get,incr,lpush,rpop,sadd,hset,zadd,lrange_100,mset";
+const CLIENTS: &str = "50";
+
+type Error = Box<dyn std::error::Error>;
+
+fn main() -> Result<(), Error> {
+    let mut args = std::env::args().skip(1);
+    let (mut requests, mut rounds) = (100_000u64, 3usize);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "-n" => requests = args.next().ok_or("-n needs a number")?.parse()?,
+            "--rounds" => rounds = args.next().ok_or("--rounds needs a number")?.parse()?,
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("embercache-server-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let ember_port = free_port()?;
+    let redis_port = free_port()?;
+    let dir_s = dir.to_str().ok_or("temp dir")?;
+    let no_persistence = ["--save", "", "--appendonly", "no", "--dir", dir_s];
+    let ember = Running::start(
+        Command::new(embercache_server()?).args(["--port", &ember_port.to_string()]).args(no_persistence),
+        ember_port,
+    )?;
+    let redis = Running::start(
+        Command::new("redis-server").args(["--port", &redis_port.to_string()]).args(no_persistence),
+        redis_port,
+    )?;
+    let redis_version = String::from_utf8(Command::new("redis-server").arg("--version").output()?.stdout)?;
+
+    for pipeline in [1u32, 16] {
+        let mut results: [Vec<Vec<Row>>; 2] = [Vec::new(), Vec::new()];
+        for round in 0..rounds {
+            // Alternate which server goes first, so neither always runs on a warmer machine.
+            let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+            for i in order {
+                let port = [ember.port, redis.port][i];
+                flushall(port)?;
+                results[i].push(benchmark(port, requests, pipeline)?);
+            }
+        }
+        println!(
+            "\n### -P {pipeline} ({})\n",
+            if pipeline == 1 { "no pipelining" } else { "16 commands per pipeline" }
+        );
+        println!(
+            "`redis-benchmark -t {TESTS} -c {CLIENTS} -n {requests}{} --csv`, median of {rounds} round(s); {}\n",
+            if pipeline > 1 { format!(" -P {pipeline}") } else { String::new() },
+            redis_version.trim()
+        );
+        println!(
+            "| test | embercache (req/s) | redis-server (req/s) | embercache / redis | embercache p99 (ms) | redis-server p99 (ms) |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|");
+        let (mut log_sum, mut n, mut wins) = (0.0, 0, 0);
+        for (t, test) in results[0][0].iter().enumerate() {
+            let stat =
+                |i: usize, f: fn(&Row) -> f64| median(results[i].iter().filter_map(|r| r.get(t)).map(f).collect());
+            let (e_rps, r_rps) = (stat(0, |r| r.rps), stat(1, |r| r.rps));
+            let ratio = e_rps / r_rps;
+            log_sum += ratio.ln();
+            n += 1;
+            wins += usize::from(ratio >= 1.0);
+            println!(
+                "| {} | {e_rps:.0} | {r_rps:.0} | {ratio:.2}× | {:.3} | {:.3} |",
+                test.test,
+                stat(0, |r| r.p99),
+                stat(1, |r| r.p99)
+            );
+        }
+        println!(
+            "\nembercache ahead in {wins} of {n} tests; geometric mean ratio {:.2}×",
+            (log_sum / f64::from(n)).exp()
+        );
+    }
+    drop((ember, redis));
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// One line of `redis-benchmark --csv`.
+struct Row {
+    test: String,
+    rps: f64,
+    p99: f64,
+}
+
+fn benchmark(port: u16, requests: u64, pipeline: u32) -> Result<Vec<Row>, Error> {
+    let out = Command::new("redis-benchmark")
+        .args(["-p", &port.to_string(), "-t", TESTS, "-c", CLIENTS, "-n", &requests.to_string()])
+        .args(["-P", &pipeline.to_string(), "--csv"])
+        .output()?;
+    let text = String::from_utf8(out.stdout)?;
+    if !out.status.success() {
+        return Err(format!("redis-benchmark failed: {text}{}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+    let mut lines = text.lines();
+    let header: Vec<String> = fields(lines.next().ok_or("no CSV header")?);
+    let col = |name: &str| header.iter().position(|h| h == name).ok_or(format!("no {name} column in {header:?}"));
+    let (rps, p99) = (col("rps")?, col("p99_latency_ms")?);
+    lines
+        .map(|l| {
+            let f = fields(l);
+            Ok(Row { test: f[0].clone(), rps: f[rps].parse()?, p99: f[p99].parse()? })
+        })
+        .collect()
+}
+
+fn fields(line: &str) -> Vec<String> {
+    line.split("\",\"").map(|f| f.trim_matches('"').to_string()).collect()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Builds the release embercache-server binary (a no-op when up to date)
+/// and returns its path, in the target directory's `release/`.
+fn embercache_server() -> Result<PathBuf, Error> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--release", "--features", "server", "--bin", "embercache-server"])
+        .status()?;
+    if !status.success() {
+        return Err("building embercache-server failed".into());
+    }
+    let exe = std::env::current_exe()?;
+    let target = exe.ancestors().nth(3).ok_or("no target directory")?; // target/<profile>/examples/<exe>
+    Ok(target.join("release").join("embercache-server"))
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn flushall(port: u16) -> Result<(), Error> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.write_all(b"FLUSHALL\r\n")?;
+    let mut ok = [0; 5];
+    s.read_exact(&mut ok)?;
+    Ok(())
+}
+
+/// A server process, killed when dropped.
+struct Running {
+    child: Child,
+    port: u16,
+}
+
+impl Running {
+    fn start(cmd: &mut Command, port: u16) -> Result<Running, Error> {
+        let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+        let running = Running { child, port };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                return Err(format!("{cmd:?} did not start").into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(running)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
