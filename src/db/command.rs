@@ -98,6 +98,13 @@ impl Db {
             return DbError::UnknownCommand { name: String::new(), args: String::new() }.into();
         };
         let Some(cmd) = lookup(name) else { return unknown(&args).into() };
+        self.run_command(cmd, &args)
+    }
+
+    /// Runs `args` (the name first) as `cmd`, already looked up: what
+    /// [`Db::execute`] does after the lookup (the server looks commands up
+    /// once for everything it does with them).
+    pub(crate) fn run_command(&self, cmd: &'static Command, args: &[&[u8]]) -> Reply {
         if !cmd.arity_ok(args.len()) {
             return DbError::WrongArity(cmd.name.to_string()).into();
         }
@@ -106,6 +113,6 @@ impl Db {
         {
             return e.into();
         }
-        (cmd.run)(self, &args)
+        (cmd.run)(self, args)
     }
 }

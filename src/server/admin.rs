@@ -23,9 +23,16 @@ fn syntax() -> Reply {
     Reply::Error("ERR syntax error".into())
 }
 
+/// The commands [`run`] answers.
+const ADMIN: &[&str] =
+    &["info", "config", "flushall", "save", "bgsave", "lastsave", "slowlog", "time", "shutdown", "client"];
+
 /// Answers `args` if it is one of the server's commands.
 pub(crate) fn run(session: &mut Session, name: &str, args: &[Vec<u8>]) -> Option<Reply> {
     let n = args.len();
+    if !ADMIN.contains(&name) {
+        return None;
+    }
     let state = Arc::clone(&session.state);
     Some(match name {
         "info" => info::info(&state, &args[1..]),
@@ -34,7 +41,7 @@ pub(crate) fn run(session: &mut Session, name: &str, args: &[Vec<u8>]) -> Option
             if n > 2 || (n == 2 && !eq(&args[1], "async") && !eq(&args[1], "sync")) {
                 return Some(syntax());
             }
-            let _gate = (!session.tx.in_multi()).then(|| state.gate.read());
+            let _inside = session.enter_gate();
             state.dbs.iter().for_each(|db| db.flushdb());
             Reply::OK
         }

@@ -78,6 +78,7 @@ mod command_info;
 mod commands;
 pub mod config_cmd;
 mod connection;
+mod gate;
 mod info;
 mod listen;
 pub mod memcache;

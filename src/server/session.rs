@@ -4,15 +4,17 @@
 
 use super::acl_commands::{self, Admit};
 use super::commands::{self, ClientState};
+use super::gate;
 use super::multi::{self, Transaction};
 use super::resp::{Protocol, encode, encode_push, encode_status};
 use super::state::{ClientInfo, CommandStat, Push, ServerState};
 use super::tracking::{self, Running};
 use super::{admin, subscribe};
 use crate::db::catalog;
-use crate::db::command::{BLOCKING, WRITE, lookup};
+use crate::db::command::{BLOCKING, Command, WRITE, lookup};
 use crate::db::pubsub::Subscription;
 use crate::db::{BlockCancel, Db, Reply};
+use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -53,10 +55,26 @@ pub(crate) struct Session {
     /// Whether CLIENT TRACKING is on.
     pub(crate) tracking: bool,
     /// Command statistics not yet merged into the server's.
-    stats: HashMap<&'static str, CommandStat>,
-    /// Commands run since the last merge.
-    processed: u64,
+    stats: HashMap<&'static str, CommandStat, ahash::RandomState>,
+    /// Counters not yet merged into the server's.
+    counts: Counts,
+    /// Running EXEC's commands: the gate is closed by this client.
+    in_exec: bool,
 }
+
+/// A connection's counters between merges into the server's statistics.
+#[derive(Debug, Default)]
+struct Counts {
+    processed: u64,
+    hits: u64,
+    misses: u64,
+    errors: u64,
+    changes: u64,
+}
+
+/// `Db` commands the session answers itself (SELECT changes the
+/// connection's database).
+const SERVER_OVERRIDES: &[&str] = &["select"];
 
 /// Commands allowed in RESP2 while subscribed.
 const SUBSCRIBED_OK: &[&str] =
@@ -117,16 +135,25 @@ impl Session {
             tracking_optin: false,
             tracking_optout: false,
             tracking: false,
-            stats: HashMap::new(),
-            processed: 0,
+            stats: HashMap::default(),
+            counts: Counts::default(),
+            in_exec: false,
         }
     }
 
     /// Merges this connection's command statistics into the server's.
     pub(crate) fn flush_stats(&mut self) {
-        if self.processed > 0 {
-            self.state.stats.commands_processed.fetch_add(std::mem::take(&mut self.processed), Ordering::Relaxed);
-        }
+        let c = std::mem::take(&mut self.counts);
+        let add = |counter: &std::sync::atomic::AtomicU64, n: u64| {
+            if n > 0 {
+                counter.fetch_add(n, Ordering::Relaxed);
+            }
+        };
+        add(&self.state.stats.commands_processed, c.processed);
+        add(&self.state.stats.keyspace_hits, c.hits);
+        add(&self.state.stats.keyspace_misses, c.misses);
+        add(&self.state.stats.error_replies, c.errors);
+        add(&self.state.changes_since_save, c.changes);
         if self.stats.is_empty() {
             return;
         }
@@ -156,21 +183,30 @@ impl Session {
     /// Runs one command, appending its reply (or replies) to `out`.
     pub(crate) fn run(&mut self, args: Vec<Vec<u8>>, out: &mut Vec<u8>) -> Next {
         let Some(name) = args.first() else { return Next::Done };
+        let cmd = lookup(name);
+        let proto = self.client.proto;
+        // Most commands are the `Db`'s, outside transactions and pub/sub.
+        if let Some(cmd) = cmd
+            && cmd.flags & BLOCKING == 0
+            && !self.tx.in_multi()
+            && self.subscriptions() == 0
+            && !SERVER_OVERRIDES.contains(&cmd.name)
+        {
+            self.note_command(cmd.name, &args);
+            if !self.admit(&args, out) {
+                return Next::Done;
+            }
+            let reply = self.execute_fast(cmd, &args);
+            if reply.is_error() {
+                self.counts.errors += 1;
+            }
+            encode(reply, proto, out);
+            return Next::Done;
+        }
         let lname = lower(name);
         self.note_command(&lname, &args);
-        let proto = self.client.proto;
-        // Redis's order: authentication and permissions first.
-        match acl_commands::admit(&args, &mut self.client) {
-            Admit::Run => {}
-            Admit::Refuse(reply) => {
-                self.state.stats.error_replies.fetch_add(1, Ordering::Relaxed);
-                encode(reply, proto, out);
-                return Next::Done;
-            }
-            Admit::Close => {
-                self.client.quit = true;
-                return Next::Done;
-            }
+        if !self.admit(&args, out) {
+            return Next::Done;
         }
         // In RESP2, a subscribed connection only (un)subscribes and pings.
         if proto == Protocol::Resp2 && self.subscriptions() > 0 && !SUBSCRIBED_OK.contains(&lname.as_str()) {
@@ -229,7 +265,7 @@ impl Session {
             },
         };
         if reply.is_error() {
-            self.state.stats.error_replies.fetch_add(1, Ordering::Relaxed);
+            self.counts.errors += 1;
         }
         if lname == "shutdown" && reply == Reply::Simple("") {
             // Shutting down: no reply, the connection closes.
@@ -241,11 +277,11 @@ impl Session {
         Next::Done
     }
 
-    /// Runs a `Db` command of the selected database, under the gate.
+    /// Runs a `Db` command of the selected database, inside the gate.
     fn execute(&mut self, args: &[Vec<u8>]) -> Reply {
         let start = Instant::now();
         let reply = {
-            let _gate = self.state.gate.read();
+            let _inside = self.enter_gate();
             let _me = Running::enter(self.info.id);
             self.current().execute(args)
         };
@@ -253,10 +289,35 @@ impl Session {
         reply
     }
 
+    /// Enters the gate for one command (not needed inside EXEC, which has
+    /// closed it for everyone else).
+    pub(crate) fn enter_gate(&self) -> Option<gate::Inside<'_>> {
+        (!self.in_exec).then(|| self.state.gate.enter(&self.info.busy))
+    }
+
+    /// The fast path for a `Db` command outside transactions and pub/sub:
+    /// one table lookup, the gate, the command, local bookkeeping.
+    fn execute_fast(&mut self, cmd: &'static Command, args: &[Vec<u8>]) -> Reply {
+        let start = Instant::now();
+        let reply = {
+            let _inside = self.enter_gate();
+            let _me = Running::enter(self.info.id);
+            let refs: SmallVec<[&[u8]; 8]> = args.iter().map(Vec::as_slice).collect();
+            self.state.dbs[self.db].run_command(cmd, &refs)
+        };
+        self.account(cmd, args, &reply, start);
+        reply
+    }
+
     /// Bookkeeping after a `Db` command: stats, slow log, tracking.
     pub(crate) fn after(&mut self, args: &[Vec<u8>], reply: &Reply, start: Instant) {
+        if let Some(cmd) = args.first().and_then(|n| lookup(n)) {
+            self.account(cmd, args, reply, start);
+        }
+    }
+
+    fn account(&mut self, cmd: &'static Command, args: &[Vec<u8>], reply: &Reply, start: Instant) {
         let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
-        let Some(cmd) = args.first().and_then(|n| lookup(n)) else { return };
         {
             // Kept locally, merged into the server's after each batch.
             let s = self.stats.entry(cmd.name).or_default();
@@ -270,13 +331,14 @@ impl Session {
         self.state.record_slow(args, micros, &self.info);
         if cmd.flags & WRITE != 0 {
             if !reply.is_error() {
-                self.state.changes_since_save.fetch_add(1, Ordering::Relaxed);
+                self.counts.changes += 1;
             }
         } else {
             if args.len() > 1 && !reply.is_error() {
-                let hit = !matches!(reply, Reply::Null | Reply::NullArray);
-                let counter = if hit { &self.state.stats.keyspace_hits } else { &self.state.stats.keyspace_misses };
-                counter.fetch_add(1, Ordering::Relaxed);
+                match reply {
+                    Reply::Null | Reply::NullArray => self.counts.misses += 1,
+                    _ => self.counts.hits += 1,
+                }
             }
             let track = self.tracking
                 && match (self.tracking_optin, self.tracking_optout) {
@@ -291,8 +353,26 @@ impl Session {
         self.caching = None;
     }
 
+    /// Redis's order: authentication and permissions before anything
+    /// else. `false` if the command is refused (its error is in `out`) or
+    /// the connection is to close.
+    fn admit(&mut self, args: &[Vec<u8>], out: &mut Vec<u8>) -> bool {
+        match acl_commands::admit(args, &mut self.client) {
+            Admit::Run => true,
+            Admit::Refuse(reply) => {
+                self.counts.errors += 1;
+                encode(reply, self.client.proto, out);
+                false
+            }
+            Admit::Close => {
+                self.client.quit = true;
+                false
+            }
+        }
+    }
+
     fn note_command(&mut self, lname: &str, _args: &[Vec<u8>]) {
-        self.processed += 1;
+        self.counts.processed += 1;
         let ms = u64::try_from(self.info.created.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.info.last_active_ms.store(ms, Ordering::Relaxed);
         let mut last = self.info.last_cmd.lock();
@@ -363,8 +443,10 @@ impl Session {
             return Reply::Error("EXECABORT Transaction discarded because of previous errors.".into());
         }
         let state = Arc::clone(&self.state);
-        let _gate = state.gate.write();
+        let _closed = state.gate.close(&self.info.busy, || state.clients.lock().values().cloned().collect());
+        self.in_exec = true;
         if self.tx.watch_failed(&state.dbs) {
+            self.in_exec = false;
             self.end_multi();
             return multi::aborted();
         }
@@ -375,6 +457,7 @@ impl Session {
         for args in queued {
             replies.push(self.run_queued(args, &mut scratch));
         }
+        self.in_exec = false;
         self.end_multi();
         Reply::Array(replies)
     }

@@ -58,6 +58,8 @@ pub(crate) struct ClientInfo {
     pub(crate) resp: AtomicUsize,
     /// Wakes the connection's task: a push arrived, or it was killed.
     pub(crate) wake: Notify,
+    /// Raised while this client runs a command (see [`super::gate`]).
+    pub(crate) busy: super::gate::Busy,
 }
 
 impl ClientInfo {
@@ -80,6 +82,7 @@ impl ClientInfo {
             pushes: Mutex::new(Vec::new()),
             resp: AtomicUsize::new(2),
             wake: Notify::new(),
+            busy: Default::default(),
         }
     }
 
@@ -240,9 +243,9 @@ pub(crate) struct ServerState {
     /// Clients in MONITOR mode.
     pub(crate) monitors: Mutex<Vec<Arc<ClientInfo>>>,
     pub(crate) monitoring: AtomicBool,
-    /// Commands hold it shared while they run; EXEC holds it exclusively,
-    /// so no other client's command runs in the middle of a transaction.
-    pub(crate) gate: RwLock<()>,
+    /// Commands pass it while they run; EXEC closes it, so no other
+    /// client's command runs in the middle of a transaction.
+    pub(crate) gate: super::gate::Gate,
     /// One WATCH registry per database.
     pub(crate) watches: Vec<Arc<WatchRegistry>>,
     pub(crate) tracking: Arc<Tracking>,
@@ -311,7 +314,7 @@ impl ServerState {
             slowlog: Mutex::new(SlowLog::default()),
             monitors: Mutex::new(Vec::new()),
             monitoring: AtomicBool::new(false),
-            gate: RwLock::new(()),
+            gate: Default::default(),
             watches,
             tracking,
             started: Instant::now(),
