@@ -115,6 +115,13 @@ fn multi_exec_discard_and_queueing_errors() {
     assert_eq!(raw.call(&["SET", "b", "1"]), Value::SimpleString("QUEUED".into()));
     assert_eq!(raw.call(&["DISCARD"]), Value::Okay);
     assert_eq!(q::<Option<String>>(&mut c, &["GET", "b"]), None);
+    // Server commands run inside EXEC too (FLUSHALL once waited on the
+    // gate its own EXEC held).
+    assert_eq!(raw.call(&["MULTI"]), Value::Okay);
+    raw.call(&["SET", "f", "1"]);
+    raw.call(&["FLUSHALL"]);
+    raw.call(&["DBSIZE"]);
+    assert_eq!(raw.call(&["EXEC"]), Value::Array(vec![Value::Okay, Value::Okay, Value::Int(0)]));
     assert!(err(&mut c, &["EXEC"]).contains("EXEC without MULTI"));
     assert!(err(&mut c, &["DISCARD"]).contains("DISCARD without MULTI"));
     server.shutdown();
