@@ -6,6 +6,7 @@ use super::resp::{RequestParser, encode};
 use super::session::{Next, OverflowProbe, Session};
 use super::state::ServerState;
 use crate::db::{BlockCancel, Reply};
+use bytes::BufMut;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -32,7 +33,6 @@ pub(crate) async fn serve<S>(
     let mut session = Session::new(Arc::clone(&state), Arc::clone(&info));
     let mut parser = RequestParser::new(config.parse_limits);
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
-    let mut chunk = vec![0u8; READ_CHUNK];
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     loop {
         let idle = {
@@ -41,7 +41,8 @@ pub(crate) async fn serve<S>(
             (secs > 0 && session.subscriptions() == 0).then(|| Duration::from_secs(secs))
         };
         let read = tokio::select! {
-            r = stream.read(&mut chunk) => Some(r),
+            // Straight into the parse buffer: no copy of the input.
+            r = read_more(&mut stream, &mut buf) => Some(r),
             () = info.wake.notified() => None,
             () = sleep_opt(idle) => return,
             _ = shutdown.wait_for(|&stop| stop) => return,
@@ -57,7 +58,7 @@ pub(crate) async fn serve<S>(
             Ok(n) => n,
         };
         state.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
-        buf.extend_from_slice(&chunk[..n]);
+        session.begin_batch();
         let mut start = 0;
         let mut close = false;
         loop {
@@ -83,8 +84,7 @@ pub(crate) async fn serve<S>(
                     if !flush(&mut stream, &mut out, &session, &mut shutdown).await {
                         return;
                     }
-                    let Some(reply) =
-                        block(&mut stream, &mut buf, &mut chunk, &state, &mut session, db, args, &mut shutdown).await
+                    let Some(reply) = block(&mut stream, &mut buf, &state, &mut session, db, args, &mut shutdown).await
                     else {
                         return;
                     };
@@ -108,6 +108,13 @@ pub(crate) async fn serve<S>(
     }
 }
 
+/// Reads what the socket has (up to [`READ_CHUNK`]) onto the end of `buf`.
+async fn read_more<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    buf.reserve(READ_CHUNK);
+    let mut limited = (&mut *buf).limit(READ_CHUNK);
+    stream.read_buf(&mut limited).await
+}
+
 async fn sleep_opt(d: Option<Duration>) {
     match d {
         Some(d) => tokio::time::sleep(d).await,
@@ -122,7 +129,6 @@ async fn sleep_opt(d: Option<Duration>) {
 async fn block<S>(
     stream: &mut S,
     buf: &mut Vec<u8>,
-    chunk: &mut [u8],
     state: &Arc<ServerState>,
     session: &mut Session,
     db: crate::db::Db,
@@ -159,9 +165,9 @@ where
                     break None;
                 }
             }
-            r = stream.read(chunk) => match r {
+            r = read_more(stream, buf) => match r {
                 Ok(0) | Err(_) => break None,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Ok(_) => {}
             },
         }
     };

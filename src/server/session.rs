@@ -60,6 +60,8 @@ pub(crate) struct Session {
     counts: Counts,
     /// Running EXEC's commands: the gate is closed by this client.
     in_exec: bool,
+    /// When the previous command ended (or the current batch began).
+    mark: Instant,
 }
 
 /// A connection's counters between merges into the server's statistics.
@@ -138,6 +140,7 @@ impl Session {
             stats: HashMap::default(),
             counts: Counts::default(),
             in_exec: false,
+            mark: Instant::now(),
         }
     }
 
@@ -298,7 +301,9 @@ impl Session {
     /// The fast path for a `Db` command outside transactions and pub/sub:
     /// one table lookup, the gate, the command, local bookkeeping.
     fn execute_fast(&mut self, cmd: &'static Command, args: &[Vec<u8>]) -> Reply {
-        let start = Instant::now();
+        // Timed from the end of the previous command (or the batch's
+        // start): one clock read per command.
+        let start = self.mark;
         let reply = {
             let _inside = self.enter_gate();
             let _me = Running::enter(self.info.id);
@@ -317,7 +322,9 @@ impl Session {
     }
 
     fn account(&mut self, cmd: &'static Command, args: &[Vec<u8>], reply: &Reply, start: Instant) {
-        let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let now = Instant::now();
+        self.mark = now;
+        let micros = u64::try_from(now.saturating_duration_since(start).as_micros()).unwrap_or(u64::MAX);
         {
             // Kept locally, merged into the server's after each batch.
             let s = self.stats.entry(cmd.name).or_default();
@@ -371,10 +378,16 @@ impl Session {
         }
     }
 
+    /// A batch of commands arrived: the clock for their timings, and the
+    /// client's last activity (CLIENT LIST's `idle`).
+    pub(crate) fn begin_batch(&mut self) {
+        self.mark = Instant::now();
+        let ms = u64::try_from(self.mark.saturating_duration_since(self.info.created).as_millis()).unwrap_or(u64::MAX);
+        self.info.last_active_ms.store(ms, Ordering::Relaxed);
+    }
+
     fn note_command(&mut self, lname: &str, _args: &[Vec<u8>]) {
         self.counts.processed += 1;
-        let ms = u64::try_from(self.info.created.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.info.last_active_ms.store(ms, Ordering::Relaxed);
         let mut last = self.info.last_cmd.lock();
         if *last != lname {
             lname.clone_into(&mut last);
