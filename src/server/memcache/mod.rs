@@ -17,8 +17,9 @@
 //! `CLIENT_ERROR WRONGTYPE …` (see `db::item` for the rules). Client flags
 //! are not kept in snapshots or journals (restored items have flags 0).
 //!
-//! Limits, as memcached's: keys of 1 to 250 bytes without control
-//! characters (`CLIENT_ERROR bad command line format`); items (key and
+//! Limits, as memcached's: keys of 1 to 250 bytes (`CLIENT_ERROR bad
+//! command line format`; any byte but space and line ends, control bytes
+//! included, as memcached takes them); items (key and
 //! value) up to [`DEFAULT_MAX_ITEM_SIZE`] or
 //! [`ServerBuilder::memcached_max_item_size`](super::ServerBuilder::memcached_max_item_size)
 //! (`SERVER_ERROR object too large for cache`, the data then skipped as it
@@ -31,8 +32,7 @@
 //! `version` answers `VERSION 1.6.0 embercache-<version>`: the memcached
 //! protocol level served, which clients parse, then the server's name.
 //!
-//! Differences from memcached: keys with control characters are refused
-//! (memcached accepts them in the text protocol); numbers with more than
+//! Differences from memcached: numbers with more than
 //! 32 bits of client flags are refused; `decr` never pads the value with
 //! spaces; `stats` has the general counters but no slab or item
 //! breakdowns; `mg`'s `E` flag and `lru`, `slabs`, `watch` and other admin

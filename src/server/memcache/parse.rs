@@ -60,10 +60,12 @@ pub(crate) fn data_block(rest: &[u8], len: usize) -> Block<'_> {
     }
 }
 
-/// Whether `key` is a key memcached accepts: 1 to 250 bytes, no control
-/// characters (spaces cannot occur: they split tokens).
+/// Whether `key` is a key memcached accepts: 1 to 250 bytes. As in
+/// memcached's text protocol, any byte but the separators goes: spaces
+/// split tokens and lines end at a newline, so only a stray CR is refused
+/// here (clients such as memaslap put control bytes in their keys).
 pub(crate) fn valid_key(key: &[u8]) -> bool {
-    !key.is_empty() && key.len() <= MAX_KEY_LEN && key.iter().all(|&b| b > b' ' && b != 0x7f)
+    !key.is_empty() && key.len() <= MAX_KEY_LEN && !key.iter().any(|&b| b == b' ' || b == b'\r' || b == b'\n')
 }
 
 /// An unsigned decimal number: an optional `+`, then digits, no overflow
@@ -134,8 +136,8 @@ mod tests {
         assert!(valid_key(&[b'k'; 250]));
         assert!(!valid_key(&[b'k'; 251]));
         assert!(!valid_key(b""));
-        assert!(!valid_key(b"a\x01b"));
-        assert!(!valid_key(b"a\x7f"));
+        assert!(valid_key(b"a\x01b") && valid_key(b"\x10\x10key"), "control bytes, as memcached");
+        assert!(!valid_key(b"a\rb") && !valid_key(b"a b"));
         assert!(valid_key("clé".as_bytes()));
     }
 

@@ -186,7 +186,9 @@ fn limits_and_bad_input() {
     assert_eq!(run(&mut s, &format!("get {long}\r\n")), bad);
     assert_eq!(run(&mut s, &format!("set {long} 0 0 1\r\nx\r\n")), format!("{bad}ERROR\r\n"));
     assert_eq!(run(&mut s, &format!("mg {key250} v\r\n")), "EN\r\n");
-    assert_eq!(run(&mut s, "get a\x01b\r\n"), bad, "control characters are refused");
+    // Control bytes are accepted in keys, as memcached accepts them.
+    assert_eq!(run(&mut s, "set a\x10b 0 0 1\r\nx\r\n"), "STORED\r\n");
+    assert_eq!(run(&mut s, "get a\x10b\r\n"), "VALUE a\x10b 0 1\r\nx\r\nEND\r\n");
     for line in ["set a x 0 1", "set a 4294967296 0 1", "set a -1 0 1", "set a 0 x 1", "cas a 0 0 1 abc"] {
         assert_eq!(run(&mut s, &format!("{line}\r\nx\r\n")), format!("{bad}ERROR\r\n"), "{line}");
     }
