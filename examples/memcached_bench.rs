@@ -56,6 +56,11 @@ fn memaslap(addr: &str, secs: u64, extra: &[&str]) -> Run {
         .output()
         .expect("memcaslap runs (apt-get install libmemcached-tools)");
     let text = String::from_utf8_lossy(&out.stdout);
+    let all = format!("{text}{}", String::from_utf8_lossy(&out.stderr));
+    // A server that refuses the commands answers fast: make sure it served them.
+    assert!(!all.contains("CLIENT_ERROR") && !all.contains("SERVER_ERROR"), "{addr} answered errors:\n{all}");
+    let gets: u64 = text.lines().find_map(|l| l.strip_prefix("cmd_get:")?.trim().parse().ok()).unwrap_or(0);
+    assert!(gets > 0, "{addr} served no get:\n{text}");
     parse(&text).unwrap_or_else(|| panic!("unreadable memaslap output:\n{text}"))
 }
 
