@@ -3,7 +3,7 @@
 //! do yet, each in a small function of its own so it is easy to connect
 //! when the feature lands (AUTH/ACL, TLS, the Memcached listener).
 
-use super::{ServerOptions, TlsAuthClients};
+use super::ServerOptions;
 use crate::db::{BackupOptions, Db};
 use crate::persist::{FsyncPolicy, PersistError, SnapshotOptions};
 use crate::server::{Persistence, Server, ServerBuilder};
@@ -228,6 +228,7 @@ fn apply_security(opts: &ServerOptions, mut builder: ServerBuilder) -> Result<Se
 /// TLS listener.
 #[cfg(feature = "tls")]
 fn apply_tls(opts: &ServerOptions, builder: ServerBuilder) -> Result<ServerBuilder, StartupError> {
+    use super::TlsAuthClients;
     use crate::server::tls::{ClientAuth, TlsConfig};
     let tls = &opts.tls;
     if tls.port == 0 {
