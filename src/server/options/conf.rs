@@ -7,102 +7,12 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Unbalanced;
 
-/// Whitespace as C's `isspace` sees it.
-fn is_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
-}
-
-fn hex(c: u8) -> Option<u8> {
-    (c as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
-}
-
-/// Splits one line into arguments as Redis does (see the module docs).
+/// Splits one line into arguments as Redis does (see the module docs):
+/// the same splitting as inline commands ([`crate::server::resp`]).
 pub(crate) fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, Unbalanced> {
     // A NUL byte ends the line, as it ends Redis's C string.
     let line = line.split(|&c| c == 0).next().unwrap_or_default();
-    let mut args = Vec::new();
-    let mut i = 0;
-    loop {
-        while i < line.len() && is_space(line[i]) {
-            i += 1;
-        }
-        if i >= line.len() {
-            return Ok(args);
-        }
-        let mut cur = Vec::new();
-        let (mut in_double, mut in_single) = (false, false);
-        loop {
-            let c = line.get(i).copied();
-            if in_double {
-                let Some(c) = c else { return Err(Unbalanced) };
-                let next = line.get(i + 1).copied();
-                if c == b'\\' && next == Some(b'x') {
-                    match (line.get(i + 2).copied().and_then(hex), line.get(i + 3).copied().and_then(hex)) {
-                        (Some(h), Some(l)) => {
-                            cur.push(h * 16 + l);
-                            i += 4;
-                            continue;
-                        }
-                        _ => {
-                            // Not a valid \xHH: the backslash escapes the 'x'.
-                            cur.push(b'x');
-                            i += 2;
-                            continue;
-                        }
-                    }
-                }
-                if c == b'\\'
-                    && let Some(n) = next
-                {
-                    cur.push(match n {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 0x08,
-                        b'a' => 0x07,
-                        other => other,
-                    });
-                    i += 2;
-                    continue;
-                }
-                if c == b'"' {
-                    // The closing quote must end the argument.
-                    if line.get(i + 1).is_some_and(|&n| !is_space(n)) {
-                        return Err(Unbalanced);
-                    }
-                    i += 1;
-                    break;
-                }
-                cur.push(c);
-                i += 1;
-            } else if in_single {
-                let Some(c) = c else { return Err(Unbalanced) };
-                if c == b'\\' && line.get(i + 1) == Some(&b'\'') {
-                    cur.push(b'\'');
-                    i += 2;
-                    continue;
-                }
-                if c == b'\'' {
-                    if line.get(i + 1).is_some_and(|&n| !is_space(n)) {
-                        return Err(Unbalanced);
-                    }
-                    i += 1;
-                    break;
-                }
-                cur.push(c);
-                i += 1;
-            } else {
-                match c {
-                    None | Some(b' ' | b'\n' | b'\r' | b'\t') => break,
-                    Some(b'"') => in_double = true,
-                    Some(b'\'') => in_single = true,
-                    Some(c) => cur.push(c),
-                }
-                i += 1;
-            }
-        }
-        args.push(cur);
-    }
+    crate::server::resp::split_inline(line).ok_or(Unbalanced)
 }
 
 /// One directive of a config text: its line number (from 1), the line as

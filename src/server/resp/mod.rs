@@ -11,6 +11,7 @@ mod parse;
 mod tests;
 
 pub use encode::{Protocol, encode, encode_command, encode_push, encode_status};
+pub(crate) use parse::split_args as split_inline;
 pub use parse::{
     DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_MULTIBULK_LEN, MAX_INLINE_LEN, ParseLimits, ProtocolError, Request, RequestParser,
 };
