@@ -106,6 +106,17 @@ impl ZRangeSpec {
                 };
             }
             ZRangeBy::Score { min, max } => z.score_ranks(min, max),
+            ZRangeBy::Lex { min, max } if z.is_packed() => {
+                // Redis's listpack walk, its LIMIT included (see `lex_walk`).
+                let (offset, count) = match self.limit {
+                    None => (0, None),
+                    Some((offset, count)) => match usize::try_from(offset) {
+                        Ok(offset) => (offset, usize::try_from(count).ok()),
+                        Err(_) => return 0..0,
+                    },
+                };
+                return z.lex_walk(min, max, self.rev, offset, count);
+            }
             ZRangeBy::Lex { min, max } => z.lex_ranks(min, max),
         };
         let Some((offset, count)) = self.limit else { return r };
