@@ -25,5 +25,11 @@ fn resp2_replies_match_redis() {
 /// `HELLO 3` on both.
 #[test]
 fn resp3_replies_match_redis() {
-    differential::run("resp3_replies_match_redis", file!(), true, generate::resp3_commands(), 128);
+    differential::run(
+        "resp3_replies_match_redis",
+        file!(),
+        true,
+        [generate::resp3_commands(), generate::all_commands()].concat(),
+        128,
+    );
 }

@@ -64,15 +64,6 @@ pub(crate) const VERSION_RULES: &[(&str, &str, Rule)] = &[
                 && matches!(redis, Resp::Error(e) if e.starts_with("ERR wrong number of arguments"))
         },
     ),
-    (
-        "LREM count and LPOS RANK of -9223372036854775808",
-        "Redis 7.2 refuses LONG_MIN (negating it overflows); 7.0 takes it",
-        |args, ember, _, _| {
-            matches!(ember, Resp::Error(e) if e == "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
-                && matches!(name(args).as_str(), "LREM" | "LPOS")
-                && args.iter().any(|a| a == b"-9223372036854775808")
-        },
-    ),
 ];
 
 /// The two connections of one comparison, and the base of absolute times.

@@ -299,16 +299,17 @@ fn bitmaps() -> Vec<P> {
         c!["BITCOUNT", key(), index(), index(), unit.clone()],
         c!["BITPOS", key(), pick(&["0", "1", "2"])],
         c!["BITPOS", key(), pick(&["0", "1"]), index(), opt(c![index(), unit])],
-        // c!["BITOP", pick(&["AND", "OR", "XOR", "NOT", "and", "NAND"]), key(), keys(1..4)],
-        // c!["BITFIELD", key(), rep(field_op, 0..4)],
-        // c!["BITFIELD_RO", key(), rep(c!["GET", ro_type, pick(&["0", "3", "#1", "x"])], 0..3)],
+        c!["BITOP", pick(&["AND", "OR", "XOR", "NOT", "and", "NAND"]), key(), keys(1..4)],
+        c!["BITFIELD", key(), rep(field_op, 0..4)],
+        c!["BITFIELD_RO", key(), rep(c!["GET", ro_type, pick(&["0", "3", "#1", "x"])], 0..3)],
     ]
 }
 
 fn lists() -> Vec<P> {
     let end = || pick(&["LEFT", "RIGHT", "left", "UP"]);
-    let lpos_option =
-        alt(vec![c!["RANK", index()], c!["COUNT", count()], c!["MAXLEN", count()], c!["BOGUS"], c!["RANK"]]);
+    // RANK not -9223372036854775808: see LREM.
+    let rank = pick(&["1", "-1", "2", "-2", "0", "x", "9223372036854775807", "-9223372036854775807"]);
+    let lpos_option = alt(vec![c!["RANK", rank], c!["COUNT", count()], c!["MAXLEN", count()], c!["BOGUS"], c!["RANK"]]);
     vec![
         c!["LPUSH", key(), rep(member(), 1..4)],
         c!["RPUSH", key(), rep(member(), 1..4)],
@@ -321,7 +322,8 @@ fn lists() -> Vec<P> {
         c!["LSET", key(), index(), member()],
         c!["LRANGE", key(), index(), index()],
         c!["LTRIM", key(), index(), index()],
-        c!["LREM", key(), index(), member()],
+        // Not -9223372036854775808: Redis 7.0 negates it (overflow), 7.2 refuses it.
+        c!["LREM", key(), pick(&["0", "1", "2", "-1", "-2", "100", "-100", "x", "9223372036854775807"]), member()],
         c!["LINSERT", key(), pick(&["BEFORE", "AFTER", "after", "MIDDLE"]), member(), member()],
         c!["LPOS", key(), member(), rep(lpos_option, 0..3)],
         c!["LMOVE", key(), key(), end(), end()],
