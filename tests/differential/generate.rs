@@ -37,6 +37,8 @@ const VALUES: &[&str] = &[
     "1e3",
     "\0\u{7f}é",
     "007",
+    // Past Redis's 64-byte listpack limit (hashes and lists convert).
+    "a long value, longer than sixty-four bytes, so that packed encodings convert",
 ];
 const INTS: &[&str] = &[
     "0",

@@ -56,3 +56,19 @@ pub(crate) fn run(
         panic!("{test}: {e}");
     }
 }
+
+/// Runs each of `cases` (commands as words) once on fresh servers,
+/// failing on the first divergence the normalizations do not accept.
+pub(crate) fn run_fixed(test: &str, resp3: bool, cases: &[&[&[&str]]]) {
+    let Some(bin) = servers::redis_or_skip(test) else { return };
+    let redis = servers::RedisServer::start(&bin);
+    let ember = servers::EmberServer::start();
+    let mut pair = compare::Pair::connect(ember.addr, redis.addr, resp3);
+    for case in cases {
+        let cmds: Vec<generate::Cmd> =
+            case.iter().map(|c| generate::Cmd(c.iter().map(|w| w.as_bytes().to_vec()).collect())).collect();
+        if let Err(e) = pair.run_case(&cmds) {
+            panic!("{test}: {e}");
+        }
+    }
+}
