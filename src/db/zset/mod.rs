@@ -449,10 +449,13 @@ impl ZSet {
     /// The ranks of the members within the lexicographic range `min..max`.
     /// Meaningful when all scores are equal, as Redis documents. Otherwise,
     /// for a [packed](ZSet::is_packed) set, the members Redis picks from
-    /// its listpack (see [`ZSet::lex_walk`]); for a bigger one,
-    /// the ranks of the boundaries found by a descent assuming equal scores
-    /// (where Redis's pick depends on its skiplist's random levels).
-    /// O(log n) for big sets.
+    /// its listpack: nothing unless the last member is at or after `min`
+    /// and the first at or before `max`; then the first member at or after
+    /// `min`, if at or before `max`, and those after it while at or before
+    /// `max`. For a bigger set, the ranks of the boundaries found by a
+    /// descent assuming equal scores (where Redis's pick depends on its
+    /// skiplist's random levels). O(n) for packed sets (n ≤ 128), O(log n)
+    /// for others.
     pub fn lex_ranks(&self, min: &LexBound, max: &LexBound) -> Range<usize> {
         if self.is_packed() {
             return self.lex_walk(min, max, false, 0, None);

@@ -1,6 +1,8 @@
 //! Ranges: ZRANGE (by rank, score or lex, REV, LIMIT, WITHSCORES) and its
 //! older forms, ZRANGESTORE, ZCOUNT, ZLEXCOUNT and ZREMRANGEBY{RANK,SCORE,LEX}.
-//! Every range costs O(log n + m): ranks of the ends by descent, then steps.
+//! Every range costs O(log n + m): ranks of the ends by descent, then steps
+//! (lexicographic ranges over a packed set, at most 128 members, walk it as
+//! Redis walks its listpack: O(n)).
 
 use super::{Pairs, ZSet, as_zset, pairs_reply, store_result, to_pairs, zset_mut};
 use crate::db::args::{self, LexBound, ScoreBound, is};
