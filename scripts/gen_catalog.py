@@ -125,7 +125,7 @@ def main():
     db_names = set()
     for path in subprocess.check_output(["git", "ls-files", "src/db"], cwd=ROOT, text=True).split():
         with open(os.path.join(ROOT, path)) as f:
-            db_names.update(re.findall(r'Command \{ name: "([a-z]+)"', f.read()))
+            db_names.update(re.findall(r'Command \{ name: "([a-z_]+)"', f.read()))
     names = sorted(db_names | set(SERVER_COMMANDS))
     for name, o in OVERRIDES.items():
         if o["arity"] == info[name][1]:

@@ -70,12 +70,29 @@ pub fn all() -> impl Iterator<Item = &'static Command> {
     TABLE.values().copied()
 }
 
-/// Redis's reply to an unknown command.
+/// Redis's reply to an unknown command: the name, then arguments quoted
+/// while the list is under 128 bytes, each clipped to the room left; Redis
+/// prints them with `%s`, so each ends at its first NUL byte.
 fn unknown(args: &[&[u8]]) -> DbError {
-    let clip = |b: &[u8]| String::from_utf8_lossy(&b[..b.len().min(128)]).into_owned();
-    let name = args.first().map_or_else(String::new, |n| clip(n));
-    let rest: String = args.iter().skip(1).map(|a| format!("'{}' ", clip(a))).collect();
-    DbError::UnknownCommand { name, args: rest }
+    const ROOM: usize = 128;
+    let c_string = |b: &'_ [u8]| -> Vec<u8> { b.iter().copied().take_while(|&c| c != 0).collect() };
+    let mut name = args.first().map_or_else(Vec::new, |n| c_string(n));
+    name.truncate(ROOM);
+    let mut rest = Vec::new();
+    for a in args.iter().skip(1) {
+        if rest.len() >= ROOM {
+            break;
+        }
+        let mut a = c_string(a);
+        a.truncate(ROOM - rest.len());
+        rest.push(b'\'');
+        rest.extend_from_slice(&a);
+        rest.extend_from_slice(b"' ");
+    }
+    DbError::UnknownCommand {
+        name: String::from_utf8_lossy(&name).into_owned(),
+        args: String::from_utf8_lossy(&rest).into_owned(),
+    }
 }
 
 impl Db {
@@ -114,5 +131,31 @@ impl Db {
             return e.into();
         }
         (cmd.run)(self, args)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_commands_quote_their_arguments_as_redis() {
+        // Found by the differential test: arguments end at a NUL byte
+        // (Redis prints them with `%s`) and the list stops near 128 bytes.
+        let e = |args: &[&[u8]]| unknown(args).to_string();
+        assert_eq!(e(&[b"nope", b"a\0b", b"c"]), "ERR unknown command 'nope', with args beginning with: 'a' 'c' ");
+        assert_eq!(e(&[b"x\0y"]), "ERR unknown command 'x', with args beginning with: ");
+        let long = [b'a'; 100];
+        let got = e(&[b"nope", &long, &long, &long]);
+        let want = format!(
+            "ERR unknown command 'nope', with args beginning with: '{}' '{}' ",
+            "a".repeat(100),
+            "a".repeat(128 - 103)
+        );
+        assert_eq!(got, want);
+        assert_eq!(
+            e(&[&[b'n'; 200]]),
+            format!("ERR unknown command '{}', with args beginning with: ", "n".repeat(128))
+        );
     }
 }

@@ -50,7 +50,7 @@ mod string;
 mod value;
 pub mod zset;
 
-pub use bitmap::{BitPosRange, BitRange, BitUnit};
+pub use bitmap::{BitField, BitFieldOp, BitFieldOverflow, BitOp, BitPosRange, BitRange, BitUnit};
 pub use blocking::BlockCancel;
 pub use builder::{DbBuilder, MaxMemoryPolicy};
 pub use error::{DbError, DbResult};

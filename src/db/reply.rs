@@ -199,15 +199,6 @@ pub fn format_double(f: f64) -> String {
     format!("{f}")
 }
 
-/// Formats a float as INCRBYFLOAT and HINCRBYFLOAT store it: fixed point,
-/// shortest digits that read back to the same number, no exponent.
-pub(crate) fn format_float_fixed(f: f64) -> String {
-    if f == f.trunc() && f.abs() < 1e17 {
-        return format!("{}", f as i64);
-    }
-    format!("{f}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,9 +215,6 @@ mod tests {
         assert_eq!(format_double(f64::NEG_INFINITY), "-inf");
         assert_eq!(format_double(1e300), "1e+300");
         assert_eq!(format_double(1.5e-7), "1.5e-7");
-        assert_eq!(format_float_fixed(10.5 + 0.1), "10.6");
-        assert_eq!(format_float_fixed(3.0), "3");
-        assert_eq!(format_float_fixed(1e20), "100000000000000000000");
     }
 
     fn scored(items: &[(&str, f64)]) -> Reply {

@@ -75,8 +75,8 @@ struct Counts {
 }
 
 /// `Db` commands the session answers itself (SELECT changes the
-/// connection's database).
-const SERVER_OVERRIDES: &[&str] = &["select"];
+/// connection's database; FLUSHALL empties every database, not one).
+const SERVER_OVERRIDES: &[&str] = &["select", "flushall"];
 
 /// Commands allowed in RESP2 while subscribed.
 const SUBSCRIBED_OK: &[&str] =

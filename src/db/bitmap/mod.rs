@@ -1,8 +1,15 @@
-//! Bitmaps over strings: SETBIT, GETBIT, BITCOUNT, BITPOS.
+//! Bitmaps over strings: SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP
+//! (`bitop`), BITFIELD and BITFIELD_RO (`bitfield`).
 //!
 //! Bit 0 is the most significant bit of byte 0, as in Redis. A missing key
 //! reads as an endless run of zero bits; SETBIT grows the string with zero
 //! bytes (keeping the key's time to live), up to 2^32 bits (512 MB).
+
+mod bitfield;
+mod bitop;
+
+pub use bitfield::{BitField, BitFieldOp, BitFieldOverflow};
+pub use bitop::BitOp;
 
 use super::args::{int, is, parse_i64};
 use super::command::{Command, DENYOOM, WRITE};
@@ -15,6 +22,9 @@ pub(super) const COMMANDS: &[Command] = &[
     Command { name: "getbit", arity: 3, flags: 0, run: cmd_getbit },
     Command { name: "bitcount", arity: -2, flags: 0, run: cmd_bitcount },
     Command { name: "bitpos", arity: -3, flags: 0, run: cmd_bitpos },
+    Command { name: "bitop", arity: -4, flags: WRITE | DENYOOM, run: bitop::cmd_bitop },
+    Command { name: "bitfield", arity: -2, flags: WRITE | DENYOOM, run: bitfield::cmd_bitfield },
+    Command { name: "bitfield_ro", arity: -2, flags: 0, run: bitfield::cmd_bitfield_ro },
 ];
 
 /// Bit offsets must be below this: 2^32, the bits of a 512 MB string.

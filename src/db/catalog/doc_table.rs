@@ -80,7 +80,50 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             ], ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 18: bitpos
+    // 18: bitfield
+    CommandDoc { summary: "Perform arbitrary bitfield integer operations on strings", since: "3.2.0", group: "bitmap", complexity: "O(1) for each subcommand specified", arguments: &[
+        Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
+        Arg { name: "operation", kind: OneOf, flags: doc::OPTIONAL | doc::MULTIPLE, args: &[
+            Arg { name: "encoding_offset", kind: Block, token: Some("GET"), args: &[
+                Arg { name: "encoding", kind: Str, ..doc::ARG },
+                Arg { name: "offset", kind: Integer, ..doc::ARG },
+            ], ..doc::ARG },
+            Arg { name: "write", kind: Block, args: &[
+                Arg { name: "wrap_sat_fail", kind: OneOf, token: Some("OVERFLOW"), flags: doc::OPTIONAL, args: &[
+                    Arg { name: "wrap", kind: PureToken, token: Some("WRAP"), ..doc::ARG },
+                    Arg { name: "sat", kind: PureToken, token: Some("SAT"), ..doc::ARG },
+                    Arg { name: "fail", kind: PureToken, token: Some("FAIL"), ..doc::ARG },
+                ], ..doc::ARG },
+                Arg { name: "write_operation", kind: OneOf, args: &[
+                    Arg { name: "encoding_offset_value", kind: Block, token: Some("SET"), args: &[
+                        Arg { name: "encoding", kind: Str, ..doc::ARG },
+                        Arg { name: "offset", kind: Integer, ..doc::ARG },
+                        Arg { name: "value", kind: Integer, ..doc::ARG },
+                    ], ..doc::ARG },
+                    Arg { name: "encoding_offset_increment", kind: Block, token: Some("INCRBY"), args: &[
+                        Arg { name: "encoding", kind: Str, ..doc::ARG },
+                        Arg { name: "offset", kind: Integer, ..doc::ARG },
+                        Arg { name: "increment", kind: Integer, ..doc::ARG },
+                    ], ..doc::ARG },
+                ], ..doc::ARG },
+            ], ..doc::ARG },
+        ], ..doc::ARG },
+    ], ..doc::DOC },
+    // 19: bitfield_ro
+    CommandDoc { summary: "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD", since: "6.0.0", group: "bitmap", complexity: "O(1) for each subcommand specified", arguments: &[
+        Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
+        Arg { name: "encoding_offset", kind: Block, token: Some("GET"), flags: doc::OPTIONAL | doc::MULTIPLE | doc::MULTIPLE_TOKEN, args: &[
+            Arg { name: "encoding", kind: Str, ..doc::ARG },
+            Arg { name: "offset", kind: Integer, ..doc::ARG },
+        ], ..doc::ARG },
+    ], ..doc::DOC },
+    // 20: bitop
+    CommandDoc { summary: "Perform bitwise operations between strings", since: "2.6.0", group: "bitmap", complexity: "O(N)", arguments: &[
+        Arg { name: "operation", kind: Str, ..doc::ARG },
+        Arg { name: "destkey", kind: Key, key_spec_index: Some(0), ..doc::ARG },
+        Arg { name: "key", kind: Key, key_spec_index: Some(1), flags: doc::MULTIPLE, ..doc::ARG },
+    ], ..doc::DOC },
+    // 21: bitpos
     CommandDoc { summary: "Find first bit set or clear in a string", since: "2.8.7", group: "bitmap", complexity: "O(N)", history: &[("7.0.0", "Added the `BYTE|BIT` option.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "bit", kind: Integer, ..doc::ARG },
@@ -95,7 +138,7 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             ], ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 19: blmove
+    // 22: blmove
     CommandDoc { summary: "Pop an element from a list, push it to another list and return it; or block until one is available", since: "6.2.0", group: "list", complexity: "O(1)", arguments: &[
         Arg { name: "source", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "destination", kind: Key, key_spec_index: Some(1), ..doc::ARG },
@@ -109,7 +152,7 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
         ], ..doc::ARG },
         Arg { name: "timeout", kind: Double, ..doc::ARG },
     ], ..doc::DOC },
-    // 20: blmpop
+    // 23: blmpop
     CommandDoc { summary: "Pop elements from a list, or block until one is available", since: "7.0.0", group: "list", complexity: "O(N+M) where N is the number of provided keys and M is the number of elements returned.", arguments: &[
         Arg { name: "timeout", kind: Double, ..doc::ARG },
         Arg { name: "numkeys", kind: Integer, ..doc::ARG },
@@ -120,23 +163,23 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
         ], ..doc::ARG },
         Arg { name: "count", kind: Integer, token: Some("COUNT"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 21: blpop
+    // 24: blpop
     CommandDoc { summary: "Remove and get the first element in a list, or block until one is available", since: "2.0.0", group: "list", complexity: "O(N) where N is the number of provided keys.", history: &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
         Arg { name: "timeout", kind: Double, ..doc::ARG },
     ], ..doc::DOC },
-    // 22: brpop
+    // 25: brpop
     CommandDoc { summary: "Remove and get the last element in a list, or block until one is available", since: "2.0.0", group: "list", complexity: "O(N) where N is the number of provided keys.", history: &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
         Arg { name: "timeout", kind: Double, ..doc::ARG },
     ], ..doc::DOC },
-    // 23: brpoplpush
+    // 26: brpoplpush
     CommandDoc { summary: "Pop an element from a list, push it to another list and return it; or block until one is available", since: "2.2.0", group: "list", complexity: "O(1)", doc_flags: doc::DEPRECATED, deprecated_since: Some("6.2.0"), replaced_by: Some("`BLMOVE` with the `RIGHT` and `LEFT` arguments"), history: &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")], arguments: &[
         Arg { name: "source", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "destination", kind: Key, key_spec_index: Some(1), ..doc::ARG },
         Arg { name: "timeout", kind: Double, ..doc::ARG },
     ], ..doc::DOC },
-    // 24: bzmpop
+    // 27: bzmpop
     CommandDoc { summary: "Remove and return members with scores in a sorted set or block until one is available", since: "7.0.0", group: "sorted-set", complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", arguments: &[
         Arg { name: "timeout", kind: Double, ..doc::ARG },
         Arg { name: "numkeys", kind: Integer, ..doc::ARG },
@@ -147,36 +190,36 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
         ], ..doc::ARG },
         Arg { name: "count", kind: Integer, token: Some("COUNT"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 25: bzpopmax
+    // 28: bzpopmax
     CommandDoc { summary: "Remove and return the member with the highest score from one or more sorted sets, or block until one is available", since: "5.0.0", group: "sorted-set", complexity: "O(log(N)) with N being the number of elements in the sorted set.", history: &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
         Arg { name: "timeout", kind: Double, ..doc::ARG },
     ], ..doc::DOC },
-    // 26: bzpopmin
+    // 29: bzpopmin
     CommandDoc { summary: "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available", since: "5.0.0", group: "sorted-set", complexity: "O(log(N)) with N being the number of elements in the sorted set.", history: &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
         Arg { name: "timeout", kind: Double, ..doc::ARG },
     ], ..doc::DOC },
-    // 27: client
+    // 30: client
     CommandDoc { summary: "A container for client connection commands", since: "2.4.0", group: "connection", complexity: "Depends on subcommand.", ..doc::DOC },
-    // 28: client|caching
+    // 31: client|caching
     CommandDoc { summary: "Instruct the server about tracking or not keys in the next request", since: "6.0.0", group: "connection", complexity: "O(1)", arguments: &[
         Arg { name: "mode", kind: OneOf, args: &[
             Arg { name: "yes", kind: PureToken, token: Some("YES"), ..doc::ARG },
             Arg { name: "no", kind: PureToken, token: Some("NO"), ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 29: client|getname
+    // 32: client|getname
     CommandDoc { summary: "Get the current connection name", since: "2.6.9", group: "connection", complexity: "O(1)", ..doc::DOC },
-    // 30: client|getredir
+    // 33: client|getredir
     CommandDoc { summary: "Get tracking notifications redirection client ID if any", since: "6.0.0", group: "connection", complexity: "O(1)", ..doc::DOC },
-    // 31: client|help
+    // 34: client|help
     CommandDoc { summary: "Show helpful text about the different subcommands", since: "5.0.0", group: "connection", complexity: "O(1)", ..doc::DOC },
-    // 32: client|id
+    // 35: client|id
     CommandDoc { summary: "Returns the client ID for the current connection", since: "5.0.0", group: "connection", complexity: "O(1)", ..doc::DOC },
-    // 33: client|info
+    // 36: client|info
     CommandDoc { summary: "Returns information about the current client connection.", since: "6.2.0", group: "connection", complexity: "O(1)", ..doc::DOC },
-    // 34: client|kill
+    // 37: client|kill
     CommandDoc { summary: "Kill the connection of a client", since: "2.4.0", group: "connection", complexity: "O(N) where N is the number of client connections", history: &[("2.8.12", "Added new filter format."), ("2.8.12", "`ID` option."), ("3.2.0", "Added `master` type in for `TYPE` option."), ("5.0.0", "Replaced `slave` `TYPE` with `replica`. `slave` still supported for backward compatibility."), ("6.2.0", "`LADDR` option.")], arguments: &[
         Arg { name: "filter", kind: OneOf, args: &[
             Arg { name: "ip:port", kind: Str, deprecated_since: Some("2.8.12"), ..doc::ARG },
@@ -196,7 +239,7 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             ], ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 35: client|list
+    // 38: client|list
     CommandDoc { summary: "Get the list of client connections", since: "2.4.0", group: "connection", complexity: "O(N) where N is the number of client connections", history: &[("2.8.12", "Added unique client `id` field."), ("5.0.0", "Added optional `TYPE` filter."), ("6.0.0", "Added `user` field."), ("6.2.0", "Added `argv-mem`, `tot-mem`, `laddr` and `redir` fields and the optional `ID` filter."), ("7.0.0", "Added `resp`, `multi-mem`, `rbs` and `rbp` fields."), ("7.0.3", "Added `ssub` field.")], arguments: &[
         Arg { name: "normal_master_replica_pubsub", kind: OneOf, token: Some("TYPE"), since: Some("5.0.0"), flags: doc::OPTIONAL, args: &[
             Arg { name: "normal", kind: PureToken, token: Some("NORMAL"), ..doc::ARG },
@@ -208,14 +251,14 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "client-id", kind: Integer, flags: doc::MULTIPLE, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 36: client|no-evict
+    // 39: client|no-evict
     CommandDoc { summary: "Set client eviction mode for the current connection", since: "7.0.0", group: "connection", complexity: "O(1)", arguments: &[
         Arg { name: "enabled", kind: OneOf, args: &[
             Arg { name: "on", kind: PureToken, token: Some("ON"), ..doc::ARG },
             Arg { name: "off", kind: PureToken, token: Some("OFF"), ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 37: client|pause
+    // 40: client|pause
     CommandDoc { summary: "Stop processing commands from clients for some time", since: "2.9.50", group: "connection", complexity: "O(1)", history: &[("6.2.0", "`CLIENT PAUSE WRITE` mode added along with the `mode` option.")], arguments: &[
         Arg { name: "timeout", kind: Integer, ..doc::ARG },
         Arg { name: "mode", kind: OneOf, since: Some("6.2.0"), flags: doc::OPTIONAL, args: &[
@@ -223,7 +266,7 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "all", kind: PureToken, token: Some("ALL"), ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 38: client|reply
+    // 41: client|reply
     CommandDoc { summary: "Instruct the server whether to reply to commands", since: "3.2.0", group: "connection", complexity: "O(1)", arguments: &[
         Arg { name: "on_off_skip", kind: OneOf, args: &[
             Arg { name: "on", kind: PureToken, token: Some("ON"), ..doc::ARG },
@@ -231,11 +274,11 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "skip", kind: PureToken, token: Some("SKIP"), ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 39: client|setname
+    // 42: client|setname
     CommandDoc { summary: "Set the current connection name", since: "2.6.9", group: "connection", complexity: "O(1)", arguments: &[
         Arg { name: "connection-name", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 40: client|tracking
+    // 43: client|tracking
     CommandDoc { summary: "Enable or disable server assisted client side caching support", since: "6.0.0", group: "connection", complexity: "O(1). Some options may introduce additional complexity.", arguments: &[
         Arg { name: "status", kind: OneOf, args: &[
             Arg { name: "on", kind: PureToken, token: Some("ON"), ..doc::ARG },
@@ -248,9 +291,9 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
         Arg { name: "optout", kind: PureToken, token: Some("OPTOUT"), flags: doc::OPTIONAL, ..doc::ARG },
         Arg { name: "noloop", kind: PureToken, token: Some("NOLOOP"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 41: client|trackinginfo
+    // 44: client|trackinginfo
     CommandDoc { summary: "Return information about server assisted client side caching for the current connection", since: "6.2.0", group: "connection", complexity: "O(1)", ..doc::DOC },
-    // 42: client|unblock
+    // 45: client|unblock
     CommandDoc { summary: "Unblock a client blocked in a blocking command from a different connection", since: "5.0.0", group: "connection", complexity: "O(log N) where N is the number of client connections", arguments: &[
         Arg { name: "client-id", kind: Integer, ..doc::ARG },
         Arg { name: "timeout_error", kind: OneOf, flags: doc::OPTIONAL, args: &[
@@ -258,27 +301,27 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "error", kind: PureToken, token: Some("ERROR"), ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 43: client|unpause
+    // 46: client|unpause
     CommandDoc { summary: "Resume processing of clients that were paused", since: "6.2.0", group: "connection", complexity: "O(N) Where N is the number of paused clients", ..doc::DOC },
-    // 44: command
+    // 47: command
     CommandDoc { summary: "Get array of Redis command details", since: "2.8.13", group: "server", complexity: "O(N) where N is the total number of Redis commands", ..doc::DOC },
-    // 45: command|count
+    // 48: command|count
     CommandDoc { summary: "Get total number of Redis commands", since: "2.8.13", group: "server", complexity: "O(1)", ..doc::DOC },
-    // 46: command|docs
+    // 49: command|docs
     CommandDoc { summary: "Get array of specific Redis command documentation", since: "7.0.0", group: "server", complexity: "O(N) where N is the number of commands to look up", arguments: &[
         Arg { name: "command-name", kind: Str, flags: doc::OPTIONAL | doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 47: command|getkeys
+    // 50: command|getkeys
     CommandDoc { summary: "Extract keys given a full Redis command", since: "2.8.13", group: "server", complexity: "O(N) where N is the number of arguments to the command", ..doc::DOC },
-    // 48: command|getkeysandflags
+    // 51: command|getkeysandflags
     CommandDoc { summary: "Extract keys and access flags given a full Redis command", since: "7.0.0", group: "server", complexity: "O(N) where N is the number of arguments to the command", ..doc::DOC },
-    // 49: command|help
+    // 52: command|help
     CommandDoc { summary: "Show helpful text about the different subcommands", since: "5.0.0", group: "server", complexity: "O(1)", ..doc::DOC },
-    // 50: command|info
+    // 53: command|info
     CommandDoc { summary: "Get array of specific Redis command details, or all when no argument is given.", since: "2.8.13", group: "server", complexity: "O(N) where N is the number of commands to look up", history: &[("7.0.0", "Allowed to be called with no argument to get info on all commands.")], arguments: &[
         Arg { name: "command-name", kind: Str, flags: doc::OPTIONAL | doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 51: command|list
+    // 54: command|list
     CommandDoc { summary: "Get an array of Redis command names", since: "7.0.0", group: "server", complexity: "O(N) where N is the total number of Redis commands", arguments: &[
         Arg { name: "filterby", kind: OneOf, token: Some("FILTERBY"), flags: doc::OPTIONAL, args: &[
             Arg { name: "module-name", kind: Str, token: Some("MODULE"), ..doc::ARG },
@@ -286,62 +329,62 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "pattern", kind: Pattern, token: Some("PATTERN"), ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 52: config
+    // 55: config
     CommandDoc { summary: "A container for server configuration commands", since: "2.0.0", group: "server", complexity: "Depends on subcommand.", ..doc::DOC },
-    // 53: config|get
+    // 56: config|get
     CommandDoc { summary: "Get the values of configuration parameters", since: "2.0.0", group: "server", complexity: "O(N) when N is the number of configuration parameters provided", history: &[("7.0.0", "Added the ability to pass multiple pattern parameters in one call")], arguments: &[
         Arg { name: "parameter", kind: Block, flags: doc::MULTIPLE, args: &[
             Arg { name: "parameter", kind: Str, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 54: config|help
+    // 57: config|help
     CommandDoc { summary: "Show helpful text about the different subcommands", since: "5.0.0", group: "server", complexity: "O(1)", ..doc::DOC },
-    // 55: config|resetstat
+    // 58: config|resetstat
     CommandDoc { summary: "Reset the stats returned by INFO", since: "2.0.0", group: "server", complexity: "O(1)", ..doc::DOC },
-    // 56: config|rewrite
+    // 59: config|rewrite
     CommandDoc { summary: "Rewrite the configuration file with the in memory configuration", since: "2.8.0", group: "server", complexity: "O(1)", ..doc::DOC },
-    // 57: config|set
+    // 60: config|set
     CommandDoc { summary: "Set configuration parameters to the given values", since: "2.0.0", group: "server", complexity: "O(N) when N is the number of configuration parameters provided", history: &[("7.0.0", "Added the ability to set multiple parameters in one call.")], arguments: &[
         Arg { name: "parameter_value", kind: Block, flags: doc::MULTIPLE, args: &[
             Arg { name: "parameter", kind: Str, ..doc::ARG },
             Arg { name: "value", kind: Str, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 58: copy
+    // 61: copy
     CommandDoc { summary: "Copy a key", since: "6.2.0", group: "generic", complexity: "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.", arguments: &[
         Arg { name: "source", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "destination", kind: Key, key_spec_index: Some(1), ..doc::ARG },
         Arg { name: "destination-db", kind: Integer, token: Some("DB"), flags: doc::OPTIONAL, ..doc::ARG },
         Arg { name: "replace", kind: PureToken, token: Some("REPLACE"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 59: dbsize
+    // 62: dbsize
     CommandDoc { summary: "Return the number of keys in the selected database", since: "1.0.0", group: "server", complexity: "O(1)", ..doc::DOC },
-    // 60: decr
+    // 63: decr
     CommandDoc { summary: "Decrement the integer value of a key by one", since: "1.0.0", group: "string", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 61: decrby
+    // 64: decrby
     CommandDoc { summary: "Decrement the integer value of a key by the given number", since: "1.0.0", group: "string", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "decrement", kind: Integer, ..doc::ARG },
     ], ..doc::DOC },
-    // 62: del
+    // 65: del
     CommandDoc { summary: "Delete a key", since: "1.0.0", group: "generic", complexity: "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 63: discard
+    // 66: discard
     CommandDoc { summary: "Discard all commands issued after MULTI", since: "2.0.0", group: "transactions", complexity: "O(N), when N is the number of queued commands", ..doc::DOC },
-    // 64: echo
+    // 67: echo
     CommandDoc { summary: "Echo the given string", since: "1.0.0", group: "connection", complexity: "O(1)", arguments: &[
         Arg { name: "message", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 65: exec
+    // 68: exec
     CommandDoc { summary: "Execute all commands issued after MULTI", since: "1.2.0", group: "transactions", complexity: "Depends on commands in the transaction", ..doc::DOC },
-    // 66: exists
+    // 69: exists
     CommandDoc { summary: "Determine if a key exists", since: "1.0.0", group: "generic", complexity: "O(N) where N is the number of keys to check.", history: &[("3.0.3", "Accepts multiple `key` arguments.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 67: expire
+    // 70: expire
     CommandDoc { summary: "Set a key's time to live in seconds", since: "1.0.0", group: "generic", complexity: "O(1)", history: &[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "seconds", kind: Integer, ..doc::ARG },
@@ -352,7 +395,7 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "lt", kind: PureToken, token: Some("LT"), ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 68: expireat
+    // 71: expireat
     CommandDoc { summary: "Set the expiration for a key as a UNIX timestamp", since: "1.2.0", group: "generic", complexity: "O(1)", history: &[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "unix-time-seconds", kind: UnixTime, ..doc::ARG },
@@ -363,38 +406,38 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "lt", kind: PureToken, token: Some("LT"), ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 69: expiretime
+    // 72: expiretime
     CommandDoc { summary: "Get the expiration Unix timestamp for a key", since: "7.0.0", group: "generic", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 70: flushall
+    // 73: flushall
     CommandDoc { summary: "Remove all keys from all databases", since: "1.0.0", group: "server", complexity: "O(N) where N is the total number of keys in all databases", history: &[("4.0.0", "Added the `ASYNC` flushing mode modifier."), ("6.2.0", "Added the `SYNC` flushing mode modifier.")], arguments: &[
         Arg { name: "async", kind: OneOf, flags: doc::OPTIONAL, args: &[
             Arg { name: "async", kind: PureToken, token: Some("ASYNC"), since: Some("4.0.0"), ..doc::ARG },
             Arg { name: "sync", kind: PureToken, token: Some("SYNC"), since: Some("6.2.0"), ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 71: flushdb
+    // 74: flushdb
     CommandDoc { summary: "Remove all keys from the current database", since: "1.0.0", group: "server", complexity: "O(N) where N is the number of keys in the selected database", history: &[("4.0.0", "Added the `ASYNC` flushing mode modifier."), ("6.2.0", "Added the `SYNC` flushing mode modifier.")], arguments: &[
         Arg { name: "async", kind: OneOf, flags: doc::OPTIONAL, args: &[
             Arg { name: "async", kind: PureToken, token: Some("ASYNC"), since: Some("4.0.0"), ..doc::ARG },
             Arg { name: "sync", kind: PureToken, token: Some("SYNC"), since: Some("6.2.0"), ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 72: get
+    // 75: get
     CommandDoc { summary: "Get the value of a key", since: "1.0.0", group: "string", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 73: getbit
+    // 76: getbit
     CommandDoc { summary: "Returns the bit value at offset in the string value stored at key", since: "2.2.0", group: "bitmap", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "offset", kind: Integer, ..doc::ARG },
     ], ..doc::DOC },
-    // 74: getdel
+    // 77: getdel
     CommandDoc { summary: "Get the value of a key and delete the key", since: "6.2.0", group: "string", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 75: getex
+    // 78: getex
     CommandDoc { summary: "Get the value of a key and optionally set its expiration", since: "6.2.0", group: "string", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "expiration", kind: OneOf, flags: doc::OPTIONAL, args: &[
@@ -405,23 +448,23 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "persist", kind: PureToken, token: Some("PERSIST"), ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 76: getrange
+    // 79: getrange
     CommandDoc { summary: "Get a substring of the string stored at a key", since: "2.4.0", group: "string", complexity: "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "start", kind: Integer, ..doc::ARG },
         Arg { name: "end", kind: Integer, ..doc::ARG },
     ], ..doc::DOC },
-    // 77: getset
+    // 80: getset
     CommandDoc { summary: "Set the string value of a key and return its old value", since: "1.0.0", group: "string", complexity: "O(1)", doc_flags: doc::DEPRECATED, deprecated_since: Some("6.2.0"), replaced_by: Some("`SET` with the `!GET` argument"), arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "value", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 78: hdel
+    // 81: hdel
     CommandDoc { summary: "Delete one or more hash fields", since: "2.0.0", group: "hash", complexity: "O(N) where N is the number of fields to be removed.", history: &[("2.4.0", "Accepts multiple `field` arguments.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "field", kind: Str, flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 79: hello
+    // 82: hello
     CommandDoc { summary: "Handshake with Redis", since: "6.0.0", group: "connection", complexity: "O(1)", history: &[("6.2.0", "`protover` made optional; when called without arguments the command reports the current connection's context.")], arguments: &[
         Arg { name: "arguments", kind: Block, flags: doc::OPTIONAL, args: &[
             Arg { name: "protover", kind: Integer, ..doc::ARG },
@@ -432,46 +475,46 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "clientname", kind: Str, token: Some("SETNAME"), flags: doc::OPTIONAL, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 80: hexists
+    // 83: hexists
     CommandDoc { summary: "Determine if a hash field exists", since: "2.0.0", group: "hash", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "field", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 81: hget
+    // 84: hget
     CommandDoc { summary: "Get the value of a hash field", since: "2.0.0", group: "hash", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "field", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 82: hgetall
+    // 85: hgetall
     CommandDoc { summary: "Get all the fields and values in a hash", since: "2.0.0", group: "hash", complexity: "O(N) where N is the size of the hash.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 83: hincrby
+    // 86: hincrby
     CommandDoc { summary: "Increment the integer value of a hash field by the given number", since: "2.0.0", group: "hash", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "field", kind: Str, ..doc::ARG },
         Arg { name: "increment", kind: Integer, ..doc::ARG },
     ], ..doc::DOC },
-    // 84: hincrbyfloat
+    // 87: hincrbyfloat
     CommandDoc { summary: "Increment the float value of a hash field by the given amount", since: "2.6.0", group: "hash", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "field", kind: Str, ..doc::ARG },
         Arg { name: "increment", kind: Double, ..doc::ARG },
     ], ..doc::DOC },
-    // 85: hkeys
+    // 88: hkeys
     CommandDoc { summary: "Get all the fields in a hash", since: "2.0.0", group: "hash", complexity: "O(N) where N is the size of the hash.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 86: hlen
+    // 89: hlen
     CommandDoc { summary: "Get the number of fields in a hash", since: "2.0.0", group: "hash", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 87: hmget
+    // 90: hmget
     CommandDoc { summary: "Get the values of all the given hash fields", since: "2.0.0", group: "hash", complexity: "O(N) where N is the number of fields being requested.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "field", kind: Str, flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 88: hmset
+    // 91: hmset
     CommandDoc { summary: "Set multiple hash fields to multiple values", since: "2.0.0", group: "hash", complexity: "O(N) where N is the number of fields being set.", doc_flags: doc::DEPRECATED, deprecated_since: Some("4.0.0"), replaced_by: Some("`HSET` with multiple field-value pairs"), arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "field_value", kind: Block, flags: doc::MULTIPLE, args: &[
@@ -479,7 +522,7 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "value", kind: Str, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 89: hrandfield
+    // 92: hrandfield
     CommandDoc { summary: "Get one or multiple random fields from a hash", since: "6.2.0", group: "hash", complexity: "O(N) where N is the number of fields returned", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "options", kind: Block, flags: doc::OPTIONAL, args: &[
@@ -487,14 +530,14 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "withvalues", kind: PureToken, token: Some("WITHVALUES"), flags: doc::OPTIONAL, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 90: hscan
+    // 93: hscan
     CommandDoc { summary: "Incrementally iterate hash fields and associated values", since: "2.8.0", group: "hash", complexity: "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "cursor", kind: Integer, ..doc::ARG },
         Arg { name: "pattern", kind: Pattern, token: Some("MATCH"), flags: doc::OPTIONAL, ..doc::ARG },
         Arg { name: "count", kind: Integer, token: Some("COUNT"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 91: hset
+    // 94: hset
     CommandDoc { summary: "Set the string value of a hash field", since: "2.0.0", group: "hash", complexity: "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.", history: &[("4.0.0", "Accepts multiple `field` and `value` arguments.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "field_value", kind: Block, flags: doc::MULTIPLE, args: &[
@@ -502,51 +545,51 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "value", kind: Str, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 92: hsetnx
+    // 95: hsetnx
     CommandDoc { summary: "Set the value of a hash field, only if the field does not exist", since: "2.0.0", group: "hash", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "field", kind: Str, ..doc::ARG },
         Arg { name: "value", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 93: hstrlen
+    // 96: hstrlen
     CommandDoc { summary: "Get the length of the value of a hash field", since: "3.2.0", group: "hash", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "field", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 94: hvals
+    // 97: hvals
     CommandDoc { summary: "Get all the values in a hash", since: "2.0.0", group: "hash", complexity: "O(N) where N is the size of the hash.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 95: incr
+    // 98: incr
     CommandDoc { summary: "Increment the integer value of a key by one", since: "1.0.0", group: "string", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 96: incrby
+    // 99: incrby
     CommandDoc { summary: "Increment the integer value of a key by the given amount", since: "1.0.0", group: "string", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "increment", kind: Integer, ..doc::ARG },
     ], ..doc::DOC },
-    // 97: incrbyfloat
+    // 100: incrbyfloat
     CommandDoc { summary: "Increment the float value of a key by the given amount", since: "2.6.0", group: "string", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "increment", kind: Double, ..doc::ARG },
     ], ..doc::DOC },
-    // 98: info
+    // 101: info
     CommandDoc { summary: "Get information and statistics about the server", since: "1.0.0", group: "server", complexity: "O(1)", history: &[("7.0.0", "Added support for taking multiple section arguments.")], arguments: &[
         Arg { name: "section", kind: Str, flags: doc::OPTIONAL | doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 99: keys
+    // 102: keys
     CommandDoc { summary: "Find all keys matching the given pattern", since: "1.0.0", group: "generic", complexity: "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.", arguments: &[
         Arg { name: "pattern", kind: Pattern, ..doc::ARG },
     ], ..doc::DOC },
-    // 100: lastsave
+    // 103: lastsave
     CommandDoc { summary: "Get the UNIX time stamp of the last successful save to disk", since: "1.0.0", group: "server", complexity: "O(1)", ..doc::DOC },
-    // 101: lindex
+    // 104: lindex
     CommandDoc { summary: "Get an element from a list by its index", since: "1.0.0", group: "list", complexity: "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "index", kind: Integer, ..doc::ARG },
     ], ..doc::DOC },
-    // 102: linsert
+    // 105: linsert
     CommandDoc { summary: "Insert an element before or after another element in a list", since: "2.2.0", group: "list", complexity: "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "where", kind: OneOf, args: &[
@@ -556,11 +599,11 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
         Arg { name: "pivot", kind: Str, ..doc::ARG },
         Arg { name: "element", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 103: llen
+    // 106: llen
     CommandDoc { summary: "Get the length of a list", since: "1.0.0", group: "list", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 104: lmove
+    // 107: lmove
     CommandDoc { summary: "Pop an element from a list, push it to another list and return it", since: "6.2.0", group: "list", complexity: "O(1)", arguments: &[
         Arg { name: "source", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "destination", kind: Key, key_spec_index: Some(1), ..doc::ARG },
@@ -573,7 +616,7 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "right", kind: PureToken, token: Some("RIGHT"), ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 105: lmpop
+    // 108: lmpop
     CommandDoc { summary: "Pop elements from a list", since: "7.0.0", group: "list", complexity: "O(N+M) where N is the number of provided keys and M is the number of elements returned.", arguments: &[
         Arg { name: "numkeys", kind: Integer, ..doc::ARG },
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
@@ -583,12 +626,12 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
         ], ..doc::ARG },
         Arg { name: "count", kind: Integer, token: Some("COUNT"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 106: lpop
+    // 109: lpop
     CommandDoc { summary: "Remove and get the first elements in a list", since: "1.0.0", group: "list", complexity: "O(N) where N is the number of elements returned", history: &[("6.2.0", "Added the `count` argument.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "count", kind: Integer, since: Some("6.2.0"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 107: lpos
+    // 110: lpos
     CommandDoc { summary: "Return the index of matching elements on a list", since: "6.0.6", group: "list", complexity: "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "element", kind: Str, ..doc::ARG },
@@ -596,104 +639,104 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
         Arg { name: "num-matches", kind: Integer, token: Some("COUNT"), flags: doc::OPTIONAL, ..doc::ARG },
         Arg { name: "len", kind: Integer, token: Some("MAXLEN"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 108: lpush
+    // 111: lpush
     CommandDoc { summary: "Prepend one or multiple elements to a list", since: "1.0.0", group: "list", complexity: "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", history: &[("2.4.0", "Accepts multiple `element` arguments.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "element", kind: Str, flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 109: lpushx
+    // 112: lpushx
     CommandDoc { summary: "Prepend an element to a list, only if the list exists", since: "2.2.0", group: "list", complexity: "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", history: &[("4.0.0", "Accepts multiple `element` arguments.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "element", kind: Str, flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 110: lrange
+    // 113: lrange
     CommandDoc { summary: "Get a range of elements from a list", since: "1.0.0", group: "list", complexity: "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "start", kind: Integer, ..doc::ARG },
         Arg { name: "stop", kind: Integer, ..doc::ARG },
     ], ..doc::DOC },
-    // 111: lrem
+    // 114: lrem
     CommandDoc { summary: "Remove elements from a list", since: "1.0.0", group: "list", complexity: "O(N+M) where N is the length of the list and M is the number of elements removed.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "count", kind: Integer, ..doc::ARG },
         Arg { name: "element", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 112: lset
+    // 115: lset
     CommandDoc { summary: "Set the value of an element in a list by its index", since: "1.0.0", group: "list", complexity: "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "index", kind: Integer, ..doc::ARG },
         Arg { name: "element", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 113: ltrim
+    // 116: ltrim
     CommandDoc { summary: "Trim a list to the specified range", since: "1.0.0", group: "list", complexity: "O(N) where N is the number of elements to be removed by the operation.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "start", kind: Integer, ..doc::ARG },
         Arg { name: "stop", kind: Integer, ..doc::ARG },
     ], ..doc::DOC },
-    // 114: memory
+    // 117: memory
     CommandDoc { summary: "A container for memory diagnostics commands", since: "4.0.0", group: "server", complexity: "Depends on subcommand.", ..doc::DOC },
-    // 115: memory|doctor
+    // 118: memory|doctor
     CommandDoc { summary: "Outputs memory problems report", since: "4.0.0", group: "server", complexity: "O(1)", ..doc::DOC },
-    // 116: memory|help
+    // 119: memory|help
     CommandDoc { summary: "Show helpful text about the different subcommands", since: "4.0.0", group: "server", complexity: "O(1)", ..doc::DOC },
-    // 117: memory|malloc-stats
+    // 120: memory|malloc-stats
     CommandDoc { summary: "Show allocator internal stats", since: "4.0.0", group: "server", complexity: "Depends on how much memory is allocated, could be slow", ..doc::DOC },
-    // 118: memory|purge
+    // 121: memory|purge
     CommandDoc { summary: "Ask the allocator to release memory", since: "4.0.0", group: "server", complexity: "Depends on how much memory is allocated, could be slow", ..doc::DOC },
-    // 119: memory|stats
+    // 122: memory|stats
     CommandDoc { summary: "Show memory usage details", since: "4.0.0", group: "server", complexity: "O(1)", ..doc::DOC },
-    // 120: memory|usage
+    // 123: memory|usage
     CommandDoc { summary: "Estimate the memory usage of a key", since: "4.0.0", group: "server", complexity: "O(N) where N is the number of samples.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "count", kind: Integer, token: Some("SAMPLES"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 121: mget
+    // 124: mget
     CommandDoc { summary: "Get the values of all the given keys", since: "1.0.0", group: "string", complexity: "O(N) where N is the number of keys to retrieve.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 122: monitor
+    // 125: monitor
     CommandDoc { summary: "Listen for all requests received by the server in real time", since: "1.0.0", group: "server", complexity: "", ..doc::DOC },
-    // 123: mset
+    // 126: mset
     CommandDoc { summary: "Set multiple keys to multiple values", since: "1.0.1", group: "string", complexity: "O(N) where N is the number of keys to set.", arguments: &[
         Arg { name: "key_value", kind: Block, flags: doc::MULTIPLE, args: &[
             Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
             Arg { name: "value", kind: Str, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 124: msetnx
+    // 127: msetnx
     CommandDoc { summary: "Set multiple keys to multiple values, only if none of the keys exist", since: "1.0.1", group: "string", complexity: "O(N) where N is the number of keys to set.", arguments: &[
         Arg { name: "key_value", kind: Block, flags: doc::MULTIPLE, args: &[
             Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
             Arg { name: "value", kind: Str, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 125: multi
+    // 128: multi
     CommandDoc { summary: "Mark the start of a transaction block", since: "1.2.0", group: "transactions", complexity: "O(1)", ..doc::DOC },
-    // 126: object
+    // 129: object
     CommandDoc { summary: "A container for object introspection commands", since: "2.2.3", group: "generic", complexity: "Depends on subcommand.", ..doc::DOC },
-    // 127: object|encoding
+    // 130: object|encoding
     CommandDoc { summary: "Inspect the internal encoding of a Redis object", since: "2.2.3", group: "generic", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 128: object|freq
+    // 131: object|freq
     CommandDoc { summary: "Get the logarithmic access frequency counter of a Redis object", since: "4.0.0", group: "generic", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 129: object|help
+    // 132: object|help
     CommandDoc { summary: "Show helpful text about the different subcommands", since: "6.2.0", group: "generic", complexity: "O(1)", ..doc::DOC },
-    // 130: object|idletime
+    // 133: object|idletime
     CommandDoc { summary: "Get the time since a Redis object was last accessed", since: "2.2.3", group: "generic", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 131: object|refcount
+    // 134: object|refcount
     CommandDoc { summary: "Get the number of references to the value of the key", since: "2.2.3", group: "generic", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 132: persist
+    // 135: persist
     CommandDoc { summary: "Remove the expiration from a key", since: "2.2.0", group: "generic", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 133: pexpire
+    // 136: pexpire
     CommandDoc { summary: "Set a key's time to live in milliseconds", since: "2.6.0", group: "generic", complexity: "O(1)", history: &[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "milliseconds", kind: Integer, ..doc::ARG },
@@ -704,7 +747,7 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "lt", kind: PureToken, token: Some("LT"), ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 134: pexpireat
+    // 137: pexpireat
     CommandDoc { summary: "Set the expiration for a key as a UNIX timestamp specified in milliseconds", since: "2.6.0", group: "generic", complexity: "O(1)", history: &[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "unix-time-milliseconds", kind: UnixTime, ..doc::ARG },
@@ -715,143 +758,143 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "lt", kind: PureToken, token: Some("LT"), ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 135: pexpiretime
+    // 138: pexpiretime
     CommandDoc { summary: "Get the expiration Unix timestamp for a key in milliseconds", since: "7.0.0", group: "generic", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 136: pfadd
+    // 139: pfadd
     CommandDoc { summary: "Adds the specified elements to the specified HyperLogLog.", since: "2.8.9", group: "hyperloglog", complexity: "O(1) to add every element.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "element", kind: Str, flags: doc::OPTIONAL | doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 137: pfcount
+    // 140: pfcount
     CommandDoc { summary: "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).", since: "2.8.9", group: "hyperloglog", complexity: "O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 138: pfmerge
+    // 141: pfmerge
     CommandDoc { summary: "Merge N different HyperLogLogs into a single one.", since: "2.8.9", group: "hyperloglog", complexity: "O(N) to merge N HyperLogLogs, but with high constant times.", arguments: &[
         Arg { name: "destkey", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "sourcekey", kind: Key, key_spec_index: Some(1), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 139: ping
+    // 142: ping
     CommandDoc { summary: "Ping the server", since: "1.0.0", group: "connection", complexity: "O(1)", arguments: &[
         Arg { name: "message", kind: Str, flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 140: psetex
+    // 143: psetex
     CommandDoc { summary: "Set the value and expiration in milliseconds of a key", since: "2.6.0", group: "string", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "milliseconds", kind: Integer, ..doc::ARG },
         Arg { name: "value", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 141: psubscribe
+    // 144: psubscribe
     CommandDoc { summary: "Listen for messages published to channels matching the given patterns", since: "2.0.0", group: "pubsub", complexity: "O(N) where N is the number of patterns the client is already subscribed to.", arguments: &[
         Arg { name: "pattern", kind: Block, flags: doc::MULTIPLE, args: &[
             Arg { name: "pattern", kind: Pattern, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 142: pttl
+    // 145: pttl
     CommandDoc { summary: "Get the time to live for a key in milliseconds", since: "2.6.0", group: "generic", complexity: "O(1)", history: &[("2.8.0", "Added the -2 reply.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 143: publish
+    // 146: publish
     CommandDoc { summary: "Post a message to a channel", since: "2.0.0", group: "pubsub", complexity: "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).", arguments: &[
         Arg { name: "channel", kind: Str, ..doc::ARG },
         Arg { name: "message", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 144: pubsub
+    // 147: pubsub
     CommandDoc { summary: "A container for Pub/Sub commands", since: "2.8.0", group: "pubsub", complexity: "Depends on subcommand.", ..doc::DOC },
-    // 145: pubsub|channels
+    // 148: pubsub|channels
     CommandDoc { summary: "List active channels", since: "2.8.0", group: "pubsub", complexity: "O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)", arguments: &[
         Arg { name: "pattern", kind: Pattern, flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 146: pubsub|help
+    // 149: pubsub|help
     CommandDoc { summary: "Show helpful text about the different subcommands", since: "6.2.0", group: "pubsub", complexity: "O(1)", ..doc::DOC },
-    // 147: pubsub|numpat
+    // 150: pubsub|numpat
     CommandDoc { summary: "Get the count of unique patterns pattern subscriptions", since: "2.8.0", group: "pubsub", complexity: "O(1)", ..doc::DOC },
-    // 148: pubsub|numsub
+    // 151: pubsub|numsub
     CommandDoc { summary: "Get the count of subscribers for channels", since: "2.8.0", group: "pubsub", complexity: "O(N) for the NUMSUB subcommand, where N is the number of requested channels", arguments: &[
         Arg { name: "channel", kind: Str, flags: doc::OPTIONAL | doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 149: pubsub|shardchannels
+    // 152: pubsub|shardchannels
     CommandDoc { summary: "List active shard channels", since: "7.0.0", group: "pubsub", complexity: "O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).", arguments: &[
         Arg { name: "pattern", kind: Pattern, flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 150: pubsub|shardnumsub
+    // 153: pubsub|shardnumsub
     CommandDoc { summary: "Get the count of subscribers for shard channels", since: "7.0.0", group: "pubsub", complexity: "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels", arguments: &[
         Arg { name: "shardchannel", kind: Str, flags: doc::OPTIONAL | doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 151: punsubscribe
+    // 154: punsubscribe
     CommandDoc { summary: "Stop listening for messages posted to channels matching the given patterns", since: "2.0.0", group: "pubsub", complexity: "O(N+M) where N is the number of patterns the client is already subscribed and M is the number of total patterns subscribed in the system (by any client).", arguments: &[
         Arg { name: "pattern", kind: Pattern, flags: doc::OPTIONAL | doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 152: quit
+    // 155: quit
     CommandDoc { summary: "Close the connection", since: "1.0.0", group: "connection", complexity: "O(1)", ..doc::DOC },
-    // 153: randomkey
+    // 156: randomkey
     CommandDoc { summary: "Return a random key from the keyspace", since: "1.0.0", group: "generic", complexity: "O(1)", ..doc::DOC },
-    // 154: rename
+    // 157: rename
     CommandDoc { summary: "Rename a key", since: "1.0.0", group: "generic", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "newkey", kind: Key, key_spec_index: Some(1), ..doc::ARG },
     ], ..doc::DOC },
-    // 155: renamenx
+    // 158: renamenx
     CommandDoc { summary: "Rename a key, only if the new key does not exist", since: "1.0.0", group: "generic", complexity: "O(1)", history: &[("3.2.0", "The command no longer returns an error when source and destination names are the same.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "newkey", kind: Key, key_spec_index: Some(1), ..doc::ARG },
     ], ..doc::DOC },
-    // 156: reset
+    // 159: reset
     CommandDoc { summary: "Reset the connection", since: "6.2.0", group: "connection", complexity: "O(1)", ..doc::DOC },
-    // 157: rpop
+    // 160: rpop
     CommandDoc { summary: "Remove and get the last elements in a list", since: "1.0.0", group: "list", complexity: "O(N) where N is the number of elements returned", history: &[("6.2.0", "Added the `count` argument.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "count", kind: Integer, since: Some("6.2.0"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 158: rpoplpush
+    // 161: rpoplpush
     CommandDoc { summary: "Remove the last element in a list, prepend it to another list and return it", since: "1.2.0", group: "list", complexity: "O(1)", doc_flags: doc::DEPRECATED, deprecated_since: Some("6.2.0"), replaced_by: Some("`LMOVE` with the `RIGHT` and `LEFT` arguments"), arguments: &[
         Arg { name: "source", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "destination", kind: Key, key_spec_index: Some(1), ..doc::ARG },
     ], ..doc::DOC },
-    // 159: rpush
+    // 162: rpush
     CommandDoc { summary: "Append one or multiple elements to a list", since: "1.0.0", group: "list", complexity: "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", history: &[("2.4.0", "Accepts multiple `element` arguments.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "element", kind: Str, flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 160: rpushx
+    // 163: rpushx
     CommandDoc { summary: "Append an element to a list, only if the list exists", since: "2.2.0", group: "list", complexity: "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", history: &[("4.0.0", "Accepts multiple `element` arguments.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "element", kind: Str, flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 161: sadd
+    // 164: sadd
     CommandDoc { summary: "Add one or more members to a set", since: "1.0.0", group: "set", complexity: "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", history: &[("2.4.0", "Accepts multiple `member` arguments.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "member", kind: Str, flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 162: save
+    // 165: save
     CommandDoc { summary: "Synchronously save the dataset to disk", since: "1.0.0", group: "server", complexity: "O(N) where N is the total number of keys in all databases", ..doc::DOC },
-    // 163: scan
+    // 166: scan
     CommandDoc { summary: "Incrementally iterate the keys space", since: "2.8.0", group: "generic", complexity: "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", history: &[("6.0.0", "Added the `TYPE` subcommand.")], arguments: &[
         Arg { name: "cursor", kind: Integer, ..doc::ARG },
         Arg { name: "pattern", kind: Pattern, token: Some("MATCH"), flags: doc::OPTIONAL, ..doc::ARG },
         Arg { name: "count", kind: Integer, token: Some("COUNT"), flags: doc::OPTIONAL, ..doc::ARG },
         Arg { name: "type", kind: Str, token: Some("TYPE"), since: Some("6.0.0"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 164: scard
+    // 167: scard
     CommandDoc { summary: "Get the number of members in a set", since: "1.0.0", group: "set", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 165: sdiff
+    // 168: sdiff
     CommandDoc { summary: "Subtract multiple sets", since: "1.0.0", group: "set", complexity: "O(N) where N is the total number of elements in all given sets.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 166: sdiffstore
+    // 169: sdiffstore
     CommandDoc { summary: "Subtract multiple sets and store the resulting set in a key", since: "1.0.0", group: "set", complexity: "O(N) where N is the total number of elements in all given sets.", arguments: &[
         Arg { name: "destination", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "key", kind: Key, key_spec_index: Some(1), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 167: select
+    // 170: select
     CommandDoc { summary: "Change the selected database for the current connection", since: "1.0.0", group: "connection", complexity: "O(1)", arguments: &[
         Arg { name: "index", kind: Integer, ..doc::ARG },
     ], ..doc::DOC },
-    // 168: set
+    // 171: set
     CommandDoc { summary: "Set the string value of a key", since: "1.0.0", group: "string", complexity: "O(1)", history: &[("2.6.12", "Added the `EX`, `PX`, `NX` and `XX` options."), ("6.0.0", "Added the `KEEPTTL` option."), ("6.2.0", "Added the `GET`, `EXAT` and `PXAT` option."), ("7.0.0", "Allowed the `NX` and `GET` options to be used together.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "value", kind: Str, ..doc::ARG },
@@ -868,30 +911,30 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "keepttl", kind: PureToken, token: Some("KEEPTTL"), since: Some("6.0.0"), ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 169: setbit
+    // 172: setbit
     CommandDoc { summary: "Sets or clears the bit at offset in the string value stored at key", since: "2.2.0", group: "bitmap", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "offset", kind: Integer, ..doc::ARG },
         Arg { name: "value", kind: Integer, ..doc::ARG },
     ], ..doc::DOC },
-    // 170: setex
+    // 173: setex
     CommandDoc { summary: "Set the value and expiration of a key", since: "2.0.0", group: "string", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "seconds", kind: Integer, ..doc::ARG },
         Arg { name: "value", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 171: setnx
+    // 174: setnx
     CommandDoc { summary: "Set the value of a key, only if the key does not exist", since: "1.0.0", group: "string", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "value", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 172: setrange
+    // 175: setrange
     CommandDoc { summary: "Overwrite part of a string at key starting at the specified offset", since: "2.2.0", group: "string", complexity: "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "offset", kind: Integer, ..doc::ARG },
         Arg { name: "value", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 173: shutdown
+    // 176: shutdown
     CommandDoc { summary: "Synchronously save the dataset to disk and then shut down the server", since: "1.0.0", group: "server", complexity: "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", history: &[("7.0.0", "Added the `NOW`, `FORCE` and `ABORT` modifiers.")], arguments: &[
         Arg { name: "nosave_save", kind: OneOf, flags: doc::OPTIONAL, args: &[
             Arg { name: "nosave", kind: PureToken, token: Some("NOSAVE"), ..doc::ARG },
@@ -901,127 +944,127 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
         Arg { name: "force", kind: PureToken, token: Some("FORCE"), since: Some("7.0.0"), flags: doc::OPTIONAL, ..doc::ARG },
         Arg { name: "abort", kind: PureToken, token: Some("ABORT"), since: Some("7.0.0"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 174: sinter
+    // 177: sinter
     CommandDoc { summary: "Intersect multiple sets", since: "1.0.0", group: "set", complexity: "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 175: sintercard
+    // 178: sintercard
     CommandDoc { summary: "Intersect multiple sets and return the cardinality of the result", since: "7.0.0", group: "set", complexity: "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", arguments: &[
         Arg { name: "numkeys", kind: Integer, ..doc::ARG },
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
         Arg { name: "limit", kind: Integer, token: Some("LIMIT"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 176: sinterstore
+    // 179: sinterstore
     CommandDoc { summary: "Intersect multiple sets and store the resulting set in a key", since: "1.0.0", group: "set", complexity: "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", arguments: &[
         Arg { name: "destination", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "key", kind: Key, key_spec_index: Some(1), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 177: sismember
+    // 180: sismember
     CommandDoc { summary: "Determine if a given value is a member of a set", since: "1.0.0", group: "set", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "member", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 178: slowlog
+    // 181: slowlog
     CommandDoc { summary: "A container for slow log commands", since: "2.2.12", group: "server", complexity: "Depends on subcommand.", ..doc::DOC },
-    // 179: slowlog|get
+    // 182: slowlog|get
     CommandDoc { summary: "Get the slow log's entries", since: "2.2.12", group: "server", complexity: "O(N) where N is the number of entries returned", history: &[("4.0.0", "Added client IP address, port and name to the reply.")], arguments: &[
         Arg { name: "count", kind: Integer, flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 180: slowlog|help
+    // 183: slowlog|help
     CommandDoc { summary: "Show helpful text about the different subcommands", since: "6.2.0", group: "server", complexity: "O(1)", ..doc::DOC },
-    // 181: slowlog|len
+    // 184: slowlog|len
     CommandDoc { summary: "Get the slow log's length", since: "2.2.12", group: "server", complexity: "O(1)", ..doc::DOC },
-    // 182: slowlog|reset
+    // 185: slowlog|reset
     CommandDoc { summary: "Clear all entries from the slow log", since: "2.2.12", group: "server", complexity: "O(N) where N is the number of entries in the slowlog", ..doc::DOC },
-    // 183: smembers
+    // 186: smembers
     CommandDoc { summary: "Get all the members in a set", since: "1.0.0", group: "set", complexity: "O(N) where N is the set cardinality.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 184: smismember
+    // 187: smismember
     CommandDoc { summary: "Returns the membership associated with the given elements for a set", since: "6.2.0", group: "set", complexity: "O(N) where N is the number of elements being checked for membership", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "member", kind: Str, flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 185: smove
+    // 188: smove
     CommandDoc { summary: "Move a member from one set to another", since: "1.0.0", group: "set", complexity: "O(1)", arguments: &[
         Arg { name: "source", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "destination", kind: Key, key_spec_index: Some(1), ..doc::ARG },
         Arg { name: "member", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 186: spop
+    // 189: spop
     CommandDoc { summary: "Remove and return one or multiple random members from a set", since: "1.0.0", group: "set", complexity: "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.", history: &[("3.2.0", "Added the `count` argument.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "count", kind: Integer, since: Some("3.2.0"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 187: srandmember
+    // 190: srandmember
     CommandDoc { summary: "Get one or multiple random members from a set", since: "1.0.0", group: "set", complexity: "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.", history: &[("2.6.0", "Added the optional `count` argument.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "count", kind: Integer, since: Some("2.6.0"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 188: srem
+    // 191: srem
     CommandDoc { summary: "Remove one or more members from a set", since: "1.0.0", group: "set", complexity: "O(N) where N is the number of members to be removed.", history: &[("2.4.0", "Accepts multiple `member` arguments.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "member", kind: Str, flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 189: sscan
+    // 192: sscan
     CommandDoc { summary: "Incrementally iterate Set elements", since: "2.8.0", group: "set", complexity: "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "cursor", kind: Integer, ..doc::ARG },
         Arg { name: "pattern", kind: Pattern, token: Some("MATCH"), flags: doc::OPTIONAL, ..doc::ARG },
         Arg { name: "count", kind: Integer, token: Some("COUNT"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 190: strlen
+    // 193: strlen
     CommandDoc { summary: "Get the length of the value stored in a key", since: "2.2.0", group: "string", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 191: subscribe
+    // 194: subscribe
     CommandDoc { summary: "Listen for messages published to the given channels", since: "2.0.0", group: "pubsub", complexity: "O(N) where N is the number of channels to subscribe to.", arguments: &[
         Arg { name: "channel", kind: Str, flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 192: substr
+    // 195: substr
     CommandDoc { summary: "Get a substring of the string stored at a key", since: "1.0.0", group: "string", complexity: "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.", doc_flags: doc::DEPRECATED, deprecated_since: Some("2.0.0"), replaced_by: Some("`GETRANGE`"), arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "start", kind: Integer, ..doc::ARG },
         Arg { name: "end", kind: Integer, ..doc::ARG },
     ], ..doc::DOC },
-    // 193: sunion
+    // 196: sunion
     CommandDoc { summary: "Add multiple sets", since: "1.0.0", group: "set", complexity: "O(N) where N is the total number of elements in all given sets.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 194: sunionstore
+    // 197: sunionstore
     CommandDoc { summary: "Add multiple sets and store the resulting set in a key", since: "1.0.0", group: "set", complexity: "O(N) where N is the total number of elements in all given sets.", arguments: &[
         Arg { name: "destination", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "key", kind: Key, key_spec_index: Some(1), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 195: time
+    // 198: time
     CommandDoc { summary: "Return the current server time", since: "2.6.0", group: "server", complexity: "O(1)", ..doc::DOC },
-    // 196: touch
+    // 199: touch
     CommandDoc { summary: "Alters the last access time of a key(s). Returns the number of existing keys specified.", since: "3.2.1", group: "generic", complexity: "O(N) where N is the number of keys that will be touched.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 197: ttl
+    // 200: ttl
     CommandDoc { summary: "Get the time to live for a key in seconds", since: "1.0.0", group: "generic", complexity: "O(1)", history: &[("2.8.0", "Added the -2 reply.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 198: type
+    // 201: type
     CommandDoc { summary: "Determine the type stored at key", since: "1.0.0", group: "generic", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 199: unlink
+    // 202: unlink
     CommandDoc { summary: "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", since: "4.0.0", group: "generic", complexity: "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 200: unsubscribe
+    // 203: unsubscribe
     CommandDoc { summary: "Stop listening for messages posted to the given channels", since: "2.0.0", group: "pubsub", complexity: "O(N) where N is the number of clients already subscribed to a channel.", arguments: &[
         Arg { name: "channel", kind: Str, flags: doc::OPTIONAL | doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 201: unwatch
+    // 204: unwatch
     CommandDoc { summary: "Forget about all watched keys", since: "2.2.0", group: "transactions", complexity: "O(1)", ..doc::DOC },
-    // 202: watch
+    // 205: watch
     CommandDoc { summary: "Watch the given keys to determine execution of the MULTI/EXEC block", since: "2.2.0", group: "transactions", complexity: "O(1) for every key.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 203: zadd
+    // 206: zadd
     CommandDoc { summary: "Add one or more members to a sorted set, or update its score if it already exists", since: "1.2.0", group: "sorted-set", complexity: "O(log(N)) for each item added, where N is the number of elements in the sorted set.", history: &[("2.4.0", "Accepts multiple elements."), ("3.0.2", "Added the `XX`, `NX`, `CH` and `INCR` options."), ("6.2.0", "Added the `GT` and `LT` options.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "condition", kind: OneOf, since: Some("3.0.2"), flags: doc::OPTIONAL, args: &[
@@ -1039,35 +1082,35 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "member", kind: Str, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 204: zcard
+    // 207: zcard
     CommandDoc { summary: "Get the number of members in a sorted set", since: "1.2.0", group: "sorted-set", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 205: zcount
+    // 208: zcount
     CommandDoc { summary: "Count the members in a sorted set with scores within the given values", since: "2.0.0", group: "sorted-set", complexity: "O(log(N)) with N being the number of elements in the sorted set.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "min", kind: Double, ..doc::ARG },
         Arg { name: "max", kind: Double, ..doc::ARG },
     ], ..doc::DOC },
-    // 206: zdiff
+    // 209: zdiff
     CommandDoc { summary: "Subtract multiple sorted sets", since: "6.2.0", group: "sorted-set", complexity: "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.", arguments: &[
         Arg { name: "numkeys", kind: Integer, ..doc::ARG },
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
         Arg { name: "withscores", kind: PureToken, token: Some("WITHSCORES"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 207: zdiffstore
+    // 210: zdiffstore
     CommandDoc { summary: "Subtract multiple sorted sets and store the resulting sorted set in a new key", since: "6.2.0", group: "sorted-set", complexity: "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.", arguments: &[
         Arg { name: "destination", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "numkeys", kind: Integer, ..doc::ARG },
         Arg { name: "key", kind: Key, key_spec_index: Some(1), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 208: zincrby
+    // 211: zincrby
     CommandDoc { summary: "Increment the score of a member in a sorted set", since: "1.2.0", group: "sorted-set", complexity: "O(log(N)) where N is the number of elements in the sorted set.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "increment", kind: Integer, ..doc::ARG },
         Arg { name: "member", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 209: zinter
+    // 212: zinter
     CommandDoc { summary: "Intersect multiple sorted sets", since: "6.2.0", group: "sorted-set", complexity: "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.", arguments: &[
         Arg { name: "numkeys", kind: Integer, ..doc::ARG },
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
@@ -1079,13 +1122,13 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
         ], ..doc::ARG },
         Arg { name: "withscores", kind: PureToken, token: Some("WITHSCORES"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 210: zintercard
+    // 213: zintercard
     CommandDoc { summary: "Intersect multiple sorted sets and return the cardinality of the result", since: "7.0.0", group: "sorted-set", complexity: "O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.", arguments: &[
         Arg { name: "numkeys", kind: Integer, ..doc::ARG },
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
         Arg { name: "limit", kind: Integer, token: Some("LIMIT"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 211: zinterstore
+    // 214: zinterstore
     CommandDoc { summary: "Intersect multiple sorted sets and store the resulting sorted set in a new key", since: "2.0.0", group: "sorted-set", complexity: "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.", arguments: &[
         Arg { name: "destination", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "numkeys", kind: Integer, ..doc::ARG },
@@ -1097,13 +1140,13 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "max", kind: PureToken, token: Some("MAX"), ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 212: zlexcount
+    // 215: zlexcount
     CommandDoc { summary: "Count the number of members in a sorted set between a given lexicographical range", since: "2.8.9", group: "sorted-set", complexity: "O(log(N)) with N being the number of elements in the sorted set.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "min", kind: Str, ..doc::ARG },
         Arg { name: "max", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 213: zmpop
+    // 216: zmpop
     CommandDoc { summary: "Remove and return members with scores in a sorted set", since: "7.0.0", group: "sorted-set", complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", arguments: &[
         Arg { name: "numkeys", kind: Integer, ..doc::ARG },
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
@@ -1113,22 +1156,22 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
         ], ..doc::ARG },
         Arg { name: "count", kind: Integer, token: Some("COUNT"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 214: zmscore
+    // 217: zmscore
     CommandDoc { summary: "Get the score associated with the given members in a sorted set", since: "6.2.0", group: "sorted-set", complexity: "O(N) where N is the number of members being requested.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "member", kind: Str, flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 215: zpopmax
+    // 218: zpopmax
     CommandDoc { summary: "Remove and return members with the highest scores in a sorted set", since: "5.0.0", group: "sorted-set", complexity: "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "count", kind: Integer, flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 216: zpopmin
+    // 219: zpopmin
     CommandDoc { summary: "Remove and return members with the lowest scores in a sorted set", since: "5.0.0", group: "sorted-set", complexity: "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "count", kind: Integer, flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 217: zrandmember
+    // 220: zrandmember
     CommandDoc { summary: "Get one or multiple random elements from a sorted set", since: "6.2.0", group: "sorted-set", complexity: "O(N) where N is the number of elements returned", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "options", kind: Block, flags: doc::OPTIONAL, args: &[
@@ -1136,7 +1179,7 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "withscores", kind: PureToken, token: Some("WITHSCORES"), flags: doc::OPTIONAL, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 218: zrange
+    // 221: zrange
     CommandDoc { summary: "Return a range of members in a sorted set", since: "1.2.0", group: "sorted-set", complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.", history: &[("6.2.0", "Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "start", kind: Str, ..doc::ARG },
@@ -1152,7 +1195,7 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
         ], ..doc::ARG },
         Arg { name: "withscores", kind: PureToken, token: Some("WITHSCORES"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 219: zrangebylex
+    // 222: zrangebylex
     CommandDoc { summary: "Return a range of members in a sorted set, by lexicographical range", since: "2.8.9", group: "sorted-set", complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", doc_flags: doc::DEPRECATED, deprecated_since: Some("6.2.0"), replaced_by: Some("`ZRANGE` with the `BYLEX` argument"), arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "min", kind: Str, ..doc::ARG },
@@ -1162,7 +1205,7 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "count", kind: Integer, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 220: zrangebyscore
+    // 223: zrangebyscore
     CommandDoc { summary: "Return a range of members in a sorted set, by score", since: "1.0.5", group: "sorted-set", complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", doc_flags: doc::DEPRECATED, deprecated_since: Some("6.2.0"), replaced_by: Some("`ZRANGE` with the `BYSCORE` argument"), history: &[("2.0.0", "Added the `WITHSCORES` modifier.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "min", kind: Double, ..doc::ARG },
@@ -1173,7 +1216,7 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "count", kind: Integer, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 221: zrangestore
+    // 224: zrangestore
     CommandDoc { summary: "Store a range of members from sorted set into another key", since: "6.2.0", group: "sorted-set", complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.", arguments: &[
         Arg { name: "dst", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "src", kind: Key, key_spec_index: Some(1), ..doc::ARG },
@@ -1189,43 +1232,43 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "count", kind: Integer, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 222: zrank
+    // 225: zrank
     CommandDoc { summary: "Determine the index of a member in a sorted set", since: "2.0.0", group: "sorted-set", complexity: "O(log(N))", history: &[("7.2.0", "Added the optional `WITHSCORE` argument.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "member", kind: Str, ..doc::ARG },
         Arg { name: "withscore", kind: PureToken, token: Some("WITHSCORE"), since: Some("7.2.0"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 223: zrem
+    // 226: zrem
     CommandDoc { summary: "Remove one or more members from a sorted set", since: "1.2.0", group: "sorted-set", complexity: "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.", history: &[("2.4.0", "Accepts multiple elements.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "member", kind: Str, flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 224: zremrangebylex
+    // 227: zremrangebylex
     CommandDoc { summary: "Remove all members in a sorted set between the given lexicographical range", since: "2.8.9", group: "sorted-set", complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "min", kind: Str, ..doc::ARG },
         Arg { name: "max", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 225: zremrangebyrank
+    // 228: zremrangebyrank
     CommandDoc { summary: "Remove all members in a sorted set within the given indexes", since: "2.0.0", group: "sorted-set", complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "start", kind: Integer, ..doc::ARG },
         Arg { name: "stop", kind: Integer, ..doc::ARG },
     ], ..doc::DOC },
-    // 226: zremrangebyscore
+    // 229: zremrangebyscore
     CommandDoc { summary: "Remove all members in a sorted set within the given scores", since: "1.2.0", group: "sorted-set", complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "min", kind: Double, ..doc::ARG },
         Arg { name: "max", kind: Double, ..doc::ARG },
     ], ..doc::DOC },
-    // 227: zrevrange
+    // 230: zrevrange
     CommandDoc { summary: "Return a range of members in a sorted set, by index, with scores ordered from high to low", since: "1.2.0", group: "sorted-set", complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.", doc_flags: doc::DEPRECATED, deprecated_since: Some("6.2.0"), replaced_by: Some("`ZRANGE` with the `REV` argument"), arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "start", kind: Integer, ..doc::ARG },
         Arg { name: "stop", kind: Integer, ..doc::ARG },
         Arg { name: "withscores", kind: PureToken, token: Some("WITHSCORES"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 228: zrevrangebylex
+    // 231: zrevrangebylex
     CommandDoc { summary: "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.", since: "2.8.9", group: "sorted-set", complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", doc_flags: doc::DEPRECATED, deprecated_since: Some("6.2.0"), replaced_by: Some("`ZRANGE` with the `REV` and `BYLEX` arguments"), arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "max", kind: Str, ..doc::ARG },
@@ -1235,7 +1278,7 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "count", kind: Integer, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 229: zrevrangebyscore
+    // 232: zrevrangebyscore
     CommandDoc { summary: "Return a range of members in a sorted set, by score, with scores ordered from high to low", since: "2.2.0", group: "sorted-set", complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", doc_flags: doc::DEPRECATED, deprecated_since: Some("6.2.0"), replaced_by: Some("`ZRANGE` with the `REV` and `BYSCORE` arguments"), history: &[("2.1.6", "`min` and `max` can be exclusive.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "max", kind: Double, ..doc::ARG },
@@ -1246,25 +1289,25 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "count", kind: Integer, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 230: zrevrank
+    // 233: zrevrank
     CommandDoc { summary: "Determine the index of a member in a sorted set, with scores ordered from high to low", since: "2.0.0", group: "sorted-set", complexity: "O(log(N))", history: &[("7.2.0", "Added the optional `WITHSCORE` argument.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "member", kind: Str, ..doc::ARG },
         Arg { name: "withscore", kind: PureToken, token: Some("WITHSCORE"), since: Some("7.2.0"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 231: zscan
+    // 234: zscan
     CommandDoc { summary: "Incrementally iterate sorted sets elements and associated scores", since: "2.8.0", group: "sorted-set", complexity: "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "cursor", kind: Integer, ..doc::ARG },
         Arg { name: "pattern", kind: Pattern, token: Some("MATCH"), flags: doc::OPTIONAL, ..doc::ARG },
         Arg { name: "count", kind: Integer, token: Some("COUNT"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 232: zscore
+    // 235: zscore
     CommandDoc { summary: "Get the score associated with the given member in a sorted set", since: "1.2.0", group: "sorted-set", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "member", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 233: zunion
+    // 236: zunion
     CommandDoc { summary: "Add multiple sorted sets", since: "6.2.0", group: "sorted-set", complexity: "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.", arguments: &[
         Arg { name: "numkeys", kind: Integer, ..doc::ARG },
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
@@ -1276,7 +1319,7 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
         ], ..doc::ARG },
         Arg { name: "withscores", kind: PureToken, token: Some("WITHSCORES"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 234: zunionstore
+    // 237: zunionstore
     CommandDoc { summary: "Add multiple sorted sets and store the resulting sorted set in a new key", since: "2.0.0", group: "sorted-set", complexity: "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.", arguments: &[
         Arg { name: "destination", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "numkeys", kind: Integer, ..doc::ARG },

@@ -5,7 +5,7 @@
 use super::Hash;
 use crate::db::args;
 use crate::db::notify::EventClass;
-use crate::db::reply::format_float_fixed;
+use crate::db::string::{LongDouble, Number, parse_long_double};
 use crate::db::{Db, DbError, DbResult, Reply, Value};
 
 /// The hash in `slot`, created empty when the key is absent (an empty hash
@@ -145,27 +145,40 @@ impl Db {
     }
 
     /// HINCRBYFLOAT: adds `by` to the number in `field` (0 if absent);
-    /// returns the new value, stored in fixed-point form as Redis stores it.
+    /// returns the new value. Computed and stored as Redis does, as
+    /// INCRBYFLOAT: in 80-bit extended precision, stored as fixed-point
+    /// text with at most 17 decimals; `by` counts as the decimal number it
+    /// prints as.
     pub fn hincrbyfloat(&self, key: &[u8], field: &[u8], by: f64) -> DbResult<f64> {
         if !by.is_finite() {
             return Err(DbError::Invalid("value is NaN or Infinity"));
         }
+        let by = LongDouble::parse(&format!("{by:e}")).unwrap_or(Number::Infinite);
+        self.hincr_float(key, field, by).map(|(sum, _)| sum.to_f64())
+    }
+
+    /// HINCRBYFLOAT by a parsed increment: the sum and its stored text.
+    fn hincr_float(&self, key: &[u8], field: &[u8], by: Number) -> DbResult<(LongDouble, String)> {
+        let Number::Finite(by) = by else { return Err(DbError::Invalid("value is NaN or Infinity")) };
         self.tx_grow(&[key], |tx| {
-            let n = tx.write_members(key, [field], |slot, _| {
+            let out = tx.write_members(key, [field], |slot, _| {
                 let h = hash_or_new(slot)?;
                 let old = match h.get(field) {
-                    Some(v) => args::parse_f64(v).ok_or(DbError::HashNotFloat)?,
-                    None => 0.0,
+                    Some(v) => match parse_long_double(v) {
+                        Some(Number::Finite(old)) => old,
+                        // An infinite stored value: the sum is infinite too.
+                        Some(Number::Infinite) => return Err(DbError::NanOrInfinity),
+                        None => return Err(DbError::HashNotFloat),
+                    },
+                    None => LongDouble::ZERO,
                 };
-                let n = old + by;
-                if !n.is_finite() {
-                    return Err(DbError::NanOrInfinity);
-                }
-                h.insert(field, format_float_fixed(n).as_bytes());
-                Ok(n)
+                let sum = old.add(by).ok_or(DbError::NanOrInfinity)?;
+                let text = sum.to_human();
+                h.insert(field, text.as_bytes());
+                Ok((sum, text))
             })?;
             tx.event(EventClass::Hash, "hincrbyfloat", key);
-            Ok(n)
+            Ok(out)
         })
     }
 }
@@ -244,9 +257,11 @@ pub(super) fn cmd_hincrby(db: &Db, a: &[&[u8]]) -> Reply {
     }
 }
 
+/// `HINCRBYFLOAT key field increment`: replies with the stored text. The
+/// increment is read (as `strtold`) before the key's type is checked.
 pub(super) fn cmd_hincrbyfloat(db: &Db, a: &[&[u8]]) -> Reply {
-    match args::float(a[3]) {
-        Ok(by) => db.hincrbyfloat(a[1], a[2], by).map(|n| Reply::bulk(format_float_fixed(n))).into(),
-        Err(e) => e.into(),
+    match parse_long_double(a[3]) {
+        Some(by) => db.hincr_float(a[1], a[2], by).map(|(_, text)| Reply::Bulk(text.into_bytes())).into(),
+        None => DbError::NotFloat.into(),
     }
 }

@@ -120,7 +120,8 @@ fn counters_follow_redis() {
         (&["HINCRBYFLOAT", "h", "f", "inf"], err("ERR value is NaN or Infinity")),
         (&["HINCRBYFLOAT", "h", "f", "-inf"], err("ERR value is NaN or Infinity")),
         (&["HSET", "h", "huge", "1e308"], int(1)),
-        (&["HINCRBYFLOAT", "h", "huge", "1e308"], err("ERR increment would produce NaN or Infinity")),
+        (&["HSET", "h", "inf", "inf"], int(1)),
+        (&["HINCRBYFLOAT", "h", "inf", "1"], err("ERR increment would produce NaN or Infinity")),
         (&["HGET", "h", "huge"], bulk("1e308")),
         (&["HINCRBY", "fresh", "n", "x"], err("ERR value is not an integer or out of range")),
         (&["HINCRBY", "fresh", "n", "1"], int(1)),
@@ -129,10 +130,47 @@ fn counters_follow_redis() {
         assert_eq!(&run(&db, args), want, "{args:?}");
     }
     assert_eq!(db.hincrbyfloat(b"h", b"f", f64::NAN), Err(DbError::Invalid("value is NaN or Infinity")));
+    assert_eq!(db.hincrbyfloat(b"h", b"f", f64::INFINITY), Err(DbError::Invalid("value is NaN or Infinity")));
     // A failed increment on a new key leaves no empty hash behind.
     assert_eq!(run(&db, &["HINCRBY", "gone", "n", "x"]), err("ERR value is not an integer or out of range"));
     assert_eq!(run(&db, &["HINCRBYFLOAT", "gone", "n", "inf"]), err("ERR value is NaN or Infinity"));
     assert_eq!(run(&db, &["HLEN", "gone"]), int(0));
+}
+
+#[test]
+fn hincrbyfloat_computes_in_long_double_as_redis() {
+    // Found by the differential test: Redis computes HINCRBYFLOAT in
+    // 80-bit long double (as INCRBYFLOAT) and prints the sum with
+    // `%.17Lf`; an f64 sum overflowed, or printed other digits.
+    let (db, _) = manual_db();
+    let table: &[(&[&str], Reply)] = &[
+        (&["HINCRBYFLOAT", "h", "f", "0.1"], bulk("0.1")),
+        (&["HINCRBYFLOAT", "h", "f", "0.2"], bulk("0.3")),
+        // Past f64's range, within long double's.
+        (&["HINCRBYFLOAT", "h", "tiny", "1e-400"], bulk("0")),
+        (&["HGET", "h", "tiny"], bulk("0")),
+        (&["HSET", "h", "big", "1.7976931348623157e308"], int(1)),
+        (
+            &["HINCRBYFLOAT", "h", "big", "1.7976931348623157e308"],
+            bulk(concat!(
+                "3595386269724631399918420935482088680967728938886583569706288415303532570462487927094037372167741711288575",
+                "8683885104137861741672690227211071579455605295523414699795537257678967123632658809118886985907489458125496",
+                "1338834769297758245552436667197907705664206565009503223382416235440319971852753604933726679072768",
+            )),
+        ),
+        (&["HSET", "h", "hex", "0x10"], int(1)),
+        (&["HINCRBYFLOAT", "h", "hex", "0x1p-1"], bulk("16.5")),
+        (&["HINCRBYFLOAT", "h", "f", "1e-5000"], err("ERR value is not a valid float")),
+        (&["HSET", "h", "sp", " 1"], int(1)),
+        (&["HINCRBYFLOAT", "h", "sp", "1"], err("ERR hash value is not a float")),
+        (&["SET", "s", "x"], Reply::OK),
+        (&["HINCRBYFLOAT", "s", "f", "x"], err("ERR value is not a valid float")),
+        (&["HINCRBYFLOAT", "s", "f", "1"], err("WRONGTYPE Operation against a key holding the wrong kind of value")),
+    ];
+    for (args, want) in table {
+        assert_eq!(&run(&db, args), want, "{args:?}");
+    }
+    assert_eq!(db.hincrbyfloat(b"h", b"f", 0.2), Ok(0.5));
 }
 
 #[test]

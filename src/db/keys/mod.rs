@@ -37,6 +37,8 @@ pub(super) const COMMANDS: &[Command] = &[
     Command { name: "touch", arity: -2, flags: 0, run: cmd_touch },
     Command { name: "dbsize", arity: 1, flags: 0, run: cmd_dbsize },
     Command { name: "flushdb", arity: -1, flags: WRITE, run: cmd_flushdb },
+    // One database: FLUSHALL is FLUSHDB.
+    Command { name: "flushall", arity: -1, flags: WRITE, run: cmd_flushdb },
     Command { name: "ping", arity: -1, flags: 0, run: cmd_ping },
     Command { name: "echo", arity: 2, flags: 0, run: cmd_echo },
     Command { name: "select", arity: 2, flags: 0, run: cmd_select },
@@ -317,6 +319,7 @@ fn cmd_dbsize(db: &Db, _: &[&[u8]]) -> Reply {
 
 /// ```text
 /// FLUSHDB [ASYNC | SYNC]
+/// FLUSHALL [ASYNC | SYNC]
 /// ```
 fn cmd_flushdb(db: &Db, a: &[&[u8]]) -> Reply {
     match a {

@@ -17,8 +17,8 @@
 //! | set | `intset` | at most 512 members, all integers |
 //! | set | `listpack` | at most 128 members of at most 64 bytes |
 //! | set | `hashtable` | larger |
-//! | zset | `listpack` | at most 128 members (member lengths are not checked) |
-//! | zset | `skiplist` | larger |
+//! | zset | `listpack` | at most 128 members of at most 64 bytes, so far (as Redis, it stays a skiplist once converted) |
+//! | zset | `skiplist` | either limit was once exceeded |
 
 use super::super::args::parse_i64;
 use super::super::{Db, DbError, DbResult, Reply, Value};
@@ -51,7 +51,7 @@ fn encoding(value: &Value) -> &'static str {
         Value::Set(s) if s.len() <= INTSET_ENTRIES && s.iter().all(is_int) => "intset",
         Value::Set(s) if s.len() <= LISTPACK_ENTRIES && s.iter().all(small) => "listpack",
         Value::Set(_) => "hashtable",
-        Value::ZSet(z) if z.len() <= LISTPACK_ENTRIES => "listpack",
+        Value::ZSet(z) if z.is_packed() => "listpack",
         Value::ZSet(_) => "skiplist",
     }
 }

@@ -66,6 +66,10 @@ fn basic_key_commands_follow_redis() {
             (&["SET", "t", "x"], Reply::OK),
             (&["FLUSHDB"], Reply::OK),
             (&["EXISTS", "t"], int(0)),
+            (&["SET", "t", "x"], Reply::OK),
+            (&["FLUSHALL", "now"], Reply::from(DbError::Syntax)),
+            (&["flushall", "ASYNC"], Reply::OK),
+            (&["EXISTS", "t"], int(0)),
         ],
     );
 }

@@ -77,7 +77,7 @@ fn push_pop_and_counts() {
             (&["RPOP", "l", "2"], arr(&["e", "d"])),
             (&["LPOP", "l", "0"], Reply::Array(vec![])),
             (&["LPOP", "l", "-1"], err("ERR value is out of range, must be positive")),
-            (&["LPOP", "l", "x"], err(NOT_INT)),
+            (&["LPOP", "l", "x"], err("ERR value is out of range, must be positive")),
             (&["LPOP", "l", "1", "2"], err("ERR wrong number of arguments for 'lpop' command")),
             (&["RPOP", "l", "1", "2"], err("ERR wrong number of arguments for 'rpop' command")),
             (&["RPOP", "l", "10"], arr(&["a"])),

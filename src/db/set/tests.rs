@@ -106,7 +106,7 @@ fn spop_and_srandmember_follow_redis_counts() {
         (&["SRANDMEMBER", "nokey", "-2"], Reply::Array(vec![])),
         (&["SADD", "s", "a", "b", "c", "d", "e"], int(5)),
         (&["SPOP", "s", "-1"], err("ERR value is out of range, must be positive")),
-        (&["SPOP", "s", "x"], err("ERR value is not an integer or out of range")),
+        (&["SPOP", "s", "x"], err("ERR value is out of range, must be positive")),
         (&["SPOP", "s", "1", "2"], err("ERR syntax error")),
         (&["SPOP", "s", "0"], Reply::Set(vec![])),
         (&["SRANDMEMBER", "s", "x"], err("ERR value is not an integer or out of range")),

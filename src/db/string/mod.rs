@@ -24,6 +24,9 @@ mod long_double;
 #[cfg(test)]
 pub(crate) mod tests;
 
+pub(crate) use counter::parse_long_double;
+pub(crate) use long_double::{LongDouble, Number};
+
 use super::args::{self, is};
 use super::command::{Command, DENYOOM, WRITE};
 use super::keyspace::Tx;

@@ -268,7 +268,7 @@ fn pops_and_their_errors() {
             ("ZPOPMAX z 2", scored("e 5 d 4")),
             ("ZPOPMIN z 0", scored("")),
             ("ZPOPMIN z -1", err("ERR value is out of range, must be positive")),
-            ("ZPOPMIN z x", err(NOT_INT)),
+            ("ZPOPMIN z x", err("ERR value is out of range, must be positive")),
             ("ZPOPMIN z 1 2", err(SYNTAX)),
             ("ZPOPMIN nope", flat_scored("")),
             ("ZPOPMAX nope 1", scored("")),

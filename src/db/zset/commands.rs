@@ -95,7 +95,7 @@ fn add_one(z: &mut ZSet, score: f64, member: &[u8], o: ZAddOptions, out: &mut ZA
                 return Ok(());
             }
             if new != cur {
-                z.tree.set_score(id, new);
+                z.set_score(id, new);
                 out.updated += 1;
             }
             out.score = Some(new);

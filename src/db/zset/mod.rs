@@ -118,6 +118,13 @@ pub struct ZSet {
     index: HashTable<u32>,
     hasher: ahash::RandomState,
     tree: Tree,
+    /// Whether Redis would have converted this set from a listpack to a
+    /// skiplist: it grew past [`LISTPACK_ENTRIES`] members or took a member
+    /// longer than [`LISTPACK_VALUE`] bytes (sticky, as in Redis). While
+    /// packed, a score of `-0` is stored as `0` (Redis's listpack stores
+    /// integral scores as integers) and lexicographic ranges follow
+    /// Redis's listpack walk ([`ZSet::lex_walk`]).
+    spilled: bool,
 }
 
 impl std::fmt::Debug for ZSet {
@@ -209,6 +216,8 @@ impl ZSet {
 
     /// Sets `member`'s score, adding it if absent; returns the previous
     /// score. A NaN score is refused (`ERR resulting score is not a number`).
+    /// As in Redis, a score equal to the current one (`0` and `-0`
+    /// included) leaves it as it is, and a packed set stores `-0` as `0`.
     pub fn insert(&mut self, member: &[u8], score: f64) -> DbResult<Option<f64>> {
         if score.is_nan() {
             return Err(DbError::ScoreNan);
@@ -216,7 +225,9 @@ impl ZSet {
         match self.probe(member) {
             (_, Some(id)) => {
                 let old = self.tree.score(id);
-                self.tree.set_score(id, score);
+                if old != score {
+                    self.set_score(id, score);
+                }
                 Ok(Some(old))
             }
             (h, None) => {
@@ -226,9 +237,43 @@ impl ZSet {
         }
     }
 
-    /// Adds a member known to be absent, whose hash is `h`.
+    /// Whether Redis would hold this set in a listpack (see `spilled`).
+    pub fn is_packed(&self) -> bool {
+        !self.spilled
+    }
+
+    /// `score` as this set stores it: a listpack stores `-0` as the integer 0.
+    fn stored(&self, score: f64) -> f64 {
+        if score == 0.0 && !self.spilled { 0.0 } else { score }
+    }
+
+    /// Marks the set as Redis would encode a new set of these members, and
+    /// stores its zeros as such (sets built whole: stores, loads).
+    fn settle_encoding(&mut self) {
+        self.spilled = self.len() > LISTPACK_ENTRIES || self.iter().any(|(m, _)| m.len() > LISTPACK_VALUE);
+        if !self.spilled {
+            let negative_zero = |x: f64| x == 0.0 && x.is_sign_negative();
+            let zeros: Vec<u32> =
+                self.range_ids(0..self.len()).filter(|&id| negative_zero(self.tree.score(id))).collect();
+            for id in zeros {
+                self.tree.set_score(id, 0.0);
+            }
+        }
+    }
+
+    /// Changes the score of the member in slot `id` (stored as this set
+    /// stores it, see `stored`).
+    fn set_score(&mut self, id: u32, score: f64) {
+        self.tree.set_score(id, self.stored(score));
+    }
+
+    /// Adds a member known to be absent, whose hash is `h` (a listpack too
+    /// big for it becomes a skiplist first, as in Redis's `zsetAdd`).
     fn insert_new(&mut self, h: u64, member: &[u8], score: f64) {
-        let id = self.tree.insert(member, score);
+        if self.len() >= LISTPACK_ENTRIES || member.len() > LISTPACK_VALUE {
+            self.spilled = true;
+        }
+        let id = self.tree.insert(member, self.stored(score));
         let (tree, hasher) = (&self.tree, &self.hasher);
         self.index.insert_unique(h, id, |&i| hasher.hash_one(tree.member(i)));
     }
@@ -292,8 +337,10 @@ impl ZSet {
         let used = self.tree.slots_used();
         if used >= COMPACT_MIN && self.len() * 4 < used {
             let slots = self.tree.drain_sorted();
+            let spilled = self.spilled;
             *self = ZSet::from_sorted_slots(slots, std::mem::take(&mut self.hasher))
                 .unwrap_or_else(|| unreachable!("a set's own members are distinct"));
+            self.spilled = spilled;
         }
     }
 
@@ -310,7 +357,7 @@ impl ZSet {
             }
             index.insert_unique(h, id, |&i| hasher.hash_one(tree.member(i)));
         }
-        Some(ZSet { index, hasher, tree })
+        Some(ZSet { index, hasher, tree, spilled: false })
     }
 
     /// A set of distinct members with their scores, in any order
@@ -325,8 +372,10 @@ impl ZSet {
             })
             .collect();
         slots.sort_unstable_by(|a, b| cmp_entries((a.member.as_bytes(), a.score), (b.member.as_bytes(), b.score)));
-        ZSet::from_sorted_slots(slots, ahash::RandomState::new())
-            .unwrap_or_else(|| unreachable!("callers of from_distinct pass distinct members"))
+        let mut z = ZSet::from_sorted_slots(slots, ahash::RandomState::new())
+            .unwrap_or_else(|| unreachable!("callers of from_distinct pass distinct members"));
+        z.settle_encoding();
+        z
     }
 
     /// A set from members and scores read from a file, in any order
@@ -344,7 +393,9 @@ impl ZSet {
         {
             slots.sort_unstable_by(|a, b| cmp_entries((a.member.as_bytes(), a.score), (b.member.as_bytes(), b.score)));
         }
-        ZSet::from_sorted_slots(slots, ahash::RandomState::new())
+        let mut z = ZSet::from_sorted_slots(slots, ahash::RandomState::new())?;
+        z.settle_encoding();
+        Some(z)
     }
 
     /// The members in order with their scores.
@@ -396,12 +447,70 @@ impl ZSet {
     }
 
     /// The ranks of the members within the lexicographic range `min..max`.
-    /// Meaningful when all scores are equal, as Redis documents; otherwise
-    /// the ranks of the boundaries found by a descent assuming so. O(log n).
+    /// Meaningful when all scores are equal, as Redis documents. Otherwise,
+    /// for a [packed](ZSet::is_packed) set, the members Redis picks from
+    /// its listpack: nothing unless the last member is at or after `min`
+    /// and the first at or before `max`; then the first member at or after
+    /// `min`, if at or before `max`, and those after it while at or before
+    /// `max`. For a bigger set, the ranks of the boundaries found by a
+    /// descent assuming equal scores (where Redis's pick depends on its
+    /// skiplist's random levels). O(n) for packed sets (n ≤ 128), O(log n)
+    /// for others.
     pub fn lex_ranks(&self, min: &LexBound, max: &LexBound) -> Range<usize> {
+        if self.is_packed() {
+            return self.lex_walk(min, max, false, 0, None);
+        }
         let start = self.tree.count_members_while(|m| !min.below(m));
         let end = self.tree.count_members_while(|m| max.above(m));
         start..end.max(start)
+    }
+
+    /// Redis's walk of a lexicographic range over a listpack, which is
+    /// defined whatever the scores: nothing unless the last member is at
+    /// or after `min` and the first at or before `max`; then, forward, the
+    /// first member (lowest rank first) at or after `min` must be at or
+    /// before `max`, `offset` members are skipped from it unchecked, and
+    /// members are taken while at or before `max` (at most `count`).
+    /// Reversed (`rev`), the same from the highest rank with the ends'
+    /// roles swapped. The members taken are consecutive ranks. O(n).
+    pub(crate) fn lex_walk(
+        &self,
+        min: &LexBound,
+        max: &LexBound,
+        rev: bool,
+        offset: usize,
+        count: Option<usize>,
+    ) -> Range<usize> {
+        let m: Vec<&[u8]> = self.iter().map(|(m, _)| m).collect();
+        let n = m.len();
+        let (Some(first), Some(last)) = (m.first(), m.last()) else { return 0..0 };
+        if !min.below(last) || !max.above(first) {
+            return 0..0;
+        }
+        let within = |taken: usize| count.is_none_or(|c| taken < c);
+        if rev {
+            let Some(top) = m.iter().rposition(|x| max.above(x)) else { return 0..0 };
+            if !min.below(m[top]) {
+                return 0..0;
+            }
+            let Some(top) = top.checked_sub(offset) else { return 0..0 };
+            let mut low = top + 1;
+            while low > 0 && within(top + 1 - low) && min.below(m[low - 1]) {
+                low -= 1;
+            }
+            low..top + 1
+        } else {
+            let Some(start) = m.iter().position(|x| min.below(x)) else { return 0..0 };
+            if !max.above(m[start]) {
+                return 0..0;
+            }
+            let start = start.saturating_add(offset).min(n);
+            let mut end = start;
+            while end < n && within(end - start) && max.above(m[end]) {
+                end += 1;
+            }
+            start..end
+        }
     }
 
     /// A uniformly random member with its score. O(log n).
@@ -430,6 +539,11 @@ impl ZSet {
         assert_eq!(fwd.len(), self.len());
     }
 }
+
+/// Redis's `zset-max-listpack-entries`: a bigger set is a skiplist.
+pub const LISTPACK_ENTRIES: usize = 128;
+/// Redis's `zset-max-listpack-value`: a longer member makes a skiplist.
+pub const LISTPACK_VALUE: usize = 64;
 
 /// Redis's order of entries: by score (`-0.0` equal to `0.0`), then by bytes.
 pub(super) fn cmp_entries(a: (&[u8], f64), b: (&[u8], f64)) -> std::cmp::Ordering {

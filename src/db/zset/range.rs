@@ -1,6 +1,8 @@
 //! Ranges: ZRANGE (by rank, score or lex, REV, LIMIT, WITHSCORES) and its
 //! older forms, ZRANGESTORE, ZCOUNT, ZLEXCOUNT and ZREMRANGEBY{RANK,SCORE,LEX}.
-//! Every range costs O(log n + m): ranks of the ends by descent, then steps.
+//! Every range costs O(log n + m): ranks of the ends by descent, then steps
+//! (lexicographic ranges over a packed set, at most 128 members, walk it as
+//! Redis walks its listpack: O(n)).
 
 use super::{Pairs, ZSet, as_zset, pairs_reply, store_result, to_pairs, zset_mut};
 use crate::db::args::{self, LexBound, ScoreBound, is};
@@ -106,6 +108,17 @@ impl ZRangeSpec {
                 };
             }
             ZRangeBy::Score { min, max } => z.score_ranks(min, max),
+            ZRangeBy::Lex { min, max } if z.is_packed() => {
+                // Redis's listpack walk, its LIMIT included (see `lex_walk`).
+                let (offset, count) = match self.limit {
+                    None => (0, None),
+                    Some((offset, count)) => match usize::try_from(offset) {
+                        Ok(offset) => (offset, usize::try_from(count).ok()),
+                        Err(_) => return 0..0,
+                    },
+                };
+                return z.lex_walk(min, max, self.rev, offset, count);
+            }
             ZRangeBy::Lex { min, max } => z.lex_ranks(min, max),
         };
         let Some((offset, count)) = self.limit else { return r };
