@@ -480,15 +480,54 @@ fn generic() -> Vec<P> {
         c!["PFCOUNT", keys(1..3)],
         c!["PFMERGE", key(), keys(0..3)],
         c!["PUBLISH", member(), value()],
+        c!["PUBSUB", pick(&["CHANNELS", "NUMPAT", "channels", "NOSUCH"]), opt(pick(PATTERNS))],
+        c!["PUBSUB", "NUMSUB", rep(member(), 0..3)],
+        c!["SELECT", pick(&["0", "1", "x", "-1", "16", ""])],
         c!["PING", opt(value())],
         c!["ECHO", value()],
         c!["NOSUCHCOMMAND", opt(value())],
     ]
 }
 
-/// Every command family's generators.
+/// The blocking commands, with timeouts that end them quickly when there is
+/// nothing to take (never 0 or infinite: nothing else pushes), negative
+/// or malformed ones.
+fn blocking() -> Vec<P> {
+    // Not absurd ones (1e400, 1e20): Redis converts them to milliseconds
+    // with undefined results (1e400 blocks for good).
+    // Nor a negative one above -0.001 s: Redis rounds it up to 0 (forever).
+    let timeout = || pick(&["0.01", "0.001", "-1", "x", "", "-0.002", "0x1p-7"]);
+    let end = || pick(&["LEFT", "RIGHT", "UP"]);
+    let min_max = || pick(&["MIN", "MAX", "MID"]);
+    vec![
+        c!["BLPOP", keys(1..3), timeout()],
+        c!["BRPOP", keys(1..3), timeout()],
+        c!["BLMOVE", key(), key(), end(), end(), timeout()],
+        c!["BRPOPLPUSH", key(), key(), timeout()],
+        c!["BLMPOP", timeout(), numkeys(), end(), opt(c!["COUNT", count()])],
+        c!["BZPOPMIN", keys(1..3), timeout()],
+        c!["BZPOPMAX", keys(1..3), timeout()],
+        c!["BZMPOP", timeout(), numkeys(), min_max(), opt(c!["COUNT", count()])],
+    ]
+}
+
+/// Every command family's generators; `$DIFF_FAMILIES` (comma-separated
+/// names: strings, bitmaps, lists, hashes, sets, zsets, generic, blocking)
+/// picks some, to chase a divergence.
 pub(crate) fn all_commands() -> Vec<P> {
-    [strings(), bitmaps(), lists(), hashes(), sets(), zsets(), generic()].concat()
+    let families: [(&str, fn() -> Vec<P>); 8] = [
+        ("strings", strings),
+        ("bitmaps", bitmaps),
+        ("lists", lists),
+        ("hashes", hashes),
+        ("sets", sets),
+        ("zsets", zsets),
+        ("generic", generic),
+        ("blocking", blocking),
+    ];
+    let wanted = std::env::var("DIFF_FAMILIES").ok();
+    let chosen = |name: &str| wanted.as_deref().is_none_or(|w| w.split(',').any(|x| x.trim() == name));
+    families.iter().filter(|(name, _)| chosen(name)).flat_map(|(_, f)| f()).collect()
 }
 
 /// A generated command, shown as redis-cli takes it.

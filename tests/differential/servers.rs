@@ -60,8 +60,11 @@ impl RedisServer {
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).expect("temporary directory");
             let child = Command::new(bin)
-                // One database, as embercache has: COPY … DB 1 and SELECT 1 fail alike.
-                .args(["--save", "", "--appendonly", "no", "--databases", "1", "--bind", "127.0.0.1", "--port"])
+                // One database, as embercache has: COPY … DB 1 and SELECT 1
+                // fail alike. hz 500: blocking commands time out within a few
+                // milliseconds (at the default 10, about 100).
+                .args(["--save", "", "--appendonly", "no", "--databases", "1", "--hz", "500", "--bind", "127.0.0.1"])
+                .arg("--port")
                 .arg(port.to_string())
                 .arg("--dir")
                 .arg(&dir)
