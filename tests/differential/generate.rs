@@ -550,7 +550,8 @@ fn scans() -> Vec<P> {
 /// scans)
 /// picks some, to chase a divergence.
 pub(crate) fn all_commands() -> Vec<P> {
-    let families: [(&str, fn() -> Vec<P>); 9] = [
+    type Family = (&'static str, fn() -> Vec<P>);
+    let families: [Family; 9] = [
         ("strings", strings),
         ("bitmaps", bitmaps),
         ("lists", lists),
