@@ -363,6 +363,12 @@ fn run_case(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 prop_assert_eq!(db.execute(&["HINCRBY", key(k), FIELDS[f], INCRS[i]]), want);
             }
             Op::HIncrByFloat(k, f, i) => {
+                // The model adds in f64, exact below 2^50 for these
+                // increments; Redis (and embercache) add in 80-bit long
+                // double, whose larger sums (and their digits) the unit
+                // tests and the differential test check: there the model
+                // takes the reply as the new value.
+                let mut inexact = false;
                 let want = match strict_f64(FLOAT_INCRS[i]) {
                     None => err("ERR value is not a valid float"),
                     Some(by) if !by.is_finite() => err("ERR value is NaN or Infinity"),
@@ -372,11 +378,22 @@ fn run_case(ops: Vec<Op>) -> Result<(), TestCaseError> {
                             Some(v) => strict_f64(v).ok_or_else(|| err("ERR hash value is not a float"))?,
                         };
                         let n = old + by;
+                        inexact = old.abs() >= 2f64.powi(50) || n.abs() >= 2f64.powi(50);
                         h.insert(FIELDS[f].into(), fixed(n));
                         Ok(bulk(&fixed(n)))
                     }),
                 };
-                prop_assert_eq!(db.execute(&["HINCRBYFLOAT", key(k), FIELDS[f], FLOAT_INCRS[i]]), want);
+                let got = db.execute(&["HINCRBYFLOAT", key(k), FIELDS[f], FLOAT_INCRS[i]]);
+                match (&got, inexact) {
+                    (Reply::Bulk(text), true) => {
+                        let text = String::from_utf8(text.clone()).unwrap_or_default();
+                        m.write(key(k), |h| {
+                            h.insert(FIELDS[f].into(), text.clone());
+                            Ok(Reply::OK)
+                        });
+                    }
+                    _ => prop_assert_eq!(got, want),
+                }
             }
             Op::HRandField(k, count, with_values) => check_hrandfield(&db, &m, key(k), count, with_values)?,
             Op::HScan(k, count, pattern, no_values) => check_hscan(&db, &m, key(k), count, pattern, no_values)?,

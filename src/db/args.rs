@@ -42,6 +42,33 @@ pub(crate) fn int(arg: &[u8]) -> DbResult<i64> {
     parse_i64(arg).ok_or(DbError::NotInteger)
 }
 
+/// A SCAN cursor (SCAN, SSCAN, HSCAN, ZSCAN), read as Redis's
+/// `parseScanCursorOrReply` does with C's `strtoul`: decimal, an optional
+/// sign (`-n` wraps around, as in C; `-0` is 0), no leading space, at most
+/// 2^64-1; an empty text is cursor 0.
+pub(crate) fn cursor(arg: &[u8]) -> DbResult<u64> {
+    let bad = || DbError::Invalid("invalid cursor");
+    if arg.is_empty() {
+        return Ok(0);
+    }
+    let (neg, digits) = match arg {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, arg),
+    };
+    if digits.is_empty() {
+        return Err(bad());
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return Err(bad());
+        }
+        v = v.checked_mul(10).and_then(|v| v.checked_add(u64::from(c - b'0'))).ok_or_else(bad)?;
+    }
+    Ok(if neg { v.wrapping_neg() } else { v })
+}
+
 /// A non-negative integer argument that fits `usize` (the count of
 /// LPOP/RPOP, SPOP, ZPOPMIN/ZPOPMAX): Redis's `getPositiveLongFromObjectOrReply`,
 /// whose one error covers a non-integer too.
@@ -336,6 +363,19 @@ mod tests {
         assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
         for bad in [&b""[..], b"-", b"+1", b" 1", b"1 ", b"01", b"-0", b"9223372036854775808", b"1.0", b"0x10"] {
             assert_eq!(parse_i64(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn cursors_parse_as_strtoul() {
+        assert_eq!(cursor(b"0"), Ok(0));
+        assert_eq!(cursor(b""), Ok(0));
+        assert_eq!(cursor(b"-0"), Ok(0));
+        assert_eq!(cursor(b"+7"), Ok(7));
+        assert_eq!(cursor(b"-1"), Ok(u64::MAX));
+        assert_eq!(cursor(b"18446744073709551615"), Ok(u64::MAX));
+        for bad in [&b"18446744073709551616"[..], b" 1", b"1 ", b"-", b"x", b"0x10", b"1.5"] {
+            assert_eq!(cursor(bad), Err(DbError::Invalid("invalid cursor")), "{bad:?}");
         }
     }
 

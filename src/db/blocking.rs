@@ -30,7 +30,6 @@
 //!
 //! Timeouts are wall-clock time (a manual clock cannot wake a sleeper).
 
-use super::args;
 use super::command::Command;
 use super::keyspace::Key;
 use super::{Db, DbError, DbResult, Shared};
@@ -274,22 +273,25 @@ impl Db {
     }
 }
 
-/// Parses a blocking command's `timeout` in seconds as Redis does: a float
-/// (rounded up to the millisecond), 0 for forever (`None`), Redis's errors
-/// for a negative, unreadable or overflowing one.
+/// Parses a blocking command's `timeout` in seconds as Redis does: read
+/// as a `long double` (`strtold`), times 1000 and rounded up to the
+/// millisecond in `long double` (so `-0.001` s is `-0.99999…` ms, rounded
+/// to 0: forever, as in Redis); 0 is forever (`None`); Redis's errors for
+/// a negative, unreadable or overflowing one.
 pub(crate) fn parse_timeout(db: &Db, arg: &[u8]) -> DbResult<Option<Duration>> {
+    use super::string::{LongDouble, Number, parse_long_double};
     const OUT_OF_RANGE: DbError = DbError::OutOfRange("timeout is out of range");
-    let secs = args::parse_f64(arg).ok_or(DbError::Timeout)?;
-    let ms = secs * 1000.0;
-    if ms > i64::MAX as f64 {
-        return Err(OUT_OF_RANGE);
-    }
-    let ms = ms.ceil();
-    if ms < 0.0 {
+    let secs = match parse_long_double(arg).ok_or(DbError::Timeout)? {
+        Number::Finite(secs) => secs,
+        Number::Infinite if arg.first() == Some(&b'-') => return Err(DbError::NegativeTimeout),
+        Number::Infinite => return Err(OUT_OF_RANGE),
+    };
+    // Redis refuses `ftval > LLONG_MAX`, then takes `ceill`: for a
+    // positive value that is a ceiling of 2^63 or more.
+    let ms = secs.mul_small(1000).and_then(LongDouble::ceil_i64).ok_or(OUT_OF_RANGE)?;
+    if ms < 0 {
         return Err(DbError::NegativeTimeout);
     }
-    // In range: 0 <= ms <= 2^63 (the cast saturates at the very top).
-    let ms = ms as i64;
     if ms == 0 {
         return Ok(None);
     }

@@ -200,3 +200,25 @@ fn every_allkeys_policy_holds_the_bound_across_types() {
         db.validate();
     }
 }
+
+#[test]
+fn every_scan_reads_its_cursor_as_strtoul() {
+    // Found by the differential test: SSCAN/HSCAN/ZSCAN refused the
+    // cursors "" and "-0", which Redis's strtoul reads as 0 (SCAN did not).
+    let (db, _) = manual_db();
+    run(&db, &["SADD", "s", "a"]);
+    run(&db, &["HSET", "h", "f", "v"]);
+    run(&db, &["ZADD", "z", "1", "m"]);
+    run(&db, &["SET", "str", "v"]);
+    let empty = Reply::Array(vec![bulk("0"), Reply::Array(vec![])]);
+    for cursor in ["", "-0", "+0"] {
+        assert_eq!(run(&db, &["SSCAN", "s", cursor]), Reply::Array(vec![bulk("0"), Reply::Array(vec![bulk("a")])]));
+        assert_eq!(run(&db, &["HSCAN", "nokey", cursor]), empty);
+        assert_eq!(run(&db, &["ZSCAN", "str", cursor]), err(WRONGTYPE));
+        assert!(!run(&db, &["SCAN", cursor, "MATCH", "nothing"]).is_error());
+    }
+    for cmd in ["SSCAN", "HSCAN", "ZSCAN"] {
+        assert_eq!(run(&db, &[cmd, "s", " 0"]), err("ERR invalid cursor"), "{cmd}");
+        assert_eq!(run(&db, &[cmd, "s", "x"]), err("ERR invalid cursor"), "{cmd}");
+    }
+}

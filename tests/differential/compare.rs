@@ -185,7 +185,8 @@ fn sort_unordered(r: Resp, pairs: bool) -> Resp {
 /// current Redis's text.
 fn normalize(args: &[Vec<u8>], r: Resp, from_redis: bool, resp3: bool) -> Resp {
     let cmd = name(args);
-    let r = if from_redis { rewrite_scores(r, cmd.starts_with('Z')) } else { r };
+    let sorted_set = cmd.starts_with('Z') || cmd.starts_with("BZ");
+    let r = if from_redis { rewrite_scores(r, sorted_set) } else { r };
     let with = has(args, "WITHVALUES") || has(args, "WITHSCORES");
     match cmd.as_str() {
         "SMEMBERS" | "SINTER" | "SUNION" | "SDIFF" | "KEYS" | "HKEYS" | "HVALS" | "SRANDMEMBER" | "SPOP" => {

@@ -150,7 +150,16 @@ fn key() -> P {
 fn keys(n: std::ops::Range<usize>) -> P {
     rep(key(), n)
 }
+/// The members: [`MEMBERS`], or with `$DIFF_BIG_MEMBERS` set, 300 of
+/// them (m0…m299), so collections grow past Redis's listpack and intset
+/// limits (an exploration knob: lexicographic ranges over big sorted sets
+/// of mixed scores are not deterministic in Redis).
 fn member() -> P {
+    if std::env::var_os("DIFF_BIG_MEMBERS").is_some() {
+        static BIG: std::sync::LazyLock<Vec<&'static str>> =
+            std::sync::LazyLock::new(|| (0..300).map(|i| &*Box::leak(format!("m{i}").into_boxed_str())).collect());
+        return prop::sample::select(BIG.as_slice()).prop_map(|s| vec![s.as_bytes().to_vec()]).boxed();
+    }
     pick(MEMBERS)
 }
 fn value() -> P {
@@ -315,6 +324,7 @@ fn lists() -> Vec<P> {
     vec![
         c!["LPUSH", key(), rep(member(), 1..4)],
         c!["RPUSH", key(), rep(member(), 1..4)],
+        c!["RPUSH", key(), rep(member(), 20..60)],
         c!["LPUSHX", key(), rep(member(), 1..3)],
         c!["RPUSHX", key(), rep(member(), 1..3)],
         c!["LPOP", key(), opt(count())],
@@ -338,6 +348,7 @@ fn hashes() -> Vec<P> {
     let field = member;
     vec![
         c!["HSET", key(), rep(c![field(), value()], 1..4)],
+        c!["HSET", key(), rep(c![field(), value()], 20..60)],
         c!["HSET", key(), field()],
         c!["HSETNX", key(), field(), value()],
         c!["HMSET", key(), rep(c![field(), value()], 1..3)],
@@ -353,7 +364,7 @@ fn hashes() -> Vec<P> {
         c!["HINCRBY", key(), field(), int()],
         c!["HINCRBYFLOAT", key(), field(), float()],
         // With a count at least the hash's size, the whole hash: comparable as a set.
-        c!["HRANDFIELD", key(), "100", opt(c!["WITHVALUES"])],
+        c!["HRANDFIELD", key(), "100000", opt(c!["WITHVALUES"])],
         c!["HRANDFIELD", key(), "0"],
         c!["HSCAN", key(), "0", opt(c!["MATCH", pick(PATTERNS)]), "COUNT", "1000"],
     ]
@@ -362,6 +373,7 @@ fn hashes() -> Vec<P> {
 fn sets() -> Vec<P> {
     vec![
         c!["SADD", key(), rep(member(), 1..4)],
+        c!["SADD", key(), rep(member(), 20..60)],
         c!["SREM", key(), rep(member(), 1..3)],
         c!["SCARD", key()],
         c!["SISMEMBER", key(), member()],
@@ -376,8 +388,8 @@ fn sets() -> Vec<P> {
         c!["SINTERCARD", numkeys(), opt(c!["LIMIT", count()])],
         c!["SMOVE", key(), key(), member()],
         // Counts at least the set's size (or 0): deterministic as sets.
-        c!["SRANDMEMBER", key(), pick(&["100", "0"])],
-        c!["SPOP", key(), pick(&["100", "0", "-1"])],
+        c!["SRANDMEMBER", key(), pick(&["100000", "0"])],
+        c!["SPOP", key(), pick(&["100000", "0", "-1"])],
         c!["SSCAN", key(), "0", opt(c!["MATCH", pick(PATTERNS)]), "COUNT", "1000"],
     ]
 }
@@ -407,6 +419,7 @@ fn zsets() -> Vec<P> {
         c!["ZADD", key(), rep(zadd_flag.clone(), 0..3), rep(c![float(), member()], 1..3)],
         c!["ZADD", key(), rep(zadd_flag, 0..4), rep(c![pick(&["1", "2", "-1", "1.5", "inf"]), member()], 0..2)],
         c!["ZADD", key(), float(), member(), float()],
+        c!["ZADD", key(), rep(c![pick(&["0", "1", "2.5", "-1"]), member()], 20..60)],
         c!["ZINCRBY", key(), float(), member()],
         c!["ZSCORE", key(), member()],
         c!["ZMSCORE", key(), rep(member(), 1..4)],
@@ -439,7 +452,7 @@ fn zsets() -> Vec<P> {
         c!["ZINTERSTORE", key(), zset_algebra(true, false)],
         c!["ZDIFFSTORE", key(), zset_algebra(false, false)],
         c!["ZINTERCARD", numkeys(), opt(c!["LIMIT", count()])],
-        c!["ZRANDMEMBER", key(), "100", opt(c!["WITHSCORES"])],
+        c!["ZRANDMEMBER", key(), "100000", opt(c!["WITHSCORES"])],
         c!["ZSCAN", key(), "0", opt(c!["MATCH", pick(PATTERNS)]), "COUNT", "1000"],
     ]
 }
@@ -480,15 +493,78 @@ fn generic() -> Vec<P> {
         c!["PFCOUNT", keys(1..3)],
         c!["PFMERGE", key(), keys(0..3)],
         c!["PUBLISH", member(), value()],
+        c!["PUBSUB", pick(&["CHANNELS", "NUMPAT", "channels", "NOSUCH"]), opt(pick(PATTERNS))],
+        c!["PUBSUB", "NUMSUB", rep(member(), 0..3)],
+        c!["SELECT", pick(&["0", "1", "x", "-1", "16", ""])],
         c!["PING", opt(value())],
         c!["ECHO", value()],
         c!["NOSUCHCOMMAND", opt(value())],
     ]
 }
 
-/// Every command family's generators.
+/// The blocking commands, with timeouts that end them quickly when there is
+/// nothing to take (never 0 or infinite: nothing else pushes), negative
+/// or malformed ones.
+fn blocking() -> Vec<P> {
+    // Not absurd ones (1e400, 1e20): Redis converts them to milliseconds
+    // with undefined results (1e400 blocks for good).
+    // Nor a negative one above -0.001 s: Redis rounds it up to 0 (forever).
+    let timeout = || pick(&["0.01", "0.001", "-1", "x", "", "-0.002", "0x1p-7"]);
+    let end = || pick(&["LEFT", "RIGHT", "UP"]);
+    let min_max = || pick(&["MIN", "MAX", "MID"]);
+    vec![
+        c!["BLPOP", keys(1..3), timeout()],
+        c!["BRPOP", keys(1..3), timeout()],
+        c!["BLMOVE", key(), key(), end(), end(), timeout()],
+        c!["BRPOPLPUSH", key(), key(), timeout()],
+        c!["BLMPOP", timeout(), numkeys(), end(), opt(c!["COUNT", count()])],
+        c!["BZPOPMIN", keys(1..3), timeout()],
+        c!["BZPOPMAX", keys(1..3), timeout()],
+        c!["BZMPOP", timeout(), numkeys(), min_max(), opt(c!["COUNT", count()])],
+    ]
+}
+
+/// SCAN and its kin with any options, malformed ones included (followed to
+/// the end of their iteration by the runner).
+fn scans() -> Vec<P> {
+    let option = || {
+        alt(vec![
+            c!["MATCH", pick(PATTERNS)],
+            c!["COUNT", pick(&["1", "2", "0", "-1", "x", "1000"])],
+            c!["TYPE", pick(&["string", "LIST", "zset", "nosuch"])],
+            c!["BOGUS"],
+            c!["COUNT"],
+        ])
+    };
+    let cursor = || pick(&["0", "x", "", "-0", " 0"]);
+    vec![
+        c!["SCAN", cursor(), rep(option(), 0..3)],
+        c!["SSCAN", key(), cursor(), rep(option(), 0..3)],
+        c!["HSCAN", key(), cursor(), rep(option(), 0..3)],
+        c!["ZSCAN", key(), cursor(), rep(option(), 0..3)],
+    ]
+}
+
+/// Every command family's generators; `$DIFF_FAMILIES` (comma-separated
+/// names: strings, bitmaps, lists, hashes, sets, zsets, generic, blocking,
+/// scans)
+/// picks some, to chase a divergence.
 pub(crate) fn all_commands() -> Vec<P> {
-    [strings(), bitmaps(), lists(), hashes(), sets(), zsets(), generic()].concat()
+    type Family = (&'static str, fn() -> Vec<P>);
+    let families: [Family; 9] = [
+        ("strings", strings),
+        ("bitmaps", bitmaps),
+        ("lists", lists),
+        ("hashes", hashes),
+        ("sets", sets),
+        ("zsets", zsets),
+        ("generic", generic),
+        ("blocking", blocking),
+        ("scans", scans),
+    ];
+    let wanted = std::env::var("DIFF_FAMILIES").ok();
+    let chosen = |name: &str| wanted.as_deref().is_none_or(|w| w.split(',').any(|x| x.trim() == name));
+    families.iter().filter(|(name, _)| chosen(name)).flat_map(|(_, f)| f()).collect()
 }
 
 /// A generated command, shown as redis-cli takes it.
@@ -566,10 +642,10 @@ pub(crate) fn resp3_commands() -> Vec<P> {
         c!["ZUNION", zset_algebra(true, true)],
         c!["ZINTER", zset_algebra(true, true)],
         c!["ZDIFF", zset_algebra(false, true)],
-        c!["ZRANDMEMBER", key(), "100", "WITHSCORES"],
+        c!["ZRANDMEMBER", key(), "100000", "WITHSCORES"],
         c!["ZSCAN", key(), "0", "COUNT", "1000"],
         c!["HGETALL", key()],
-        c!["HRANDFIELD", key(), "100", "WITHVALUES"],
+        c!["HRANDFIELD", key(), "100000", "WITHVALUES"],
         c!["HSCAN", key(), "0", "COUNT", "1000"],
         c!["HINCRBYFLOAT", key(), member(), float()],
         c!["INCRBYFLOAT", key(), float()],

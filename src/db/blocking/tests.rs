@@ -199,6 +199,17 @@ fn timeouts_parse_as_redis() {
     assert_eq!(t("1.5"), Ok(Some(Duration::from_millis(1500))));
     // Redis rounds -0.0001 s up to 0 ms: no error, and no timeout.
     assert_eq!(t("-0.0001"), Ok(None));
+    // Found by the differential test: in long double, 0.001 × 1000 is
+    // just under 1, so -0.001 s rounds up to 0 ms (forever) in Redis, and
+    // 0.001 s to 1 ms.
+    assert_eq!(t("-0.001"), Ok(None));
+    assert_eq!(t("0.001"), Ok(Some(Duration::from_millis(1))));
+    assert_eq!(t("-0.002"), Err(DbError::NegativeTimeout));
+    assert_eq!(t("0x1p-7"), Ok(Some(Duration::from_millis(8))), "strtold reads hex");
+    assert_eq!(t("-inf"), Err(DbError::NegativeTimeout));
+    assert_eq!(t("1e400"), Err(DbError::OutOfRange("timeout is out of range")), "a long double, past LLONG_MAX ms");
+    assert_eq!(t("-1e400"), Err(DbError::NegativeTimeout));
+    assert_eq!(t(" 1"), Err(DbError::Timeout));
     assert_eq!(t("-1"), Err(DbError::NegativeTimeout));
     assert_eq!(t("abc"), Err(DbError::Timeout));
     assert_eq!(t(""), Err(DbError::Timeout));

@@ -106,15 +106,6 @@ pub(crate) fn scan_table<'a, E: Keyed>(
     (next, items)
 }
 
-/// A SCAN cursor: an unsigned 64-bit decimal, else Redis's "invalid cursor".
-pub(crate) fn parse_cursor(arg: &[u8]) -> DbResult<u64> {
-    let invalid = DbError::Invalid("invalid cursor");
-    if arg.is_empty() || !arg.iter().all(u8::is_ascii_digit) {
-        return Err(invalid);
-    }
-    std::str::from_utf8(arg).ok().and_then(|s| s.parse().ok()).ok_or(invalid)
-}
-
 /// Parses `[MATCH pattern] [COUNT n] [NOVALUES]` as Redis's SCAN family
 /// does (`NOVALUES` only where `hash`).
 fn parse_scan_options(opts: &[&[u8]], hash: bool) -> DbResult<ItemScanOptions> {
@@ -160,7 +151,7 @@ pub(crate) fn parse_scan(
     is_kind: fn(&Value) -> bool,
     hash: bool,
 ) -> Result<(u64, ItemScanOptions), Reply> {
-    let cursor = parse_cursor(a[2])?;
+    let cursor = args::cursor(a[2])?;
     parse_scan_options(a.get(3..).unwrap_or_default(), hash).map(|o| (cursor, o)).map_err(|e| {
         match db.read(a[1], is_kind) {
             None => scan_reply(0, Vec::new()),

@@ -294,7 +294,9 @@ fn hscan_follows_redis() {
     db.execute(&["SET", "s", "x"]);
     let table: &[(&[&str], Reply)] = &[
         (&["HSCAN", "h", "x"], err("ERR invalid cursor")),
-        (&["HSCAN", "h", "-1"], err("ERR invalid cursor")),
+        // strtoul: -1 wraps to the largest cursor (past the end here).
+        (&["HSCAN", "h", "-1"], Reply::Array(vec![bulk("0"), Reply::Array(vec![])])),
+        (&["HSCAN", "h", " 1"], err("ERR invalid cursor")),
         (&["HSCAN", "nokey", "x"], err("ERR invalid cursor")),
         (&["HSCAN", "h", "0", "COUNT", "0"], err("ERR syntax error")),
         (&["HSCAN", "h", "0", "COUNT", "x"], err("ERR value is not an integer or out of range")),

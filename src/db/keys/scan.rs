@@ -12,7 +12,7 @@ use super::super::args::{self, is};
 use super::super::cursor::{self, POSITION_BITS};
 use super::super::glob;
 use super::super::keyspace::{Key, Stored, Tx};
-use super::super::{Db, DbError, DbResult, Reply};
+use super::super::{Db, DbError, Reply};
 use crate::engine::evict::lfu::next_random;
 use crate::engine::shard::Shard;
 
@@ -141,32 +141,6 @@ fn first_live(s: &Shard<Key, Stored>, now: u64) -> Option<Vec<u8>> {
     s.slab.iter().find(|(i, e)| !s.is_expired(*i, e, now)).map(|(_, e)| e.key.to_vec())
 }
 
-/// Parses a SCAN cursor as Redis's `strtoul` check does: decimal, an
-/// optional sign (`-n` wraps around, as in C), no spaces, at most 2^64-1;
-/// an empty string is cursor 0.
-fn parse_cursor(arg: &[u8]) -> DbResult<u64> {
-    let bad = || DbError::Invalid("invalid cursor");
-    if arg.is_empty() {
-        return Ok(0);
-    }
-    let (neg, digits) = match arg {
-        [b'-', rest @ ..] => (true, rest),
-        [b'+', rest @ ..] => (false, rest),
-        _ => (false, arg),
-    };
-    if digits.is_empty() {
-        return Err(bad());
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return Err(bad());
-        }
-        v = v.checked_mul(10).and_then(|v| v.checked_add(u64::from(c - b'0'))).ok_or_else(bad)?;
-    }
-    Ok(if neg { v.wrapping_neg() } else { v })
-}
-
 pub(super) fn cmd_keys(db: &Db, a: &[&[u8]]) -> Reply {
     Reply::bulks(db.keys(a[1]))
 }
@@ -175,7 +149,7 @@ pub(super) fn cmd_keys(db: &Db, a: &[&[u8]]) -> Reply {
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 /// ```
 pub(super) fn cmd_scan(db: &Db, a: &[&[u8]]) -> Reply {
-    let cursor = match parse_cursor(a[1]) {
+    let cursor = match args::cursor(a[1]) {
         Ok(c) => c,
         Err(e) => return e.into(),
     };
@@ -204,21 +178,4 @@ pub(super) fn cmd_scan(db: &Db, a: &[&[u8]]) -> Reply {
 
 pub(super) fn cmd_randomkey(db: &Db, _: &[&[u8]]) -> Reply {
     Reply::from(db.randomkey())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_parse_as_strtoul() {
-        assert_eq!(parse_cursor(b"0"), Ok(0));
-        assert_eq!(parse_cursor(b""), Ok(0));
-        assert_eq!(parse_cursor(b"+7"), Ok(7));
-        assert_eq!(parse_cursor(b"-1"), Ok(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551615"), Ok(u64::MAX));
-        for bad in [&b"18446744073709551616"[..], b" 1", b"1 ", b"-", b"x", b"0x10", b"1.5"] {
-            assert_eq!(parse_cursor(bad), Err(DbError::Invalid("invalid cursor")), "{bad:?}");
-        }
-    }
 }

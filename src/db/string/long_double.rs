@@ -110,6 +110,33 @@ impl LongDouble {
         round(neg, q, inexact, exp2).map(Number::Finite)
     }
 
+    /// The product by `k`, rounded once to 64 significant bits (ties to
+    /// even): C's `x * k` in `long double`. `None` on overflow.
+    pub(crate) fn mul_small(self, k: u32) -> Option<LongDouble> {
+        let mut q = Big::from_u128(u128::from(self.m));
+        q.mul_add(k, 0);
+        round(self.neg, q, false, i64::from(self.e))
+    }
+
+    /// C's `(long long) ceill(x)`: `None` at or above 2^63; a negative
+    /// value below -2^63 saturates to `i64::MIN` (what the cast gives on
+    /// x86-64); `-0.5` is 0.
+    pub(crate) fn ceil_i64(self) -> Option<i64> {
+        if self.m == 0 {
+            return Some(0);
+        }
+        if self.e >= 0 {
+            // |x| >= 2^63: the top bit of m is set.
+            return self.neg.then_some(i64::MIN);
+        }
+        let shift = self.e.unsigned_abs();
+        let (int, fraction) =
+            if shift >= 64 { (0, true) } else { (self.m >> shift, self.m & ((1u64 << shift) - 1) != 0) };
+        // Below 2^63 (shift >= 1); up by one for a positive fraction.
+        let int = i64::try_from(int).ok()?;
+        if self.neg { Some(-int) } else { int.checked_add(i64::from(fraction)) }
+    }
+
     /// The nearest `f64`.
     pub(crate) fn to_f64(self) -> f64 {
         let mut x = self.m as f64;

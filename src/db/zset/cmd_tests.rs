@@ -449,7 +449,8 @@ fn zscan_forms() {
         &db,
         &[
             ("ZSCAN z x", err("ERR invalid cursor")),
-            ("ZSCAN z +1", err("ERR invalid cursor")),
+            ("ZSCAN z 1x", err("ERR invalid cursor")),
+            ("ZSCAN z -", err("ERR invalid cursor")),
             ("ZSCAN z 0 COUNT 0", err(SYNTAX)),
             ("ZSCAN z 0 COUNT x", err(NOT_INT)),
             ("ZSCAN z 0 MATCH", err(SYNTAX)),

@@ -363,9 +363,9 @@ pub(super) fn cmd_zrandmember(db: &Db, a: &[&[u8]]) -> Reply {
 }
 
 pub(super) fn cmd_zscan(db: &Db, a: &[&[u8]]) -> Reply {
-    let digits = !a[2].is_empty() && a[2].iter().all(u8::is_ascii_digit);
-    let Some(cursor) = std::str::from_utf8(a[2]).ok().filter(|_| digits).and_then(|s| s.parse::<u64>().ok()) else {
-        return DbError::Invalid("invalid cursor").into();
+    let cursor = match args::cursor(a[2]) {
+        Ok(c) => c,
+        Err(e) => return e.into(),
     };
     let opts = parse_scan_options(a.get(3..).unwrap_or_default());
     let opts = match opts {

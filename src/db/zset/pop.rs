@@ -3,6 +3,7 @@
 
 use super::{Pairs, pairs_reply};
 use crate::db::args::{self, is};
+use crate::db::blocking::parse_timeout;
 use crate::db::keyspace::Tx;
 use crate::db::notify::EventClass;
 use crate::db::persist::effects::Detail;
@@ -148,21 +149,6 @@ fn check_mpop(keys: &[&[u8]], count: usize) -> DbResult<()> {
     Ok(())
 }
 
-/// A blocking timeout in seconds, as Redis reads it: a float, rounded up
-/// to the millisecond; 0 means forever.
-pub(super) fn parse_timeout(arg: &[u8]) -> DbResult<Option<Duration>> {
-    let secs = args::parse_f64(arg).ok_or(DbError::Timeout)?;
-    let ms = (secs * 1000.0).ceil();
-    if ms > i64::MAX as f64 {
-        return Err(DbError::Invalid("timeout is out of range"));
-    }
-    if ms < 0.0 {
-        return Err(DbError::NegativeTimeout);
-    }
-    // `ms` is integral and in 0..=i64::MAX here.
-    Ok((ms > 0.0).then(|| Duration::from_millis(ms as u64)))
-}
-
 /// Parses `numkeys key... MIN|MAX [COUNT count]` with `numkeys` at `a[at]`.
 fn parse_mpop<'a>(a: &[&'a [u8]], at: usize) -> DbResult<(Vec<&'a [u8]>, ZEnd, usize)> {
     let numkeys =
@@ -234,7 +220,7 @@ pub(super) fn cmd_zmpop(db: &Db, a: &[&[u8]]) -> Reply {
 
 pub(super) fn cmd_bzmpop(db: &Db, a: &[&[u8]]) -> Reply {
     let popped = parse_mpop(a, 2)
-        .and_then(|(keys, end, count)| Ok((keys, end, count, parse_timeout(a[1])?)))
+        .and_then(|(keys, end, count)| Ok((keys, end, count, parse_timeout(db, a[1])?)))
         .and_then(|(keys, end, count, timeout)| db.bzmpop(&keys, end, count, timeout));
     match popped {
         Ok(popped) => mpop_reply(popped),
@@ -244,7 +230,7 @@ pub(super) fn cmd_bzmpop(db: &Db, a: &[&[u8]]) -> Reply {
 
 fn bzpop_reply(db: &Db, a: &[&[u8]], end: ZEnd) -> Reply {
     let (keys, timeout) = a[1..].split_at(a.len() - 2);
-    match parse_timeout(timeout[0]).and_then(|t| db.bzpop(keys, end, t)) {
+    match parse_timeout(db, timeout[0]).and_then(|t| db.bzpop(keys, end, t)) {
         Ok(Some((key, member, score))) => {
             Reply::Array(vec![Reply::Bulk(key), Reply::Bulk(member), Reply::Double(score)])
         }
