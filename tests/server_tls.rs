@@ -435,3 +435,35 @@ fn bad_certificate_files_are_named_in_the_error() {
     let err = Server::builder().tls(pki.server_config()).build().unwrap_err();
     assert!(err.to_string().contains("tls_bind"), "{err}");
 }
+
+#[test]
+fn memcached_protocol_over_tls() {
+    let pki = Pki::new();
+    let builder = Server::builder().tls(pki.server_config()).memcached_bind("127.0.0.1:0").memcached_tls(true);
+    let server = TlsServer::start(builder);
+    let addr = server.handle.as_ref().unwrap().memcached_addr().expect("a Memcached listener");
+    let connector = pki.connector(Some("client"));
+    let want = "STORED\r\nVALUE k 5 2\r\nhi\r\nEND\r\n";
+    let got = server.rt.block_on(async move {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut tls = connector.connect(ServerName::try_from("localhost").unwrap(), tcp).await.unwrap();
+        tls.write_all(b"set k 5 0 2\r\nhi\r\nget k\r\n").await.unwrap();
+        let mut got = Vec::new();
+        let mut chunk = [0u8; 256];
+        while got.len() < want.len() {
+            match tokio::time::timeout(Duration::from_secs(10), tls.read(&mut chunk)).await {
+                Ok(Ok(n)) if n > 0 => got.extend_from_slice(&chunk[..n]),
+                _ => break,
+            }
+        }
+        got
+    });
+    assert_eq!(String::from_utf8_lossy(&got), want);
+    // Plain text on the TLS port gets no Memcached reply: the handshake fails.
+    let mut plain = TcpStream::connect(addr).unwrap();
+    plain.write_all(b"version\r\n").unwrap();
+    assert!(!String::from_utf8_lossy(&read_until_closed(&mut plain)).contains("VERSION"));
+    // Without certificates to use, the builder refuses.
+    let err = Server::builder().memcached_bind("127.0.0.1:0").memcached_tls(true).build().unwrap_err();
+    assert!(err.to_string().contains("memcached_tls needs a TlsConfig"), "{err}");
+}

@@ -221,6 +221,9 @@ pub struct ServerBuilder {
     #[cfg(feature = "tls")]
     tls: Option<tls::TlsConfig>,
     memcached_addr: Option<String>,
+    /// The Memcached listener speaks TLS (with the [`tls`] configuration).
+    #[cfg(feature = "tls")]
+    memcached_tls: bool,
     config: Config,
     requirepass: Option<Vec<u8>>,
     aclfile: Option<std::path::PathBuf>,
@@ -273,6 +276,15 @@ impl ServerBuilder {
     /// picks a free one), over database 0; off by default.
     pub fn memcached_bind(mut self, addr: impl Into<String>) -> Self {
         self.memcached_addr = Some(addr.into());
+        self
+    }
+
+    /// The Memcached listener speaks TLS with the certificates of
+    /// [`tls`](Self::tls) (as memcached's `-Z`); the TLS address of the
+    /// Redis protocol ([`tls_bind`](Self::tls_bind)) is then optional.
+    #[cfg(feature = "tls")]
+    pub fn memcached_tls(mut self, on: bool) -> Self {
+        self.memcached_tls = on;
         self
     }
 
@@ -423,7 +435,7 @@ impl ServerBuilder {
         let memcached = match self.memcached_addr.as_deref().map(listen::resolve).transpose()? {
             Some(addrs) => {
                 listen::check_protected_mode(&addrs, protected)?;
-                Some(listen::bind(&addrs)?)
+                Some((listen::bind(&addrs)?, self.memcached_acceptor()?))
             }
             None => None,
         };
@@ -462,6 +474,7 @@ impl ServerBuilder {
             (Some(_), None) => {
                 Err(io::Error::new(io::ErrorKind::InvalidInput, "tls_bind needs a TlsConfig: call ServerBuilder::tls"))
             }
+            (None, Some(_)) if self.memcached_tls => Ok(None),
             (None, Some(_)) => Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "a TlsConfig was given but no TLS address: call ServerBuilder::tls_bind",
@@ -473,13 +486,31 @@ impl ServerBuilder {
     fn tls_listener(&self, _protected: bool) -> io::Result<Option<(std::net::TcpListener, listen::Acceptor)>> {
         Ok(None)
     }
+
+    /// The TLS side of the Memcached listener, if it speaks TLS.
+    #[cfg(feature = "tls")]
+    fn memcached_acceptor(&self) -> io::Result<Option<listen::Acceptor>> {
+        match (&self.tls, self.memcached_tls) {
+            (_, false) => Ok(None),
+            (Some(config), true) => config.acceptor().map(Some),
+            (None, true) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "memcached_tls needs a TlsConfig: call ServerBuilder::tls",
+            )),
+        }
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn memcached_acceptor(&self) -> io::Result<Option<listen::Acceptor>> {
+        Ok(None)
+    }
 }
 
 /// A bound RESP server, ready to serve a [`Db`].
 #[derive(Debug)]
 pub struct Server {
     bound: listen::Bound,
-    memcached: Option<std::net::TcpListener>,
+    memcached: Option<(std::net::TcpListener, Option<listen::Acceptor>)>,
     config: Arc<Config>,
 }
 
@@ -493,6 +524,8 @@ impl Server {
             #[cfg(feature = "tls")]
             tls: None,
             memcached_addr: None,
+            #[cfg(feature = "tls")]
+            memcached_tls: false,
             config: Config {
                 parse_limits: ParseLimits::default(),
                 max_clients: DEFAULT_MAX_CLIENTS,
@@ -528,7 +561,7 @@ impl Server {
 
     /// The address of the Memcached listener, if there is one.
     pub fn memcached_addr(&self) -> io::Result<Option<SocketAddr>> {
-        self.memcached.as_ref().map(std::net::TcpListener::local_addr).transpose()
+        self.memcached.as_ref().map(|(l, _)| l.local_addr()).transpose()
     }
 
     /// The databases served: `db` as database 0, the rest made like it
@@ -574,12 +607,12 @@ impl Server {
         let (stop_tx, mut stop_rx) = watch::channel(false);
         let clients = Arc::new(AtomicUsize::new(0));
         let mut tasks = JoinSet::new();
-        if let Some(memcached) = self.memcached {
+        if let Some((memcached, acceptor)) = self.memcached {
             let listener = tokio::net::TcpListener::from_std(memcached)?;
             let cfg = &self.config;
             let shared = memcache::shared(&dbs[0], cfg.memcached_max_item_size, cfg.max_clients);
             let (db, clients, stop) = (dbs[0].clone(), Arc::clone(&clients), stop_rx.clone());
-            tasks.spawn(memcache::serve_listener(listener, db, shared, clients, cfg.max_clients, stop));
+            tasks.spawn(memcache::serve_listener(listener, acceptor, db, shared, clients, cfg.max_clients, stop));
         }
         let state = ServerState::new(dbs, Arc::clone(&self.config), stop_tx);
         let mut shutdown = std::pin::pin!(shutdown);

@@ -4,12 +4,13 @@
 
 use super::session::{Session, Shared};
 use crate::db::Db;
+use crate::server::listen::Acceptor;
 use crate::server::{ClientSlot, is_transient};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -20,8 +21,10 @@ const READ_CHUNK: usize = 16 * 1024;
 /// closes every connection (each after the batch it is running) and
 /// returns. `clients` counts the server's connections of both protocols,
 /// at most `max_clients`.
-pub(crate) async fn serve_listener(
+#[allow(clippy::too_many_arguments)]
+pub(in crate::server) async fn serve_listener(
     listener: TcpListener,
+    tls: Option<Acceptor>,
     db: Db,
     shared: Arc<Shared>,
     clients: Arc<AtomicUsize>,
@@ -52,11 +55,23 @@ pub(crate) async fn serve_listener(
         let slot = ClientSlot::take(&clients);
         stats.curr_connections.fetch_add(1, Ordering::Relaxed);
         stats.total_connections.fetch_add(1, Ordering::Relaxed);
+        let _ = stream.set_nodelay(true);
         let session = Session::with_shared(db.clone(), Arc::clone(&shared));
-        let (shared, stop) = (Arc::clone(&shared), stop.clone());
+        let (shared, stop, tls) = (Arc::clone(&shared), stop.clone(), tls.clone());
         tasks.spawn(async move {
             let _slot = slot;
-            serve(stream, session, stop).await;
+            match tls {
+                None => serve(stream, session, stop).await,
+                // The handshake runs here, under its timeout, holding the slot.
+                #[cfg(feature = "tls")]
+                Some(acceptor) => {
+                    if let Some(stream) = acceptor.accept(stream).await {
+                        serve(stream, session, stop).await;
+                    }
+                }
+                #[cfg(not(feature = "tls"))]
+                Some(never) => match never {},
+            }
             shared.stats.curr_connections.fetch_sub(1, Ordering::Relaxed);
         });
     }
@@ -71,8 +86,10 @@ pub(crate) async fn serve_listener(
 
 /// Serves one connection until the peer leaves, `quit`, a fatal protocol
 /// error, or shutdown.
-async fn serve(mut stream: TcpStream, mut session: Session, mut stop: watch::Receiver<bool>) {
-    let _ = stream.set_nodelay(true);
+async fn serve<S>(mut stream: S, mut session: Session, mut stop: watch::Receiver<bool>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut chunk = vec![0u8; READ_CHUNK];
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
@@ -101,7 +118,7 @@ async fn serve(mut stream: TcpStream, mut session: Session, mut stop: watch::Rec
 
 /// Writes and clears `out`; `false` if the connection is to be dropped (a
 /// write error, or shutdown while a slow reader keeps the write waiting).
-async fn flush(stream: &mut TcpStream, out: &mut Vec<u8>, stop: &mut watch::Receiver<bool>) -> bool {
+async fn flush<S: AsyncWrite + Unpin>(stream: &mut S, out: &mut Vec<u8>, stop: &mut watch::Receiver<bool>) -> bool {
     if out.is_empty() {
         return true;
     }

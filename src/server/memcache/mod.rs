@@ -48,7 +48,7 @@ mod text;
 
 pub use session::{Progress, Session};
 
-pub(crate) use connection::serve_listener;
+pub(in crate::server) use connection::serve_listener;
 pub(crate) use session::Shared;
 
 use crate::db::Db;
