@@ -430,3 +430,17 @@ proptest! {
         prop_assert_eq!((v.enabled, v.nopass, &v.passwords), (u.enabled, u.nopass, &u.passwords));
     }
 }
+
+/// Found by the `acl_rules` fuzz target: a selector rule ending in ')'
+/// (`(~s(+sat))`) could not be read back from its description.
+#[test]
+fn a_selector_rule_ending_in_a_parenthesis_is_refused() {
+    let acl = Acl::new();
+    assert!(acl.set_user("u", &["on", "(~s(+sat))"]).is_err());
+    acl.set_user("u", &["on", "(~s(+sat", "+get)"]).unwrap();
+    let described = acl.user("u").unwrap().describe();
+    let again = Acl::new();
+    let rules: Vec<&[u8]> = described.split(|&b| b == b' ').collect();
+    again.set_user("u", &rules).unwrap();
+    assert_eq!(again.user("u").unwrap().describe(), described);
+}

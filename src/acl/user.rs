@@ -123,6 +123,12 @@ impl User {
                     let mut selector = Selector::default();
                     let inner = &op[1..op.len() - 1];
                     for part in inner.split(|&b| b == b' ').filter(|p| !p.is_empty()) {
+                        // A rule ending in ')' would close the selector early
+                        // when its description is read back (`(~a) +get)`):
+                        // refused, so every user's ACL LIST line reads back.
+                        if part.ends_with(b")") {
+                            return Err(RuleErrorKind::Syntax);
+                        }
                         selector.apply(part)?;
                     }
                     self.selectors.push(selector);
