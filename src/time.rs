@@ -4,6 +4,7 @@
 //! The engine works in whole milliseconds since the clock's origin
 //! (`u64`, so it never wraps); deadlines are absolute in that unit.
 
+use std::cell::Cell;
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,7 +40,30 @@ impl Default for SystemClock {
 
 impl Clock for SystemClock {
     fn now(&self) -> Duration {
-        self.origin.elapsed()
+        PINNED.get().unwrap_or_else(Instant::now).saturating_duration_since(self.origin)
+    }
+}
+
+thread_local! {
+    static PINNED: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// While it lives, [`SystemClock`]s read on this thread give `at` instead
+/// of reading the time: a server that has just read the clock for its own
+/// accounting runs a command on that reading, as Redis runs each command on
+/// one cached time. `at` must be a recent reading; expiry decisions made
+/// under it are late by at most its age.
+pub(crate) struct PinnedNow(Option<Instant>);
+
+impl PinnedNow {
+    pub(crate) fn pin(at: Instant) -> Self {
+        PinnedNow(PINNED.replace(Some(at)))
+    }
+}
+
+impl Drop for PinnedNow {
+    fn drop(&mut self) {
+        PINNED.set(self.0);
     }
 }
 

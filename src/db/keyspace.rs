@@ -111,11 +111,13 @@ pub(crate) struct Tx<'a> {
 
 impl<'a> Tx<'a> {
     /// Locks the shards of `keys`.
+    #[inline]
     pub(crate) fn new(db: &'a Shared, keys: &[&[u8]]) -> Self {
         let hashes: SmallVec<[u64; 4]> = keys.iter().map(|k| db.engine.hash(*k)).collect();
         Self::locked(db, db.engine.lock(&hashes))
     }
 
+    #[inline]
     fn locked(db: &'a Shared, locked: Locked<'a, Key, Stored, ahash::RandomState>) -> Self {
         db.tick(locked.now);
         let journaled = db.journal.get().map(|_| SmallVec::new());
@@ -434,6 +436,7 @@ impl<'a> Tx<'a> {
     }
 
     /// Releases the locks, then publishes events and serves blocked clients.
+    #[inline]
     pub(crate) fn finish(self) {
         drop(self);
     }

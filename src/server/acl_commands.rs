@@ -38,7 +38,7 @@ pub(crate) enum Admit {
 /// then `NOAUTH` before authentication (but for `AUTH`, `HELLO`, `QUIT`,
 /// `RESET`); then the user's permissions. A user allowed everything costs
 /// one atomic load here.
-pub(crate) fn admit(args: &[Vec<u8>], client: &mut ClientState) -> Admit {
+pub(crate) fn admit<A: AsRef<[u8]>>(args: &[A], client: &mut ClientState) -> Admit {
     let auth = &mut client.auth;
     if auth.authenticated || !auth.session.acl().auth_required() {
         return match auth.session.check_unlogged(args) {

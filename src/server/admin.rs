@@ -204,12 +204,12 @@ pub(crate) fn monitor(session: &mut Session) {
 
 /// Sends a command to the monitors, in Redis's format:
 /// `1339518083.107412 [0 127.0.0.1:60866] "keys" "*"`.
-pub(crate) fn feed_monitors(session: &Session, args: &[Vec<u8>]) {
+pub(crate) fn feed_monitors<A: AsRef<[u8]>>(session: &Session, args: &[A]) {
     let (secs, micros) = unix_now();
     let mut line = format!("{secs}.{micros:06} [{} {}]", session.db, session.info.addr);
     for a in args {
         line.push_str(" \"");
-        for &b in a {
+        for &b in a.as_ref() {
             match b {
                 b'"' => line.push_str("\\\""),
                 b'\\' => line.push_str("\\\\"),

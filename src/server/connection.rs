@@ -2,7 +2,7 @@
 //! write all their replies at once; between reads, deliver what the server
 //! pushes (pub/sub messages, invalidations, MONITOR lines).
 
-use super::resp::{RequestParser, encode};
+use super::resp::{Args, RequestParser, encode};
 use super::session::{Next, OverflowProbe, Session};
 use super::state::ServerState;
 use crate::db::{BlockCancel, Reply};
@@ -62,8 +62,15 @@ pub(crate) async fn serve<S>(
         let mut start = 0;
         let mut close = false;
         loop {
-            let req = match parser.parse(&buf[start..]) {
-                Ok(Some(req)) => req,
+            let mut args = Args::new();
+            let next = match parser.next(&buf[start..], &mut args) {
+                Ok(Some(consumed)) => {
+                    start += consumed;
+                    if args.is_empty() {
+                        continue;
+                    }
+                    session.run(&args, &mut out)
+                }
                 Ok(None) => break,
                 Err(e) => {
                     // As Redis: reply with the error, then close.
@@ -72,11 +79,8 @@ pub(crate) async fn serve<S>(
                     break;
                 }
             };
-            start += req.consumed;
-            if req.args.is_empty() {
-                continue;
-            }
-            match session.run(req.args, &mut out) {
+            drop(args);
+            match next {
                 Next::Done => {}
                 Next::Block(db, args) => {
                     // The replies before it go out first: the client may

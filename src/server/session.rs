@@ -14,8 +14,6 @@ use crate::db::catalog;
 use crate::db::command::{BLOCKING, Command, WRITE, lookup};
 use crate::db::pubsub::Subscription;
 use crate::db::{BlockCancel, Db, Reply};
-use smallvec::SmallVec;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -55,7 +53,7 @@ pub(crate) struct Session {
     /// Whether CLIENT TRACKING is on.
     pub(crate) tracking: bool,
     /// Command statistics not yet merged into the server's.
-    stats: HashMap<&'static str, CommandStat, ahash::RandomState>,
+    stats: Vec<(&'static str, CommandStat)>,
     /// Counters not yet merged into the server's.
     counts: Counts,
     /// Running EXEC's commands: the gate is closed by this client.
@@ -137,7 +135,7 @@ impl Session {
             tracking_optin: false,
             tracking_optout: false,
             tracking: false,
-            stats: HashMap::default(),
+            stats: Vec::new(),
             counts: Counts::default(),
             in_exec: false,
             mark: Instant::now(),
@@ -157,17 +155,34 @@ impl Session {
         add(&self.state.stats.keyspace_misses, c.misses);
         add(&self.state.stats.error_replies, c.errors);
         add(&self.state.changes_since_save, c.changes);
-        if self.stats.is_empty() {
+        if self.stats.iter().all(|(_, s)| s.calls == 0) {
             return;
         }
         let mut all = self.state.stats.commands.lock();
-        for (name, s) in self.stats.drain() {
-            let t = all.entry(name.to_string()).or_default();
-            t.calls += s.calls;
-            t.usec += s.usec;
-            t.failed += s.failed;
-            t.latency.merge(&s.latency);
+        for (name, s) in self.stats.iter_mut().filter(|(_, s)| s.calls > 0) {
+            match all.get_mut(*name) {
+                Some(t) => t.merge(s),
+                None => {
+                    all.entry((*name).to_string()).or_default().merge(s);
+                }
+            }
+            // Kept, with its histogram's room, for the next batch.
+            s.clear();
         }
+    }
+
+    /// This connection's statistics of command `name`.
+    fn stat(&mut self, name: &'static str) -> &mut CommandStat {
+        // A connection runs a handful of distinct commands: a short scan
+        // beats hashing the name.
+        let at = match self.stats.iter().position(|(n, _)| std::ptr::eq(*n, name) || *n == name) {
+            Some(at) => at,
+            None => {
+                self.stats.push((name, CommandStat::default()));
+                self.stats.len() - 1
+            }
+        };
+        &mut self.stats[at].1
     }
 
     pub(crate) fn proto(&self) -> Protocol {
@@ -184,28 +199,35 @@ impl Session {
     }
 
     /// Runs one command, appending its reply (or replies) to `out`.
-    pub(crate) fn run(&mut self, args: Vec<Vec<u8>>, out: &mut Vec<u8>) -> Next {
+    pub(crate) fn run(&mut self, args: &[&[u8]], out: &mut Vec<u8>) -> Next {
         let Some(name) = args.first() else { return Next::Done };
-        let cmd = lookup(name);
-        let proto = self.client.proto;
-        // Most commands are the `Db`'s, outside transactions and pub/sub.
-        if let Some(cmd) = cmd
+        // Most commands are the `Db`'s, outside transactions and pub/sub:
+        // they run on the arguments as they lie in the input buffer.
+        if let Some(cmd) = lookup(name)
             && cmd.flags & BLOCKING == 0
             && !self.tx.in_multi()
             && self.subscriptions() == 0
             && !SERVER_OVERRIDES.contains(&cmd.name)
         {
-            self.note_command(cmd.name, &args);
-            if !self.admit(&args, out) {
+            self.note_command(cmd.name, args);
+            if !self.admit(args, out) {
                 return Next::Done;
             }
-            let reply = self.execute_fast(cmd, &args);
+            let reply = self.execute_fast(cmd, args);
             if reply.is_error() {
                 self.counts.errors += 1;
             }
-            encode(reply, proto, out);
+            encode(reply, self.client.proto, out);
             return Next::Done;
         }
+        self.run_other(args.iter().map(|a| a.to_vec()).collect(), out)
+    }
+
+    /// [`Session::run`] for everything but the fast path: the server's own
+    /// commands, transactions, pub/sub and blocking commands.
+    fn run_other(&mut self, args: Vec<Vec<u8>>, out: &mut Vec<u8>) -> Next {
+        let Some(name) = args.first() else { return Next::Done };
+        let proto = self.client.proto;
         let lname = lower(name);
         self.note_command(&lname, &args);
         if !self.admit(&args, out) {
@@ -300,15 +322,16 @@ impl Session {
 
     /// The fast path for a `Db` command outside transactions and pub/sub:
     /// one table lookup, the gate, the command, local bookkeeping.
-    fn execute_fast(&mut self, cmd: &'static Command, args: &[Vec<u8>]) -> Reply {
+    fn execute_fast(&mut self, cmd: &'static Command, args: &[&[u8]]) -> Reply {
         // Timed from the end of the previous command (or the batch's
         // start): one clock read per command.
         let start = self.mark;
         let reply = {
+            // The command's keys expire against that same reading.
+            let _now = crate::time::PinnedNow::pin(start);
             let _inside = self.enter_gate();
             let _me = Running::enter(self.info.id);
-            let refs: SmallVec<[&[u8]; 8]> = args.iter().map(Vec::as_slice).collect();
-            self.state.dbs[self.db].run_command(cmd, &refs)
+            self.state.dbs[self.db].run_command(cmd, args)
         };
         self.account(cmd, args, &reply, start);
         reply
@@ -321,13 +344,13 @@ impl Session {
         }
     }
 
-    fn account(&mut self, cmd: &'static Command, args: &[Vec<u8>], reply: &Reply, start: Instant) {
+    fn account<A: AsRef<[u8]>>(&mut self, cmd: &'static Command, args: &[A], reply: &Reply, start: Instant) {
         let now = Instant::now();
         self.mark = now;
         let micros = u64::try_from(now.saturating_duration_since(start).as_micros()).unwrap_or(u64::MAX);
         {
             // Kept locally, merged into the server's after each batch.
-            let s = self.stats.entry(cmd.name).or_default();
+            let s = self.stat(cmd.name);
             s.calls += 1;
             s.usec += micros;
             s.latency.record(micros);
@@ -363,7 +386,7 @@ impl Session {
     /// Redis's order: authentication and permissions before anything
     /// else. `false` if the command is refused (its error is in `out`) or
     /// the connection is to close.
-    fn admit(&mut self, args: &[Vec<u8>], out: &mut Vec<u8>) -> bool {
+    fn admit<A: AsRef<[u8]>>(&mut self, args: &[A], out: &mut Vec<u8>) -> bool {
         match acl_commands::admit(args, &mut self.client) {
             Admit::Run => true,
             Admit::Refuse(reply) => {
@@ -386,14 +409,14 @@ impl Session {
         self.info.last_active_ms.store(ms, Ordering::Relaxed);
     }
 
-    fn note_command(&mut self, lname: &str, _args: &[Vec<u8>]) {
+    fn note_command<A: AsRef<[u8]>>(&mut self, lname: &str, args: &[A]) {
         self.counts.processed += 1;
         let mut last = self.info.last_cmd.lock();
         if *last != lname {
             lname.clone_into(&mut last);
         }
         if self.state.monitoring.load(Ordering::Relaxed) && lname != "monitor" {
-            admin::feed_monitors(self, _args);
+            admin::feed_monitors(self, args);
         }
     }
 

@@ -133,6 +133,24 @@ pub(crate) struct CommandStat {
     pub(crate) latency: Histogram,
 }
 
+impl CommandStat {
+    /// Adds `other`'s figures.
+    pub(crate) fn merge(&mut self, other: &CommandStat) {
+        self.calls += other.calls;
+        self.usec += other.usec;
+        self.failed += other.failed;
+        self.latency.merge(&other.latency);
+    }
+
+    /// Back to zero, keeping the histogram's room.
+    pub(crate) fn clear(&mut self) {
+        self.calls = 0;
+        self.usec = 0;
+        self.failed = 0;
+        self.latency.clear();
+    }
+}
+
 /// Sub-buckets per power of two: latencies are kept within 1/8 (12.5%).
 const SUB: u32 = 8;
 
@@ -171,6 +189,12 @@ impl Histogram {
         }
         self.counts[b] += 1;
         self.total += 1;
+    }
+
+    /// Forgets every count, keeping the room.
+    pub(crate) fn clear(&mut self) {
+        self.counts.fill(0);
+        self.total = 0;
     }
 
     /// Adds `other`'s counts.
@@ -370,7 +394,7 @@ impl ServerState {
     }
 
     /// Records a finished command for INFO commandstats and SLOWLOG.
-    pub(crate) fn record_slow(&self, args: &[Vec<u8>], micros: u64, client: &ClientInfo) {
+    pub(crate) fn record_slow<A: AsRef<[u8]>>(&self, args: &[A], micros: u64, client: &ClientInfo) {
         let bound = self.slowlog_slower_than.load(Ordering::Relaxed);
         if bound < 0 || micros < u64::try_from(bound).unwrap_or(0) {
             return;
@@ -380,7 +404,7 @@ impl ServerState {
         let id = log.next_id;
         log.next_id += 1;
         // Redis keeps at most 32 arguments and 128 bytes of each.
-        let mut kept: Vec<Vec<u8>> = args.iter().take(32).map(|a| clip_arg(a)).collect();
+        let mut kept: Vec<Vec<u8>> = args.iter().take(32).map(|a| clip_arg(a.as_ref())).collect();
         if args.len() > 32 {
             kept[31] = format!("... ({} more arguments)", args.len() - 31).into_bytes();
         }

@@ -6,7 +6,6 @@ use super::long_double::{LongDouble, Number};
 use crate::db::args::{int, parse_i64};
 use crate::db::notify::EventClass;
 use crate::db::{Db, DbError, DbResult, Reply, Value};
-use std::io::Write as _;
 
 impl Db {
     /// INCR: adds 1 to the integer at `key` (a missing key counts as 0).
@@ -31,13 +30,14 @@ impl Db {
                     Some(s) => parse_i64(s).ok_or(DbError::NotInteger)?,
                 };
                 let n = old.checked_add(by).ok_or(DbError::Overflow)?;
+                let mut digits = itoa::Buffer::new();
+                let digits = digits.format(n).as_bytes();
                 match slot {
                     Some(Value::String(s)) => {
                         s.clear();
-                        // Writing to a Vec cannot fail.
-                        let _ = write!(s, "{n}");
+                        s.extend_from_slice(digits);
                     }
-                    _ => *slot = Some(Value::String(n.to_string().into_bytes())),
+                    _ => *slot = Some(Value::String(digits.to_vec())),
                 }
                 Ok(n)
             })?;

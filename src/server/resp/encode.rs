@@ -22,9 +22,9 @@ pub fn encode(reply: Reply, proto: Protocol, out: &mut Vec<u8>) {
     write(&reply, proto, out);
 }
 
-fn header(out: &mut Vec<u8>, kind: u8, n: impl std::fmt::Display) {
+fn header(out: &mut Vec<u8>, kind: u8, n: impl itoa::Integer) {
     out.push(kind);
-    out.extend_from_slice(n.to_string().as_bytes());
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
     out.extend_from_slice(b"\r\n");
 }
 
@@ -47,7 +47,7 @@ fn write(reply: &Reply, proto: Protocol, out: &mut Vec<u8>) {
     match reply {
         Reply::Simple(s) => line(out, b'+', s),
         Reply::Error(e) => line(out, b'-', e),
-        Reply::Integer(n) => header(out, b':', n),
+        Reply::Integer(n) => header(out, b':', *n),
         Reply::Bulk(b) => bulk(out, b),
         Reply::Double(d) if resp3 => line(out, b',', &format_double(*d)),
         Reply::Double(d) => bulk(out, format_double(*d).as_bytes()),

@@ -13,5 +13,6 @@ mod tests;
 pub use encode::{Protocol, encode, encode_command, encode_push, encode_status};
 pub(crate) use parse::split_args as split_inline;
 pub use parse::{
-    DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_MULTIBULK_LEN, MAX_INLINE_LEN, ParseLimits, ProtocolError, Request, RequestParser,
+    Args, DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_MULTIBULK_LEN, MAX_INLINE_LEN, ParseLimits, ProtocolError, Request,
+    RequestParser,
 };

@@ -3,10 +3,13 @@
 //!
 //! The parser keeps the progress of a partly received multibulk command, so
 //! a command of a million small arguments arriving in many reads is scanned
-//! once, not once per read. Nothing is allocated from a declared length: a
-//! bulk is copied out only once all its bytes are in the buffer, and the
-//! argument vector grows with the arguments actually received.
+//! once, not once per read. Nothing is allocated from a declared length,
+//! and nothing is copied: [`RequestParser::next`] hands out the arguments
+//! as slices of the caller's buffer (an inline command's, unquoted, of the
+//! parser's own), and the list of argument positions grows with the
+//! arguments actually received.
 
+use smallvec::SmallVec;
 use std::fmt;
 
 /// Redis's `proto-max-bulk-len` default: 512 MiB.
@@ -87,15 +90,29 @@ pub struct Request {
     pub consumed: usize,
 }
 
-/// A multibulk command received in part.
-#[derive(Debug, Default)]
+/// The arguments of a request, borrowed from the buffer (or the parser):
+/// what [`RequestParser::next`] fills.
+pub type Args<'a> = SmallVec<[&'a [u8]; 8]>;
+
+/// A multibulk command received in part: where its arguments lie in the
+/// buffer (the caller only appends to it until the command is complete,
+/// so the positions stay valid).
+#[derive(Debug, Default, Clone, Copy)]
 struct Partial {
     /// Arguments still expected.
     remaining: usize,
-    /// Arguments received so far.
-    args: Vec<Vec<u8>>,
     /// Where the next argument's `$` is expected.
     pos: usize,
+}
+
+/// What a complete request's arguments are made of.
+enum Parsed {
+    /// More bytes needed.
+    Incomplete,
+    /// A multibulk command: its arguments are `spans`, `consumed` bytes.
+    Spans(usize),
+    /// An inline command: its arguments are `inline`.
+    Inline(usize),
 }
 
 /// An incremental request parser; one per connection.
@@ -107,30 +124,58 @@ struct Partial {
 pub struct RequestParser {
     limits: ParseLimits,
     partial: Option<Partial>,
+    /// The positions (start, end) of the current multibulk's arguments.
+    spans: Vec<(usize, usize)>,
+    /// The current inline command's arguments, unquoted.
+    inline: Vec<Vec<u8>>,
 }
 
 impl RequestParser {
     /// A parser enforcing `limits`.
     pub fn new(limits: ParseLimits) -> Self {
-        RequestParser { limits, partial: None }
+        RequestParser { limits, ..RequestParser::default() }
+    }
+
+    /// The next complete request at the front of `buf`, its arguments
+    /// copied out: [`next`](Self::next) without borrowing.
+    pub fn parse(&mut self, buf: &[u8]) -> Result<Option<Request>, ProtocolError> {
+        let mut args = Args::new();
+        let consumed = self.next(buf, &mut args)?;
+        Ok(consumed.map(|consumed| Request { args: args.iter().map(|a| a.to_vec()).collect(), consumed }))
     }
 
     /// The next complete request at the front of `buf`: `Ok(None)` when
     /// more bytes are needed, an error when the input is malformed (after
-    /// which the connection should be closed; the parser is reset).
-    pub fn parse(&mut self, buf: &[u8]) -> Result<Option<Request>, ProtocolError> {
+    /// which the connection should be closed; the parser is reset). Once
+    /// complete, its arguments are pushed onto `args` (borrowing `buf`, or
+    /// the parser for an inline command's) and the number of bytes it took
+    /// is returned; `args` stays empty for the requests of
+    /// [`Request::args`]'s note.
+    pub fn next<'a>(&'a mut self, buf: &'a [u8], args: &mut Args<'a>) -> Result<Option<usize>, ProtocolError> {
         let result = match self.partial {
             Some(_) => self.multibulk_args(buf),
             None => match buf.first() {
-                None => Ok(None),
+                None => Ok(Parsed::Incomplete),
                 Some(b'*') => self.multibulk_header(buf),
                 Some(_) => self.inline(buf),
             },
         };
-        if result.is_err() {
-            self.partial = None;
-        }
-        result
+        let parsed = result.inspect_err(|_| self.partial = None)?;
+        Ok(match parsed {
+            Parsed::Incomplete => None,
+            Parsed::Spans(consumed) => {
+                for &(s, e) in &self.spans {
+                    if let Some(arg) = buf.get(s..e) {
+                        args.push(arg);
+                    }
+                }
+                Some(consumed)
+            }
+            Parsed::Inline(consumed) => {
+                args.extend(self.inline.iter().map(Vec::as_slice));
+                Some(consumed)
+            }
+        })
     }
 
     /// The position of the first `\r` at or after `from`, once the byte
@@ -145,65 +190,66 @@ impl RequestParser {
         }
     }
 
-    fn multibulk_header(&mut self, buf: &[u8]) -> Result<Option<Request>, ProtocolError> {
+    fn multibulk_header(&mut self, buf: &[u8]) -> Result<Parsed, ProtocolError> {
         let Some(cr) = self.header_end(buf, 0, ProtocolError::TooBigMultibulkCount)? else {
-            return Ok(None);
+            return Ok(Parsed::Incomplete);
         };
         let count = parse_i64(&buf[1..cr]).ok_or(ProtocolError::InvalidMultibulkLength)?;
         if count > i64::try_from(self.limits.max_multibulk_len).unwrap_or(i64::MAX) {
             return Err(ProtocolError::InvalidMultibulkLength);
         }
         let pos = cr + 2;
+        self.spans.clear();
         let Ok(remaining @ 1..) = usize::try_from(count) else {
             // `*0` and `*-1`: nothing to run.
-            return Ok(Some(Request { args: Vec::new(), consumed: pos }));
+            return Ok(Parsed::Spans(pos));
         };
-        self.partial = Some(Partial { remaining, args: Vec::with_capacity(remaining.min(64)), pos });
+        self.partial = Some(Partial { remaining, pos });
         self.multibulk_args(buf)
     }
 
-    fn multibulk_args(&mut self, buf: &[u8]) -> Result<Option<Request>, ProtocolError> {
+    fn multibulk_args(&mut self, buf: &[u8]) -> Result<Parsed, ProtocolError> {
+        let Some(mut partial) = self.partial.take() else { return Ok(Parsed::Incomplete) };
         let max_bulk = self.limits.max_bulk_len;
-        loop {
-            let Some(partial) = self.partial.as_ref() else { return Ok(None) };
-            if partial.remaining == 0 {
-                let done = self.partial.take().unwrap_or_default();
-                return Ok(Some(Request { args: done.args, consumed: done.pos }));
-            }
+        while partial.remaining > 0 {
             let pos = partial.pos;
             let Some(cr) = self.header_end(buf, pos, ProtocolError::TooBigBulkCount)? else {
-                return Ok(None);
+                self.partial = Some(partial);
+                return Ok(Parsed::Incomplete);
             };
             if buf[pos] != b'$' {
                 return Err(ProtocolError::ExpectedDollar(buf[pos]));
             }
-            let len = parse_i64(&buf[pos + 1..cr])
-                .and_then(|n| usize::try_from(n).ok())
-                .filter(|&n| n <= max_bulk)
-                .ok_or(ProtocolError::InvalidBulkLength)?;
+            let len =
+                parse_len(&buf[pos + 1..cr]).filter(|&n| n <= max_bulk).ok_or(ProtocolError::InvalidBulkLength)?;
             let start = cr + 2;
             // The bulk and its trailing CRLF (not checked, as in Redis).
             let Some(end) = start.checked_add(len).filter(|&e| e.saturating_add(2) <= buf.len()) else {
-                return Ok(None);
+                self.partial = Some(partial);
+                return Ok(Parsed::Incomplete);
             };
-            let Some(partial) = self.partial.as_mut() else { return Ok(None) };
-            partial.args.push(buf[start..end].to_vec());
+            self.spans.push((start, end));
             partial.remaining -= 1;
             partial.pos = end + 2;
         }
+        Ok(Parsed::Spans(partial.pos))
     }
 
-    fn inline(&mut self, buf: &[u8]) -> Result<Option<Request>, ProtocolError> {
+    fn inline(&mut self, buf: &[u8]) -> Result<Parsed, ProtocolError> {
         let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
-            return if buf.len() > self.limits.max_inline_len { Err(ProtocolError::TooBigInline) } else { Ok(None) };
+            return if buf.len() > self.limits.max_inline_len {
+                Err(ProtocolError::TooBigInline)
+            } else {
+                Ok(Parsed::Incomplete)
+            };
         };
         if nl > self.limits.max_inline_len {
             return Err(ProtocolError::TooBigInline);
         }
         let line = &buf[..nl];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let args = split_args(line).ok_or(ProtocolError::UnbalancedQuotes)?;
-        Ok(Some(Request { args, consumed: nl + 1 }))
+        self.inline = split_args(line).ok_or(ProtocolError::UnbalancedQuotes)?;
+        Ok(Parsed::Inline(nl + 1))
     }
 }
 
@@ -230,6 +276,22 @@ fn parse_i64(s: &[u8]) -> Option<i64> {
         n = if neg { n.checked_sub(d)? } else { n.checked_add(d)? };
     }
     Some(n)
+}
+
+/// [`parse_i64`] for a length: digits only, no leading zero (`0` alone
+/// excepted), fitting a `usize`.
+fn parse_len(s: &[u8]) -> Option<usize> {
+    match s {
+        [] => None,
+        [b'0'] => Some(0),
+        [b'0', ..] => None,
+        _ => s.iter().try_fold(0usize, |n, &d| {
+            if !d.is_ascii_digit() {
+                return None;
+            }
+            n.checked_mul(10)?.checked_add(usize::from(d - b'0'))
+        }),
+    }
 }
 
 /// C's `isspace` in the "C" locale, which Redis's argument splitter uses.
