@@ -74,6 +74,7 @@
 
 mod acl_commands;
 mod admin;
+mod client_cmd;
 mod command_info;
 mod commands;
 pub mod config_cmd;

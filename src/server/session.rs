@@ -8,7 +8,7 @@ use super::gate;
 use super::multi::{self, Transaction};
 use super::resp::{Protocol, encode, encode_push, encode_status};
 use super::state::{ClientInfo, CommandStat, Push, ServerState};
-use super::tracking::{self, Running};
+use super::tracking::Running;
 use super::{admin, subscribe};
 use crate::db::catalog;
 use crate::db::command::{BLOCKING, Command, WRITE, lookup};
@@ -255,7 +255,7 @@ impl Session {
                 Some(reply) => reply,
                 None => match commands::handle(&args, &mut self.client) {
                     Some(reply) => {
-                        if lname == "hello" || lname == "client" {
+                        if lname == "hello" {
                             *self.info.name.lock() = self.client.name.clone();
                         }
                         reply
@@ -623,9 +623,4 @@ fn arity_ok(arity: i32, n: usize) -> bool {
 
 fn clip(b: &[u8]) -> String {
     String::from_utf8_lossy(&b[..b.len().min(128)]).into_owned()
-}
-
-/// Whether a tracking mode sends to this session itself.
-pub(crate) fn self_mode(session: &Session, bcast: bool, prefixes: Vec<Vec<u8>>, noloop: bool) -> tracking::Mode {
-    tracking::Mode { bcast, prefixes, noloop, target: Arc::downgrade(&session.info), redirect: false }
 }
