@@ -40,7 +40,7 @@ pub(crate) fn run(session: &mut Session, name: &str, args: &[Vec<u8>]) -> Option
                 return Some(syntax());
             }
             let _inside = session.enter_gate();
-            state.dbs.iter().for_each(|db| db.flushdb());
+            state.dbs.all().iter().for_each(|db| db.flushdb());
             Reply::OK
         }
         "save" if n == 1 => match save(&state) {
@@ -67,7 +67,7 @@ pub(crate) fn save(state: &ServerState) -> Result<(), String> {
     let Some(persistence) = state.config.persistence.as_ref() else {
         return Err("no directory configured for snapshots (dir/dbfilename)".into());
     };
-    if let Err(e) = persistence.save_databases(&state.dbs) {
+    if let Err(e) = persistence.save_databases(&state.dbs.all()) {
         state.last_save_ok.store(false, Ordering::Relaxed);
         return Err(e.to_string());
     }
