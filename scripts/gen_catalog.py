@@ -19,7 +19,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 SERVER_COMMANDS = (
     "ping echo quit reset hello auth select client command info config dbsize flushdb flushall save bgsave "
     "lastsave slowlog time shutdown monitor multi exec discard watch unwatch subscribe psubscribe unsubscribe "
-    "punsubscribe acl memory"
+    "punsubscribe acl memory move swapdb"
 ).split()
 FLAGS = [
     "write", "readonly", "denyoom", "module", "admin", "pubsub", "noscript", "blocking", "loading", "stale",

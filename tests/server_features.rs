@@ -449,3 +449,190 @@ fn a_subscriber_that_never_reads_is_disconnected() {
     assert_eq!(numsub[1], Value::Int(0));
     server.shutdown();
 }
+
+/// The error `args` gets, as the server wrote it (code and message).
+fn error_line(raw: &mut Raw, args: &[&str]) -> String {
+    match raw.call(args) {
+        Value::ServerError(e) => format!("{} {}", e.code(), e.details().unwrap_or_default()),
+        other => panic!("{args:?} answered {other:?}"),
+    }
+}
+
+#[test]
+fn move_and_copy_between_databases() {
+    let server = TestServer::start(Server::builder().notify_keyspace_events("KEA"));
+    let mut a = server.client();
+    let mut b = server.client();
+    let () = q(&mut b, &["SELECT", "2"]);
+    let () = q(&mut a, &["SET", "k", "v", "EX", "100"]);
+    let mut ra = Raw::new(&server);
+    // Redis 7.0's errors, in its order.
+    assert_eq!(error_line(&mut ra, &["MOVE", "k", "0"]), "ERR source and destination objects are the same");
+    assert_eq!(error_line(&mut ra, &["MOVE", "nokey", "0"]), "ERR source and destination objects are the same");
+    assert_eq!(error_line(&mut ra, &["MOVE", "k", "16"]), "ERR DB index is out of range");
+    assert_eq!(error_line(&mut ra, &["MOVE", "k", "-1"]), "ERR DB index is out of range");
+    assert_eq!(error_line(&mut ra, &["MOVE", "k", "x"]), "ERR value is not an integer or out of range");
+    assert!(err(&mut a, &["MOVE", "k", "99999999999"]).contains("value must between -2147483648 and 2147483647"));
+    assert!(err(&mut a, &["MOVE", "k"]).contains("wrong number of arguments for 'move' command"));
+
+    let mut events = Raw::new(&server);
+    events.call(&["PSUBSCRIBE", "__keyevent@*__:*"]);
+    assert_eq!(q::<i64>(&mut a, &["MOVE", "k", "2"]), 1);
+    assert_eq!(q::<i64>(&mut a, &["EXISTS", "k"]), 0);
+    assert_eq!(q::<String>(&mut b, &["GET", "k"]), "v");
+    assert!((99..=100).contains(&q::<i64>(&mut b, &["TTL", "k"])), "MOVE keeps the TTL");
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let Value::Array(m) = events.read() else { panic!("a pmessage") };
+        got.push((m[2].clone(), m[3].clone()));
+    }
+    assert_eq!(got, [(bulk("__keyevent@0__:move_from"), bulk("k")), (bulk("__keyevent@2__:move_to"), bulk("k"))]);
+    assert_eq!(q::<i64>(&mut a, &["MOVE", "k", "2"]), 0, "absent in the source");
+    let () = q(&mut a, &["SET", "k", "again"]);
+    assert_eq!(q::<i64>(&mut a, &["MOVE", "k", "2"]), 0, "present in the destination");
+    assert_eq!(q::<String>(&mut a, &["GET", "k"]), "again");
+
+    // COPY … DB.
+    let () = q(&mut a, &["RPUSH", "l", "1", "2"]);
+    assert_eq!(q::<i64>(&mut a, &["COPY", "l", "l", "DB", "2"]), 1);
+    // The SET and RPUSH before it, then COPY's event.
+    let copied = (0..3).find_map(|_| {
+        let Value::Array(m) = events.read() else { panic!("a pmessage") };
+        (m[2] != bulk("__keyevent@0__:set") && m[2] != bulk("__keyevent@0__:rpush"))
+            .then(|| (m[2].clone(), m[3].clone()))
+    });
+    assert_eq!(copied, Some((bulk("__keyevent@2__:copy_to"), bulk("l"))));
+    assert_eq!(q::<Vec<String>>(&mut b, &["LRANGE", "l", "0", "-1"]), ["1", "2"]);
+    assert_eq!(q::<i64>(&mut a, &["COPY", "l", "l", "DB", "2"]), 0);
+    assert_eq!(q::<i64>(&mut a, &["COPY", "k", "l", "DB", "2", "REPLACE"]), 1);
+    assert_eq!(q::<String>(&mut b, &["GET", "l"]), "again");
+    assert_eq!(q::<i64>(&mut a, &["COPY", "k", "k2", "db", "0"]), 1, "DB naming the selected one");
+    assert_eq!(error_line(&mut ra, &["COPY", "k", "k", "DB", "0"]), "ERR source and destination objects are the same");
+    assert_eq!(q::<i64>(&mut a, &["COPY", "nokey", "k", "DB", "1"]), 0);
+    assert_eq!(error_line(&mut ra, &["COPY", "k", "x", "DB", "16"]), "ERR DB index is out of range");
+    assert_eq!(error_line(&mut ra, &["COPY", "k", "x", "DB", "x"]), "ERR value is not an integer or out of range");
+    assert!(err(&mut a, &["COPY", "k", "x", "DB"]).contains("syntax error"));
+
+    // Inside MULTI/EXEC.
+    let mut raw = Raw::new(&server);
+    assert_eq!(raw.call(&["MULTI"]), Value::Okay);
+    for cmd in
+        [&["SET", "t", "1"][..], &["MOVE", "t", "3"], &["COPY", "k", "t", "DB", "4"], &["SELECT", "3"], &["GET", "t"]]
+    {
+        assert_eq!(raw.call(cmd), Value::SimpleString("QUEUED".into()));
+    }
+    assert_eq!(
+        raw.call(&["EXEC"]),
+        Value::Array(vec![Value::Okay, Value::Int(1), Value::Int(1), Value::Okay, bulk("1")])
+    );
+    server.shutdown();
+}
+
+#[test]
+fn swapdb_swaps_what_clients_of_each_index_see() {
+    let server = TestServer::new();
+    let mut a = server.client();
+    let mut b = server.client();
+    let () = q(&mut b, &["SELECT", "1"]);
+    let () = q(&mut a, &["SET", "k", "zero"]);
+    let () = q(&mut b, &["SET", "k", "one"]);
+    let () = q(&mut b, &["SET", "only-in-1", "x"]);
+    let mut ra = Raw::new(&server);
+    assert_eq!(error_line(&mut ra, &["SWAPDB", "0", "x"]), "ERR invalid second DB index");
+    assert_eq!(error_line(&mut ra, &["SWAPDB", "x", "0"]), "ERR invalid first DB index");
+    assert_eq!(error_line(&mut ra, &["SWAPDB", "99999999999", "0"]), "ERR invalid first DB index");
+    assert_eq!(error_line(&mut ra, &["SWAPDB", "0", "16"]), "ERR DB index is out of range");
+    assert!(err(&mut a, &["SWAPDB", "0"]).contains("wrong number of arguments for 'swapdb' command"));
+    let () = q(&mut a, &["SWAPDB", "0", "0"]);
+    let () = q(&mut a, &["SWAPDB", "0", "1"]);
+    // Clients stay on their index and see the other data.
+    assert_eq!(q::<String>(&mut a, &["GET", "k"]), "one");
+    assert_eq!(q::<String>(&mut b, &["GET", "k"]), "zero");
+    assert_eq!(q::<i64>(&mut a, &["DBSIZE"]), 2);
+    let info: String = q(&mut a, &["INFO", "keyspace"]);
+    assert!(info.contains("db0:keys=2,") && info.contains("db1:keys=1,"), "{info}");
+    // Writes after the swap go to the database now at the index.
+    let () = q(&mut b, &["SET", "new", "1"]);
+    let () = q(&mut a, &["SELECT", "1"]);
+    assert_eq!(q::<String>(&mut a, &["GET", "new"]), "1");
+    // Inside a transaction: the commands after it see the swapped data.
+    let mut raw = Raw::new(&server);
+    assert_eq!(raw.call(&["MULTI"]), Value::Okay);
+    raw.call(&["GET", "k"]);
+    raw.call(&["SWAPDB", "0", "1"]);
+    raw.call(&["GET", "k"]);
+    assert_eq!(raw.call(&["EXEC"]), Value::Array(vec![bulk("one"), Value::Okay, bulk("zero")]));
+    server.shutdown();
+}
+
+/// As Redis 7.0: SWAPDB aborts the watchers of a key that exists in either
+/// database; a key in neither stays watched on its index, and a change to
+/// it in the database now at that index aborts.
+#[test]
+fn swapdb_and_move_abort_watchers_as_redis_does() {
+    let server = TestServer::new();
+    let mut other = server.client();
+    let mut raw = Raw::new(&server);
+    let mut swap = || {
+        let () = q(&mut other, &["SWAPDB", "0", "1"]);
+    };
+    assert!(watched_exec(&mut raw, "k", &mut swap), "k exists in neither database");
+    let mut other = server.client();
+    let () = q(&mut other, &["SELECT", "1"]);
+    let () = q(&mut other, &["SET", "k", "in-1"]);
+    assert!(!watched_exec(&mut raw, "k", || {
+        let () = q(&mut other, &["SWAPDB", "0", "1"]);
+    }));
+    let () = q(&mut other, &["FLUSHALL"]);
+    assert!(watched_exec(&mut raw, "elsewhere", || {
+        let () = q(&mut other, &["SELECT", "2"]);
+        let () = q(&mut other, &["SET", "elsewhere", "x"]);
+        let () = q(&mut other, &["SWAPDB", "0", "1"]);
+    }));
+    let () = q(&mut other, &["FLUSHALL"]);
+    // Still watched after a swap: a write in the data now at index 0 aborts,
+    // one in the data swapped away does not.
+    assert!(!watched_exec(&mut raw, "w", || {
+        let () = q(&mut other, &["SWAPDB", "0", "1"]);
+        let () = q(&mut other, &["SELECT", "0"]);
+        let () = q(&mut other, &["SET", "w", "x"]);
+    }));
+    let () = q(&mut other, &["FLUSHALL"]);
+    assert!(watched_exec(&mut raw, "w", || {
+        let () = q(&mut other, &["SWAPDB", "0", "1"]);
+        let () = q(&mut other, &["SELECT", "1"]);
+        let () = q(&mut other, &["SET", "w", "x"]);
+    }));
+    // MOVE touches the key in both databases, COPY in the destination.
+    let () = q(&mut other, &["FLUSHALL"]);
+    let () = q(&mut other, &["SELECT", "3"]);
+    let () = q(&mut other, &["SET", "m", "x"]);
+    assert!(!watched_exec(&mut raw, "m", || {
+        let _: i64 = q(&mut other, &["MOVE", "m", "0"]);
+    }));
+    let () = q(&mut other, &["SET", "c", "x"]);
+    assert!(!watched_exec(&mut raw, "c", || {
+        let _: i64 = q(&mut other, &["COPY", "c", "c", "DB", "0"]);
+    }));
+    server.shutdown();
+}
+
+/// ACL key patterns apply to MOVE's and COPY's keys; SWAPDB is in
+/// @keyspace and @dangerous.
+#[test]
+fn acl_applies_to_move_copy_and_swapdb() {
+    let server = TestServer::new();
+    let mut admin = server.client();
+    let () = q(&mut admin, &["ACL", "SETUSER", "app", "on", "nopass", "~app:*", "+@all", "-@dangerous"]);
+    let () = q(&mut admin, &["SET", "app:1", "x"]);
+    let () = q(&mut admin, &["SET", "secret", "x"]);
+    let mut app = server.client();
+    let () = q(&mut app, &["AUTH", "app", "any"]);
+    assert_eq!(q::<i64>(&mut app, &["MOVE", "app:1", "1"]), 1);
+    assert!(err(&mut app, &["MOVE", "secret", "1"]).contains("NOPERM"));
+    assert!(err(&mut app, &["COPY", "secret", "app:2", "DB", "1"]).contains("NOPERM"));
+    assert!(err(&mut app, &["COPY", "app:1", "secret", "DB", "1"]).contains("NOPERM"));
+    assert!(err(&mut app, &["SWAPDB", "0", "1"]).contains("NOPERM"));
+    assert_eq!(q::<i64>(&mut admin, &["EXISTS", "secret"]), 1);
+    server.shutdown();
+}

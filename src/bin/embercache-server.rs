@@ -33,9 +33,10 @@ Supported: port, bind, maxmemory, maxmemory-policy, databases, dir,
 dbfilename, save, appendonly, appendfsync, appenddirname, timeout, maxclients,
 notify-keyspace-events, protected-mode, loglevel, logfile, pidfile, daemonize
 (no), supervised, slowlog-*, proto-max-bulk-len, client-query-buffer-limit,
-include, and the redis.conf parameters without an effect here (reported by
-CONFIG GET). Parsed but not available in this build: requirepass, aclfile,
-tls-*, memcached-port.
+include, requirepass, aclfile, tls-* (with the `tls` feature),
+memcached-port, memcached-tls (the Memcached port over TLS with the tls-*
+certificates), and the redis.conf parameters without an effect here
+(reported by CONFIG GET).
 ";
 
 fn main() -> ExitCode {

@@ -209,6 +209,21 @@ impl<'a> Tx<'a> {
             .flatten()
     }
 
+    /// [`Tx::read`] that also gives the item's Memcached client flags.
+    pub(crate) fn read_item<R>(&mut self, key: &[u8], f: impl FnOnce(&Value, Deadline, u32) -> R) -> Option<R> {
+        let hash = self.db.engine.hash(key);
+        let locked = self.locked.as_mut()?;
+        locked
+            .with_shard(hash, |shard, ctx, out| {
+                let i = shard.find_live(hash, key, ctx.now, out)?;
+                let deadline = Some(shard.deadline_at(i)).filter(|&d| d != NEVER);
+                let e = shard.entry(i)?;
+                e.value.touch(ctx.now);
+                Some(f(&e.value.value, deadline, e.value.flags))
+            })
+            .flatten()
+    }
+
     /// Whether `key` exists (live). Not an access.
     pub(crate) fn exists(&mut self, key: &[u8]) -> bool {
         let hash = self.db.engine.hash(key);

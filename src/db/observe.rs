@@ -41,6 +41,12 @@ impl Observers {
         list.push(Arc::downgrade(observer));
     }
 
+    /// Forgets `observer` (registered with [`Observers::add`]).
+    pub(crate) fn remove(&self, observer: &Arc<dyn Observer>) {
+        let target = Arc::as_ptr(observer).cast::<()>();
+        self.list.write().retain(|o| o.strong_count() > 0 && o.as_ptr().cast::<()>() != target);
+    }
+
     /// An observer starts (`true`) or stops (`false`) wanting changes; calls
     /// must pair up.
     pub(crate) fn interest(&self, on: bool) {

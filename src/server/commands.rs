@@ -1,8 +1,10 @@
 //! The connection commands the server answers itself (the `Db` knows
-//! nothing of connections): PING, ECHO, QUIT, HELLO, CLIENT; AUTH
-//! and ACL (in `acl_commands`), COMMAND (in `command_info`).
+//! nothing of connections): PING, ECHO, QUIT, HELLO; AUTH and ACL (in
+//! `acl_commands`), COMMAND (in `command_info`). CLIENT is in
+//! `client_cmd`.
 
 use super::acl_commands::{self, ClientAuth};
+use super::client_cmd::{BAD_NAME, valid_name};
 use super::command_info;
 use super::resp::Protocol;
 use crate::acl::Acl;
@@ -55,8 +57,6 @@ pub(crate) fn handle(args: &[Vec<u8>], client: &mut ClientState) -> Option<Reply
         Reply::OK
     } else if eq(name, "hello") {
         hello(args, client)
-    } else if eq(name, "client") {
-        client_command(args, client)
     } else if eq(name, "auth") {
         acl_commands::auth(args, client)
     } else if eq(name, "acl") {
@@ -68,13 +68,6 @@ pub(crate) fn handle(args: &[Vec<u8>], client: &mut ClientState) -> Option<Reply
     };
     Some(reply)
 }
-
-/// Redis refuses names with spaces, newlines or other characters outside `!`..`~`.
-fn valid_name(name: &[u8]) -> bool {
-    name.iter().all(|&b| (b'!'..=b'~').contains(&b))
-}
-
-const BAD_NAME: &str = "ERR Client names cannot contain spaces, newlines or special characters.";
 
 /// `HELLO [protover [AUTH username password] [SETNAME clientname]]`.
 fn hello(args: &[Vec<u8>], client: &mut ClientState) -> Reply {
@@ -127,42 +120,6 @@ fn hello(args: &[Vec<u8>], client: &mut ClientState) -> Reply {
     ])
 }
 
-/// `CLIENT ID | GETNAME | SETNAME name | SETINFO attr value`.
-fn client_command(args: &[Vec<u8>], client: &mut ClientState) -> Reply {
-    let Some(sub) = args.get(1) else { return arity("client") };
-    let n = args.len();
-    let sub_arity = |s: &str| Reply::Error(format!("ERR wrong number of arguments for 'client|{s}' command"));
-    if eq(sub, "id") {
-        if n == 2 { Reply::Integer(i64::try_from(client.id).unwrap_or(i64::MAX)) } else { sub_arity("id") }
-    } else if eq(sub, "getname") {
-        if n == 2 { Reply::bulk_or_null(client.name.as_ref()) } else { sub_arity("getname") }
-    } else if eq(sub, "setname") {
-        if n != 3 {
-            return sub_arity("setname");
-        }
-        if !valid_name(&args[2]) {
-            return Reply::Error(BAD_NAME.into());
-        }
-        client.name = (!args[2].is_empty()).then(|| args[2].clone());
-        Reply::OK
-    } else if eq(sub, "setinfo") {
-        // Client libraries announce themselves (LIB-NAME, LIB-VER); not kept yet.
-        if n != 4 {
-            return sub_arity("setinfo");
-        }
-        if eq(&args[2], "lib-name") || eq(&args[2], "lib-ver") {
-            Reply::OK
-        } else {
-            Reply::Error(format!("ERR Unrecognized option '{}'", String::from_utf8_lossy(&args[2])))
-        }
-    } else {
-        Reply::Error(format!(
-            "ERR unknown subcommand '{}'. Try CLIENT HELP.",
-            String::from_utf8_lossy(sub).chars().take(128).collect::<String>()
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,12 +158,7 @@ mod tests {
         assert_eq!(fields[2], (Reply::bulk("proto"), Reply::Integer(3)));
         assert_eq!(fields[3], (Reply::bulk("id"), Reply::Integer(7)));
         assert_eq!((c.proto, c.name.as_deref()), (Protocol::Resp3, Some(&b"me"[..])));
-        assert_eq!(err(run(&mut c, &["client", "setname", "a b"])), BAD_NAME);
-        assert_eq!(run(&mut c, &["client", "setname", ""]), Some(Reply::OK));
-        assert_eq!(run(&mut c, &["client", "getname"]), Some(Reply::Null));
-        assert_eq!(run(&mut c, &["client", "id"]), Some(Reply::Integer(7)));
-        assert_eq!(err(run(&mut c, &["client", "kill"])), "ERR unknown subcommand 'kill'. Try CLIENT HELP.");
-        assert_eq!(run(&mut c, &["client", "setinfo", "LIB-NAME", "x"]), Some(Reply::OK));
+        assert_eq!(run(&mut c, &["client", "id"]), None, "CLIENT is answered in client_cmd");
         assert!(!c.quit);
         assert_eq!(run(&mut c, &["quit"]), Some(Reply::OK));
         assert!(c.quit);

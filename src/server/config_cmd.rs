@@ -151,7 +151,8 @@ pub fn parse_memory(s: &str) -> Option<u64> {
 pub(crate) fn get(state: &ServerState, name: &str) -> Option<String> {
     let c = &state.config;
     let rt = state.runtime.read();
-    let db0 = state.dbs.first();
+    let db0 = state.dbs.get(0);
+    let db0 = db0.as_ref();
     Some(match name {
         "maxmemory" => db0.map_or(0, |d| d.maxmemory()).to_string(),
         "maxmemory-policy" => db0.map_or("noeviction", |d| d.maxmemory_policy().as_str()).to_string(),
@@ -284,7 +285,7 @@ fn set(state: &ServerState, pairs: &[Vec<u8>]) -> Reply {
                 None => return bad("argument must be a memory value"),
             },
             "maxmemory-policy" => match value.parse::<MaxMemoryPolicy>() {
-                Ok(p) if Some(p) == state.dbs.first().map(|d| d.maxmemory_policy()) => continue,
+                Ok(p) if Some(p) == state.dbs.get(0).map(|d| d.maxmemory_policy()) => continue,
                 Ok(_) => return bad("the eviction policy is chosen at start (--maxmemory-policy)"),
                 Err(_) => {
                     return bad(
@@ -326,9 +327,9 @@ fn set(state: &ServerState, pairs: &[Vec<u8>]) -> Reply {
     let mut rt = state.runtime.write();
     for change in changes {
         match change {
-            Change::MaxMemory(n) => state.dbs.iter().for_each(|d| d.set_maxmemory(n)),
+            Change::MaxMemory(n) => state.dbs.all().iter().for_each(|d| d.set_maxmemory(n)),
             Change::Notify(e) => {
-                for (i, d) in state.dbs.iter().enumerate() {
+                for (i, d) in state.dbs.all().iter().enumerate() {
                     d.set_notify_keyspace_events(e, u32::try_from(i).unwrap_or(u32::MAX));
                 }
             }

@@ -142,10 +142,10 @@ fn section_body(state: &ServerState, section: &str, out: &mut String) {
             line("total_watched_keys", &state.watches.iter().map(|w| w.watched_keys()).sum::<usize>());
         }
         "memory" => {
-            let used: u64 = state.dbs.iter().map(|d| d.used_memory()).sum();
+            let used: u64 = state.dbs.all().iter().map(|d| d.used_memory()).sum();
             let peak = state.peak_memory.fetch_max(used, Ordering::Relaxed).max(used);
             let rss = rss_bytes();
-            let maxmemory = state.dbs.first().map_or(0, |d| d.maxmemory());
+            let maxmemory = state.dbs.get(0).map_or(0, |d| d.maxmemory());
             line("used_memory", &used);
             line("used_memory_human", &human(used));
             line("used_memory_rss", &rss);
@@ -154,7 +154,7 @@ fn section_body(state: &ServerState, section: &str, out: &mut String) {
             line("used_memory_peak_human", &human(peak));
             line("maxmemory", &maxmemory);
             line("maxmemory_human", &human(maxmemory));
-            line("maxmemory_policy", &state.dbs.first().map_or("noeviction", |d| d.maxmemory_policy().as_str()));
+            line("maxmemory_policy", &state.dbs.get(0).map_or("noeviction", |d| d.maxmemory_policy().as_str()));
             line("mem_fragmentation_ratio", &format!("{:.2}", if used == 0 { 0.0 } else { rss as f64 / used as f64 }));
             line("mem_allocator", &"system");
         }
@@ -166,7 +166,7 @@ fn section_body(state: &ServerState, section: &str, out: &mut String) {
             line("rdb_bgsave_in_progress", &u8::from(bg));
             line("rdb_last_save_time", &state.lastsave.load(Ordering::Relaxed));
             line("rdb_last_bgsave_status", &if state.last_save_ok.load(Ordering::Relaxed) { "ok" } else { "err" });
-            line("aof_enabled", &u8::from(state.dbs.first().is_some_and(|d| d.backups().is_some())));
+            line("aof_enabled", &u8::from(state.dbs.get(0).is_some_and(|d| d.backups().is_some())));
             line("aof_rewrite_in_progress", &0);
         }
         "stats" => {
@@ -182,8 +182,8 @@ fn section_body(state: &ServerState, section: &str, out: &mut String) {
             line("evicted_keys", &0);
             line("keyspace_hits", &ld(&s.keyspace_hits));
             line("keyspace_misses", &ld(&s.keyspace_misses));
-            line("pubsub_channels", &state.dbs.first().map_or(0, |d| d.pubsub_channels(None).len()));
-            line("pubsub_patterns", &state.dbs.first().map_or(0, |d| d.pubsub_numpat()));
+            line("pubsub_channels", &state.dbs.get(0).map_or(0, |d| d.pubsub_channels(None).len()));
+            line("pubsub_patterns", &state.dbs.get(0).map_or(0, |d| d.pubsub_numpat()));
             line("tracking_total_keys", &state.tracking.tracked_keys());
             line("total_error_replies", &ld(&s.error_replies));
         }
@@ -235,7 +235,7 @@ fn section_body(state: &ServerState, section: &str, out: &mut String) {
             }
         }
         "keyspace" => {
-            for (i, db) in state.dbs.iter().enumerate() {
+            for (i, db) in state.dbs.all().iter().enumerate() {
                 let keys = db.dbsize();
                 if keys > 0 {
                     line(&format!("db{i}"), &format!("keys={keys},expires={},avg_ttl=0", db.expires_count()));

@@ -9,7 +9,8 @@
 //!   over numbered databases ([`ServerBuilder::databases`], 16 by default;
 //!   they share pub/sub, as Redis's do), `CLIENT` (`ID`, `GETNAME`,
 //!   `SETNAME`, `SETINFO`, `LIST`, `INFO`, `KILL`, `NO-EVICT`, `TRACKING`,
-//!   `CACHING`, `GETREDIR`, `TRACKINGINFO`);
+//!   `CACHING`, `GETREDIR`, `TRACKINGINFO`); `MOVE`, `SWAPDB` and
+//!   `COPY … DB` between the databases (see `databases.rs`);
 //! - transactions: `MULTI`, `EXEC`, `DISCARD`, `WATCH`, `UNWATCH` (see
 //!   `multi.rs` for the guarantees: EXEC holds every other client of the
 //!   server off, WATCH sees every change including expiry);
@@ -74,10 +75,12 @@
 
 mod acl_commands;
 mod admin;
+mod client_cmd;
 mod command_info;
 mod commands;
 pub mod config_cmd;
 mod connection;
+mod databases;
 mod gate;
 mod info;
 mod listen;

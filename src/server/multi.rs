@@ -25,24 +25,56 @@ use std::sync::{Arc, Weak};
 /// Each watched key's watchers (their transactions' dirty flags).
 type Watchers = HashMap<Box<[u8]>, Vec<Weak<AtomicBool>>, ahash::RandomState>;
 
-/// The clients watching each key of one database.
+/// The clients watching each key of one database index.
 pub(crate) struct WatchRegistry {
     keys: Mutex<Watchers>,
+    /// The database at this index (SWAPDB changes it), which this registry
+    /// observes.
+    db: Mutex<Db>,
     /// Whether `keys` is non-empty: the `Db` tells observers of changes
     /// only while someone is interested.
-    db: Db,
     interested: AtomicBool,
 }
 
 impl WatchRegistry {
     pub(crate) fn new(db: &Db) -> Self {
-        WatchRegistry { keys: Mutex::default(), db: db.clone(), interested: AtomicBool::new(false) }
+        WatchRegistry { keys: Mutex::default(), db: Mutex::new(db.clone()), interested: AtomicBool::new(false) }
     }
 
     fn set_interest(&self, any: bool) {
         if self.interested.swap(any, Ordering::Relaxed) != any {
-            self.db.inner.observers.interest(any);
+            self.db.lock().inner.observers.interest(any);
         }
+    }
+
+    /// SWAPDB: aborts the transactions watching a key that exists in `a`
+    /// or in `b` (the two databases swapped), as Redis 7.0 does; the other
+    /// keys stay watched.
+    pub(crate) fn touch_existing(&self, a: &Db, b: &Db) {
+        let mut keys = self.keys.lock();
+        keys.retain(|key, list| {
+            let exists = a.exists(&[key]) > 0 || b.exists(&[key]) > 0;
+            if exists {
+                list.iter().filter_map(Weak::upgrade).for_each(|f| f.store(true, Ordering::Release));
+            }
+            !exists
+        });
+        self.set_interest(!keys.is_empty());
+    }
+
+    /// SWAPDB: this index now holds `db`; the watched keys are observed
+    /// there from now on.
+    pub(crate) fn rebind(self: &Arc<Self>, db: &Db) {
+        let _keys = self.keys.lock();
+        let me: Arc<dyn Observer> = Arc::clone(self) as Arc<dyn Observer>;
+        let mut current = self.db.lock();
+        current.inner.observers.remove(&me);
+        db.observe(&me);
+        if self.interested.load(Ordering::Relaxed) {
+            current.inner.observers.interest(false);
+            db.inner.observers.interest(true);
+        }
+        *current = db.clone();
     }
 
     fn watch(&self, key: &[u8], flag: &Arc<AtomicBool>) {
@@ -133,7 +165,7 @@ impl Transaction {
 
     /// Whether EXEC must abort: a watched key changed, or one that existed
     /// when watched has expired since (expiry is lazy, so it may not have
-    /// been reported yet).
+    /// been reported yet) from the database now at its index.
     pub(crate) fn watch_failed(&self, dbs: &[Db]) -> bool {
         self.dirty.load(Ordering::Acquire)
             || self

@@ -13,8 +13,13 @@
 //! by CONFIG GET; an unknown directive or a wrong number of arguments
 //! fails with Redis's "Bad directive or wrong number of arguments" and the
 //! line it is on. Parsing only records and validates: what this build
-//! cannot do (AUTH, TLS, the Memcached listener, daemonizing) is refused
-//! when the server is made from the options ([`ServerOptions::server_builder`]).
+//! cannot do (TLS without the `tls` feature, daemonizing) is refused when
+//! the server is made from the options ([`ServerOptions::server_builder`]).
+//!
+//! Beyond redis.conf: `memcached-port` adds the Memcached listener, and
+//! `memcached-tls yes` makes it speak TLS (memcached's `-Z`) with the
+//! certificates of `tls-cert-file`, `tls-key-file`, `tls-ca-cert-file` and
+//! `tls-auth-clients`, with or without a `tls-port` for the Redis protocol.
 //!
 //! ```
 //! use embercache::server::options::ServerOptions;
@@ -169,6 +174,10 @@ pub struct ServerOptions {
     pub tls: TlsOptions,
     /// `memcached-port` (0, the default: no Memcached listener).
     pub memcached_port: u16,
+    /// `memcached-tls` (default no): the Memcached listener speaks TLS
+    /// with `tls-cert-file`, `tls-key-file` and, for client certificates,
+    /// `tls-ca-cert-file` and `tls-auth-clients` (as memcached's `-Z`).
+    pub memcached_tls: bool,
     /// `loglevel`.
     pub loglevel: LogLevel,
     /// `logfile` (`None`, written `""`: standard error).
@@ -208,6 +217,7 @@ impl Default for ServerOptions {
             protected_mode: true,
             tls: TlsOptions::default(),
             memcached_port: 0,
+            memcached_tls: false,
             loglevel: LogLevel::Notice,
             logfile: None,
             daemonize: false,

@@ -8,8 +8,8 @@ use super::gate;
 use super::multi::{self, Transaction};
 use super::resp::{Protocol, encode, encode_push, encode_status};
 use super::state::{ClientInfo, CommandStat, Push, ServerState};
-use super::tracking::{self, Running};
-use super::{admin, subscribe};
+use super::tracking::Running;
+use super::{admin, databases, subscribe};
 use crate::db::catalog;
 use crate::db::command::{BLOCKING, Command, WRITE, lookup};
 use crate::db::pubsub::Subscription;
@@ -43,7 +43,12 @@ pub(crate) struct Session {
     pub(crate) state: Arc<ServerState>,
     pub(crate) info: Arc<ClientInfo>,
     pub(crate) client: ClientState,
+    /// The selected database's index.
     pub(crate) db: usize,
+    /// The selected database, as of generation `handle_gen` of the table
+    /// (see [`Databases::refresh`](super::databases::Databases::refresh)).
+    handle: Db,
+    handle_gen: u64,
     pub(crate) tx: Transaction,
     pub(crate) sub: Option<Subscription>,
     /// CLIENT CACHING yes/no for the next command (OPTIN/OPTOUT tracking).
@@ -73,8 +78,10 @@ struct Counts {
 }
 
 /// `Db` commands the session answers itself (SELECT changes the
-/// connection's database; FLUSHALL empties every database, not one).
-const SERVER_OVERRIDES: &[&str] = &["select", "flushall"];
+/// connection's database; FLUSHALL empties every database, not one;
+/// COPY may name another database, MOVE and SWAPDB always do
+/// ([`databases`]).
+const SERVER_OVERRIDES: &[&str] = &["select", "flushall", "copy"];
 
 /// Commands allowed in RESP2 while subscribed.
 const SUBSCRIBED_OK: &[&str] =
@@ -124,11 +131,14 @@ fn lower(name: &[u8]) -> String {
 impl Session {
     pub(crate) fn new(state: Arc<ServerState>, info: Arc<ClientInfo>) -> Self {
         let client = ClientState::new(info.id, &state.config.acl);
+        let (handle, handle_gen) = state.dbs.handle(0).unwrap_or_else(|| (Db::new(), u64::MAX));
         Session {
             state,
             info,
             client,
             db: 0,
+            handle,
+            handle_gen,
             tx: Transaction::default(),
             sub: None,
             caching: None,
@@ -189,9 +199,22 @@ impl Session {
         self.client.proto
     }
 
-    /// The selected database.
+    /// The selected database, as of the last [`Session::refresh`].
     pub(crate) fn current(&self) -> &Db {
-        &self.state.dbs[self.db]
+        &self.handle
+    }
+
+    /// Follows a SWAPDB: the handle of the selected database is read again
+    /// if the table changed. Inside the gate (or EXEC), no SWAPDB runs
+    /// until the command ends.
+    pub(crate) fn refresh(&mut self) {
+        self.state.dbs.refresh(self.db, &mut self.handle, &mut self.handle_gen);
+    }
+
+    /// The selected database read from the table now (for commands that
+    /// cannot refresh the handle, holding the gate through `&self`).
+    pub(crate) fn current_now(&self) -> Db {
+        self.state.dbs.get(self.db).unwrap_or_else(|| self.handle.clone())
     }
 
     pub(crate) fn subscriptions(&self) -> usize {
@@ -257,6 +280,7 @@ impl Session {
             }
             "reset" => self.reset(),
             "select" => self.select(&args),
+            "move" | "swapdb" | "copy" => self.between_databases(&lname, &args),
             "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" => {
                 subscribe::run(self, &lname, &args, out);
                 return Next::Done;
@@ -277,12 +301,13 @@ impl Session {
                 Some(reply) => reply,
                 None => match commands::handle(&args, &mut self.client) {
                     Some(reply) => {
-                        if lname == "hello" || lname == "client" {
+                        if lname == "hello" {
                             *self.info.name.lock() = self.client.name.clone();
                         }
                         reply
                     }
                     None if lookup(name).is_some_and(|c| c.flags & BLOCKING != 0) => {
+                        self.refresh();
                         return Next::Block(self.current().clone(), args);
                     }
                     None => self.execute(&args),
@@ -306,9 +331,10 @@ impl Session {
     fn execute(&mut self, args: &[Vec<u8>]) -> Reply {
         let start = Instant::now();
         let reply = {
-            let _inside = self.enter_gate();
+            let _inside = (!self.in_exec).then(|| self.state.gate.enter(&self.info.busy));
+            self.state.dbs.refresh(self.db, &mut self.handle, &mut self.handle_gen);
             let _me = Running::enter(self.info.id);
-            self.current().execute(args)
+            self.handle.execute(args)
         };
         self.after(args, &reply, start);
         reply
@@ -320,6 +346,27 @@ impl Session {
         (!self.in_exec).then(|| self.state.gate.enter(&self.info.busy))
     }
 
+    /// Closes the gate, waiting for every other client's command to end
+    /// (EXEC, SWAPDB); inside EXEC this client holds it already.
+    pub(crate) fn close_gate(&self) -> Option<gate::Closed<'_>> {
+        (!self.in_exec)
+            .then(|| self.state.gate.close(&self.info.busy, || self.state.clients.lock().values().cloned().collect()))
+    }
+
+    /// MOVE, SWAPDB and COPY, with the bookkeeping of a write.
+    fn between_databases(&mut self, lname: &str, args: &[Vec<u8>]) -> Reply {
+        let start = Instant::now();
+        let reply = databases::run(self, lname, args);
+        if lname == "copy" {
+            self.after(args, &reply, start);
+        } else if !reply.is_error() {
+            self.counts.changes += 1;
+        }
+        // After a SWAPDB (of this client's database, perhaps).
+        self.refresh();
+        reply
+    }
+
     /// The fast path for a `Db` command outside transactions and pub/sub:
     /// one table lookup, the gate, the command, local bookkeeping.
     fn execute_fast(&mut self, cmd: &'static Command, args: &[&[u8]]) -> Reply {
@@ -329,9 +376,10 @@ impl Session {
         let reply = {
             // The command's keys expire against that same reading.
             let _now = crate::time::PinnedNow::pin(start);
-            let _inside = self.enter_gate();
+            let _inside = (!self.in_exec).then(|| self.state.gate.enter(&self.info.busy));
+            self.state.dbs.refresh(self.db, &mut self.handle, &mut self.handle_gen);
             let _me = Running::enter(self.info.id);
-            self.state.dbs[self.db].run_command(cmd, args)
+            self.handle.run_command(cmd, args)
         };
         self.account(cmd, args, &reply, start);
         reply
@@ -481,7 +529,7 @@ impl Session {
         let state = Arc::clone(&self.state);
         let _closed = state.gate.close(&self.info.busy, || state.clients.lock().values().cloned().collect());
         self.in_exec = true;
-        if self.tx.watch_failed(&state.dbs) {
+        if self.tx.watch_failed(&state.dbs.all()) {
             self.in_exec = false;
             self.end_multi();
             return multi::aborted();
@@ -502,9 +550,11 @@ impl Session {
     fn run_queued(&mut self, args: Vec<Vec<u8>>, scratch: &mut Vec<u8>) -> Reply {
         let lname = lower(&args[0]);
         let start = Instant::now();
+        self.refresh();
         let reply = match lname.as_str() {
             "select" => self.select(&args),
             "unwatch" => Reply::OK,
+            "move" | "swapdb" | "copy" => return self.between_databases(&lname, &args),
             "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" => {
                 // Their replies are push-like arrays; keep the first.
                 scratch.clear();
@@ -538,6 +588,7 @@ impl Session {
         if self.tx.in_multi() {
             return Reply::Error("ERR WATCH inside MULTI is not allowed".into());
         }
+        self.refresh();
         let db = self.current().clone();
         self.tx.watch(&self.state.watches, &db, self.db, &args[1..]);
         Reply::OK
@@ -552,12 +603,19 @@ impl Session {
             Some(i) if i < 0 || i as u64 >= self.state.dbs.len() as u64 => {
                 Reply::Error("ERR DB index is out of range".into())
             }
-            Some(i) => {
-                self.db = usize::try_from(i).unwrap_or(0);
-                self.info.db.store(self.db, Ordering::Relaxed);
-                Reply::OK
-            }
+            Some(i) => self.select_index(usize::try_from(i).unwrap_or(0)),
         }
+    }
+
+    /// Selects database `index` (a valid one).
+    fn select_index(&mut self, index: usize) -> Reply {
+        if let Some((handle, generation)) = self.state.dbs.handle(index) {
+            self.db = index;
+            self.handle = handle;
+            self.handle_gen = generation;
+        }
+        self.info.db.store(self.db, Ordering::Relaxed);
+        Reply::OK
     }
 
     /// RESET: back to a new connection's state.
@@ -574,8 +632,7 @@ impl Session {
         self.tracking_optin = false;
         self.tracking_optout = false;
         self.tracking = false;
-        self.db = 0;
-        self.info.db.store(0, Ordering::Relaxed);
+        self.select_index(0);
         self.client.proto = Protocol::Resp2;
         self.client.name = None;
         // Back to the default user, unauthenticated if it has a password.
@@ -646,9 +703,4 @@ fn arity_ok(arity: i32, n: usize) -> bool {
 
 fn clip(b: &[u8]) -> String {
     String::from_utf8_lossy(&b[..b.len().min(128)]).into_owned()
-}
-
-/// Whether a tracking mode sends to this session itself.
-pub(crate) fn self_mode(session: &Session, bcast: bool, prefixes: Vec<Vec<u8>>, noloop: bool) -> tracking::Mode {
-    tracking::Mode { bcast, prefixes, noloop, target: Arc::downgrade(&session.info), redirect: false }
 }

@@ -257,7 +257,8 @@ pub(crate) struct Runtime {
 
 /// Everything the connections of one server share.
 pub(crate) struct ServerState {
-    pub(crate) dbs: Vec<Db>,
+    /// The numbered databases (SWAPDB swaps two).
+    pub(crate) dbs: super::databases::Databases,
     pub(crate) config: Arc<Config>,
     pub(crate) runtime: RwLock<Runtime>,
     pub(crate) clients: Mutex<HashMap<u64, Arc<ClientInfo>>>,
@@ -270,7 +271,7 @@ pub(crate) struct ServerState {
     /// Commands pass it while they run; EXEC closes it, so no other
     /// client's command runs in the middle of a transaction.
     pub(crate) gate: super::gate::Gate,
-    /// One WATCH registry per database.
+    /// One WATCH registry per database index.
     pub(crate) watches: Vec<Arc<WatchRegistry>>,
     pub(crate) tracking: Arc<Tracking>,
     pub(crate) started: Instant,
@@ -330,7 +331,7 @@ impl ServerState {
         }
         Arc::new(ServerState {
             runtime: RwLock::new(Runtime { timeout_secs: config.timeout_secs, slowlog_max_len, extra }),
-            dbs,
+            dbs: super::databases::Databases::new(dbs),
             config,
             clients: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),

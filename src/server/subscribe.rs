@@ -25,6 +25,8 @@ pub(crate) fn run(session: &mut Session, name: &str, args: &[Vec<u8>], out: &mut
         super::resp::encode(e, proto, out);
         return;
     }
+    // The databases share pub/sub: any one serves.
+    let db = session.current().clone();
     let sub = session.sub.get_or_insert_with(|| {
         let info = Arc::downgrade(&session.info);
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
@@ -32,7 +34,7 @@ pub(crate) fn run(session: &mut Session, name: &str, args: &[Vec<u8>], out: &mut
                 info.wake.notify_one();
             }
         });
-        Subscription::with_wake(&session.state.dbs[0], QUEUE_LIMIT, Some(wake))
+        Subscription::with_wake(&db, QUEUE_LIMIT, Some(wake))
     });
     let kind = name.to_string();
     let confirm = |sub: &Subscription, name: Option<&[u8]>, out: &mut Vec<u8>| {

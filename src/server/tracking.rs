@@ -20,7 +20,7 @@ use crate::db::{Db, Reply};
 use parking_lot::Mutex;
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 
 thread_local! {
     /// The client whose command this thread is running (for NOLOOP).
@@ -53,6 +53,14 @@ pub(crate) struct Mode {
     pub(crate) target: Weak<ClientInfo>,
     /// Whether the target gets RESP2 pub/sub messages rather than pushes.
     pub(crate) redirect: bool,
+}
+
+impl Mode {
+    /// A mode whose messages go to the tracking client `info` itself (no
+    /// REDIRECT).
+    pub(crate) fn to_self(info: &Arc<ClientInfo>, bcast: bool, prefixes: Vec<Vec<u8>>, noloop: bool) -> Mode {
+        Mode { bcast, prefixes, noloop, target: Arc::downgrade(info), redirect: false }
+    }
 }
 
 #[derive(Default)]

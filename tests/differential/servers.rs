@@ -64,10 +64,11 @@ impl RedisServer {
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).expect("temporary directory");
             let child = Command::new(bin)
-                // One database, as the embercache server here: COPY … DB 1 and SELECT 1
-                // fail alike. hz 500: blocking commands time out within a few
+                // Two databases, as the embercache server here: SELECT, MOVE,
+                // SWAPDB and COPY … DB between 0 and 1, and 2 out of range.
+                // hz 500: blocking commands time out within a few
                 // milliseconds (at the default 10, about 100).
-                .args(["--save", "", "--appendonly", "no", "--databases", "1", "--hz", "500", "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no", "--databases", "2", "--hz", "500", "--bind", "127.0.0.1"])
                 .arg("--port")
                 .arg(port.to_string())
                 .arg("--dir")
@@ -139,9 +140,8 @@ pub(crate) struct EmberServer {
 impl EmberServer {
     pub(crate) fn start() -> EmberServer {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
-        // One database, as the reference redis-server is started with (COPY … DB n
-        // and MOVE between databases are not served yet).
-        let server = Server::builder().bind("127.0.0.1:0").databases(1).build().expect("bind a loopback port");
+        // Two databases, as the reference redis-server is started with.
+        let server = Server::builder().bind("127.0.0.1:0").databases(2).build().expect("bind a loopback port");
         let handle = {
             let _enter = rt.enter();
             server.spawn(Db::new()).expect("spawn the server")

@@ -696,47 +696,52 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
     ], ..doc::DOC },
     // 125: monitor
     CommandDoc { summary: "Listen for all requests received by the server in real time", since: "1.0.0", group: "server", complexity: "", ..doc::DOC },
-    // 126: mset
+    // 126: move
+    CommandDoc { summary: "Move a key to another database", since: "1.0.0", group: "generic", complexity: "O(1)", arguments: &[
+        Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
+        Arg { name: "db", kind: Integer, ..doc::ARG },
+    ], ..doc::DOC },
+    // 127: mset
     CommandDoc { summary: "Set multiple keys to multiple values", since: "1.0.1", group: "string", complexity: "O(N) where N is the number of keys to set.", arguments: &[
         Arg { name: "key_value", kind: Block, flags: doc::MULTIPLE, args: &[
             Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
             Arg { name: "value", kind: Str, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 127: msetnx
+    // 128: msetnx
     CommandDoc { summary: "Set multiple keys to multiple values, only if none of the keys exist", since: "1.0.1", group: "string", complexity: "O(N) where N is the number of keys to set.", arguments: &[
         Arg { name: "key_value", kind: Block, flags: doc::MULTIPLE, args: &[
             Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
             Arg { name: "value", kind: Str, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 128: multi
+    // 129: multi
     CommandDoc { summary: "Mark the start of a transaction block", since: "1.2.0", group: "transactions", complexity: "O(1)", ..doc::DOC },
-    // 129: object
+    // 130: object
     CommandDoc { summary: "A container for object introspection commands", since: "2.2.3", group: "generic", complexity: "Depends on subcommand.", ..doc::DOC },
-    // 130: object|encoding
+    // 131: object|encoding
     CommandDoc { summary: "Inspect the internal encoding of a Redis object", since: "2.2.3", group: "generic", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 131: object|freq
+    // 132: object|freq
     CommandDoc { summary: "Get the logarithmic access frequency counter of a Redis object", since: "4.0.0", group: "generic", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 132: object|help
+    // 133: object|help
     CommandDoc { summary: "Show helpful text about the different subcommands", since: "6.2.0", group: "generic", complexity: "O(1)", ..doc::DOC },
-    // 133: object|idletime
+    // 134: object|idletime
     CommandDoc { summary: "Get the time since a Redis object was last accessed", since: "2.2.3", group: "generic", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 134: object|refcount
+    // 135: object|refcount
     CommandDoc { summary: "Get the number of references to the value of the key", since: "2.2.3", group: "generic", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 135: persist
+    // 136: persist
     CommandDoc { summary: "Remove the expiration from a key", since: "2.2.0", group: "generic", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 136: pexpire
+    // 137: pexpire
     CommandDoc { summary: "Set a key's time to live in milliseconds", since: "2.6.0", group: "generic", complexity: "O(1)", history: &[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "milliseconds", kind: Integer, ..doc::ARG },
@@ -747,7 +752,7 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "lt", kind: PureToken, token: Some("LT"), ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 137: pexpireat
+    // 138: pexpireat
     CommandDoc { summary: "Set the expiration for a key as a UNIX timestamp specified in milliseconds", since: "2.6.0", group: "generic", complexity: "O(1)", history: &[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "unix-time-milliseconds", kind: UnixTime, ..doc::ARG },
@@ -758,143 +763,143 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "lt", kind: PureToken, token: Some("LT"), ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 138: pexpiretime
+    // 139: pexpiretime
     CommandDoc { summary: "Get the expiration Unix timestamp for a key in milliseconds", since: "7.0.0", group: "generic", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 139: pfadd
+    // 140: pfadd
     CommandDoc { summary: "Adds the specified elements to the specified HyperLogLog.", since: "2.8.9", group: "hyperloglog", complexity: "O(1) to add every element.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "element", kind: Str, flags: doc::OPTIONAL | doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 140: pfcount
+    // 141: pfcount
     CommandDoc { summary: "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).", since: "2.8.9", group: "hyperloglog", complexity: "O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 141: pfmerge
+    // 142: pfmerge
     CommandDoc { summary: "Merge N different HyperLogLogs into a single one.", since: "2.8.9", group: "hyperloglog", complexity: "O(N) to merge N HyperLogLogs, but with high constant times.", arguments: &[
         Arg { name: "destkey", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "sourcekey", kind: Key, key_spec_index: Some(1), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 142: ping
+    // 143: ping
     CommandDoc { summary: "Ping the server", since: "1.0.0", group: "connection", complexity: "O(1)", arguments: &[
         Arg { name: "message", kind: Str, flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 143: psetex
+    // 144: psetex
     CommandDoc { summary: "Set the value and expiration in milliseconds of a key", since: "2.6.0", group: "string", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "milliseconds", kind: Integer, ..doc::ARG },
         Arg { name: "value", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 144: psubscribe
+    // 145: psubscribe
     CommandDoc { summary: "Listen for messages published to channels matching the given patterns", since: "2.0.0", group: "pubsub", complexity: "O(N) where N is the number of patterns the client is already subscribed to.", arguments: &[
         Arg { name: "pattern", kind: Block, flags: doc::MULTIPLE, args: &[
             Arg { name: "pattern", kind: Pattern, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 145: pttl
+    // 146: pttl
     CommandDoc { summary: "Get the time to live for a key in milliseconds", since: "2.6.0", group: "generic", complexity: "O(1)", history: &[("2.8.0", "Added the -2 reply.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 146: publish
+    // 147: publish
     CommandDoc { summary: "Post a message to a channel", since: "2.0.0", group: "pubsub", complexity: "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).", arguments: &[
         Arg { name: "channel", kind: Str, ..doc::ARG },
         Arg { name: "message", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 147: pubsub
+    // 148: pubsub
     CommandDoc { summary: "A container for Pub/Sub commands", since: "2.8.0", group: "pubsub", complexity: "Depends on subcommand.", ..doc::DOC },
-    // 148: pubsub|channels
+    // 149: pubsub|channels
     CommandDoc { summary: "List active channels", since: "2.8.0", group: "pubsub", complexity: "O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)", arguments: &[
         Arg { name: "pattern", kind: Pattern, flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 149: pubsub|help
+    // 150: pubsub|help
     CommandDoc { summary: "Show helpful text about the different subcommands", since: "6.2.0", group: "pubsub", complexity: "O(1)", ..doc::DOC },
-    // 150: pubsub|numpat
+    // 151: pubsub|numpat
     CommandDoc { summary: "Get the count of unique patterns pattern subscriptions", since: "2.8.0", group: "pubsub", complexity: "O(1)", ..doc::DOC },
-    // 151: pubsub|numsub
+    // 152: pubsub|numsub
     CommandDoc { summary: "Get the count of subscribers for channels", since: "2.8.0", group: "pubsub", complexity: "O(N) for the NUMSUB subcommand, where N is the number of requested channels", arguments: &[
         Arg { name: "channel", kind: Str, flags: doc::OPTIONAL | doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 152: pubsub|shardchannels
+    // 153: pubsub|shardchannels
     CommandDoc { summary: "List active shard channels", since: "7.0.0", group: "pubsub", complexity: "O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).", arguments: &[
         Arg { name: "pattern", kind: Pattern, flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 153: pubsub|shardnumsub
+    // 154: pubsub|shardnumsub
     CommandDoc { summary: "Get the count of subscribers for shard channels", since: "7.0.0", group: "pubsub", complexity: "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels", arguments: &[
         Arg { name: "shardchannel", kind: Str, flags: doc::OPTIONAL | doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 154: punsubscribe
+    // 155: punsubscribe
     CommandDoc { summary: "Stop listening for messages posted to channels matching the given patterns", since: "2.0.0", group: "pubsub", complexity: "O(N+M) where N is the number of patterns the client is already subscribed and M is the number of total patterns subscribed in the system (by any client).", arguments: &[
         Arg { name: "pattern", kind: Pattern, flags: doc::OPTIONAL | doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 155: quit
+    // 156: quit
     CommandDoc { summary: "Close the connection", since: "1.0.0", group: "connection", complexity: "O(1)", ..doc::DOC },
-    // 156: randomkey
+    // 157: randomkey
     CommandDoc { summary: "Return a random key from the keyspace", since: "1.0.0", group: "generic", complexity: "O(1)", ..doc::DOC },
-    // 157: rename
+    // 158: rename
     CommandDoc { summary: "Rename a key", since: "1.0.0", group: "generic", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "newkey", kind: Key, key_spec_index: Some(1), ..doc::ARG },
     ], ..doc::DOC },
-    // 158: renamenx
+    // 159: renamenx
     CommandDoc { summary: "Rename a key, only if the new key does not exist", since: "1.0.0", group: "generic", complexity: "O(1)", history: &[("3.2.0", "The command no longer returns an error when source and destination names are the same.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "newkey", kind: Key, key_spec_index: Some(1), ..doc::ARG },
     ], ..doc::DOC },
-    // 159: reset
+    // 160: reset
     CommandDoc { summary: "Reset the connection", since: "6.2.0", group: "connection", complexity: "O(1)", ..doc::DOC },
-    // 160: rpop
+    // 161: rpop
     CommandDoc { summary: "Remove and get the last elements in a list", since: "1.0.0", group: "list", complexity: "O(N) where N is the number of elements returned", history: &[("6.2.0", "Added the `count` argument.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "count", kind: Integer, since: Some("6.2.0"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 161: rpoplpush
+    // 162: rpoplpush
     CommandDoc { summary: "Remove the last element in a list, prepend it to another list and return it", since: "1.2.0", group: "list", complexity: "O(1)", doc_flags: doc::DEPRECATED, deprecated_since: Some("6.2.0"), replaced_by: Some("`LMOVE` with the `RIGHT` and `LEFT` arguments"), arguments: &[
         Arg { name: "source", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "destination", kind: Key, key_spec_index: Some(1), ..doc::ARG },
     ], ..doc::DOC },
-    // 162: rpush
+    // 163: rpush
     CommandDoc { summary: "Append one or multiple elements to a list", since: "1.0.0", group: "list", complexity: "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", history: &[("2.4.0", "Accepts multiple `element` arguments.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "element", kind: Str, flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 163: rpushx
+    // 164: rpushx
     CommandDoc { summary: "Append an element to a list, only if the list exists", since: "2.2.0", group: "list", complexity: "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", history: &[("4.0.0", "Accepts multiple `element` arguments.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "element", kind: Str, flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 164: sadd
+    // 165: sadd
     CommandDoc { summary: "Add one or more members to a set", since: "1.0.0", group: "set", complexity: "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", history: &[("2.4.0", "Accepts multiple `member` arguments.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "member", kind: Str, flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 165: save
+    // 166: save
     CommandDoc { summary: "Synchronously save the dataset to disk", since: "1.0.0", group: "server", complexity: "O(N) where N is the total number of keys in all databases", ..doc::DOC },
-    // 166: scan
+    // 167: scan
     CommandDoc { summary: "Incrementally iterate the keys space", since: "2.8.0", group: "generic", complexity: "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", history: &[("6.0.0", "Added the `TYPE` subcommand.")], arguments: &[
         Arg { name: "cursor", kind: Integer, ..doc::ARG },
         Arg { name: "pattern", kind: Pattern, token: Some("MATCH"), flags: doc::OPTIONAL, ..doc::ARG },
         Arg { name: "count", kind: Integer, token: Some("COUNT"), flags: doc::OPTIONAL, ..doc::ARG },
         Arg { name: "type", kind: Str, token: Some("TYPE"), since: Some("6.0.0"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 167: scard
+    // 168: scard
     CommandDoc { summary: "Get the number of members in a set", since: "1.0.0", group: "set", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 168: sdiff
+    // 169: sdiff
     CommandDoc { summary: "Subtract multiple sets", since: "1.0.0", group: "set", complexity: "O(N) where N is the total number of elements in all given sets.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 169: sdiffstore
+    // 170: sdiffstore
     CommandDoc { summary: "Subtract multiple sets and store the resulting set in a key", since: "1.0.0", group: "set", complexity: "O(N) where N is the total number of elements in all given sets.", arguments: &[
         Arg { name: "destination", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "key", kind: Key, key_spec_index: Some(1), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 170: select
+    // 171: select
     CommandDoc { summary: "Change the selected database for the current connection", since: "1.0.0", group: "connection", complexity: "O(1)", arguments: &[
         Arg { name: "index", kind: Integer, ..doc::ARG },
     ], ..doc::DOC },
-    // 171: set
+    // 172: set
     CommandDoc { summary: "Set the string value of a key", since: "1.0.0", group: "string", complexity: "O(1)", history: &[("2.6.12", "Added the `EX`, `PX`, `NX` and `XX` options."), ("6.0.0", "Added the `KEEPTTL` option."), ("6.2.0", "Added the `GET`, `EXAT` and `PXAT` option."), ("7.0.0", "Allowed the `NX` and `GET` options to be used together.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "value", kind: Str, ..doc::ARG },
@@ -911,30 +916,30 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "keepttl", kind: PureToken, token: Some("KEEPTTL"), since: Some("6.0.0"), ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 172: setbit
+    // 173: setbit
     CommandDoc { summary: "Sets or clears the bit at offset in the string value stored at key", since: "2.2.0", group: "bitmap", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "offset", kind: Integer, ..doc::ARG },
         Arg { name: "value", kind: Integer, ..doc::ARG },
     ], ..doc::DOC },
-    // 173: setex
+    // 174: setex
     CommandDoc { summary: "Set the value and expiration of a key", since: "2.0.0", group: "string", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "seconds", kind: Integer, ..doc::ARG },
         Arg { name: "value", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 174: setnx
+    // 175: setnx
     CommandDoc { summary: "Set the value of a key, only if the key does not exist", since: "1.0.0", group: "string", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "value", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 175: setrange
+    // 176: setrange
     CommandDoc { summary: "Overwrite part of a string at key starting at the specified offset", since: "2.2.0", group: "string", complexity: "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "offset", kind: Integer, ..doc::ARG },
         Arg { name: "value", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 176: shutdown
+    // 177: shutdown
     CommandDoc { summary: "Synchronously save the dataset to disk and then shut down the server", since: "1.0.0", group: "server", complexity: "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", history: &[("7.0.0", "Added the `NOW`, `FORCE` and `ABORT` modifiers.")], arguments: &[
         Arg { name: "nosave_save", kind: OneOf, flags: doc::OPTIONAL, args: &[
             Arg { name: "nosave", kind: PureToken, token: Some("NOSAVE"), ..doc::ARG },
@@ -944,127 +949,132 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
         Arg { name: "force", kind: PureToken, token: Some("FORCE"), since: Some("7.0.0"), flags: doc::OPTIONAL, ..doc::ARG },
         Arg { name: "abort", kind: PureToken, token: Some("ABORT"), since: Some("7.0.0"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 177: sinter
+    // 178: sinter
     CommandDoc { summary: "Intersect multiple sets", since: "1.0.0", group: "set", complexity: "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 178: sintercard
+    // 179: sintercard
     CommandDoc { summary: "Intersect multiple sets and return the cardinality of the result", since: "7.0.0", group: "set", complexity: "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", arguments: &[
         Arg { name: "numkeys", kind: Integer, ..doc::ARG },
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
         Arg { name: "limit", kind: Integer, token: Some("LIMIT"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 179: sinterstore
+    // 180: sinterstore
     CommandDoc { summary: "Intersect multiple sets and store the resulting set in a key", since: "1.0.0", group: "set", complexity: "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", arguments: &[
         Arg { name: "destination", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "key", kind: Key, key_spec_index: Some(1), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 180: sismember
+    // 181: sismember
     CommandDoc { summary: "Determine if a given value is a member of a set", since: "1.0.0", group: "set", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "member", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 181: slowlog
+    // 182: slowlog
     CommandDoc { summary: "A container for slow log commands", since: "2.2.12", group: "server", complexity: "Depends on subcommand.", ..doc::DOC },
-    // 182: slowlog|get
+    // 183: slowlog|get
     CommandDoc { summary: "Get the slow log's entries", since: "2.2.12", group: "server", complexity: "O(N) where N is the number of entries returned", history: &[("4.0.0", "Added client IP address, port and name to the reply.")], arguments: &[
         Arg { name: "count", kind: Integer, flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 183: slowlog|help
+    // 184: slowlog|help
     CommandDoc { summary: "Show helpful text about the different subcommands", since: "6.2.0", group: "server", complexity: "O(1)", ..doc::DOC },
-    // 184: slowlog|len
+    // 185: slowlog|len
     CommandDoc { summary: "Get the slow log's length", since: "2.2.12", group: "server", complexity: "O(1)", ..doc::DOC },
-    // 185: slowlog|reset
+    // 186: slowlog|reset
     CommandDoc { summary: "Clear all entries from the slow log", since: "2.2.12", group: "server", complexity: "O(N) where N is the number of entries in the slowlog", ..doc::DOC },
-    // 186: smembers
+    // 187: smembers
     CommandDoc { summary: "Get all the members in a set", since: "1.0.0", group: "set", complexity: "O(N) where N is the set cardinality.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 187: smismember
+    // 188: smismember
     CommandDoc { summary: "Returns the membership associated with the given elements for a set", since: "6.2.0", group: "set", complexity: "O(N) where N is the number of elements being checked for membership", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "member", kind: Str, flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 188: smove
+    // 189: smove
     CommandDoc { summary: "Move a member from one set to another", since: "1.0.0", group: "set", complexity: "O(1)", arguments: &[
         Arg { name: "source", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "destination", kind: Key, key_spec_index: Some(1), ..doc::ARG },
         Arg { name: "member", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 189: spop
+    // 190: spop
     CommandDoc { summary: "Remove and return one or multiple random members from a set", since: "1.0.0", group: "set", complexity: "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.", history: &[("3.2.0", "Added the `count` argument.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "count", kind: Integer, since: Some("3.2.0"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 190: srandmember
+    // 191: srandmember
     CommandDoc { summary: "Get one or multiple random members from a set", since: "1.0.0", group: "set", complexity: "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.", history: &[("2.6.0", "Added the optional `count` argument.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "count", kind: Integer, since: Some("2.6.0"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 191: srem
+    // 192: srem
     CommandDoc { summary: "Remove one or more members from a set", since: "1.0.0", group: "set", complexity: "O(N) where N is the number of members to be removed.", history: &[("2.4.0", "Accepts multiple `member` arguments.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "member", kind: Str, flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 192: sscan
+    // 193: sscan
     CommandDoc { summary: "Incrementally iterate Set elements", since: "2.8.0", group: "set", complexity: "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "cursor", kind: Integer, ..doc::ARG },
         Arg { name: "pattern", kind: Pattern, token: Some("MATCH"), flags: doc::OPTIONAL, ..doc::ARG },
         Arg { name: "count", kind: Integer, token: Some("COUNT"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 193: strlen
+    // 194: strlen
     CommandDoc { summary: "Get the length of the value stored in a key", since: "2.2.0", group: "string", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 194: subscribe
+    // 195: subscribe
     CommandDoc { summary: "Listen for messages published to the given channels", since: "2.0.0", group: "pubsub", complexity: "O(N) where N is the number of channels to subscribe to.", arguments: &[
         Arg { name: "channel", kind: Str, flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 195: substr
+    // 196: substr
     CommandDoc { summary: "Get a substring of the string stored at a key", since: "1.0.0", group: "string", complexity: "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.", doc_flags: doc::DEPRECATED, deprecated_since: Some("2.0.0"), replaced_by: Some("`GETRANGE`"), arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "start", kind: Integer, ..doc::ARG },
         Arg { name: "end", kind: Integer, ..doc::ARG },
     ], ..doc::DOC },
-    // 196: sunion
+    // 197: sunion
     CommandDoc { summary: "Add multiple sets", since: "1.0.0", group: "set", complexity: "O(N) where N is the total number of elements in all given sets.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 197: sunionstore
+    // 198: sunionstore
     CommandDoc { summary: "Add multiple sets and store the resulting set in a key", since: "1.0.0", group: "set", complexity: "O(N) where N is the total number of elements in all given sets.", arguments: &[
         Arg { name: "destination", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "key", kind: Key, key_spec_index: Some(1), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 198: time
+    // 199: swapdb
+    CommandDoc { summary: "Swaps two Redis databases", since: "4.0.0", group: "server", complexity: "O(N) where N is the count of clients watching or blocking on keys from both databases.", arguments: &[
+        Arg { name: "index1", kind: Integer, ..doc::ARG },
+        Arg { name: "index2", kind: Integer, ..doc::ARG },
+    ], ..doc::DOC },
+    // 200: time
     CommandDoc { summary: "Return the current server time", since: "2.6.0", group: "server", complexity: "O(1)", ..doc::DOC },
-    // 199: touch
+    // 201: touch
     CommandDoc { summary: "Alters the last access time of a key(s). Returns the number of existing keys specified.", since: "3.2.1", group: "generic", complexity: "O(N) where N is the number of keys that will be touched.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 200: ttl
+    // 202: ttl
     CommandDoc { summary: "Get the time to live for a key in seconds", since: "1.0.0", group: "generic", complexity: "O(1)", history: &[("2.8.0", "Added the -2 reply.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 201: type
+    // 203: type
     CommandDoc { summary: "Determine the type stored at key", since: "1.0.0", group: "generic", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 202: unlink
+    // 204: unlink
     CommandDoc { summary: "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", since: "4.0.0", group: "generic", complexity: "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 203: unsubscribe
+    // 205: unsubscribe
     CommandDoc { summary: "Stop listening for messages posted to the given channels", since: "2.0.0", group: "pubsub", complexity: "O(N) where N is the number of clients already subscribed to a channel.", arguments: &[
         Arg { name: "channel", kind: Str, flags: doc::OPTIONAL | doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 204: unwatch
+    // 206: unwatch
     CommandDoc { summary: "Forget about all watched keys", since: "2.2.0", group: "transactions", complexity: "O(1)", ..doc::DOC },
-    // 205: watch
+    // 207: watch
     CommandDoc { summary: "Watch the given keys to determine execution of the MULTI/EXEC block", since: "2.2.0", group: "transactions", complexity: "O(1) for every key.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 206: zadd
+    // 208: zadd
     CommandDoc { summary: "Add one or more members to a sorted set, or update its score if it already exists", since: "1.2.0", group: "sorted-set", complexity: "O(log(N)) for each item added, where N is the number of elements in the sorted set.", history: &[("2.4.0", "Accepts multiple elements."), ("3.0.2", "Added the `XX`, `NX`, `CH` and `INCR` options."), ("6.2.0", "Added the `GT` and `LT` options.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "condition", kind: OneOf, since: Some("3.0.2"), flags: doc::OPTIONAL, args: &[
@@ -1082,35 +1092,35 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "member", kind: Str, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 207: zcard
+    // 209: zcard
     CommandDoc { summary: "Get the number of members in a sorted set", since: "1.2.0", group: "sorted-set", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
     ], ..doc::DOC },
-    // 208: zcount
+    // 210: zcount
     CommandDoc { summary: "Count the members in a sorted set with scores within the given values", since: "2.0.0", group: "sorted-set", complexity: "O(log(N)) with N being the number of elements in the sorted set.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "min", kind: Double, ..doc::ARG },
         Arg { name: "max", kind: Double, ..doc::ARG },
     ], ..doc::DOC },
-    // 209: zdiff
+    // 211: zdiff
     CommandDoc { summary: "Subtract multiple sorted sets", since: "6.2.0", group: "sorted-set", complexity: "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.", arguments: &[
         Arg { name: "numkeys", kind: Integer, ..doc::ARG },
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
         Arg { name: "withscores", kind: PureToken, token: Some("WITHSCORES"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 210: zdiffstore
+    // 212: zdiffstore
     CommandDoc { summary: "Subtract multiple sorted sets and store the resulting sorted set in a new key", since: "6.2.0", group: "sorted-set", complexity: "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.", arguments: &[
         Arg { name: "destination", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "numkeys", kind: Integer, ..doc::ARG },
         Arg { name: "key", kind: Key, key_spec_index: Some(1), flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 211: zincrby
+    // 213: zincrby
     CommandDoc { summary: "Increment the score of a member in a sorted set", since: "1.2.0", group: "sorted-set", complexity: "O(log(N)) where N is the number of elements in the sorted set.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "increment", kind: Integer, ..doc::ARG },
         Arg { name: "member", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 212: zinter
+    // 214: zinter
     CommandDoc { summary: "Intersect multiple sorted sets", since: "6.2.0", group: "sorted-set", complexity: "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.", arguments: &[
         Arg { name: "numkeys", kind: Integer, ..doc::ARG },
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
@@ -1122,13 +1132,13 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
         ], ..doc::ARG },
         Arg { name: "withscores", kind: PureToken, token: Some("WITHSCORES"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 213: zintercard
+    // 215: zintercard
     CommandDoc { summary: "Intersect multiple sorted sets and return the cardinality of the result", since: "7.0.0", group: "sorted-set", complexity: "O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.", arguments: &[
         Arg { name: "numkeys", kind: Integer, ..doc::ARG },
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
         Arg { name: "limit", kind: Integer, token: Some("LIMIT"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 214: zinterstore
+    // 216: zinterstore
     CommandDoc { summary: "Intersect multiple sorted sets and store the resulting sorted set in a new key", since: "2.0.0", group: "sorted-set", complexity: "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.", arguments: &[
         Arg { name: "destination", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "numkeys", kind: Integer, ..doc::ARG },
@@ -1140,13 +1150,13 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "max", kind: PureToken, token: Some("MAX"), ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 215: zlexcount
+    // 217: zlexcount
     CommandDoc { summary: "Count the number of members in a sorted set between a given lexicographical range", since: "2.8.9", group: "sorted-set", complexity: "O(log(N)) with N being the number of elements in the sorted set.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "min", kind: Str, ..doc::ARG },
         Arg { name: "max", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 216: zmpop
+    // 218: zmpop
     CommandDoc { summary: "Remove and return members with scores in a sorted set", since: "7.0.0", group: "sorted-set", complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", arguments: &[
         Arg { name: "numkeys", kind: Integer, ..doc::ARG },
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
@@ -1156,22 +1166,22 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
         ], ..doc::ARG },
         Arg { name: "count", kind: Integer, token: Some("COUNT"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 217: zmscore
+    // 219: zmscore
     CommandDoc { summary: "Get the score associated with the given members in a sorted set", since: "6.2.0", group: "sorted-set", complexity: "O(N) where N is the number of members being requested.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "member", kind: Str, flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 218: zpopmax
+    // 220: zpopmax
     CommandDoc { summary: "Remove and return members with the highest scores in a sorted set", since: "5.0.0", group: "sorted-set", complexity: "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "count", kind: Integer, flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 219: zpopmin
+    // 221: zpopmin
     CommandDoc { summary: "Remove and return members with the lowest scores in a sorted set", since: "5.0.0", group: "sorted-set", complexity: "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "count", kind: Integer, flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 220: zrandmember
+    // 222: zrandmember
     CommandDoc { summary: "Get one or multiple random elements from a sorted set", since: "6.2.0", group: "sorted-set", complexity: "O(N) where N is the number of elements returned", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "options", kind: Block, flags: doc::OPTIONAL, args: &[
@@ -1179,7 +1189,7 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "withscores", kind: PureToken, token: Some("WITHSCORES"), flags: doc::OPTIONAL, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 221: zrange
+    // 223: zrange
     CommandDoc { summary: "Return a range of members in a sorted set", since: "1.2.0", group: "sorted-set", complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.", history: &[("6.2.0", "Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "start", kind: Str, ..doc::ARG },
@@ -1195,7 +1205,7 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
         ], ..doc::ARG },
         Arg { name: "withscores", kind: PureToken, token: Some("WITHSCORES"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 222: zrangebylex
+    // 224: zrangebylex
     CommandDoc { summary: "Return a range of members in a sorted set, by lexicographical range", since: "2.8.9", group: "sorted-set", complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", doc_flags: doc::DEPRECATED, deprecated_since: Some("6.2.0"), replaced_by: Some("`ZRANGE` with the `BYLEX` argument"), arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "min", kind: Str, ..doc::ARG },
@@ -1205,7 +1215,7 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "count", kind: Integer, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 223: zrangebyscore
+    // 225: zrangebyscore
     CommandDoc { summary: "Return a range of members in a sorted set, by score", since: "1.0.5", group: "sorted-set", complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", doc_flags: doc::DEPRECATED, deprecated_since: Some("6.2.0"), replaced_by: Some("`ZRANGE` with the `BYSCORE` argument"), history: &[("2.0.0", "Added the `WITHSCORES` modifier.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "min", kind: Double, ..doc::ARG },
@@ -1216,7 +1226,7 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "count", kind: Integer, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 224: zrangestore
+    // 226: zrangestore
     CommandDoc { summary: "Store a range of members from sorted set into another key", since: "6.2.0", group: "sorted-set", complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.", arguments: &[
         Arg { name: "dst", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "src", kind: Key, key_spec_index: Some(1), ..doc::ARG },
@@ -1232,43 +1242,43 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "count", kind: Integer, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 225: zrank
+    // 227: zrank
     CommandDoc { summary: "Determine the index of a member in a sorted set", since: "2.0.0", group: "sorted-set", complexity: "O(log(N))", history: &[("7.2.0", "Added the optional `WITHSCORE` argument.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "member", kind: Str, ..doc::ARG },
         Arg { name: "withscore", kind: PureToken, token: Some("WITHSCORE"), since: Some("7.2.0"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 226: zrem
+    // 228: zrem
     CommandDoc { summary: "Remove one or more members from a sorted set", since: "1.2.0", group: "sorted-set", complexity: "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.", history: &[("2.4.0", "Accepts multiple elements.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "member", kind: Str, flags: doc::MULTIPLE, ..doc::ARG },
     ], ..doc::DOC },
-    // 227: zremrangebylex
+    // 229: zremrangebylex
     CommandDoc { summary: "Remove all members in a sorted set between the given lexicographical range", since: "2.8.9", group: "sorted-set", complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "min", kind: Str, ..doc::ARG },
         Arg { name: "max", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 228: zremrangebyrank
+    // 230: zremrangebyrank
     CommandDoc { summary: "Remove all members in a sorted set within the given indexes", since: "2.0.0", group: "sorted-set", complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "start", kind: Integer, ..doc::ARG },
         Arg { name: "stop", kind: Integer, ..doc::ARG },
     ], ..doc::DOC },
-    // 229: zremrangebyscore
+    // 231: zremrangebyscore
     CommandDoc { summary: "Remove all members in a sorted set within the given scores", since: "1.2.0", group: "sorted-set", complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "min", kind: Double, ..doc::ARG },
         Arg { name: "max", kind: Double, ..doc::ARG },
     ], ..doc::DOC },
-    // 230: zrevrange
+    // 232: zrevrange
     CommandDoc { summary: "Return a range of members in a sorted set, by index, with scores ordered from high to low", since: "1.2.0", group: "sorted-set", complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.", doc_flags: doc::DEPRECATED, deprecated_since: Some("6.2.0"), replaced_by: Some("`ZRANGE` with the `REV` argument"), arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "start", kind: Integer, ..doc::ARG },
         Arg { name: "stop", kind: Integer, ..doc::ARG },
         Arg { name: "withscores", kind: PureToken, token: Some("WITHSCORES"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 231: zrevrangebylex
+    // 233: zrevrangebylex
     CommandDoc { summary: "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.", since: "2.8.9", group: "sorted-set", complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", doc_flags: doc::DEPRECATED, deprecated_since: Some("6.2.0"), replaced_by: Some("`ZRANGE` with the `REV` and `BYLEX` arguments"), arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "max", kind: Str, ..doc::ARG },
@@ -1278,7 +1288,7 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "count", kind: Integer, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 232: zrevrangebyscore
+    // 234: zrevrangebyscore
     CommandDoc { summary: "Return a range of members in a sorted set, by score, with scores ordered from high to low", since: "2.2.0", group: "sorted-set", complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", doc_flags: doc::DEPRECATED, deprecated_since: Some("6.2.0"), replaced_by: Some("`ZRANGE` with the `REV` and `BYSCORE` arguments"), history: &[("2.1.6", "`min` and `max` can be exclusive.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "max", kind: Double, ..doc::ARG },
@@ -1289,25 +1299,25 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
             Arg { name: "count", kind: Integer, ..doc::ARG },
         ], ..doc::ARG },
     ], ..doc::DOC },
-    // 233: zrevrank
+    // 235: zrevrank
     CommandDoc { summary: "Determine the index of a member in a sorted set, with scores ordered from high to low", since: "2.0.0", group: "sorted-set", complexity: "O(log(N))", history: &[("7.2.0", "Added the optional `WITHSCORE` argument.")], arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "member", kind: Str, ..doc::ARG },
         Arg { name: "withscore", kind: PureToken, token: Some("WITHSCORE"), since: Some("7.2.0"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 234: zscan
+    // 236: zscan
     CommandDoc { summary: "Incrementally iterate sorted sets elements and associated scores", since: "2.8.0", group: "sorted-set", complexity: "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "cursor", kind: Integer, ..doc::ARG },
         Arg { name: "pattern", kind: Pattern, token: Some("MATCH"), flags: doc::OPTIONAL, ..doc::ARG },
         Arg { name: "count", kind: Integer, token: Some("COUNT"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 235: zscore
+    // 237: zscore
     CommandDoc { summary: "Get the score associated with the given member in a sorted set", since: "1.2.0", group: "sorted-set", complexity: "O(1)", arguments: &[
         Arg { name: "key", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "member", kind: Str, ..doc::ARG },
     ], ..doc::DOC },
-    // 236: zunion
+    // 238: zunion
     CommandDoc { summary: "Add multiple sorted sets", since: "6.2.0", group: "sorted-set", complexity: "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.", arguments: &[
         Arg { name: "numkeys", kind: Integer, ..doc::ARG },
         Arg { name: "key", kind: Key, key_spec_index: Some(0), flags: doc::MULTIPLE, ..doc::ARG },
@@ -1319,7 +1329,7 @@ pub(super) static DOCS: [CommandDoc; COUNT] = [
         ], ..doc::ARG },
         Arg { name: "withscores", kind: PureToken, token: Some("WITHSCORES"), flags: doc::OPTIONAL, ..doc::ARG },
     ], ..doc::DOC },
-    // 237: zunionstore
+    // 239: zunionstore
     CommandDoc { summary: "Add multiple sorted sets and store the resulting sorted set in a new key", since: "2.0.0", group: "sorted-set", complexity: "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.", arguments: &[
         Arg { name: "destination", kind: Key, key_spec_index: Some(0), ..doc::ARG },
         Arg { name: "numkeys", kind: Integer, ..doc::ARG },

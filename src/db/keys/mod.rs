@@ -8,11 +8,14 @@
 //! (EXISTS, TYPE, TTL, OBJECT, …) do not count as an access, as Redis's
 //! `LOOKUP_NOTOUCH`; TOUCH does.
 //!
-//! There is one database, 0: SELECT 0 and COPY … DB 0 work, any other index
-//! is out of range.
+//! A `Db` is one database, 0: SELECT 0 and COPY … DB 0 work, any other
+//! index is out of range. Between keyspaces (the server's numbered
+//! databases), [`Db::move_to`] and [`Db::copy_to`] ([`across`]) move and copy
+//! keys.
 
 // `pub(super)` so that `db` can re-export the option types:
 // `pub use keys::{CopyOptions, expire::{ExpireCondition, KeyTtl}, scan::ScanOptions};`
+mod across;
 pub(super) mod expire;
 mod object;
 pub(super) mod scan;

@@ -39,6 +39,24 @@ fn noreply_at(t: &Tokens<'_>, n: usize) -> bool {
     t.len() == n && t.last().is_some_and(|l| *l == b"noreply")
 }
 
+/// The prelude `incr`, `decr` and `touch` share (`<cmd> <key> <arg>
+/// [noreply]`): checks the arity (`ERROR`) and the key (`CLIENT_ERROR bad
+/// command line format`, unless noreply). `Some((key, arg, noreply))` to go
+/// on; `None` when the reply is already in `out`.
+fn key_and_arg<'t>(t: &Tokens<'t>, out: &mut Vec<u8>) -> Option<(&'t [u8], &'t [u8], bool)> {
+    if !(3..=4).contains(&t.len()) {
+        out.extend_from_slice(replies::ERROR);
+        return None;
+    }
+    let noreply = noreply_at(t, 4);
+    let key = t.get(1).copied().unwrap_or_default();
+    if !valid_key(key) {
+        say(out, noreply, replies::BAD_FORMAT);
+        return None;
+    }
+    Some((key, t.get(2).copied().unwrap_or_default(), noreply))
+}
+
 /// The reply to a failed write.
 pub(super) fn error_reply(e: &DbError) -> &'static [u8] {
     match e {
@@ -179,17 +197,8 @@ impl Session {
 
     /// `incr` and `decr`.
     pub(super) fn arith(&mut self, t: &Tokens<'_>, incr: bool, out: &mut Vec<u8>) -> Step {
-        if !(3..=4).contains(&t.len()) {
-            out.extend_from_slice(replies::ERROR);
-            return Step::Done(0);
-        }
-        let noreply = noreply_at(t, 4);
-        let key = t.get(1).copied().unwrap_or_default();
-        if !valid_key(key) {
-            say(out, noreply, replies::BAD_FORMAT);
-            return Step::Done(0);
-        }
-        let Some(delta) = t.get(2).and_then(|d| parse_u64(d)) else {
+        let Some((key, delta, noreply)) = key_and_arg(t, out) else { return Step::Done(0) };
+        let Some(delta) = parse_u64(delta) else {
             say(out, noreply, b"CLIENT_ERROR invalid numeric delta argument\r\n");
             return Step::Done(0);
         };
@@ -253,17 +262,8 @@ impl Session {
 
     /// `touch <key> <exptime> [noreply]`.
     pub(super) fn touch(&mut self, t: &Tokens<'_>, out: &mut Vec<u8>) -> Step {
-        if !(3..=4).contains(&t.len()) {
-            out.extend_from_slice(replies::ERROR);
-            return Step::Done(0);
-        }
-        let noreply = noreply_at(t, 4);
-        let key = t.get(1).copied().unwrap_or_default();
-        if !valid_key(key) {
-            say(out, noreply, replies::BAD_FORMAT);
-            return Step::Done(0);
-        }
-        let Some(exptime) = t.get(2).and_then(|e| parse_i64(e)) else {
+        let Some((key, exptime, noreply)) = key_and_arg(t, out) else { return Step::Done(0) };
+        let Some(exptime) = parse_i64(exptime) else {
             say(out, noreply, replies::INVALID_EXPTIME);
             return Step::Done(0);
         };

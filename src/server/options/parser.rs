@@ -147,6 +147,7 @@ impl Parser {
                 });
             }
             "memcached-port" => o.memcached_port = port(one()?)?,
+            "memcached-tls" => o.memcached_tls = yes_no(one()?)?,
             "loglevel" => {
                 let level = LogLevel::parse(one()?)
                     .ok_or("argument(s) must be one of the following: debug, verbose, notice, warning, nothing")?;

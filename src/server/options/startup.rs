@@ -1,7 +1,7 @@
 //! From [`ServerOptions`] to a running server: the [`ServerBuilder`], the
 //! databases loaded from `dir`, and the refusal of what this build cannot
-//! do yet, each in a small function of its own so it is easy to connect
-//! when the feature lands (AUTH/ACL, TLS, the Memcached listener).
+//! do (TLS without the `tls` feature, `daemonize yes`), each part (AUTH/ACL,
+//! TLS, the Memcached listener) in a small function of its own.
 
 use super::ServerOptions;
 use crate::db::{BackupOptions, Db};
@@ -224,18 +224,20 @@ fn apply_security(opts: &ServerOptions, mut builder: ServerBuilder) -> Result<Se
     Ok(builder)
 }
 
-/// TLS (`tls-port`, `tls-cert-file`, …): refused while this build has no
-/// TLS listener.
+/// TLS (`tls-port`, `tls-cert-file`, …, and `memcached-tls`): one
+/// certificate configuration for the Redis protocol's TLS listener and the
+/// Memcached listener; either needs `tls-cert-file` and `tls-key-file`.
 #[cfg(feature = "tls")]
-fn apply_tls(opts: &ServerOptions, builder: ServerBuilder) -> Result<ServerBuilder, StartupError> {
+fn apply_tls(opts: &ServerOptions, mut builder: ServerBuilder) -> Result<ServerBuilder, StartupError> {
     use super::TlsAuthClients;
     use crate::server::tls::{ClientAuth, TlsConfig};
     let tls = &opts.tls;
-    if tls.port == 0 {
+    if tls.port == 0 && !opts.memcached_tls {
         return Ok(builder);
     }
+    let option = if tls.port != 0 { "tls-port" } else { "memcached-tls" };
     let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) else {
-        return Err(StartupError::NotSupported { option: "tls-port", why: "needs tls-cert-file and tls-key-file" });
+        return Err(StartupError::NotSupported { option, why: "needs tls-cert-file and tls-key-file" });
     };
     let mut config = TlsConfig::from_pem_files(cert, key, tls.ca_cert_file.as_deref()).map_err(StartupError::Tls)?;
     if let Some(auth) = tls.auth_clients {
@@ -245,23 +247,36 @@ fn apply_tls(opts: &ServerOptions, builder: ServerBuilder) -> Result<ServerBuild
             TlsAuthClients::Optional => ClientAuth::Optional,
         });
     }
-    Ok(builder.tls(config).tls_bind(opts.address(tls.port)))
+    builder = builder.tls(config);
+    if tls.port != 0 {
+        builder = builder.tls_bind(opts.address(tls.port));
+    }
+    Ok(builder.memcached_tls(opts.memcached_tls))
 }
 
 #[cfg(not(feature = "tls"))]
 fn apply_tls(opts: &ServerOptions, builder: ServerBuilder) -> Result<ServerBuilder, StartupError> {
+    const NO_TLS: &str =
+        "this build has no TLS listener (build with the `tls` feature), or terminate TLS in front of the server";
     if opts.tls.port != 0 {
-        return Err(StartupError::NotSupported {
-            option: "tls-port",
-            why: "this build has no TLS listener (build with the `tls` feature), or terminate TLS in front of the server",
-        });
+        return Err(StartupError::NotSupported { option: "tls-port", why: NO_TLS });
+    }
+    if opts.memcached_tls {
+        return Err(StartupError::NotSupported { option: "memcached-tls", why: NO_TLS });
     }
     Ok(builder)
 }
 
-/// The Memcached listener (`memcached-port`): refused while this build has none.
+/// The Memcached listener (`memcached-port`; over TLS with `memcached-tls`,
+/// see [`apply_tls`]).
 fn apply_memcached(opts: &ServerOptions, builder: ServerBuilder) -> Result<ServerBuilder, StartupError> {
     if opts.memcached_port == 0 {
+        if opts.memcached_tls {
+            return Err(StartupError::NotSupported {
+                option: "memcached-tls",
+                why: "needs memcached-port (the Memcached listener to secure)",
+            });
+        }
         return Ok(builder);
     }
     Ok(builder.memcached_bind(opts.address(opts.memcached_port)))

@@ -231,6 +231,68 @@ fn security_tls_and_memcached_options_reach_the_builder() {
     assert!(text_err("tls-auth-clients sometimes").2.contains("optional"));
 }
 
+/// `memcached-tls yes` (memcached's `-Z`): the Memcached listener over TLS
+/// with the `tls-*` certificate files; refused without them, without a
+/// Memcached port, and in a build without TLS.
+#[test]
+fn memcached_tls_option() {
+    let refused = |a: &[&str]| match args(a).server_builder() {
+        Err(StartupError::NotSupported { option, why }) => (option, why),
+        other => panic!("{a:?}: {other:?}"),
+    };
+    assert!(!ServerOptions::default().memcached_tls);
+    assert!(args(&["--memcached-tls", "YES"]).memcached_tls);
+    assert!(!text("memcached-tls no").memcached_tls);
+    assert_eq!(text_err("memcached-tls sometimes").2, "argument must be 'yes' or 'no'");
+    assert!(args(&["--memcached-port", "11311", "--memcached-tls", "no"]).server_builder().is_ok());
+    let (option, why) = refused(&["--memcached-port", "11311", "--memcached-tls", "yes"]);
+    assert_eq!(option, "memcached-tls");
+    if cfg!(feature = "tls") {
+        assert_eq!(why, "needs tls-cert-file and tls-key-file");
+    } else {
+        assert!(why.contains("`tls` feature"), "{why}");
+    }
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn memcached_tls_uses_the_tls_certificate_files() {
+    let dir = temp_dir("memcached-tls");
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap().self_signed(&key).unwrap();
+    let (cert_file, key_file) = (dir.join("server.crt"), dir.join("server.key"));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let (cert_file, key_file) = (cert_file.to_str().unwrap(), key_file.to_str().unwrap());
+    let with_files = |more: &[&str]| {
+        let mut a = vec!["--tls-cert-file", cert_file, "--tls-key-file", key_file, "--tls-auth-clients", "no"];
+        a.extend_from_slice(more);
+        args(&a).server_builder()
+    };
+    let b = with_files(&["--memcached-port", "0", "--memcached-tls", "yes"]);
+    assert!(matches!(b, Err(StartupError::NotSupported { option: "memcached-tls", .. })), "{b:?}");
+    let b = with_files(&["--memcached-port", "11311", "--memcached-tls", "yes"]).unwrap();
+    assert!(b.memcached_tls && b.tls.is_some(), "the Memcached listener gets the certificates");
+    assert_eq!(b.tls_addr, None, "no tls-port: no TLS listener for the Redis protocol");
+    assert_eq!(b.memcached_addr.as_deref(), Some("127.0.0.1:11311"));
+    // It binds: the certificate and key load into an acceptor.
+    let server = b.bind("127.0.0.1:0").memcached_bind("127.0.0.1:0").build().unwrap();
+    assert!(server.memcached_addr().unwrap().is_some() && server.tls_addr().is_none());
+    // Both listeners share the one certificate configuration.
+    let b = with_files(&["--tls-port", "6390", "--memcached-port", "11311", "--memcached-tls", "yes"]).unwrap();
+    assert!(b.memcached_tls && b.tls_addr.as_deref() == Some("127.0.0.1:6390"));
+    // Unreadable files fail the start with the TLS error.
+    let b = args(&["--tls-cert-file", "/nonexistent.crt", "--tls-key-file", "/nonexistent.key"])
+        .server_builder()
+        .map(|_| ());
+    assert!(b.is_ok(), "the files alone are inert");
+    let mut o = args(&["--tls-cert-file", "/nonexistent.crt", "--tls-key-file", "/nonexistent.key"]);
+    o.memcached_port = 11311;
+    o.memcached_tls = true;
+    assert!(matches!(o.server_builder(), Err(StartupError::Tls(_))));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn databases_load_their_snapshots() {
     let dir = temp_dir("load");
