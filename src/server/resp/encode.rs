@@ -12,13 +12,10 @@ pub enum Protocol {
     Resp3,
 }
 
-/// Appends `reply` to `out` in `proto`'s encoding, after giving it that
-/// protocol's shape ([`Reply::into_resp2_shape`] / [`Reply::into_resp3_shape`]).
+/// Appends `reply` to `out` in `proto`'s encoding, in that protocol's
+/// shape ([`Reply::into_resp2_shape`] / [`Reply::into_resp3_shape`]),
+/// written as it goes rather than converted first.
 pub fn encode(reply: Reply, proto: Protocol, out: &mut Vec<u8>) {
-    let reply = match proto {
-        Protocol::Resp2 => reply.into_resp2_shape(),
-        Protocol::Resp3 => reply.into_resp3_shape(),
-    };
     write(&reply, proto, out);
 }
 
@@ -62,9 +59,16 @@ fn write(reply: &Reply, proto: Protocol, out: &mut Vec<u8>) {
             header(out, if resp3 { b'~' } else { b'*' }, items.len());
             items.iter().for_each(|r| write(r, proto, out));
         }
+        // RESP3: an array of two-element arrays; RESP2: one flat array.
+        Reply::Pairs(pairs) if resp3 => {
+            header(out, b'*', pairs.len());
+            for (k, v) in pairs {
+                out.extend_from_slice(b"*2\r\n");
+                write(k, proto, out);
+                write(v, proto, out);
+            }
+        }
         Reply::Map(pairs) | Reply::Pairs(pairs) => {
-            // `Pairs` does not survive the shape conversion; encoded as a
-            // map here only if a caller skipped it.
             if resp3 {
                 header(out, b'%', pairs.len());
             } else {
@@ -81,13 +85,6 @@ fn write(reply: &Reply, proto: Protocol, out: &mut Vec<u8>) {
 /// Appends a push message of `items`: RESP3's push type (`>`), or an
 /// array in RESP2 (pub/sub messages, invalidations).
 pub fn encode_push(items: Vec<Reply>, proto: Protocol, out: &mut Vec<u8>) {
-    let items: Vec<Reply> = items
-        .into_iter()
-        .map(|r| match proto {
-            Protocol::Resp2 => r.into_resp2_shape(),
-            Protocol::Resp3 => r.into_resp3_shape(),
-        })
-        .collect();
     header(out, if proto == Protocol::Resp3 { b'>' } else { b'*' }, items.len());
     items.iter().for_each(|r| write(r, proto, out));
 }

@@ -195,3 +195,18 @@ fn encoded_commands_parse_back() {
     encode_command(&args, &mut buf);
     assert_eq!(parse_all(&buf).unwrap(), (vec![args], buf.len()));
 }
+
+#[test]
+fn pairs_are_written_in_each_protocols_shape_at_any_depth() {
+    use Protocol::{Resp2, Resp3};
+    let pair = |a: &str, b: f64| (Reply::bulk(a), Reply::Double(b));
+    let nested = Reply::Array(vec![
+        Reply::Pairs(vec![pair("a", 1.0), pair("b", -2.5)]),
+        Reply::Map(vec![(Reply::bulk("k"), Reply::Pairs(vec![pair("c", 3.0)]))]),
+        Reply::Set(vec![Reply::Pairs(vec![]), Reply::Integer(4)]),
+        Reply::Pairs(vec![(Reply::Pairs(vec![pair("d", 0.5)]), Reply::Null)]),
+    ]);
+    // Written directly, as the shape conversions would have made it.
+    assert_eq!(enc(nested.clone(), Resp2), enc(nested.clone().into_resp2_shape(), Resp2));
+    assert_eq!(enc(nested.clone(), Resp3), enc(nested.into_resp3_shape(), Resp3));
+}
