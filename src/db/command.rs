@@ -3,7 +3,7 @@
 //! at least `n`), flags, and the function that parses its arguments and
 //! calls the typed method.
 
-use super::{Db, DbError, Reply};
+use super::{Db, DbError, Reply, ReplyOut};
 use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -25,7 +25,15 @@ pub struct Command {
     /// [`WRITE`], [`DENYOOM`], [`BLOCKING`].
     pub flags: u8,
     pub(crate) run: fn(&Db, &[&[u8]]) -> Reply,
+    /// The same command writing its reply as it reads the value (to a
+    /// server's output buffer, with no [`Reply`] built in between); `run`
+    /// then builds its `Reply` through [`ReplyBuilder`]. For the commands
+    /// whose replies are long arrays.
+    pub(crate) stream: Option<StreamFn>,
 }
+
+/// See [`Command::stream`].
+pub(crate) type StreamFn = fn(&Db, &[&[u8]], &mut dyn ReplyOut);
 
 impl Command {
     /// Whether `n` arguments (counting the name) fit the arity.
@@ -131,6 +139,16 @@ impl Db {
             return e.into();
         }
         (cmd.run)(self, args)
+    }
+
+    /// [`Db::run_command`] writing the reply to `out`: streamed for the
+    /// commands that can (see [`Command::stream`]), else built and handed
+    /// over whole.
+    pub(crate) fn run_command_to(&self, cmd: &'static Command, args: &[&[u8]], out: &mut dyn ReplyOut) {
+        match cmd.stream {
+            Some(stream) if cmd.arity_ok(args.len()) && cmd.flags & DENYOOM == 0 => stream(self, args, out),
+            _ => out.reply(self.run_command(cmd, args)),
+        }
     }
 }
 

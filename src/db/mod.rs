@@ -62,6 +62,7 @@ pub use keys::scan::ScanOptions;
 pub use list::{End, InsertPosition, List, LposOptions};
 pub use persist::backups::{BackupOptions, BackupStats, Backups, RecoveryReport};
 pub use reply::{Reply, format_double};
+pub(crate) use reply::{ReplyBuilder, ReplyOut};
 pub use set::Set;
 pub use string::{Expiration, GetExOption, SetCondition, SetOptions, SetOutcome};
 pub use value::Value;

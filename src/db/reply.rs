@@ -269,3 +269,97 @@ mod tests {
         }
     }
 }
+
+/// Where a streamed command writes its reply (see
+/// [`Command::stream`](super::command::Command::stream)): a server's output
+/// buffer, or a [`ReplyBuilder`]. The calls describe one reply: an array
+/// announces its length, then that many elements follow.
+pub(crate) trait ReplyOut {
+    /// An array of `len` elements follows.
+    fn array(&mut self, len: usize);
+    /// A bulk string.
+    fn bulk(&mut self, bytes: &[u8]);
+    /// Any other reply (or element).
+    fn reply(&mut self, reply: Reply);
+}
+
+/// A [`ReplyOut`] that builds the [`Reply`].
+#[derive(Debug, Default)]
+pub(crate) struct ReplyBuilder {
+    /// Arrays being filled: the length announced, the elements so far.
+    open: Vec<(usize, Vec<Reply>)>,
+    done: Option<Reply>,
+}
+
+impl ReplyBuilder {
+    /// The reply `write` describes.
+    pub(crate) fn build(write: impl FnOnce(&mut dyn ReplyOut)) -> Reply {
+        let mut b = ReplyBuilder::default();
+        write(&mut b);
+        match (b.done, b.open.is_empty()) {
+            (Some(reply), true) => reply,
+            _ => Reply::Error("ERR internal error: a reply was left incomplete".into()),
+        }
+    }
+
+    fn push(&mut self, mut reply: Reply) {
+        loop {
+            let Some((want, items)) = self.open.last_mut() else {
+                self.done = Some(reply);
+                return;
+            };
+            items.push(reply);
+            if items.len() < *want {
+                return;
+            }
+            let Some((_, items)) = self.open.pop() else { return };
+            reply = Reply::Array(items);
+        }
+    }
+}
+
+impl ReplyOut for ReplyBuilder {
+    fn array(&mut self, len: usize) {
+        if len == 0 {
+            self.push(Reply::Array(Vec::new()));
+        } else {
+            // Capacity grows with what arrives, not with what was announced.
+            self.open.push((len, Vec::with_capacity(len.min(1024))));
+        }
+    }
+
+    fn bulk(&mut self, bytes: &[u8]) {
+        self.push(Reply::Bulk(bytes.to_vec()));
+    }
+
+    fn reply(&mut self, reply: Reply) {
+        self.push(reply);
+    }
+}
+
+#[cfg(test)]
+mod builder_tests {
+    use super::*;
+
+    #[test]
+    fn builds_nested_arrays_as_announced() {
+        let reply = ReplyBuilder::build(|o| {
+            o.array(3);
+            o.bulk(b"a");
+            o.array(2);
+            o.reply(Reply::Integer(1));
+            o.array(0);
+            o.reply(Reply::Null);
+        });
+        let want = Reply::Array(vec![
+            Reply::bulk("a"),
+            Reply::Array(vec![Reply::Integer(1), Reply::Array(vec![])]),
+            Reply::Null,
+        ]);
+        assert_eq!(reply, want);
+        assert_eq!(ReplyBuilder::build(|o| o.bulk(b"x")), Reply::bulk("x"));
+        // An array short of its elements is an error, not a panic.
+        assert!(ReplyBuilder::build(|o| o.array(2)).is_error());
+        assert!(ReplyBuilder::build(|_| {}).is_error());
+    }
+}

@@ -6,7 +6,7 @@ use super::acl_commands::{self, Admit};
 use super::commands::{self, ClientState};
 use super::gate;
 use super::multi::{self, Transaction};
-use super::resp::{Protocol, encode, encode_push, encode_status};
+use super::resp::{Outcome, Protocol, RespOut, encode, encode_push, encode_status};
 use super::state::{ClientInfo, CommandStat, Push, ServerState};
 use super::tracking::Running;
 use super::{admin, databases, subscribe};
@@ -236,11 +236,10 @@ impl Session {
             if !self.admit(args, out) {
                 return Next::Done;
             }
-            let reply = self.execute_fast(cmd, args);
-            if reply.is_error() {
+            let outcome = self.execute_fast(cmd, args, &mut RespOut::new(out, self.client.proto));
+            if outcome.error {
                 self.counts.errors += 1;
             }
-            encode(reply, self.client.proto, out);
             return Next::Done;
         }
         self.run_other(args.iter().map(|a| a.to_vec()).collect(), out)
@@ -369,30 +368,31 @@ impl Session {
 
     /// The fast path for a `Db` command outside transactions and pub/sub:
     /// one table lookup, the gate, the command, local bookkeeping.
-    fn execute_fast(&mut self, cmd: &'static Command, args: &[&[u8]]) -> Reply {
+    fn execute_fast(&mut self, cmd: &'static Command, args: &[&[u8]], out: &mut RespOut<'_>) -> Outcome {
         // Timed from the end of the previous command (or the batch's
         // start): one clock read per command.
         let start = self.mark;
-        let reply = {
+        {
             // The command's keys expire against that same reading.
             let _now = crate::time::PinnedNow::pin(start);
             let _inside = (!self.in_exec).then(|| self.state.gate.enter(&self.info.busy));
             self.state.dbs.refresh(self.db, &mut self.handle, &mut self.handle_gen);
             let _me = Running::enter(self.info.id);
-            self.handle.run_command(cmd, args)
-        };
-        self.account(cmd, args, &reply, start);
-        reply
+            self.handle.run_command_to(cmd, args, out);
+        }
+        let outcome = out.outcome();
+        self.account(cmd, args, outcome, start);
+        outcome
     }
 
     /// Bookkeeping after a `Db` command: stats, slow log, tracking.
     pub(crate) fn after(&mut self, args: &[Vec<u8>], reply: &Reply, start: Instant) {
         if let Some(cmd) = args.first().and_then(|n| lookup(n)) {
-            self.account(cmd, args, reply, start);
+            self.account(cmd, args, Outcome::of(reply), start);
         }
     }
 
-    fn account<A: AsRef<[u8]>>(&mut self, cmd: &'static Command, args: &[A], reply: &Reply, start: Instant) {
+    fn account<A: AsRef<[u8]>>(&mut self, cmd: &'static Command, args: &[A], outcome: Outcome, start: Instant) {
         let now = Instant::now();
         self.mark = now;
         let micros = u64::try_from(now.saturating_duration_since(start).as_micros()).unwrap_or(u64::MAX);
@@ -402,20 +402,21 @@ impl Session {
             s.calls += 1;
             s.usec += micros;
             s.latency.record(micros);
-            if reply.is_error() {
+            if outcome.error {
                 s.failed += 1;
             }
         }
         self.state.record_slow(args, micros, &self.info);
         if cmd.flags & WRITE != 0 {
-            if !reply.is_error() {
+            if !outcome.error {
                 self.counts.changes += 1;
             }
         } else {
-            if args.len() > 1 && !reply.is_error() {
-                match reply {
-                    Reply::Null | Reply::NullArray => self.counts.misses += 1,
-                    _ => self.counts.hits += 1,
+            if args.len() > 1 && !outcome.error {
+                if outcome.null {
+                    self.counts.misses += 1;
+                } else {
+                    self.counts.hits += 1;
                 }
             }
             let track = self.tracking

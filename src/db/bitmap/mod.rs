@@ -18,13 +18,13 @@ use super::string::{MAX_STRING_LEN, clamp_range, string_of, string_or_new, to_us
 use super::{Db, DbError, DbResult, Reply};
 
 pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "setbit", arity: 4, flags: WRITE | DENYOOM, run: cmd_setbit },
-    Command { name: "getbit", arity: 3, flags: 0, run: cmd_getbit },
-    Command { name: "bitcount", arity: -2, flags: 0, run: cmd_bitcount },
-    Command { name: "bitpos", arity: -3, flags: 0, run: cmd_bitpos },
-    Command { name: "bitop", arity: -4, flags: WRITE | DENYOOM, run: bitop::cmd_bitop },
-    Command { name: "bitfield", arity: -2, flags: WRITE | DENYOOM, run: bitfield::cmd_bitfield },
-    Command { name: "bitfield_ro", arity: -2, flags: 0, run: bitfield::cmd_bitfield_ro },
+    Command { name: "setbit", arity: 4, flags: WRITE | DENYOOM, run: cmd_setbit, stream: None },
+    Command { name: "getbit", arity: 3, flags: 0, run: cmd_getbit, stream: None },
+    Command { name: "bitcount", arity: -2, flags: 0, run: cmd_bitcount, stream: None },
+    Command { name: "bitpos", arity: -3, flags: 0, run: cmd_bitpos, stream: None },
+    Command { name: "bitop", arity: -4, flags: WRITE | DENYOOM, run: bitop::cmd_bitop, stream: None },
+    Command { name: "bitfield", arity: -2, flags: WRITE | DENYOOM, run: bitfield::cmd_bitfield, stream: None },
+    Command { name: "bitfield_ro", arity: -2, flags: 0, run: bitfield::cmd_bitfield_ro, stream: None },
 ];
 
 /// Bit offsets must be below this: 2^32, the bits of a 512 MB string.

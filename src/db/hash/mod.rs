@@ -19,22 +19,22 @@ use random::{ItemScanOptions, cmd_hrandfield, cmd_hscan};
 use table::{DenseTable, FieldEntry};
 
 pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "hset", arity: -4, flags: WRITE | DENYOOM, run: cmd_hset },
-    Command { name: "hmset", arity: -4, flags: WRITE | DENYOOM, run: cmd_hmset },
-    Command { name: "hsetnx", arity: 4, flags: WRITE | DENYOOM, run: cmd_hsetnx },
-    Command { name: "hget", arity: 3, flags: 0, run: cmd_hget },
-    Command { name: "hmget", arity: -3, flags: 0, run: cmd_hmget },
-    Command { name: "hdel", arity: -3, flags: WRITE, run: cmd_hdel },
-    Command { name: "hexists", arity: 3, flags: 0, run: cmd_hexists },
-    Command { name: "hlen", arity: 2, flags: 0, run: cmd_hlen },
-    Command { name: "hstrlen", arity: 3, flags: 0, run: cmd_hstrlen },
-    Command { name: "hkeys", arity: 2, flags: 0, run: cmd_hkeys },
-    Command { name: "hvals", arity: 2, flags: 0, run: cmd_hvals },
-    Command { name: "hgetall", arity: 2, flags: 0, run: cmd_hgetall },
-    Command { name: "hincrby", arity: 4, flags: WRITE | DENYOOM, run: cmd_hincrby },
-    Command { name: "hincrbyfloat", arity: 4, flags: WRITE | DENYOOM, run: cmd_hincrbyfloat },
-    Command { name: "hrandfield", arity: -2, flags: 0, run: cmd_hrandfield },
-    Command { name: "hscan", arity: -3, flags: 0, run: cmd_hscan },
+    Command { name: "hset", arity: -4, flags: WRITE | DENYOOM, run: cmd_hset, stream: None },
+    Command { name: "hmset", arity: -4, flags: WRITE | DENYOOM, run: cmd_hmset, stream: None },
+    Command { name: "hsetnx", arity: 4, flags: WRITE | DENYOOM, run: cmd_hsetnx, stream: None },
+    Command { name: "hget", arity: 3, flags: 0, run: cmd_hget, stream: None },
+    Command { name: "hmget", arity: -3, flags: 0, run: cmd_hmget, stream: None },
+    Command { name: "hdel", arity: -3, flags: WRITE, run: cmd_hdel, stream: None },
+    Command { name: "hexists", arity: 3, flags: 0, run: cmd_hexists, stream: None },
+    Command { name: "hlen", arity: 2, flags: 0, run: cmd_hlen, stream: None },
+    Command { name: "hstrlen", arity: 3, flags: 0, run: cmd_hstrlen, stream: None },
+    Command { name: "hkeys", arity: 2, flags: 0, run: cmd_hkeys, stream: None },
+    Command { name: "hvals", arity: 2, flags: 0, run: cmd_hvals, stream: None },
+    Command { name: "hgetall", arity: 2, flags: 0, run: cmd_hgetall, stream: None },
+    Command { name: "hincrby", arity: 4, flags: WRITE | DENYOOM, run: cmd_hincrby, stream: None },
+    Command { name: "hincrbyfloat", arity: 4, flags: WRITE | DENYOOM, run: cmd_hincrbyfloat, stream: None },
+    Command { name: "hrandfield", arity: -2, flags: 0, run: cmd_hrandfield, stream: None },
+    Command { name: "hscan", arity: -3, flags: 0, run: cmd_hscan, stream: None },
 ];
 
 /// A field and its value, borrowed from a hash.

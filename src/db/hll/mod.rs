@@ -18,9 +18,9 @@ use super::{Db, DbError, DbResult, Reply, Value};
 use sketch::Encoding;
 
 pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "pfadd", arity: -2, flags: WRITE | DENYOOM, run: cmd_pfadd },
-    Command { name: "pfcount", arity: -2, flags: 0, run: cmd_pfcount },
-    Command { name: "pfmerge", arity: -2, flags: WRITE | DENYOOM, run: cmd_pfmerge },
+    Command { name: "pfadd", arity: -2, flags: WRITE | DENYOOM, run: cmd_pfadd, stream: None },
+    Command { name: "pfcount", arity: -2, flags: 0, run: cmd_pfcount, stream: None },
+    Command { name: "pfmerge", arity: -2, flags: WRITE | DENYOOM, run: cmd_pfmerge, stream: None },
 ];
 
 impl Db {

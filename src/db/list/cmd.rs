@@ -25,7 +25,7 @@ use super::ops::{COUNT_ZERO, NOT_LONG_MIN, NUMKEYS_ZERO, Popped, RANK_ZERO, read
 use super::{End, InsertPosition, LposOptions};
 use crate::db::args::{self, is, parse_i64};
 use crate::db::blocking::parse_timeout;
-use crate::db::{Db, DbError, DbResult, Reply};
+use crate::db::{Db, DbError, DbResult, Reply, ReplyBuilder, ReplyOut};
 
 /// The reply of `r`, built by `ok` on success.
 fn reply<T>(r: DbResult<T>, ok: impl FnOnce(T) -> Reply) -> Reply {
@@ -138,9 +138,21 @@ pub(super) fn rpop(db: &Db, a: &[&[u8]]) -> Reply {
 }
 
 pub(super) fn lrange(db: &Db, a: &[&[u8]]) -> Reply {
-    let start = check!(args::int(a[2]));
-    let stop = check!(args::int(a[3]));
-    reply(db.lrange(a[1], start, stop), items_reply)
+    ReplyBuilder::build(|out| lrange_to(db, a, out))
+}
+
+/// LRANGE written as the list is read (see `Command::stream`).
+pub(super) fn lrange_to(db: &Db, a: &[&[u8]], out: &mut dyn ReplyOut) {
+    let range = args::int(a[2]).and_then(|start| Ok((start, args::int(a[3])?)));
+    let written = range.and_then(|(start, stop)| {
+        db.lrange_with(a[1], start, stop, |items| {
+            out.array(items.len());
+            items.for_each(|item| out.bulk(item));
+        })
+    });
+    if let Err(e) = written {
+        out.reply(e.into());
+    }
 }
 
 pub(super) fn lindex(db: &Db, a: &[&[u8]]) -> Reply {

@@ -162,11 +162,21 @@ impl Db {
     /// LRANGE: the items from `start` to `stop` inclusive (negative indexes
     /// count from the tail; out-of-range ones are clamped).
     pub fn lrange(&self, key: &[u8], start: i64, stop: i64) -> DbResult<Vec<Vec<u8>>> {
-        let items = read_list(self, key, |l| match index_range(start, stop, l.len()) {
-            Some(r) => l.range(r).map(<[u8]>::to_vec).collect(),
-            None => Vec::new(),
-        })?;
-        Ok(items.unwrap_or_default())
+        self.lrange_with(key, start, stop, |items| items.map(<[u8]>::to_vec).collect())
+    }
+
+    /// LRANGE handing the items, as they lie in the list, to `f` under the
+    /// shard's read lock (no items for an absent key).
+    pub(crate) fn lrange_with<R>(
+        &self,
+        key: &[u8],
+        start: i64,
+        stop: i64,
+        mut f: impl FnMut(&mut dyn ExactSizeIterator<Item = &[u8]>) -> R,
+    ) -> DbResult<R> {
+        let found = read_list(self, key, |l| f(&mut l.range(index_range(start, stop, l.len()).unwrap_or(0..0))))?;
+        // Absent: no items.
+        Ok(found.unwrap_or_else(|| f(&mut std::iter::empty())))
     }
 
     /// LINDEX: the item at `index` (negative from the tail), `None` when out

@@ -28,8 +28,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "publish", arity: 3, flags: 0, run: cmd_publish },
-    Command { name: "pubsub", arity: -2, flags: 0, run: cmd_pubsub },
+    Command { name: "publish", arity: 3, flags: 0, run: cmd_publish, stream: None },
+    Command { name: "pubsub", arity: -2, flags: 0, run: cmd_pubsub, stream: None },
 ];
 
 /// A message delivered to a subscriber.

@@ -1,6 +1,6 @@
 //! The reply encoder: a [`Reply`] as RESP2 or RESP3 bytes.
 
-use crate::db::{Reply, format_double};
+use crate::db::{Reply, ReplyOut, format_double};
 
 /// The protocol a connection speaks, switched by `HELLO`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -100,5 +100,55 @@ pub fn encode_command<A: AsRef<[u8]>>(args: &[A], out: &mut Vec<u8>) {
     header(out, b'*', args.len());
     for a in args {
         bulk(out, a.as_ref());
+    }
+}
+
+/// What the session's bookkeeping needs of a reply it no longer holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Outcome {
+    /// An error reply.
+    pub(crate) error: bool,
+    /// A null reply (a miss, for the keyspace statistics).
+    pub(crate) null: bool,
+}
+
+impl Outcome {
+    pub(crate) fn of(reply: &Reply) -> Outcome {
+        Outcome { error: reply.is_error(), null: matches!(reply, Reply::Null | Reply::NullArray) }
+    }
+}
+
+/// A [`ReplyOut`] writing RESP straight into a connection's output buffer,
+/// noting the [`Outcome`] of the reply as a whole.
+pub(crate) struct RespOut<'a> {
+    out: &'a mut Vec<u8>,
+    proto: Protocol,
+    outcome: Option<Outcome>,
+}
+
+impl<'a> RespOut<'a> {
+    pub(crate) fn new(out: &'a mut Vec<u8>, proto: Protocol) -> Self {
+        RespOut { out, proto, outcome: None }
+    }
+
+    pub(crate) fn outcome(&self) -> Outcome {
+        self.outcome.unwrap_or_default()
+    }
+}
+
+impl ReplyOut for RespOut<'_> {
+    fn array(&mut self, len: usize) {
+        self.outcome.get_or_insert_default();
+        header(self.out, b'*', len);
+    }
+
+    fn bulk(&mut self, bytes: &[u8]) {
+        self.outcome.get_or_insert_default();
+        bulk(self.out, bytes);
+    }
+
+    fn reply(&mut self, reply: Reply) {
+        self.outcome.get_or_insert_with(|| Outcome::of(&reply));
+        write(&reply, self.proto, self.out);
     }
 }

@@ -10,6 +10,7 @@ mod parse;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use encode::{Outcome, RespOut};
 pub use encode::{Protocol, encode, encode_command, encode_push, encode_status};
 pub(crate) use parse::split_args as split_inline;
 pub use parse::{
