@@ -5,8 +5,13 @@
 //! persistence, on this host, as the client does.
 //!
 //! ```text
-//! cargo run --release --features server --example server_bench -- [-n 100000] [--rounds 3]
+//! cargo run --release --features server --example server_bench -- [-n 100000] [--pipelined-n N] [--rounds 3]
 //! ```
+//!
+//! `-n` is the request count without pipelining; with `-P 16` the count is
+//! `--pipelined-n`, ten times `-n` by default, so that each test runs for
+//! about as long in both modes (100 000 pipelined requests take under a
+//! tenth of a second, too short to measure anything but start-up).
 //!
 //! Needs `redis-server` and `redis-benchmark` (7.x, for `--csv` latency
 //! percentiles) on the PATH. The embercache-server binary is built (release)
@@ -26,9 +31,11 @@ type Error = Box<dyn std::error::Error>;
 fn main() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);
     let (mut requests, mut rounds) = (100_000u64, 3usize);
+    let mut pipelined_requests = None;
     while let Some(a) = args.next() {
         match a.as_str() {
             "-n" => requests = args.next().ok_or("-n needs a number")?.parse()?,
+            "--pipelined-n" => pipelined_requests = Some(args.next().ok_or("--pipelined-n needs a number")?.parse()?),
             "--rounds" => rounds = args.next().ok_or("--rounds needs a number")?.parse()?,
             other => return Err(format!("unknown argument {other}").into()),
         }
@@ -50,6 +57,7 @@ fn main() -> Result<(), Error> {
     let redis_version = String::from_utf8(Command::new("redis-server").arg("--version").output()?.stdout)?;
 
     for pipeline in [1u32, 16] {
+        let requests = if pipeline == 1 { requests } else { pipelined_requests.unwrap_or(requests * 10) };
         let mut results: [Vec<Vec<Row>>; 2] = [Vec::new(), Vec::new()];
         for round in 0..rounds {
             // Alternate which server goes first, so neither always runs on a warmer machine.

@@ -85,6 +85,7 @@ pub(crate) async fn serve<S>(
                 Next::Block(db, args) => {
                     // The replies before it go out first: the client may
                     // wait on them while this one blocks.
+                    session.release_gate();
                     if !flush(&mut stream, &mut out, &session, &mut shutdown).await {
                         return;
                     }
@@ -100,6 +101,7 @@ pub(crate) async fn serve<S>(
                 break;
             }
         }
+        session.release_gate();
         buf.drain(..start);
         session.flush_stats();
         if !session.drain_pushes(&mut out) || !flush(&mut stream, &mut out, &session, &mut shutdown).await {

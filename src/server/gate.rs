@@ -29,7 +29,16 @@ pub(crate) struct Inside<'a>(&'a Busy);
 
 impl Drop for Inside<'_> {
     fn drop(&mut self) {
-        self.0.0.store(false, Ordering::SeqCst);
+        self.0.leave();
+    }
+}
+
+impl Busy {
+    /// Leaves the gate entered with [`Gate::hold`] (or by an [`Inside`]).
+    /// Only the entry needs the full barrier; the exit publishes the
+    /// command's writes to the transaction that waits for it.
+    pub(crate) fn leave(&self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 
@@ -46,6 +55,13 @@ impl Drop for Closed<'_> {
 }
 
 impl Gate {
+    /// [`Gate::enter`] for a span the caller ends with [`Busy::leave`]
+    /// itself (a connection holds the gate over a batch of commands, not
+    /// across an await).
+    pub(crate) fn hold(&self, busy: &Busy) {
+        std::mem::forget(self.enter(busy));
+    }
+
     /// Enters to run one command, waiting while a transaction runs.
     pub(crate) fn enter<'a>(&self, busy: &'a Busy) -> Inside<'a> {
         loop {

@@ -63,6 +63,8 @@ pub(crate) struct Session {
     counts: Counts,
     /// Running EXEC's commands: the gate is closed by this client.
     in_exec: bool,
+    /// Whether this connection holds the EXEC gate for its current batch.
+    holding_gate: bool,
     /// When the previous command ended (or the current batch began).
     mark: Instant,
 }
@@ -148,6 +150,7 @@ impl Session {
             stats: Vec::new(),
             counts: Counts::default(),
             in_exec: false,
+            holding_gate: false,
             mark: Instant::now(),
         }
     }
@@ -245,9 +248,19 @@ impl Session {
         self.run_other(args.iter().map(|a| a.to_vec()).collect(), out)
     }
 
+    /// Leaves the gate the fast path holds over a batch: at the batch's
+    /// end, before anything awaits, and before a command that manages the
+    /// gate itself.
+    pub(crate) fn release_gate(&mut self) {
+        if std::mem::take(&mut self.holding_gate) {
+            self.info.busy.leave();
+        }
+    }
+
     /// [`Session::run`] for everything but the fast path: the server's own
     /// commands, transactions, pub/sub and blocking commands.
     fn run_other(&mut self, args: Vec<Vec<u8>>, out: &mut Vec<u8>) -> Next {
+        self.release_gate();
         let Some(name) = args.first() else { return Next::Done };
         let proto = self.client.proto;
         let lname = lower(name);
@@ -330,7 +343,11 @@ impl Session {
     fn execute(&mut self, args: &[Vec<u8>]) -> Reply {
         let start = Instant::now();
         let reply = {
-            let _inside = (!self.in_exec).then(|| self.state.gate.enter(&self.info.busy));
+            if !self.in_exec && !self.holding_gate {
+                // Held until the batch ends (see `Session::release_gate`).
+                self.state.gate.hold(&self.info.busy);
+                self.holding_gate = true;
+            }
             self.state.dbs.refresh(self.db, &mut self.handle, &mut self.handle_gen);
             let _me = Running::enter(self.info.id);
             self.handle.execute(args)
@@ -375,7 +392,11 @@ impl Session {
         {
             // The command's keys expire against that same reading.
             let _now = crate::time::PinnedNow::pin(start);
-            let _inside = (!self.in_exec).then(|| self.state.gate.enter(&self.info.busy));
+            if !self.in_exec && !self.holding_gate {
+                // Held until the batch ends (see `Session::release_gate`).
+                self.state.gate.hold(&self.info.busy);
+                self.holding_gate = true;
+            }
             self.state.dbs.refresh(self.db, &mut self.handle, &mut self.handle_gen);
             let _me = Running::enter(self.info.id);
             self.handle.run_command_to(cmd, args, out);
@@ -690,6 +711,7 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
+        self.release_gate();
         self.flush_stats();
         self.tx.unwatch(&self.state.watches);
         self.state.disconnect(self.info.id);
