@@ -5,8 +5,13 @@
 //! persistence, on this host, as the client does.
 //!
 //! ```text
-//! cargo run --release --features server --example server_bench -- [-n 100000] [--pipelined-n N] [--rounds 3]
+//! cargo run --release --features server --example server_bench -- [-n 100000] [--pipelined-n N] [--rounds 3] [--io-threads 1]
 //! ```
+//!
+//! `--io-threads` is embercache-server's thread count, 1 by default: like
+//! redis-server, whose commands all run on its one main thread, and right
+//! for a host whose cores the client shares (0: one per CPU, the server's
+//! own default).
 //!
 //! `-n` is the request count without pipelining; with `-P 16` the count is
 //! `--pipelined-n`, ten times `-n` by default, so that each test runs for
@@ -32,9 +37,11 @@ fn main() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);
     let (mut requests, mut rounds) = (100_000u64, 3usize);
     let mut pipelined_requests = None;
+    let mut io_threads = 1usize;
     while let Some(a) = args.next() {
         match a.as_str() {
             "-n" => requests = args.next().ok_or("-n needs a number")?.parse()?,
+            "--io-threads" => io_threads = args.next().ok_or("--io-threads needs a number")?.parse()?,
             "--pipelined-n" => pipelined_requests = Some(args.next().ok_or("--pipelined-n needs a number")?.parse()?),
             "--rounds" => rounds = args.next().ok_or("--rounds needs a number")?.parse()?,
             other => return Err(format!("unknown argument {other}").into()),
@@ -47,7 +54,10 @@ fn main() -> Result<(), Error> {
     let dir_s = dir.to_str().ok_or("temp dir")?;
     let no_persistence = ["--save", "", "--appendonly", "no", "--dir", dir_s];
     let ember = Running::start(
-        Command::new(embercache_server()?).args(["--port", &ember_port.to_string()]).args(no_persistence),
+        Command::new(embercache_server()?)
+            .args(["--port", &ember_port.to_string()])
+            .args(no_persistence)
+            .args(if io_threads > 0 { vec!["--io-threads".to_string(), io_threads.to_string()] } else { Vec::new() }),
         ember_port,
     )?;
     let redis = Running::start(
@@ -76,6 +86,10 @@ fn main() -> Result<(), Error> {
             "`redis-benchmark -t {TESTS} -c {CLIENTS} -n {requests}{} --csv`, median of {rounds} round(s); {}\n",
             if pipeline > 1 { format!(" -P {pipeline}") } else { String::new() },
             redis_version.trim()
+        );
+        println!(
+            "embercache-server with {}.\n",
+            if io_threads > 0 { format!("`--io-threads {io_threads}`") } else { "one thread per CPU".to_string() }
         );
         println!(
             "| test | embercache (req/s) | redis-server (req/s) | embercache / redis | embercache p99 (ms) | redis-server p99 (ms) |"

@@ -292,6 +292,15 @@ fn directive_message(origin: &Origin, line: usize, text: &str, reason: &str) -> 
 }
 
 impl ServerOptions {
+    /// `io-threads`: how many threads serve connections (tokio's worker
+    /// threads in `embercache-server`); `None` when not given, for one per
+    /// CPU. Unlike Redis, where the main thread runs every command and
+    /// `io-threads` only adds threads for socket I/O, each thread here
+    /// reads, runs and writes for its own connections.
+    pub fn io_threads(&self) -> Option<usize> {
+        self.params.get("io-threads").and_then(|n| n.parse().ok())
+    }
+
     /// Reads redis-server's command line (without the program name): see
     /// the module docs. Reads the config file it names (and standard input
     /// for `-`).

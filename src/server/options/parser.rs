@@ -188,6 +188,11 @@ impl Parser {
                 let merged = output_buffer_limit(current, args)?;
                 self.param(name, merged);
             }
+            "io-threads" => {
+                // Redis's limit; here the threads serving connections.
+                let n = int_in(one()?, 1, 128)?;
+                self.param(name, n.to_string());
+            }
             "cluster-enabled" if yes_no(one()?)? => return Err("cluster mode is not supported".into()),
             _ => match COMPAT.iter().find(|(n, _)| *n == name) {
                 Some((_, default)) if !args.is_empty() => {

@@ -345,3 +345,15 @@ fn a_damaged_snapshot_stops_the_start() {
     assert!(matches!(missing.open_databases(), Err(StartupError::Dir { .. })));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn io_threads_sets_the_serving_threads() {
+    assert_eq!(args(&[]).io_threads(), None);
+    assert_eq!(args(&["--io-threads", "1"]).io_threads(), Some(1));
+    assert_eq!(text("io-threads 4\n").io_threads(), Some(4));
+    for bad in ["0", "129", "x"] {
+        let (line, _, reason) = text_err(&format!("io-threads {bad}\n"));
+        assert_eq!(line, 1);
+        assert!(!reason.is_empty(), "{bad}");
+    }
+}
