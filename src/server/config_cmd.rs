@@ -157,7 +157,7 @@ pub(crate) fn get(state: &ServerState, name: &str) -> Option<String> {
         "maxmemory" => db0.map_or(0, |d| d.maxmemory()).to_string(),
         "maxmemory-policy" => db0.map_or("noeviction", |d| d.maxmemory_policy().as_str()).to_string(),
         "notify-keyspace-events" => db0.map(|d| d.notify_keyspace_events().to_flags()).unwrap_or_default(),
-        "timeout" => rt.timeout_secs.to_string(),
+        "timeout" => state.timeout_secs.load(Ordering::Relaxed).to_string(),
         "maxclients" => state.max_clients.load(Ordering::Relaxed).to_string(),
         "slowlog-log-slower-than" => state.slowlog_slower_than.load(Ordering::Relaxed).to_string(),
         "slowlog-max-len" => rt.slowlog_max_len.to_string(),
@@ -333,7 +333,7 @@ fn set(state: &ServerState, pairs: &[Vec<u8>]) -> Reply {
                     d.set_notify_keyspace_events(e, u32::try_from(i).unwrap_or(u32::MAX));
                 }
             }
-            Change::Timeout(n) => rt.timeout_secs = n,
+            Change::Timeout(n) => state.timeout_secs.store(n, Ordering::Relaxed),
             Change::MaxClients(n) => state.max_clients.store(n, Ordering::Relaxed),
             Change::SlowerThan(n) => state.slowlog_slower_than.store(n, Ordering::Relaxed),
             Change::SlowMaxLen(n) => {

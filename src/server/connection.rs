@@ -34,18 +34,37 @@ pub(crate) async fn serve<S>(
     let mut parser = RequestParser::new(config.parse_limits);
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    // Waiting for a push and for shutdown: registered once, not per read
+    // (each registration and its removal takes a lock).
+    if *shutdown.borrow_and_update() {
+        return;
+    }
+    let mut wake = std::pin::pin!(info.wake.notified());
+    let mut stop = shutdown.clone();
+    let mut stopping = std::pin::pin!(stop.wait_for(|&stop| stop));
     loop {
         let idle = {
-            let secs = state.runtime.read().timeout_secs;
+            let secs = state.timeout_secs.load(Ordering::Relaxed);
             // Subscribers and monitors wait for pushes, not for commands.
             (secs > 0 && session.subscriptions() == 0).then(|| Duration::from_secs(secs))
         };
+        // A busy connection's read is always ready, and the select below
+        // tries it first: shutdown is also checked here (an atomic load).
+        if shutdown.has_changed().unwrap_or(true) && *shutdown.borrow_and_update() {
+            return;
+        }
         let read = tokio::select! {
+            // The read first: the other branches stay registered from the
+            // last time they were polled, and are polled only when it waits.
+            biased;
             // Straight into the parse buffer: no copy of the input.
             r = read_more(&mut stream, &mut buf) => Some(r),
-            () = info.wake.notified() => None,
+            () = &mut wake => {
+                wake.set(info.wake.notified());
+                None
+            }
             () = sleep_opt(idle) => return,
-            _ = shutdown.wait_for(|&stop| stop) => return,
+            _ = &mut stopping => return,
         };
         let Some(read) = read else {
             if !session.drain_pushes(&mut out) || !flush(&mut stream, &mut out, &session, &mut shutdown).await {
@@ -233,15 +252,21 @@ where
             stream.flush().await
         };
         tokio::pin!(write);
-        loop {
-            tokio::select! {
-                r = &mut write => break r.is_ok(),
+        // Most writes are taken by the socket at once: no waiting set up.
+        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(write.as_mut().poll(cx))).await;
+        if let std::task::Poll::Ready(r) = first {
+            r.is_ok()
+        } else {
+            loop {
+                tokio::select! {
+                    r = &mut write => break r.is_ok(),
                 _ = shutdown.wait_for(|&stop| stop) => break false,
                 () = info.wake.notified() => {
                     if probe.overflowed() {
                         break false;
                     }
                     woken = true;
+                }
                 }
             }
         }

@@ -247,8 +247,6 @@ pub(crate) struct SlowLog {
 /// Settings CONFIG SET changes while the server runs.
 #[derive(Debug, Clone)]
 pub(crate) struct Runtime {
-    /// Close clients idle this many seconds (0: never), Redis's `timeout`.
-    pub(crate) timeout_secs: u64,
     pub(crate) slowlog_max_len: usize,
     /// Parameters accepted for compatibility and reported back (see
     /// [`super::admin::config`]).
@@ -289,6 +287,9 @@ pub(crate) struct ServerState {
     pub(crate) peak_memory: AtomicU64,
     /// `maxclients`.
     pub(crate) max_clients: AtomicUsize,
+    /// Close clients idle this many seconds (0: never), Redis's `timeout`
+    /// (an atomic: every connection reads it before each read).
+    pub(crate) timeout_secs: AtomicU64,
     /// `slowlog-log-slower-than` in µs (negative: off).
     pub(crate) slowlog_slower_than: AtomicI64,
     /// (when, commands processed) at the previous ops/sec sample.
@@ -330,7 +331,8 @@ impl ServerState {
             }
         }
         Arc::new(ServerState {
-            runtime: RwLock::new(Runtime { timeout_secs: config.timeout_secs, slowlog_max_len, extra }),
+            runtime: RwLock::new(Runtime { slowlog_max_len, extra }),
+            timeout_secs: AtomicU64::new(config.timeout_secs),
             dbs: super::databases::Databases::new(dbs),
             config,
             clients: Mutex::new(HashMap::new()),

@@ -93,10 +93,22 @@ where
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut chunk = vec![0u8; READ_CHUNK];
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    if *stop.borrow_and_update() {
+        return;
+    }
+    // Registered once, not per read (see the RESP connection's loop).
+    let mut stop_read = stop.clone();
+    let mut stopping = std::pin::pin!(stop_read.wait_for(|&s| s));
     loop {
+        // The read is tried first (see the RESP connection's loop), so a
+        // busy connection checks for shutdown here.
+        if stop.has_changed().unwrap_or(true) && *stop.borrow_and_update() {
+            return;
+        }
         let read = tokio::select! {
+            biased;
             r = stream.read(&mut chunk) => r,
-            _ = stop.wait_for(|&s| s) => return,
+            _ = &mut stopping => return,
         };
         let n = match read {
             Ok(0) | Err(_) => return,
@@ -122,9 +134,15 @@ async fn flush<S: AsyncWrite + Unpin>(stream: &mut S, out: &mut Vec<u8>, stop: &
     if out.is_empty() {
         return true;
     }
-    let written = tokio::select! {
-        r = stream.write_all(out) => r.is_ok(),
-        _ = stop.wait_for(|&s| s) => false,
+    let write = stream.write_all(out);
+    tokio::pin!(write);
+    // Most writes are taken by the socket at once: no waiting set up.
+    let written = match std::future::poll_fn(|cx| std::task::Poll::Ready(write.as_mut().poll(cx))).await {
+        std::task::Poll::Ready(r) => r.is_ok(),
+        std::task::Poll::Pending => tokio::select! {
+            r = &mut write => r.is_ok(),
+            _ = stop.wait_for(|&s| s) => false,
+        },
     };
     out.clear();
     written

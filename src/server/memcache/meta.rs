@@ -465,20 +465,18 @@ impl Session {
 fn write_item(flags: &Flags<'_>, key: &MetaKey<'_>, item: &ItemView<'_>, out: &mut Vec<u8>) {
     let value = flags.has(b'v');
     if value {
-        let _ = write!(out, "VA {}", item.value.len());
+        replies::number(out, b"VA ", item.value.len());
     } else {
         out.extend_from_slice(b"HD");
     }
-    flags.write(key, out, |flag, out| {
-        let _ = match flag {
-            b'c' => write!(out, " c{}", item.cas),
-            b'f' => write!(out, " f{}", item.flags),
-            b'h' => write!(out, " h{}", u8::from(item.fetched)),
-            b'l' => write!(out, " l{}", item.idle_secs),
-            b's' => write!(out, " s{}", item.value.len()),
-            b't' => write!(out, " t{}", item.ttl_secs()),
-            _ => Ok(()),
-        };
+    flags.write(key, out, |flag, out| match flag {
+        b'c' => replies::number(out, b" c", item.cas),
+        b'f' => replies::number(out, b" f", item.flags),
+        b'h' => replies::number(out, b" h", u8::from(item.fetched)),
+        b'l' => replies::number(out, b" l", item.idle_secs),
+        b's' => replies::number(out, b" s", item.value.len()),
+        b't' => replies::number(out, b" t", item.ttl_secs()),
+        _ => {}
     });
     if item.token_sent {
         out.extend_from_slice(b" Z");

@@ -75,6 +75,13 @@ mod replies {
     pub(super) const SERVER_ERROR: &[u8] = b"SERVER_ERROR internal error\r\n";
     pub(super) const WRONGTYPE: &[u8] =
         b"CLIENT_ERROR WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+
+    /// Appends `prefix` then `n` in decimal (the numbers of `VALUE` lines
+    /// and meta flags: no `fmt` machinery on the hot path).
+    pub(super) fn number(out: &mut Vec<u8>, prefix: &[u8], n: impl itoa::Integer) {
+        out.extend_from_slice(prefix);
+        out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    }
 }
 
 /// Builds the state the sessions of a listener on `db` share.

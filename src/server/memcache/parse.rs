@@ -20,7 +20,7 @@ pub(crate) type Tokens<'a> = SmallVec<[&'a [u8]; 8]>;
 /// The next line of `input`: its bytes (without `\r\n` or `\n`) and the
 /// bytes it takes with its terminator; `None` if no newline arrived yet.
 pub(crate) fn next_line(input: &[u8]) -> Option<(&[u8], usize)> {
-    let end = input.iter().position(|&b| b == b'\n')?;
+    let end = memchr::memchr(b'\n', input)?;
     let line = input.get(..end)?;
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     Some((line, end + 1))
@@ -35,7 +35,15 @@ pub(crate) fn line_limit(input: &[u8]) -> usize {
 /// Splits a line on spaces (runs of spaces count as one, as memcached's
 /// tokenizer).
 pub(crate) fn tokenize(line: &[u8]) -> Tokens<'_> {
-    line.split(|&b| b == b' ').filter(|t| !t.is_empty()).collect()
+    let mut tokens = Tokens::new();
+    let mut start = 0;
+    for space in memchr::memchr_iter(b' ', line).chain(std::iter::once(line.len())) {
+        if let Some(t) = line.get(start..space).filter(|t| !t.is_empty()) {
+            tokens.push(t);
+        }
+        start = space + 1;
+    }
+    tokens
 }
 
 /// What the bytes after a command line hold of its data block.
@@ -65,7 +73,7 @@ pub(crate) fn data_block(rest: &[u8], len: usize) -> Block<'_> {
 /// split tokens and lines end at a newline, so only a stray CR is refused
 /// here (clients such as memaslap put control bytes in their keys).
 pub(crate) fn valid_key(key: &[u8]) -> bool {
-    !key.is_empty() && key.len() <= MAX_KEY_LEN && !key.iter().any(|&b| b == b' ' || b == b'\r' || b == b'\n')
+    !key.is_empty() && key.len() <= MAX_KEY_LEN && memchr::memchr3(b' ', b'\r', b'\n', key).is_none()
 }
 
 /// An unsigned decimal number: an optional `+`, then digits, no overflow

@@ -97,9 +97,10 @@ impl Session {
                 .item_fetch(key, fetch, |item| {
                     out.extend_from_slice(b"VALUE ");
                     out.extend_from_slice(key);
-                    let _ = write!(out, " {} {}", item.flags, item.value.len());
+                    replies::number(out, b" ", item.flags);
+                    replies::number(out, b" ", item.value.len());
                     if cas {
-                        let _ = write!(out, " {}", item.cas);
+                        replies::number(out, b" ", item.cas);
                     }
                     out.extend_from_slice(b"\r\n");
                     out.extend_from_slice(item.value);

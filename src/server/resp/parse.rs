@@ -182,7 +182,7 @@ impl RequestParser {
     /// after it has arrived too; `Ok(None)` if more input is needed.
     fn header_end(&self, buf: &[u8], from: usize, too_big: ProtocolError) -> Result<Option<usize>, ProtocolError> {
         let rest = buf.get(from..).unwrap_or_default();
-        match rest.iter().position(|&b| b == b'\r') {
+        match memchr::memchr(b'\r', rest) {
             Some(i) if from + i + 1 < buf.len() => Ok(Some(from + i)),
             Some(_) => Ok(None),
             None if rest.len() > self.limits.max_inline_len => Err(too_big),
@@ -236,7 +236,7 @@ impl RequestParser {
     }
 
     fn inline(&mut self, buf: &[u8]) -> Result<Parsed, ProtocolError> {
-        let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
+        let Some(nl) = memchr::memchr(b'\n', buf) else {
             return if buf.len() > self.limits.max_inline_len {
                 Err(ProtocolError::TooBigInline)
             } else {
