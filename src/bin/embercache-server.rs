@@ -30,7 +30,7 @@ after the config file, so they override it. Examples:
        embercache-server --maxmemory 1gb --maxmemory-policy allkeys-lru --save \"\"
 
 Supported: port, bind, maxmemory, maxmemory-policy, databases, dir,
-dbfilename, save, appendonly, appendfsync, appenddirname, timeout, maxclients,
+dbfilename, save, appendonly, appendfsync, appenddirname, timeout, maxclients, io-threads,
 notify-keyspace-events, protected-mode, loglevel, logfile, pidfile, daemonize
 (no), supervised, slowlog-*, proto-max-bulk-len, client-query-buffer-limit,
 include, requirepass, aclfile, tls-* (with the `tls` feature),

@@ -10,7 +10,7 @@
 //!
 //! Parameters of redis.conf with no meaning here (encoding thresholds such
 //! as `hash-max-listpack-entries`, `activerehashing`, `hz`, lazy-free
-//! switches, `io-threads`, …, listed in [`COMPAT`]) are accepted, kept and
+//! switches, `io-threads-do-reads`, …, listed in [`COMPAT`]) are accepted, kept and
 //! reported back, so scripts and tools that set them keep working.
 
 use super::state::ServerState;
