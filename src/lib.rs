@@ -104,6 +104,8 @@ pub mod persist;
 pub mod server;
 pub mod stats;
 mod sync;
+#[cfg(feature = "tiered")]
+pub mod tiered;
 pub mod time;
 
 pub use cache::loading::LoadingCache;

@@ -53,9 +53,11 @@ thread_local! {
 /// accounting runs a command on that reading, as Redis runs each command on
 /// one cached time. `at` must be a recent reading; expiry decisions made
 /// under it are late by at most its age.
+#[cfg_attr(not(feature = "server"), allow(dead_code))]
 pub(crate) struct PinnedNow(Option<Instant>);
 
 impl PinnedNow {
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn pin(at: Instant) -> Self {
         PinnedNow(PINNED.replace(Some(at)))
     }

@@ -29,6 +29,7 @@ impl Session {
 
     /// A session of the `default` user, on or off (a server's new
     /// connections start as it).
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn default_user(acl: &Acl) -> Session {
         let generation = acl.generation();
         match acl.user("default") {

@@ -29,6 +29,7 @@ pub struct Command {
     /// server's output buffer, with no [`Reply`] built in between); `run`
     /// then builds its `Reply` through [`ReplyBuilder`]. For the commands
     /// whose replies are long arrays.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) stream: Option<StreamFn>,
 }
 
@@ -144,6 +145,7 @@ impl Db {
     /// [`Db::run_command`] writing the reply to `out`: streamed for the
     /// commands that can (see [`Command::stream`]), else built and handed
     /// over whole.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn run_command_to(&self, cmd: &'static Command, args: &[&[u8]], out: &mut dyn ReplyOut) {
         match cmd.stream {
             Some(stream) if cmd.arity_ok(args.len()) && cmd.flags & DENYOOM == 0 => stream(self, args, out),

@@ -212,6 +212,7 @@ impl Db {
     }
 
     /// Registers `observer` for every key change, until it is dropped.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn observe(&self, observer: &Arc<dyn observe::Observer>) {
         self.inner.observers.add(observer);
     }

@@ -35,6 +35,7 @@ impl Observers {
     /// Registers `observer` until it is dropped. It hears of changes while
     /// some observer declared an interest ([`Observers::interest`]), so a
     /// registered observer with nothing to watch costs writers nothing.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn add(&self, observer: &Arc<dyn Observer>) {
         let mut list = self.list.write();
         list.retain(|o| o.strong_count() > 0);
@@ -42,6 +43,7 @@ impl Observers {
     }
 
     /// Forgets `observer` (registered with [`Observers::add`]).
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn remove(&self, observer: &Arc<dyn Observer>) {
         let target = Arc::as_ptr(observer).cast::<()>();
         self.list.write().retain(|o| o.strong_count() > 0 && o.as_ptr().cast::<()>() != target);
@@ -49,6 +51,7 @@ impl Observers {
 
     /// An observer starts (`true`) or stops (`false`) wanting changes; calls
     /// must pair up.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn interest(&self, on: bool) {
         if on {
             self.count.fetch_add(1, Ordering::Relaxed);

@@ -33,6 +33,7 @@ mod reply;
 mod table;
 
 pub use keys::{Access, Channel, ChannelKind, KeyRef};
+#[cfg(feature = "server")]
 pub(crate) use reply::key_flags_reply;
 pub use reply::{docs_reply, info_reply};
 pub use table::COUNT;

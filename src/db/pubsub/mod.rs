@@ -251,6 +251,7 @@ impl Subscription {
     }
 
     /// The counter behind [`Subscription::dropped`], shareable across threads.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn drop_counter(&self) -> Arc<AtomicU64> {
         self.inbox.drop_counter()
     }

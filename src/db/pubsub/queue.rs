@@ -107,6 +107,7 @@ impl<T> Inbox<T> {
     }
 
     /// The counter of [`Inbox::dropped`], to watch from elsewhere.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn drop_counter(&self) -> Arc<AtomicU64> {
         Arc::clone(&self.dropped)
     }

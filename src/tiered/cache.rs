@@ -1,0 +1,204 @@
+//! [`TieredCache`]: typed keys and values over the tiered engine.
+
+use super::core::{Core, Fetched, Lookup};
+use super::{TieredError, TieredStats, pttl};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt::Display;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A typed cache whose L1 is in this process and whose L2 is Redis (see
+/// the [module docs](super) for its reads, writes and consistency).
+///
+/// Keys are written to L2 as the builder's prefix followed by the key's
+/// `Display`; values are encoded with serde in bincode's format, so the
+/// keys are shared with other `TieredCache`s of the same types. Cheap to
+/// clone (a handle).
+pub struct TieredCache<K, V> {
+    core: Arc<Core<V>>,
+    prefix: Vec<u8>,
+    _key: PhantomData<fn(&K)>,
+}
+
+impl<K, V> Clone for TieredCache<K, V> {
+    fn clone(&self) -> Self {
+        TieredCache { core: Arc::clone(&self.core), prefix: self.prefix.clone(), _key: PhantomData }
+    }
+}
+
+impl<K, V> std::fmt::Debug for TieredCache<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TieredCache").field("prefix", &String::from_utf8_lossy(&self.prefix)).finish_non_exhaustive()
+    }
+}
+
+fn config() -> bincode::config::Configuration {
+    bincode::config::standard()
+}
+
+fn decode<V: DeserializeOwned>(key: &[u8], bytes: Option<Vec<u8>>) -> Result<Option<V>, TieredError> {
+    let Some(bytes) = bytes else { return Ok(None) };
+    match bincode::serde::decode_from_slice(&bytes, config()) {
+        Ok((v, used)) if used == bytes.len() => Ok(Some(v)),
+        Ok(_) => {
+            Err(TieredError::Decode { key: String::from_utf8_lossy(key).into_owned(), reason: "trailing bytes".into() })
+        }
+        Err(e) => Err(TieredError::Decode { key: String::from_utf8_lossy(key).into_owned(), reason: e.to_string() }),
+    }
+}
+
+/// `GET` and `PTTL` of `key`, pipelined.
+fn get_and_ttl(pipe: &mut redis::Pipeline, key: &[u8]) {
+    pipe.cmd("GET").arg(key).cmd("PTTL").arg(key);
+}
+
+/// `SET key value [PX ttl]`.
+fn set(pipe: &mut redis::Pipeline, key: &[u8], value: &[u8], ttl: Option<Duration>) {
+    pipe.cmd("SET").arg(key).arg(value);
+    if let Some(ttl) = ttl {
+        pipe.arg("PX").arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1));
+    }
+    pipe.ignore();
+}
+
+impl<K, V> TieredCache<K, V>
+where
+    K: Display,
+    V: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    pub(super) fn new(core: Arc<Core<V>>, prefix: Vec<u8>) -> Self {
+        TieredCache { core, prefix, _key: PhantomData }
+    }
+
+    /// The key as written to L2.
+    pub fn l2_key(&self, key: &K) -> Vec<u8> {
+        let mut k = self.prefix.clone();
+        k.extend_from_slice(key.to_string().as_bytes());
+        k
+    }
+
+    /// The value of `key`: from L1 if fresh, else from L2 (filling L1).
+    pub async fn get(&self, key: &K) -> Result<Option<V>, TieredError> {
+        let k = self.l2_key(key);
+        let fetch = |mut conn: super::link::L2Conn| {
+            let k = k.clone();
+            async move {
+                let mut pipe = redis::pipe();
+                get_and_ttl(&mut pipe, &k);
+                let (bytes, ms): (Option<Vec<u8>>, i64) = pipe.query_async(&mut conn).await?;
+                Ok::<Fetched<V>, redis::RedisError>(decode(&k, bytes).map(|v| (v, pttl(ms))))
+            }
+        };
+        self.core.get(&k, fetch).await
+    }
+
+    /// Writes `value` to L2 (no TTL), then drops `key` from L1.
+    pub async fn insert(&self, key: &K, value: V) -> Result<(), TieredError> {
+        self.write(key, &value, None).await
+    }
+
+    /// Writes `value` to L2 with a TTL, then drops `key` from L1.
+    pub async fn insert_with_ttl(&self, key: &K, value: V, ttl: Duration) -> Result<(), TieredError> {
+        self.write(key, &value, Some(ttl)).await
+    }
+
+    async fn write(&self, key: &K, value: &V, ttl: Option<Duration>) -> Result<(), TieredError> {
+        let k = self.l2_key(key);
+        let bytes = bincode::serde::encode_to_vec(value, config()).map_err(|e| TieredError::Encode(e.to_string()))?;
+        let mut pipe = redis::pipe();
+        set(&mut pipe, &k, &bytes, ttl);
+        self.core.write(&[&k], vec![pipe]).await
+    }
+
+    /// Deletes `key` from L2, then from L1.
+    pub async fn remove(&self, key: &K) -> Result<(), TieredError> {
+        let k = self.l2_key(key);
+        let mut pipe = redis::pipe();
+        pipe.cmd("DEL").arg(&k).ignore();
+        self.core.write(&[&k], vec![pipe]).await
+    }
+
+    /// The values of `keys`, in order: L1's fresh ones, the others from L2
+    /// in one pipeline (filling L1).
+    pub async fn get_many(&self, keys: &[K]) -> Result<Vec<Option<V>>, TieredError> {
+        let l2_keys: Vec<Vec<u8>> = keys.iter().map(|k| self.l2_key(k)).collect();
+        let mut out: Vec<Option<V>> = vec![None; keys.len()];
+        let mut missing = Vec::new();
+        for (i, k) in l2_keys.iter().enumerate() {
+            match self.core.lookup(k) {
+                Lookup::Fresh(v) => out[i] = v,
+                Lookup::Miss(stale) => missing.push((i, self.core.ticket(k), stale)),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let pipes = missing
+            .iter()
+            .map(|&(i, _, _)| {
+                let mut pipe = redis::pipe();
+                get_and_ttl(&mut pipe, &l2_keys[i]);
+                pipe
+            })
+            .collect();
+        let started = Instant::now();
+        match self.core.l2_batch::<(Option<Vec<u8>>, i64)>(pipes).await {
+            Ok(replies) => {
+                self.core.counters.l2_reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                for ((i, ticket, _), (bytes, ms)) in missing.into_iter().zip(replies) {
+                    let v = decode(&l2_keys[i], bytes)?;
+                    self.core.store(l2_keys[i].clone(), Core::entry(v.clone(), ticket, pttl(ms), started));
+                    out[i] = v;
+                }
+                Ok(out)
+            }
+            Err(e) => {
+                for (i, _, stale) in missing {
+                    out[i] = self.core.fallback(&l2_keys[i], stale, e.clone())?;
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// Writes every pair to L2 in one pipeline (each with `ttl`, if any),
+    /// then drops the keys from L1.
+    pub async fn insert_many(&self, items: &[(K, V)], ttl: Option<Duration>) -> Result<(), TieredError> {
+        let mut pipes = Vec::with_capacity(items.len());
+        let mut l2_keys = Vec::with_capacity(items.len());
+        for (key, value) in items {
+            let k = self.l2_key(key);
+            let bytes =
+                bincode::serde::encode_to_vec(value, config()).map_err(|e| TieredError::Encode(e.to_string()))?;
+            let mut pipe = redis::pipe();
+            set(&mut pipe, &k, &bytes, ttl);
+            pipes.push(pipe);
+            l2_keys.push(k);
+        }
+        let refs: Vec<&[u8]> = l2_keys.iter().map(Vec::as_slice).collect();
+        self.core.write(&refs, pipes).await
+    }
+
+    /// Drops `key` from L1 only (L2 keeps it).
+    pub fn forget(&self, key: &K) {
+        self.core.forget(&self.l2_key(key));
+    }
+
+    /// Counters and the state of the link.
+    pub fn stats(&self) -> TieredStats {
+        self.core.stats()
+    }
+
+    /// Waits until the link to L2 is up, at most `timeout`; `true` if it is.
+    pub async fn wait_connected(&self, timeout: Duration) -> bool {
+        self.core.wait_connected(timeout).await
+    }
+
+    /// Closes the link to L2; later reads and writes fail (or serve stale
+    /// entries, as configured). Also done when the last handle is dropped.
+    pub fn close(&self) {
+        self.core.close();
+    }
+}

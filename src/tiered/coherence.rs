@@ -1,0 +1,154 @@
+//! When an L1 entry may be served: the rule every read applies.
+//!
+//! An entry carries the [`Ticket`] taken *before* the L2 read that filled
+//! it: the link's epoch and its key's stripe stamp. It is fresh while the
+//! link is up, the epoch is the same (no disconnection, reconnection or
+//! flush since), and its stripe saw no invalidation since. Invalidations
+//! bump the stripe *and* remove the key, so whichever comes first, an
+//! invalidation racing with a fill (the reply and the invalidation travel
+//! separately) never leaves a stale entry that reads as fresh: either the
+//! fill's ticket predates the bump, or the removal follows the insert.
+//! Keys share stripes; an invalidation of one costs its neighbours one L2
+//! read, never a stale value.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Stripes of invalidation stamps (a power of two).
+const STRIPES: usize = 1 << 14;
+
+/// What L1 does when told: remove a key, or everything.
+pub(crate) trait Evict: Send + Sync {
+    fn remove(&self, key: &[u8]);
+    fn clear(&self);
+}
+
+/// The state of an entry's fill: see the module docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ticket {
+    epoch: u64,
+    stamp: u64,
+}
+
+pub(crate) struct Coherence {
+    epoch: AtomicU64,
+    up: AtomicBool,
+    stamps: Box<[AtomicU64]>,
+    hasher: ahash::RandomState,
+    l1: Box<dyn Evict>,
+    /// Invalidation messages applied (keys, or whole flushes).
+    pub(crate) invalidations: AtomicU64,
+}
+
+impl Coherence {
+    pub(crate) fn new(l1: Box<dyn Evict>) -> Self {
+        Coherence {
+            epoch: AtomicU64::new(0),
+            up: AtomicBool::new(false),
+            stamps: (0..STRIPES).map(|_| AtomicU64::new(0)).collect(),
+            hasher: ahash::RandomState::new(),
+            l1,
+            invalidations: AtomicU64::new(0),
+        }
+    }
+
+    fn stripe(&self, key: &[u8]) -> &AtomicU64 {
+        let i = (self.hasher.hash_one(key) as usize) & (STRIPES - 1);
+        &self.stamps[i]
+    }
+
+    /// Taken before an L2 read whose result may be cached.
+    pub(crate) fn ticket(&self, key: &[u8]) -> Ticket {
+        Ticket { epoch: self.epoch.load(Ordering::Acquire), stamp: self.stripe(key).load(Ordering::Acquire) }
+    }
+
+    /// Whether an entry filled under `ticket` may be served as current.
+    pub(crate) fn fresh(&self, key: &[u8], ticket: Ticket) -> bool {
+        self.up.load(Ordering::Acquire)
+            && self.epoch.load(Ordering::Acquire) == ticket.epoch
+            && self.stripe(key).load(Ordering::Acquire) == ticket.stamp
+    }
+
+    /// Whether the link is up (commands may be sent).
+    pub(crate) fn is_up(&self) -> bool {
+        self.up.load(Ordering::Acquire)
+    }
+
+    /// `key` changed in L2 (an invalidation message, or this process's
+    /// own write).
+    pub(crate) fn invalidate(&self, key: &[u8]) {
+        self.stripe(key).fetch_add(1, Ordering::AcqRel);
+        self.l1.remove(key);
+        self.invalidations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Everything may have changed (a flush in L2).
+    pub(crate) fn invalidate_all(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.l1.clear();
+        self.invalidations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The link is lost: nothing in L1 can be vouched for any more
+    /// (invalidations could not arrive). Entries stay, for
+    /// stale-if-error; none is fresh again.
+    pub(crate) fn fence(&self) {
+        self.up.store(false, Ordering::Release);
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The link is (re)established and invalidations flow again: L1 starts
+    /// empty under a new epoch.
+    pub(crate) fn connected(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.l1.clear();
+        self.up.store(true, Ordering::Release);
+    }
+
+    /// The link is being closed for good.
+    pub(crate) fn shut(&self) {
+        self.fence();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parking_lot::Mutex;
+    use std::sync::Arc;
+
+    #[derive(Default)]
+    struct Log(Mutex<Vec<String>>);
+
+    impl Evict for Arc<Log> {
+        fn remove(&self, key: &[u8]) {
+            self.0.lock().push(String::from_utf8_lossy(key).into_owned());
+        }
+        fn clear(&self) {
+            self.0.lock().push("*".into());
+        }
+    }
+
+    #[test]
+    fn tickets_go_stale_on_invalidation_fence_and_flush() {
+        let log = Arc::new(Log::default());
+        let c = Coherence::new(Box::new(Arc::clone(&log)));
+        let t = c.ticket(b"k");
+        assert!(!c.fresh(b"k", t), "nothing is fresh before the link is up");
+        c.connected();
+        let t = c.ticket(b"k");
+        assert!(c.fresh(b"k", t));
+        // An invalidation between the ticket and the read of the entry.
+        c.invalidate(b"k");
+        assert!(!c.fresh(b"k", t));
+        let t = c.ticket(b"k");
+        let other = c.ticket(b"other");
+        c.fence();
+        assert!(!c.fresh(b"k", t) && !c.fresh(b"other", other));
+        c.connected();
+        assert!(!c.fresh(b"k", t), "an entry from before the outage never turns fresh again");
+        let t = c.ticket(b"k");
+        c.invalidate_all();
+        assert!(!c.fresh(b"k", t));
+        assert_eq!(*log.0.lock(), ["*", "k", "*", "*"]);
+    }
+}

@@ -1,0 +1,211 @@
+//! [`TieredDb`]: Redis strings and hashes, byte for byte, over the tiered
+//! engine: the keys are L2's own, shared with every other client.
+
+use super::core::{Core, Fetched, Lookup};
+use super::link::L2Conn;
+use super::{TieredError, TieredStats, pttl};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What L1 holds for a key: a string, or a whole hash.
+#[derive(Debug, Clone)]
+pub(crate) enum Cached {
+    Str(Arc<[u8]>),
+    Hash(Arc<HashMap<Vec<u8>, Vec<u8>>>),
+}
+
+const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+/// Redis strings and hashes with an L1 in this process (see the [module
+/// docs](super)). A hash is cached whole (read with `HGETALL`), so `HGET`
+/// of any field of a cached hash is answered by L1. Cheap to clone.
+#[derive(Clone)]
+pub struct TieredDb {
+    core: Arc<Core<Cached>>,
+}
+
+impl std::fmt::Debug for TieredDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TieredDb").finish_non_exhaustive()
+    }
+}
+
+/// `GET`/`HGETALL` and `PTTL` of `key`, pipelined.
+fn read_pipe(key: &[u8], hash: bool) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    pipe.cmd(if hash { "HGETALL" } else { "GET" }).arg(key).cmd("PTTL").arg(key);
+    pipe
+}
+
+/// A `GET`/`HGETALL` reply as what L1 keeps.
+fn cached(value: redis::Value, hash: bool) -> redis::RedisResult<Option<Cached>> {
+    use redis::FromRedisValue;
+    if hash {
+        let map: HashMap<Vec<u8>, Vec<u8>> = HashMap::from_owned_redis_value(value)?;
+        // An empty hash is no key.
+        Ok((!map.is_empty()).then(|| Cached::Hash(Arc::new(map))))
+    } else {
+        Ok(Option::<Vec<u8>>::from_owned_redis_value(value)?.map(|v| Cached::Str(v.into())))
+    }
+}
+
+fn as_str(c: Option<Cached>) -> Result<Option<Vec<u8>>, TieredError> {
+    match c {
+        None => Ok(None),
+        Some(Cached::Str(s)) => Ok(Some(s.to_vec())),
+        Some(Cached::Hash(_)) => Err(TieredError::Redis(WRONGTYPE.into())),
+    }
+}
+
+fn as_hash(c: Option<Cached>) -> Result<Option<Arc<HashMap<Vec<u8>, Vec<u8>>>>, TieredError> {
+    match c {
+        None => Ok(None),
+        Some(Cached::Hash(h)) => Ok(Some(h)),
+        Some(Cached::Str(_)) => Err(TieredError::Redis(WRONGTYPE.into())),
+    }
+}
+
+impl TieredDb {
+    pub(super) fn new(core: Arc<Core<Cached>>) -> Self {
+        TieredDb { core }
+    }
+
+    async fn read(&self, key: &[u8], hash: bool) -> Result<Option<Cached>, TieredError> {
+        let fetch = |mut conn: L2Conn| {
+            let pipe = read_pipe(key, hash);
+            async move {
+                let (value, ms): (redis::Value, i64) = pipe.query_async(&mut conn).await?;
+                // A key of the other type is the caller's error, not L2's failure.
+                let value = match cached(value, hash) {
+                    Ok(v) => Ok((v, pttl(ms))),
+                    Err(e) if e.kind() == redis::ErrorKind::TypeError => Err(TieredError::Redis(WRONGTYPE.into())),
+                    Err(e) => return Err(e),
+                };
+                Ok::<Fetched<Cached>, redis::RedisError>(value)
+            }
+        };
+        self.core.get(key, fetch).await
+    }
+
+    /// `GET key`.
+    pub async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, TieredError> {
+        as_str(self.read(key, false).await?)
+    }
+
+    /// `HGET key field`.
+    pub async fn hget(&self, key: &[u8], field: &[u8]) -> Result<Option<Vec<u8>>, TieredError> {
+        Ok(as_hash(self.read(key, true).await?)?.and_then(|h| h.get(field).cloned()))
+    }
+
+    /// `HGETALL key` (an empty map for no key).
+    pub async fn hgetall(&self, key: &[u8]) -> Result<HashMap<Vec<u8>, Vec<u8>>, TieredError> {
+        Ok(as_hash(self.read(key, true).await?)?.map(|h| (*h).clone()).unwrap_or_default())
+    }
+
+    /// `MGET key…`: L1's fresh strings, the others from L2 in one batch.
+    pub async fn mget(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>, TieredError> {
+        let mut out = vec![None; keys.len()];
+        let mut missing = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            match self.core.lookup(key) {
+                Lookup::Fresh(v) => out[i] = as_str(v)?,
+                Lookup::Miss(stale) => missing.push((i, self.core.ticket(key), stale)),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let pipes = missing.iter().map(|&(i, _, _)| read_pipe(keys[i], false)).collect();
+        let started = Instant::now();
+        match self.core.l2_batch::<(Option<Vec<u8>>, i64)>(pipes).await {
+            Ok(replies) => {
+                for ((i, ticket, _), (value, ms)) in missing.into_iter().zip(replies) {
+                    let value = value.map(|v| Cached::Str(v.into()));
+                    self.core.store(keys[i].to_vec(), Core::entry(value.clone(), ticket, pttl(ms), started));
+                    out[i] = as_str(value)?;
+                }
+                self.core.counters.l2_reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(out)
+            }
+            Err(e) => {
+                for (i, _, stale) in missing {
+                    out[i] = as_str(self.core.fallback(keys[i], stale, e.clone())?)?;
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// `SET key value [PX ttl]`.
+    pub async fn set(&self, key: &[u8], value: &[u8], ttl: Option<Duration>) -> Result<(), TieredError> {
+        self.mset(&[(key, value)], ttl).await
+    }
+
+    /// `SET` of every pair (each with `ttl`, if any), in one batch.
+    pub async fn mset(&self, pairs: &[(&[u8], &[u8])], ttl: Option<Duration>) -> Result<(), TieredError> {
+        let pipes = pairs
+            .iter()
+            .map(|(k, v)| {
+                let mut pipe = redis::pipe();
+                pipe.cmd("SET").arg(*k).arg(*v);
+                if let Some(ttl) = ttl {
+                    pipe.arg("PX").arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1));
+                }
+                pipe.ignore();
+                pipe
+            })
+            .collect();
+        let keys: Vec<&[u8]> = pairs.iter().map(|(k, _)| *k).collect();
+        self.core.write(&keys, pipes).await
+    }
+
+    /// `DEL key…`.
+    pub async fn del(&self, keys: &[&[u8]]) -> Result<(), TieredError> {
+        let pipes = keys.iter().map(|k| one("DEL", k, &[])).collect();
+        self.core.write(keys, pipes).await
+    }
+
+    /// `HSET key field value…`.
+    pub async fn hset(&self, key: &[u8], pairs: &[(&[u8], &[u8])]) -> Result<(), TieredError> {
+        let args: Vec<&[u8]> = pairs.iter().flat_map(|(f, v)| [*f, *v]).collect();
+        self.core.write(&[key], vec![one("HSET", key, &args)]).await
+    }
+
+    /// `HDEL key field…`.
+    pub async fn hdel(&self, key: &[u8], fields: &[&[u8]]) -> Result<(), TieredError> {
+        self.core.write(&[key], vec![one("HDEL", key, fields)]).await
+    }
+
+    /// `PEXPIRE key ttl`.
+    pub async fn expire(&self, key: &[u8], ttl: Duration) -> Result<(), TieredError> {
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).to_string();
+        self.core.write(&[key], vec![one("PEXPIRE", key, &[ms.as_bytes()])]).await
+    }
+
+    /// Counters and the state of the link.
+    pub fn stats(&self) -> TieredStats {
+        self.core.stats()
+    }
+
+    /// Waits until the link to L2 is up, at most `timeout`; `true` if it is.
+    pub async fn wait_connected(&self, timeout: Duration) -> bool {
+        self.core.wait_connected(timeout).await
+    }
+
+    /// Closes the link to L2.
+    pub fn close(&self) {
+        self.core.close();
+    }
+}
+
+/// A pipeline of one command on `key` with `args`, its reply ignored.
+fn one(name: &str, key: &[u8], args: &[&[u8]]) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    pipe.cmd(name).arg(key);
+    for a in args {
+        pipe.arg(*a);
+    }
+    pipe.ignore();
+    pipe
+}
