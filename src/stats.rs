@@ -31,26 +31,29 @@ fn stripe() -> usize {
     crate::sync::thread_index() % STRIPES
 }
 
-/// Striped counters of one cache.
+/// `N` counters, striped: each thread adds to its own cache-line-padded
+/// stripe, a read sums them.
 #[derive(Debug)]
-pub(crate) struct Stats {
-    stripes: Box<[CachePadded<[AtomicU64; COUNTERS]>]>,
+pub(crate) struct Striped<const N: usize> {
+    stripes: Box<[CachePadded<[AtomicU64; N]>]>,
 }
 
-impl Default for Stats {
+impl<const N: usize> Default for Striped<N> {
     fn default() -> Self {
-        Stats { stripes: (0..STRIPES).map(|_| CachePadded::new(std::array::from_fn(|_| AtomicU64::new(0)))).collect() }
+        Striped { stripes: (0..STRIPES).map(|_| CachePadded::new(std::array::from_fn(|_| AtomicU64::new(0)))).collect() }
     }
 }
 
-impl Stats {
+impl<const N: usize> Striped<N> {
     #[inline]
-    pub(crate) fn add(&self, c: Counter, n: u64) {
-        self.stripes[stripe()][c as usize].fetch_add(n, Ordering::Relaxed);
+    pub(crate) fn add(&self, i: usize, n: u64) {
+        if let Some(c) = self.stripes[stripe()].get(i) {
+            c.fetch_add(n, Ordering::Relaxed);
+        }
     }
 
-    pub(crate) fn get(&self, c: Counter) -> u64 {
-        self.stripes.iter().map(|s| s[c as usize].load(Ordering::Relaxed)).sum()
+    pub(crate) fn get(&self, i: usize) -> u64 {
+        self.stripes.iter().filter_map(|s| s.get(i)).map(|c| c.load(Ordering::Relaxed)).sum()
     }
 
     pub(crate) fn reset(&self) {
@@ -59,6 +62,27 @@ impl Stats {
                 c.store(0, Ordering::Relaxed);
             }
         }
+    }
+}
+
+/// Striped counters of one cache.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    counters: Striped<COUNTERS>,
+}
+
+impl Stats {
+    #[inline]
+    pub(crate) fn add(&self, c: Counter, n: u64) {
+        self.counters.add(c as usize, n);
+    }
+
+    pub(crate) fn get(&self, c: Counter) -> u64 {
+        self.counters.get(c as usize)
+    }
+
+    pub(crate) fn reset(&self) {
+        self.counters.reset();
     }
 
     pub(crate) fn snapshot(&self, entries: u64, weighted_size: u64) -> CacheStats {

@@ -1,6 +1,7 @@
 //! [`TieredCache`]: typed keys and values over the tiered engine.
 
 use super::core::{Core, Fetched, Lookup};
+use super::stats::Count;
 use super::{TieredError, TieredStats, pttl};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -74,8 +75,11 @@ where
 
     /// The key as written to L2.
     pub fn l2_key(&self, key: &K) -> Vec<u8> {
-        let mut k = self.prefix.clone();
-        k.extend_from_slice(key.to_string().as_bytes());
+        use std::io::Write as _;
+        let mut k = Vec::with_capacity(self.prefix.len() + 24);
+        k.extend_from_slice(&self.prefix);
+        // Writing to a Vec cannot fail.
+        let _ = write!(k, "{key}");
         k
     }
 
@@ -146,7 +150,7 @@ where
         let started = Instant::now();
         match self.core.l2_batch::<(Option<Vec<u8>>, i64)>(pipes).await {
             Ok(replies) => {
-                self.core.counters.l2_reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.core.counters.add(Count::L2Read);
                 for ((i, ticket, _), (bytes, ms)) in missing.into_iter().zip(replies) {
                     let v = decode(&l2_keys[i], bytes)?;
                     self.core.store(l2_keys[i].clone(), Core::entry(v.clone(), ticket, pttl(ms), started));

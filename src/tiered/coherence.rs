@@ -11,7 +11,9 @@
 //! Keys share stripes; an invalidation of one costs its neighbours one L2
 //! read, never a stale value.
 
+use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// Stripes of invalidation stamps (a power of two).
 const STRIPES: usize = 1 << 14;
@@ -37,6 +39,8 @@ pub(crate) struct Coherence {
     l1: Box<dyn Evict>,
     /// Invalidation messages applied (keys, or whole flushes).
     pub(crate) invalidations: AtomicU64,
+    /// While fenced: the epoch that was current before, and since when.
+    fenced: Mutex<Option<(u64, Instant)>>,
 }
 
 impl Coherence {
@@ -48,6 +52,7 @@ impl Coherence {
             hasher: ahash::RandomState::new(),
             l1,
             invalidations: AtomicU64::new(0),
+            fenced: Mutex::new(None),
         }
     }
 
@@ -92,8 +97,22 @@ impl Coherence {
     /// (invalidations could not arrive). Entries stay, for
     /// stale-if-error; none is fresh again.
     pub(crate) fn fence(&self) {
-        self.up.store(false, Ordering::Release);
-        self.epoch.fetch_add(1, Ordering::AcqRel);
+        let was_up = self.up.swap(false, Ordering::AcqRel);
+        let before = self.epoch.fetch_add(1, Ordering::AcqRel);
+        let mut fenced = self.fenced.lock();
+        if was_up || fenced.is_none() {
+            *fenced = Some((before, Instant::now()));
+        }
+    }
+
+    /// Whether an entry filled under `ticket` may be served as stale: the
+    /// link is fenced, the entry was fresh when the fence fell (nothing
+    /// invalidated it before), and the fence is at most `bound` old.
+    pub(crate) fn stale_ok(&self, key: &[u8], ticket: Ticket, bound: Duration) -> bool {
+        if self.up.load(Ordering::Acquire) || self.stripe(key).load(Ordering::Acquire) != ticket.stamp {
+            return false;
+        }
+        matches!(*self.fenced.lock(), Some((epoch, at)) if epoch == ticket.epoch && at.elapsed() <= bound)
     }
 
     /// The link is (re)established and invalidations flow again: L1 starts
@@ -101,6 +120,7 @@ impl Coherence {
     pub(crate) fn connected(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.l1.clear();
+        *self.fenced.lock() = None;
         self.up.store(true, Ordering::Release);
     }
 
@@ -150,5 +170,27 @@ mod tests {
         c.invalidate_all();
         assert!(!c.fresh(b"k", t));
         assert_eq!(*log.0.lock(), ["*", "k", "*", "*"]);
+    }
+
+    #[test]
+    fn stale_entries_are_those_fresh_when_the_fence_fell() {
+        let c = Coherence::new(Box::new(Arc::new(Log::default())));
+        let bound = Duration::from_secs(60);
+        c.connected();
+        let good = c.ticket(b"a");
+        let changed = c.ticket(b"b");
+        c.invalidate(b"b");
+        assert!(!c.stale_ok(b"a", good, bound), "not while up");
+        c.fence();
+        assert!(c.stale_ok(b"a", good, bound));
+        assert!(!c.stale_ok(b"b", changed, bound), "invalidated before the fence: never");
+        assert!(!c.stale_ok(b"a", good, Duration::ZERO), "past the bound");
+        // A second fence (a failed reconnection) keeps the first one's epoch.
+        c.fence();
+        assert!(c.stale_ok(b"a", good, bound));
+        let during = c.ticket(b"a");
+        assert!(!c.stale_ok(b"a", during, bound));
+        c.connected();
+        assert!(!c.stale_ok(b"a", good, bound));
     }
 }

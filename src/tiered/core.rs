@@ -7,7 +7,7 @@ use super::breaker::{Admit, Breaker};
 use super::coherence::{Coherence, Evict, Ticket};
 use super::link::{L2Conn, Link, unreachable};
 use super::options::{Invalidation, Options, Topology, WriteFailure};
-use super::stats::{Counters, TieredStats};
+use super::stats::{Count, Counters, TieredStats};
 use crate::{Cache, Expiry, Op};
 use redis::Pipeline;
 use std::future::Future;
@@ -16,12 +16,11 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// An L1 entry: the value L2 had (`None`: no such key), the ticket of its
-/// fill, when it was filled, and its remaining TTL in L2 at that time.
+/// fill, and its remaining TTL in L2 at that time.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry<T> {
     pub(crate) value: Option<T>,
     ticket: Ticket,
-    filled: Instant,
     ttl: Option<Duration>,
 }
 
@@ -121,11 +120,11 @@ impl<T: Clone + Send + Sync + 'static> Core<T> {
     pub(crate) fn lookup(&self, key: &[u8]) -> Lookup<T> {
         match self.l1.get(key) {
             Some(e) if self.coherence().fresh(key, e.ticket) => {
-                self.counters.l1_hits.fetch_add(1, Ordering::Relaxed);
+                self.counters.add(Count::L1Hit);
                 Lookup::Fresh(e.value)
             }
             other => {
-                self.counters.l1_misses.fetch_add(1, Ordering::Relaxed);
+                self.counters.add(Count::L1Miss);
                 Lookup::Miss(other)
             }
         }
@@ -140,7 +139,7 @@ impl<T: Clone + Send + Sync + 'static> Core<T> {
     /// the read was sent, to shorten the TTL by its round trip).
     pub(crate) fn entry(value: Option<T>, ticket: Ticket, ttl: Option<Duration>, started: Instant) -> Entry<T> {
         let ttl = ttl.map(|t| t.saturating_sub(started.elapsed()));
-        Entry { value, ticket, filled: Instant::now(), ttl }
+        Entry { value, ticket, ttl }
     }
 
     pub(crate) fn store(&self, key: Vec<u8>, entry: Entry<T>) {
@@ -159,7 +158,7 @@ impl<T: Clone + Send + Sync + 'static> Core<T> {
             return Err(TieredError::Unavailable(self.link.last_error().unwrap_or_else(|| "not connected".into())));
         };
         if self.breaker.admit() == Admit::Refuse {
-            self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+            self.counters.add(Count::Rejected);
             return Err(TieredError::CircuitOpen);
         }
         let limit = self.options().command_timeout;
@@ -170,9 +169,9 @@ impl<T: Clone + Send + Sync + 'static> Core<T> {
             Err(_) => true,
         };
         if failed {
-            self.counters.l2_errors.fetch_add(1, Ordering::Relaxed);
+            self.counters.add(Count::L2Error);
             if self.breaker.failure() {
-                self.counters.breaker_trips.fetch_add(1, Ordering::Relaxed);
+                self.counters.add(Count::BreakerTrip);
             }
         } else {
             self.breaker.success();
@@ -211,7 +210,7 @@ impl<T: Clone + Send + Sync + 'static> Core<T> {
             // before this call): read again, without caching.
             Ok(_) => match self.l2(|conn| fetch(conn)).await.and_then(|r| r) {
                 Ok((v, _)) => {
-                    self.counters.l2_reads.fetch_add(1, Ordering::Relaxed);
+                    self.counters.add(Count::L2Read);
                     Ok(v)
                 }
                 Err(e) => self.fallback(key, stale, e),
@@ -229,7 +228,7 @@ impl<T: Clone + Send + Sync + 'static> Core<T> {
         let ticket = self.ticket(key);
         let started = Instant::now();
         let (value, ttl) = self.l2(|conn| fetch(conn)).await.and_then(|r| r)?;
-        self.counters.l2_reads.fetch_add(1, Ordering::Relaxed);
+        self.counters.add(Count::L2Read);
         Ok(Self::entry(value, ticket, ttl, started))
     }
 
@@ -243,8 +242,8 @@ impl<T: Clone + Send + Sync + 'static> Core<T> {
     ) -> Result<Option<T>, TieredError> {
         let bound = self.options().stale_if_error;
         match (bound, stale) {
-            (Some(bound), Some(e)) if e.filled.elapsed() <= bound => {
-                self.counters.stale_served.fetch_add(1, Ordering::Relaxed);
+            (Some(bound), Some(e)) if self.coherence().stale_ok(key, e.ticket, bound) => {
+                self.counters.add(Count::StaleServed);
                 let value = e.value.clone();
                 self.l1.compute(key.to_vec(), |current| if current.is_none() { Op::Put(e) } else { Op::Nop });
                 Ok(value)
@@ -286,7 +285,7 @@ impl<T: Clone + Send + Sync + 'static> Core<T> {
         }
         match sent {
             Ok(_) => {
-                self.counters.l2_writes.fetch_add(1, Ordering::Relaxed);
+                self.counters.add(Count::L2Write);
                 Ok(())
             }
             // Not sent, or lost with the connection: queued (the tiered
@@ -309,7 +308,7 @@ impl<T: Clone + Send + Sync + 'static> Core<T> {
         }
         queue.extend(pipes);
         drop(queue);
-        self.counters.queued.fetch_add(1, Ordering::Relaxed);
+        self.counters.add(Count::Queued);
         for key in keys {
             self.coherence().invalidate(key);
         }

@@ -3,6 +3,7 @@
 
 use super::core::{Core, Fetched, Lookup};
 use super::link::L2Conn;
+use super::stats::Count;
 use super::{TieredError, TieredStats, pttl};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -125,7 +126,7 @@ impl TieredDb {
                     self.core.store(keys[i].to_vec(), Core::entry(value.clone(), ticket, pttl(ms), started));
                     out[i] = as_str(value)?;
                 }
-                self.core.counters.l2_reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.core.counters.add(Count::L2Read);
                 Ok(out)
             }
             Err(e) => {

@@ -46,12 +46,14 @@
 //! When the link is lost (a disconnection, a failed heartbeat, a changed
 //! set of cluster primaries), invalidations may have been missed, so L1 is
 //! **fenced** before anything else: no entry is served as current again.
-//! Entries stay only to serve, when [`Options::stale_if_error`] allows, a
-//! bounded-staleness answer while L2 is unreachable (counted in
-//! [`TieredStats::stale_served`]); with it off (the default) a read during
-//! the outage fails with [`TieredError::Unavailable`]. When the link is
-//! back, L1 starts empty. So after recovery no read returns a value
-//! changed while invalidations could not arrive.
+//! The entries that were current when the link fell stay only to keep
+//! serving reads for a bounded time ([`Options::stale_if_error`], 5 s by
+//! default, counted in [`TieredStats::stale_served`]): if L2 is down,
+//! nothing can change them; if it is alive but unreachable, this is the
+//! staleness traded for availability, and `stale_if_error: None` makes such
+//! reads fail with [`TieredError::Unavailable`] instead. When the link is
+//! back, L1 starts empty. So after recovery no read returns a value changed
+//! while invalidations could not arrive.
 //!
 //! # Faults
 //!

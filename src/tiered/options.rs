@@ -83,9 +83,13 @@ pub struct Options {
     /// How often the link checks that L2 answers (a PING). A link that
     /// fails the check is dropped and L1 fenced, as on a disconnection.
     pub heartbeat: Duration,
-    /// Serve an L1 entry that can no longer be vouched for (L2 is down, or
-    /// its command failed) when it was filled at most this long ago; `None`
-    /// (the default) never serves one.
+    /// While the link to L2 is lost, keep serving the L1 entries that were
+    /// current when it was lost, for at most this long after (5 s by
+    /// default: a Sentinel failover or a server restart); `None` never
+    /// serves them (a read fails with `Unavailable`). L2 may have changed
+    /// meanwhile if it was alive but unreachable: this is the bounded
+    /// staleness traded for availability. Once the link is back, L1 starts
+    /// empty.
     pub stale_if_error: Option<Duration>,
     /// What writes do while L2 is unavailable.
     pub write_failure: WriteFailure,
@@ -106,7 +110,7 @@ impl Default for Options {
             command_timeout: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(1),
             heartbeat: Duration::from_millis(500),
-            stale_if_error: None,
+            stale_if_error: Some(Duration::from_secs(5)),
             write_failure: WriteFailure::FailFast,
             breaker_failures: 5,
             breaker_open_for: Duration::from_secs(1),

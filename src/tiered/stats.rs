@@ -3,6 +3,7 @@
 
 use super::breaker::BreakerState;
 use super::link::Link;
+use crate::stats::Striped;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A snapshot of a tiered cache's counters ([`TieredCache::stats`](super::TieredCache::stats)).
@@ -50,49 +51,57 @@ pub struct TieredStats {
     pub replay_failed: u64,
 }
 
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub(crate) l1_hits: AtomicU64,
-    pub(crate) l1_misses: AtomicU64,
-    pub(crate) l2_reads: AtomicU64,
-    pub(crate) l2_writes: AtomicU64,
-    pub(crate) l2_errors: AtomicU64,
-    pub(crate) stale_served: AtomicU64,
-    pub(crate) breaker_trips: AtomicU64,
-    pub(crate) rejected: AtomicU64,
-    pub(crate) queued: AtomicU64,
+/// The tiered cache's own counters (striped: reads on every thread add to
+/// them).
+#[derive(Debug, Clone, Copy)]
+#[repr(usize)]
+pub(crate) enum Count {
+    L1Hit,
+    L1Miss,
+    L2Read,
+    L2Write,
+    L2Error,
+    StaleServed,
+    BreakerTrip,
+    Rejected,
+    Queued,
 }
 
+const COUNTS: usize = Count::Queued as usize + 1;
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters(Striped<COUNTS>);
+
 impl Counters {
-    pub(crate) fn snapshot(
-        &self,
-        link: &Link,
-        breaker: BreakerState,
-        l1_entries: u64,
-        invalidations: u64,
-    ) -> TieredStats {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    #[inline]
+    pub(crate) fn add(&self, c: Count) {
+        self.0.add(c as usize, 1);
+    }
+
+    pub(crate) fn snapshot(&self, link: &Link, breaker: BreakerState, l1_entries: u64, invalidations: u64) -> TieredStats {
+        let get = |c: Count| self.0.get(c as usize);
         let lc = &link.counters;
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         TieredStats {
-            l1_hits: get(&self.l1_hits),
-            l1_misses: get(&self.l1_misses),
+            l1_hits: get(Count::L1Hit),
+            l1_misses: get(Count::L1Miss),
             l1_entries,
-            l2_reads: get(&self.l2_reads),
-            l2_writes: get(&self.l2_writes),
-            l2_errors: get(&self.l2_errors),
-            stale_served: get(&self.stale_served),
+            l2_reads: get(Count::L2Read),
+            l2_writes: get(Count::L2Write),
+            l2_errors: get(Count::L2Error),
+            stale_served: get(Count::StaleServed),
             invalidations,
             connected: link.coherence.is_up(),
-            connects: get(&lc.connects),
-            disconnects: get(&lc.disconnects),
+            connects: load(&lc.connects),
+            disconnects: load(&lc.disconnects),
             last_error: link.last_error(),
             breaker,
-            breaker_trips: get(&self.breaker_trips),
-            rejected: get(&self.rejected),
-            queued: get(&self.queued),
+            breaker_trips: get(Count::BreakerTrip),
+            rejected: get(Count::Rejected),
+            queued: get(Count::Queued),
             queue_len: link.queue.lock().len() as u64,
-            replayed: get(&lc.queued_replayed),
-            replay_failed: get(&lc.queued_failed),
+            replayed: load(&lc.queued_replayed),
+            replay_failed: load(&lc.queued_failed),
         }
     }
 }
