@@ -1,5 +1,6 @@
 //! The real-Redis harness (`support/redis.rs`) against real servers: a
-//! standalone server killed and restarted on its port.
+//! standalone server killed and restarted on its port, and a Sentinel
+//! failover.
 //!
 //! Needs `redis-server` and `redis-cli` on `PATH` (or `$REDIS_SERVER`,
 //! `$REDIS_CLI`); without them the tests are skipped loudly, except under
@@ -8,7 +9,8 @@
 #[path = "support/redis.rs"]
 mod redis_support;
 
-use redis_support::{Standalone, skip_unless_available};
+use redis_support::{SentinelSet, Standalone, info_field, query, skip_unless_available};
+use std::time::{Duration, Instant};
 
 #[test]
 fn standalone_kill_and_restart_keep_the_port() {
@@ -44,4 +46,37 @@ fn standalone_kill_and_restart_keep_the_port() {
     assert!(dir.is_dir());
     drop(server);
     assert!(!dir.exists());
+}
+
+#[test]
+fn sentinel_failover_promotes_the_replica() {
+    let started = Instant::now();
+    let Some(mut set) = SentinelSet::start("sentinel_failover_promotes_the_replica") else { return };
+    let ready = started.elapsed();
+    assert_eq!(set.sentinel_addrs().len(), 3);
+    let primary = set.primary_addr();
+    let replica = set.replica_addr();
+    assert_ne!(primary, replica);
+    let master =
+        query::<(String, u16)>(set.sentinel_addrs()[1], &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", set.service_name()]);
+    assert_eq!(master.unwrap(), (primary.ip().to_string(), primary.port()));
+
+    // A write the replica has (WAIT: acknowledged by one replica).
+    query::<()>(primary, &["SET", "k", "v"]).unwrap();
+    assert_eq!(query::<i64>(primary, &["WAIT", "1", "5000"]).unwrap(), 1);
+
+    let failing = Instant::now();
+    assert_eq!(set.kill_primary(), primary);
+    let new = set.wait_for_failover(Duration::from_secs(15));
+    eprintln!("sentinel set ready in {ready:?}, failover in {:?}", failing.elapsed());
+    assert_eq!(new, replica);
+    assert_eq!(set.primary_addr(), new);
+    for sentinel in set.sentinel_addrs() {
+        let reported = query::<(String, u16)>(sentinel, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "embercache"]);
+        assert_eq!(reported.unwrap().1, new.port(), "sentinel {sentinel}");
+    }
+    let info = query::<String>(new, &["INFO", "replication"]).unwrap();
+    assert_eq!(info_field(&info, "role"), Some("master"));
+    assert_eq!(query::<String>(new, &["GET", "k"]).unwrap(), "v");
+    query::<()>(new, &["SET", "k", "w"]).unwrap();
 }

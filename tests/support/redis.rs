@@ -1,6 +1,7 @@
 //! Real Redis topologies for integration tests, started from the machine's
 //! `redis-server` and `redis-cli` (Debian's `redis-server` and `redis-tools`
-//! packages): one server ([`RedisProc`], [`Standalone`]).
+//! packages): one server ([`RedisProc`], [`Standalone`]), and a primary with a
+//! replica watched by three sentinels ([`SentinelSet`]).
 //!
 //! Every process runs on a free loopback port in a temporary directory of its
 //! own, and is killed (the directory removed) when its guard drops, also when
@@ -444,3 +445,12 @@ impl std::ops::DerefMut for Standalone {
         &mut self.server
     }
 }
+
+// ---------------------------------------------------------------------------
+// Sentinel: a file of its own
+
+#[path = "redis/sentinel.rs"]
+mod sentinel;
+
+#[allow(unused_imports, reason = "each test file uses a part of the harness")]
+pub(crate) use sentinel::SentinelSet;
