@@ -1,7 +1,8 @@
 //! Real Redis topologies for integration tests, started from the machine's
 //! `redis-server` and `redis-cli` (Debian's `redis-server` and `redis-tools`
-//! packages): one server ([`RedisProc`], [`Standalone`]), and a primary with a
-//! replica watched by three sentinels ([`SentinelSet`]).
+//! packages): one server ([`RedisProc`], [`Standalone`]), a primary with a
+//! replica watched by three sentinels ([`SentinelSet`]), and a three-primary
+//! [`Cluster`] that can move a slot while clients run.
 //!
 //! Every process runs on a free loopback port in a temporary directory of its
 //! own, and is killed (the directory removed) when its guard drops, also when
@@ -447,10 +448,14 @@ impl std::ops::DerefMut for Standalone {
 }
 
 // ---------------------------------------------------------------------------
-// Sentinel: a file of its own
+// Sentinel and Cluster: files of their own
 
+#[path = "redis/cluster.rs"]
+mod cluster;
 #[path = "redis/sentinel.rs"]
 mod sentinel;
 
+#[allow(unused_imports, reason = "each test file uses a part of the harness")]
+pub(crate) use cluster::Cluster;
 #[allow(unused_imports, reason = "each test file uses a part of the harness")]
 pub(crate) use sentinel::SentinelSet;
