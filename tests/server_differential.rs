@@ -12,6 +12,8 @@
 //! longest sequence (default 40).
 
 mod differential;
+#[path = "support/redis.rs"]
+mod redis_support;
 
 use differential::generate;
 

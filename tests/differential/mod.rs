@@ -27,10 +27,9 @@ pub(crate) fn run(
     families: Vec<proptest::strategy::BoxedStrategy<generate::Args>>,
     cases: u32,
 ) {
-    let Some(bin) = servers::redis_or_skip(test) else { return };
-    let redis = servers::RedisServer::start(&bin);
+    let Some(redis) = servers::start_redis(test) else { return };
     let ember = servers::EmberServer::start();
-    let pair = RefCell::new(compare::Pair::connect(ember.addr, redis.addr, resp3));
+    let pair = RefCell::new(compare::Pair::connect(ember.addr, redis.addr(), resp3));
     let cases = env_number("PROPTEST_CASES", cases);
     let len = env_number("DIFF_COMMANDS", 40) as usize;
     let config = Config {
@@ -60,10 +59,9 @@ pub(crate) fn run(
 /// Runs each of `cases` (commands as words) once on fresh servers,
 /// failing on the first divergence the normalizations do not accept.
 pub(crate) fn run_fixed(test: &str, resp3: bool, cases: &[&[&[&str]]]) {
-    let Some(bin) = servers::redis_or_skip(test) else { return };
-    let redis = servers::RedisServer::start(&bin);
+    let Some(redis) = servers::start_redis(test) else { return };
     let ember = servers::EmberServer::start();
-    let mut pair = compare::Pair::connect(ember.addr, redis.addr, resp3);
+    let mut pair = compare::Pair::connect(ember.addr, redis.addr(), resp3);
     for case in cases {
         let cmds: Vec<generate::Cmd> =
             case.iter().map(|c| generate::Cmd(c.iter().map(|w| w.as_bytes().to_vec()).collect())).collect();
