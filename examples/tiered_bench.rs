@@ -196,7 +196,10 @@ async fn run<T: Target>(target: T, a: &Args, admin: &mut redis::aio::Multiplexed
     let secs = started.elapsed().as_secs_f64();
     let after = commands_processed(admin).await?;
     lat.sort_unstable();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).map_or(0.0, |&ns| f64::from(ns) / 1000.0);
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .map_or(0.0, |&ns| f64::from(ns) / 1000.0)
+    };
     Ok(Run {
         ops,
         secs,

@@ -40,7 +40,9 @@ pub(crate) struct Striped<const N: usize> {
 
 impl<const N: usize> Default for Striped<N> {
     fn default() -> Self {
-        Striped { stripes: (0..STRIPES).map(|_| CachePadded::new(std::array::from_fn(|_| AtomicU64::new(0)))).collect() }
+        Striped {
+            stripes: (0..STRIPES).map(|_| CachePadded::new(std::array::from_fn(|_| AtomicU64::new(0)))).collect(),
+        }
     }
 }
 

@@ -74,7 +74,7 @@ fn run(opts: &ServerOptions) -> Result<(), Box<dyn Error>> {
     let log = Log::open(opts)?;
     let threads = opts.io_threads().unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     // CONFIG GET io-threads reports the threads actually serving.
-    let builder = opts.server_builder()?.config_param("io-threads", &threads.to_string());
+    let builder = opts.server_builder()?.config_param("io-threads", threads.to_string());
     for ignored in opts.ignored_binds() {
         log.warning(&format!("bind {ignored}: only the first bind address is served"));
     }

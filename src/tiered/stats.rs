@@ -78,7 +78,13 @@ impl Counters {
         self.0.add(c as usize, 1);
     }
 
-    pub(crate) fn snapshot(&self, link: &Link, breaker: BreakerState, l1_entries: u64, invalidations: u64) -> TieredStats {
+    pub(crate) fn snapshot(
+        &self,
+        link: &Link,
+        breaker: BreakerState,
+        l1_entries: u64,
+        invalidations: u64,
+    ) -> TieredStats {
         let get = |c: Count| self.0.get(c as usize);
         let lc = &link.counters;
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
