@@ -39,15 +39,29 @@ fn config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 
-fn decode<V: DeserializeOwned>(key: &[u8], bytes: Option<Vec<u8>>) -> Result<Option<V>, TieredError> {
+/// Decodes a value read from L2, which any client may have written: the
+/// lengths it claims are bounded by a multiple of its size (found by the
+/// `tiered_parse` fuzz target: five bytes claimed a 3.8 GB string), so a
+/// bad value costs an error, not the process's memory.
+pub(super) fn decode<V: DeserializeOwned>(key: &[u8], bytes: Option<Vec<u8>>) -> Result<Option<V>, TieredError> {
     let Some(bytes) = bytes else { return Ok(None) };
-    match bincode::serde::decode_from_slice(&bytes, config()) {
-        Ok((v, used)) if used == bytes.len() => Ok(Some(v)),
-        Ok(_) => {
-            Err(TieredError::Decode { key: String::from_utf8_lossy(key).into_owned(), reason: "trailing bytes".into() })
-        }
-        Err(e) => Err(TieredError::Decode { key: String::from_utf8_lossy(key).into_owned(), reason: e.to_string() }),
-    }
+    let decoded = match bytes.len() {
+        0..=0xFFFF => decode_limited::<V, { 1 << 20 }>(&bytes),
+        0x1_0000..=0xFF_FFFF => decode_limited::<V, { 1 << 28 }>(&bytes),
+        _ => decode_limited::<V, { 1 << 34 }>(&bytes),
+    };
+    let reason = match decoded {
+        Ok((v, used)) if used == bytes.len() => return Ok(Some(v)),
+        Ok(_) => "trailing bytes".to_string(),
+        Err(e) => e.to_string(),
+    };
+    Err(TieredError::Decode { key: String::from_utf8_lossy(key).into_owned(), reason })
+}
+
+fn decode_limited<V: DeserializeOwned, const LIMIT: usize>(
+    bytes: &[u8],
+) -> Result<(V, usize), bincode::error::DecodeError> {
+    bincode::serde::decode_from_slice(bytes, config().with_limit::<LIMIT>())
 }
 
 /// `GET` and `PTTL` of `key`, pipelined.
@@ -204,5 +218,27 @@ where
     /// entries, as configured). Also done when the last handle is dropped.
     pub fn close(&self) {
         self.core.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_from_other_clients_decode_to_errors_not_panics_or_huge_allocations() {
+        // Found by the fuzzer: a length of 3.8 GB in five bytes.
+        let claim = vec![0xfc, 0x21, 0x28, 0x07, 0xe3];
+        let bad = [claim, b"plain text".to_vec(), Vec::new(), vec![0xff; 9]];
+        for bytes in bad {
+            assert!(
+                matches!(decode::<String>(b"k", Some(bytes.clone())), Err(TieredError::Decode { .. })),
+                "{bytes:?}"
+            );
+            assert!(decode::<Vec<(String, u64)>>(b"k", Some(bytes)).is_err());
+        }
+        let good = bincode::serde::encode_to_vec("Ada", config()).unwrap();
+        assert_eq!(decode::<String>(b"k", Some(good)).unwrap().as_deref(), Some("Ada"));
+        assert_eq!(decode::<String>(b"k", None).unwrap(), None);
     }
 }

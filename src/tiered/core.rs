@@ -208,7 +208,7 @@ impl<T: Clone + Send + Sync + 'static> Core<T> {
             Ok(e) if self.coherence().fresh(key, e.ticket) => Ok(e.value),
             // Joined a read that an invalidation overtook (or that began
             // before this call): read again, without caching.
-            Ok(_) => match self.l2(|conn| fetch(conn)).await.and_then(|r| r) {
+            Ok(_) => match self.l2(fetch).await.and_then(|r| r) {
                 Ok((v, _)) => {
                     self.counters.add(Count::L2Read);
                     Ok(v)
@@ -227,7 +227,7 @@ impl<T: Clone + Send + Sync + 'static> Core<T> {
     {
         let ticket = self.ticket(key);
         let started = Instant::now();
-        let (value, ttl) = self.l2(|conn| fetch(conn)).await.and_then(|r| r)?;
+        let (value, ttl) = self.l2(fetch).await.and_then(|r| r)?;
         self.counters.add(Count::L2Read);
         Ok(Self::entry(value, ticket, ttl, started))
     }

@@ -13,8 +13,11 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub(crate) enum Cached {
     Str(Arc<[u8]>),
-    Hash(Arc<HashMap<Vec<u8>, Vec<u8>>>),
+    Hash(Arc<Fields>),
 }
+
+/// A hash's fields and values.
+type Fields = HashMap<Vec<u8>, Vec<u8>>;
 
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
@@ -40,10 +43,10 @@ fn read_pipe(key: &[u8], hash: bool) -> redis::Pipeline {
 }
 
 /// A `GET`/`HGETALL` reply as what L1 keeps.
-fn cached(value: redis::Value, hash: bool) -> redis::RedisResult<Option<Cached>> {
+pub(super) fn cached(value: redis::Value, hash: bool) -> redis::RedisResult<Option<Cached>> {
     use redis::FromRedisValue;
     if hash {
-        let map: HashMap<Vec<u8>, Vec<u8>> = HashMap::from_owned_redis_value(value)?;
+        let map: Fields = HashMap::from_owned_redis_value(value)?;
         // An empty hash is no key.
         Ok((!map.is_empty()).then(|| Cached::Hash(Arc::new(map))))
     } else {
@@ -59,7 +62,7 @@ fn as_str(c: Option<Cached>) -> Result<Option<Vec<u8>>, TieredError> {
     }
 }
 
-fn as_hash(c: Option<Cached>) -> Result<Option<Arc<HashMap<Vec<u8>, Vec<u8>>>>, TieredError> {
+fn as_hash(c: Option<Cached>) -> Result<Option<Arc<Fields>>, TieredError> {
     match c {
         None => Ok(None),
         Some(Cached::Hash(h)) => Ok(Some(h)),

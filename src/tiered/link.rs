@@ -406,7 +406,7 @@ fn bytes(v: &Value) -> Option<&[u8]> {
 }
 
 /// The key of a keyspace notification's channel (`__keyspace@0__:key`).
-fn keyspace_key(channel: &[u8]) -> Option<&[u8]> {
+pub(super) fn keyspace_key(channel: &[u8]) -> Option<&[u8]> {
     let rest = channel.strip_prefix(b"__keyspace@")?;
     let at = rest.windows(3).position(|w| w == b"__:")?;
     rest.get(at + 3..)
@@ -433,7 +433,7 @@ async fn cluster_primaries(
 /// `CLUSTER NODES` lines: `<id> <ip:port@cport[,host]> <flags> <primary>
 /// <ping> <pong> <epoch> <state> <slot>…`; a primary not failed that
 /// serves at least one slot.
-fn parse_primaries(nodes: &str) -> Vec<String> {
+pub(super) fn parse_primaries(nodes: &str) -> Vec<String> {
     nodes
         .lines()
         .filter_map(|line| {

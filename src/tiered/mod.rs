@@ -224,6 +224,22 @@ impl TieredBuilder {
     }
 }
 
+/// Runs the parsers of what L2 and other clients send on `data`: the
+/// primaries of a `CLUSTER NODES` reply, the key of a keyspace-notification
+/// channel, a stored value as a typed cache decodes it, a string or hash
+/// reply as `TieredDb` keeps it. None may panic. For the `tiered_parse`
+/// fuzz target.
+#[doc(hidden)]
+pub fn fuzz_parsers(data: &[u8]) {
+    let _ = link::parse_primaries(&String::from_utf8_lossy(data));
+    let _ = link::keyspace_key(data);
+    let _ = cache::decode::<Vec<(String, u64, Option<Vec<u8>>)>>(b"k", Some(data.to_vec()));
+    let _ = cache::decode::<String>(b"k", Some(data.to_vec()));
+    let pairs = data.chunks(3).map(|c| redis::Value::BulkString(c.to_vec())).collect();
+    let _ = db::cached(redis::Value::Array(pairs), true);
+    let _ = db::cached(redis::Value::BulkString(data.to_vec()), false);
+}
+
 /// A `PTTL` reply as a TTL: `None` for no expiry (-1) or no key (-2).
 fn pttl(ms: i64) -> Option<Duration> {
     u64::try_from(ms).ok().map(Duration::from_millis)
