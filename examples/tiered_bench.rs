@@ -4,10 +4,11 @@
 //! latency, L1's hit ratio and the commands per second that reach Redis.
 //!
 //! ```text
-//! cargo run --release --features tiered --example tiered_bench -- [--secs 5] [--warmup 3] [--keys 100000] [--l1 20000] [--tasks 64] [--writes 0.01]
+//! cargo run --release --features tiered --example tiered_bench -- [--secs 5] [--warmup 3] [--keys 100000] [--l1 20000] [--tasks 64] [--writes 0.01] [--no-ttl-reads]
 //! ```
 //!
-//! The tiered run is preceded by `--warmup` seconds of the same workload
+//! `--no-ttl-reads` sets `Options::read_ttl` off (a miss is a `GET`, not
+//! `GET` + `PTTL`). The tiered run is preceded by `--warmup` seconds of the same workload
 //! (not measured), as a near cache in service is warm.
 //!
 //! Needs `redis-server` on the PATH (it starts one on a free loopback
@@ -17,7 +18,7 @@
 //! `--tasks` concurrent tasks on tokio's multi-threaded runtime; the direct
 //! run shares one multiplexed connection, as the tiered cache does.
 
-use embercache::tiered::{TieredBuilder, TieredCache};
+use embercache::tiered::{Options, TieredBuilder, TieredCache};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use rand_distr::{Distribution, Zipf};
@@ -35,12 +36,17 @@ struct Args {
     l1: u64,
     tasks: usize,
     writes: f64,
+    read_ttl: bool,
 }
 
 fn args() -> Result<Args, Error> {
-    let mut a = Args { secs: 5, warmup: 3, keys: 100_000, l1: 20_000, tasks: 64, writes: 0.01 };
+    let mut a = Args { secs: 5, warmup: 3, keys: 100_000, l1: 20_000, tasks: 64, writes: 0.01, read_ttl: true };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--no-ttl-reads" {
+            a.read_ttl = false;
+            continue;
+        }
         let v = it.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--secs" => a.secs = v.parse()?,
@@ -229,8 +235,9 @@ fn main() -> Result<(), Error> {
         }
         let direct = Direct(client.get_multiplexed_async_connection().await?);
         let d = run(direct, &a, &mut admin).await?;
+        let options = Options { read_ttl: a.read_ttl, ..Options::default() };
         let cache: TieredCache<u64, Vec<u8>> =
-            TieredBuilder::standalone(redis.url()).prefix("k:").l1_capacity(a.l1).build().await?;
+            TieredBuilder::standalone(redis.url()).prefix("k:").l1_capacity(a.l1).options(options).build().await?;
         // Warm L1 up first, as a near cache in service is: the measured run
         // starts from the entries the workload keeps.
         run(Tiered(cache.clone()), &Args { secs: a.warmup, ..a.clone() }, &mut admin).await?;
@@ -240,12 +247,13 @@ fn main() -> Result<(), Error> {
         let (hits, misses) = (s.l1_hits - s0.l1_hits, s.l1_misses - s0.l1_misses);
         t.hit_ratio = Some(hits as f64 / (hits + misses).max(1) as f64);
         println!(
-            "\n{} keys (Zipf 0.99), 100-byte values, {:.0}% writes, {} tasks, {} s per run; L1 {} entries\n",
+            "\n{} keys (Zipf 0.99), 100-byte values, {}% writes, {} tasks, {} s per run; L1 {} entries{}\n",
             a.keys,
             a.writes * 100.0,
             a.tasks,
             a.secs,
-            a.l1
+            a.l1,
+            if a.read_ttl { "" } else { ", no TTL reads" }
         );
         println!("| client | ops/s | p50 (µs) | p99 (µs) | L1 hit ratio | Redis commands/s |");
         println!("|---|---:|---:|---:|---:|---:|");

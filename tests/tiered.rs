@@ -102,6 +102,27 @@ async fn reads_fill_l1_writes_go_to_l2_and_ttls_follow_l2() {
     assert_eq!(cache.get_many(&(10..22).collect::<Vec<_>>()).await.unwrap(), want);
     assert_eq!(cache.stats().l2_reads, reads + 1, "and then L1 answered them all");
 
+    // Without TTL reads, a miss is one command.
+    let lean: TieredCache<u64, String> = TieredBuilder::standalone(server.url())
+        .prefix("user:")
+        .options(Options { read_ttl: false, ..fast_options() })
+        .build()
+        .await
+        .unwrap();
+    let calls = |name: &str| -> u64 {
+        let info: String = server.query(&["INFO", "commandstats"]).unwrap();
+        let prefix = format!("cmdstat_{name}:calls=");
+        info.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|r| r.split(',').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let (gets, pttls) = (calls("get"), calls("pttl"));
+    assert_eq!(lean.get(&10).await.unwrap().as_deref(), Some("v10"));
+    assert_eq!((calls("get") - gets, calls("pttl") - pttls), (1, 0));
+    lean.close();
+
     // A value another program wrote in another format is an error, not a panic.
     let _: () = server.query(&["SET", "user:99", "not bincode \u{ff}"]).unwrap();
     assert!(matches!(cache.get(&99).await, Err(TieredError::Decode { .. })), "{:?}", cache.get(&99).await);

@@ -1,14 +1,13 @@
 //! [`TieredCache`]: typed keys and values over the tiered engine.
 
-use super::core::{Core, Fetched, Lookup};
-use super::stats::Count;
-use super::{TieredError, TieredStats, pttl};
+use super::core::{Core, Read};
+use super::{TieredError, TieredStats};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt::Display;
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A typed cache whose L1 is in this process and whose L2 is Redis (see
 /// the [module docs](super) for its reads, writes and consistency).
@@ -64,9 +63,21 @@ fn decode_limited<V: DeserializeOwned, const LIMIT: usize>(
     bincode::serde::decode_from_slice(bytes, config().with_limit::<LIMIT>())
 }
 
-/// `GET` and `PTTL` of `key`, pipelined.
-fn get_and_ttl(pipe: &mut redis::Pipeline, key: &[u8]) {
-    pipe.cmd("GET").arg(key).cmd("PTTL").arg(key);
+/// A typed cache's read: `GET`, the value decoded.
+struct Typed<V>(PhantomData<fn() -> V>);
+
+impl<V: DeserializeOwned> Read<V> for Typed<V> {
+    fn command(&self, key: &[u8]) -> redis::Cmd {
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(key);
+        cmd
+    }
+
+    fn parse(&self, key: &[u8], reply: redis::Value) -> Result<Option<V>, TieredError> {
+        let bytes = <Option<Vec<u8>> as redis::FromRedisValue>::from_owned_redis_value(reply)
+            .map_err(|e| TieredError::Redis(e.to_string()))?;
+        decode(key, bytes)
+    }
 }
 
 /// `SET key value [PX ttl]`.
@@ -99,17 +110,7 @@ where
 
     /// The value of `key`: from L1 if fresh, else from L2 (filling L1).
     pub async fn get(&self, key: &K) -> Result<Option<V>, TieredError> {
-        let k = self.l2_key(key);
-        let fetch = |mut conn: super::link::L2Conn| {
-            let k = k.clone();
-            async move {
-                let mut pipe = redis::pipe();
-                get_and_ttl(&mut pipe, &k);
-                let (bytes, ms): (Option<Vec<u8>>, i64) = pipe.query_async(&mut conn).await?;
-                Ok::<Fetched<V>, redis::RedisError>(decode(&k, bytes).map(|v| (v, pttl(ms))))
-            }
-        };
-        self.core.get(&k, fetch).await
+        self.core.get(&self.l2_key(key), &Typed(PhantomData)).await
     }
 
     /// Writes `value` to L2 (no TTL), then drops `key` from L1.
@@ -139,46 +140,10 @@ where
     }
 
     /// The values of `keys`, in order: L1's fresh ones, the others from L2
-    /// in one pipeline (filling L1).
+    /// in one batch (filling L1).
     pub async fn get_many(&self, keys: &[K]) -> Result<Vec<Option<V>>, TieredError> {
         let l2_keys: Vec<Vec<u8>> = keys.iter().map(|k| self.l2_key(k)).collect();
-        let mut out: Vec<Option<V>> = vec![None; keys.len()];
-        let mut missing = Vec::new();
-        for (i, k) in l2_keys.iter().enumerate() {
-            match self.core.lookup(k) {
-                Lookup::Fresh(v) => out[i] = v,
-                Lookup::Miss(stale) => missing.push((i, self.core.ticket(k), stale)),
-            }
-        }
-        if missing.is_empty() {
-            return Ok(out);
-        }
-        let pipes = missing
-            .iter()
-            .map(|&(i, _, _)| {
-                let mut pipe = redis::pipe();
-                get_and_ttl(&mut pipe, &l2_keys[i]);
-                pipe
-            })
-            .collect();
-        let started = Instant::now();
-        match self.core.l2_batch::<(Option<Vec<u8>>, i64)>(pipes).await {
-            Ok(replies) => {
-                self.core.counters.add(Count::L2Read);
-                for ((i, ticket, _), (bytes, ms)) in missing.into_iter().zip(replies) {
-                    let v = decode(&l2_keys[i], bytes)?;
-                    self.core.store(l2_keys[i].clone(), Core::entry(v.clone(), ticket, pttl(ms), started));
-                    out[i] = v;
-                }
-                Ok(out)
-            }
-            Err(e) => {
-                for (i, _, stale) in missing {
-                    out[i] = self.core.fallback(&l2_keys[i], stale, e.clone())?;
-                }
-                Ok(out)
-            }
-        }
+        self.core.get_many(&l2_keys, &Typed(PhantomData)).await
     }
 
     /// Writes every pair to L2 in one pipeline (each with `ttl`, if any),

@@ -58,10 +58,17 @@ impl<T: Clone + Send + Sync + 'static> Evict for Cache<Vec<u8>, Entry<T>> {
     }
 }
 
-/// What a fetch from L2 gives: the value (`None`: no such key) and its
+/// What a read from L2 gives: the value (`None`: no such key) and its
 /// remaining TTL, or why it could not be used (a value that does not
 /// decode, a key of another type).
 pub(crate) type Fetched<T> = Result<(Option<T>, Option<Duration>), TieredError>;
+
+/// How a front end reads a key from L2: the command, and what its reply
+/// means (`None`: no such key).
+pub(crate) trait Read<T> {
+    fn command(&self, key: &[u8]) -> redis::Cmd;
+    fn parse(&self, key: &[u8], reply: redis::Value) -> Result<Option<T>, TieredError>;
+}
 
 /// What [`Core::lookup`] found.
 pub(crate) enum Lookup<T> {
@@ -184,13 +191,9 @@ impl<T: Clone + Send + Sync + 'static> Core<T> {
         }
     }
 
-    /// Reads `key`: L1 if fresh, else L2 through `fetch` (concurrent misses
-    /// of the same key share one L2 read), filling L1.
-    pub(crate) async fn get<F, Fut>(&self, key: &[u8], fetch: F) -> Result<Option<T>, TieredError>
-    where
-        F: Fn(L2Conn) -> Fut,
-        Fut: Future<Output = redis::RedisResult<Fetched<T>>>,
-    {
+    /// Reads `key`: L1 if fresh, else L2 as `read` says (concurrent
+    /// misses of the same key share one L2 read), filling L1.
+    pub(crate) async fn get(&self, key: &[u8], read: &impl Read<T>) -> Result<Option<T>, TieredError> {
         let stale = match self.lookup(key) {
             Lookup::Fresh(v) => return Ok(v),
             Lookup::Miss(stale) => stale,
@@ -203,16 +206,13 @@ impl<T: Clone + Send + Sync + 'static> Core<T> {
         if stale.is_some() {
             self.l1.remove(key);
         }
-        let flight = self.l1.try_get_or_insert_with_async(key.to_vec(), self.fill(key, &fetch)).await;
+        let flight = self.l1.try_get_or_insert_with_async(key.to_vec(), self.fill(key, read)).await;
         match flight {
             Ok(e) if self.coherence().fresh(key, e.ticket) => Ok(e.value),
             // Joined a read that an invalidation overtook (or that began
             // before this call): read again, without caching.
-            Ok(_) => match self.l2(fetch).await.and_then(|r| r) {
-                Ok((v, _)) => {
-                    self.counters.add(Count::L2Read);
-                    Ok(v)
-                }
+            Ok(_) => match self.fill(key, read).await {
+                Ok(e) => Ok(e.value),
                 Err(e) => self.fallback(key, stale, e),
             },
             Err(e) => self.fallback(key, stale, (*e).clone()),
@@ -220,16 +220,75 @@ impl<T: Clone + Send + Sync + 'static> Core<T> {
     }
 
     /// The L2 read of a miss, as an L1 entry.
-    async fn fill<F, Fut>(&self, key: &[u8], fetch: &F) -> Result<Entry<T>, TieredError>
-    where
-        F: Fn(L2Conn) -> Fut,
-        Fut: Future<Output = redis::RedisResult<Fetched<T>>>,
-    {
+    async fn fill(&self, key: &[u8], read: &impl Read<T>) -> Result<Entry<T>, TieredError> {
         let ticket = self.ticket(key);
         let started = Instant::now();
-        let (value, ttl) = self.l2(fetch).await.and_then(|r| r)?;
+        let pipe = self.read_pipe(key, read);
+        let mut replies = self.l2_batch::<redis::Value>(vec![pipe]).await?;
         self.counters.add(Count::L2Read);
+        let (value, ttl) = self.parse(key, read, replies.pop().unwrap_or(redis::Value::Nil))?;
         Ok(Self::entry(value, ticket, ttl, started))
+    }
+
+    /// The values of `keys`, in order: L1's fresh ones, the others read
+    /// from L2 in one batch (filling L1).
+    pub(crate) async fn get_many(&self, keys: &[Vec<u8>], read: &impl Read<T>) -> Result<Vec<Option<T>>, TieredError> {
+        let mut out: Vec<Option<T>> = vec![None; keys.len()];
+        let mut missing = Vec::new();
+        for (i, k) in keys.iter().enumerate() {
+            match self.lookup(k) {
+                Lookup::Fresh(v) => out[i] = v,
+                Lookup::Miss(stale) => missing.push((i, self.ticket(k), stale)),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let pipes = missing.iter().map(|&(i, _, _)| self.read_pipe(&keys[i], read)).collect();
+        let started = Instant::now();
+        match self.l2_batch::<redis::Value>(pipes).await {
+            Ok(replies) => {
+                self.counters.add(Count::L2Read);
+                for ((i, ticket, _), reply) in missing.into_iter().zip(replies) {
+                    let (value, ttl) = self.parse(&keys[i], read, reply)?;
+                    self.store(keys[i].clone(), Self::entry(value.clone(), ticket, ttl, started));
+                    out[i] = value;
+                }
+                Ok(out)
+            }
+            Err(e) => {
+                for (i, _, stale) in missing {
+                    out[i] = self.fallback(&keys[i], stale, e.clone())?;
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// `read`'s command for `key`, with `PTTL` after it unless the options
+    /// say not to read TTLs.
+    fn read_pipe(&self, key: &[u8], read: &impl Read<T>) -> Pipeline {
+        let mut pipe = redis::pipe();
+        pipe.add_command(read.command(key));
+        if self.options().read_ttl {
+            pipe.cmd("PTTL").arg(key);
+        }
+        pipe
+    }
+
+    /// The replies of [`Core::read_pipe`]: the value as `read` makes it,
+    /// and the TTL.
+    fn parse(&self, key: &[u8], read: &impl Read<T>, replies: redis::Value) -> Fetched<T> {
+        let mut replies = match replies {
+            redis::Value::Array(v) => v.into_iter(),
+            other => vec![other].into_iter(),
+        };
+        let value = replies.next().unwrap_or(redis::Value::Nil);
+        let ttl = match replies.next() {
+            Some(redis::Value::Int(ms)) => super::pttl(ms),
+            _ => None,
+        };
+        Ok((read.parse(key, value)?, ttl))
     }
 
     /// A failed read: the stale entry if the options allow it (put back in
@@ -352,6 +411,10 @@ where
     R: redis::FromRedisValue + Send + 'static,
 {
     match conn {
+        L2Conn::Single(mut c) if pipes.len() == 1 => {
+            let reply: redis::Value = pipes[0].query_async(&mut c).await?;
+            Ok(vec![R::from_owned_redis_value(reply)?])
+        }
         L2Conn::Single(mut c) => {
             let mut all = redis::pipe();
             let mut sizes = Vec::with_capacity(pipes.len());

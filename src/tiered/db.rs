@@ -1,13 +1,11 @@
 //! [`TieredDb`]: Redis strings and hashes, byte for byte, over the tiered
 //! engine: the keys are L2's own, shared with every other client.
 
-use super::core::{Core, Fetched, Lookup};
-use super::link::L2Conn;
-use super::stats::Count;
-use super::{TieredError, TieredStats, pttl};
+use super::core::{Core, Read};
+use super::{TieredError, TieredStats};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What L1 holds for a key: a string, or a whole hash.
 #[derive(Debug, Clone)]
@@ -35,11 +33,25 @@ impl std::fmt::Debug for TieredDb {
     }
 }
 
-/// `GET`/`HGETALL` and `PTTL` of `key`, pipelined.
-fn read_pipe(key: &[u8], hash: bool) -> redis::Pipeline {
-    let mut pipe = redis::pipe();
-    pipe.cmd(if hash { "HGETALL" } else { "GET" }).arg(key).cmd("PTTL").arg(key);
-    pipe
+/// `TieredDb`'s reads: `GET` for a string, `HGETALL` for a hash.
+struct Kind {
+    hash: bool,
+}
+
+impl Read<Cached> for Kind {
+    fn command(&self, key: &[u8]) -> redis::Cmd {
+        let mut cmd = redis::cmd(if self.hash { "HGETALL" } else { "GET" });
+        cmd.arg(key);
+        cmd
+    }
+
+    fn parse(&self, _key: &[u8], reply: redis::Value) -> Result<Option<Cached>, TieredError> {
+        // A key of the other type is the caller's error, as in Redis.
+        if let redis::Value::ServerError(e) = &reply {
+            return Err(TieredError::Redis(format!("{} {}", e.code(), e.details().unwrap_or_default())));
+        }
+        cached(reply, self.hash).map_err(|e| TieredError::Redis(e.to_string()))
+    }
 }
 
 /// A `GET`/`HGETALL` reply as what L1 keeps.
@@ -76,20 +88,7 @@ impl TieredDb {
     }
 
     async fn read(&self, key: &[u8], hash: bool) -> Result<Option<Cached>, TieredError> {
-        let fetch = |mut conn: L2Conn| {
-            let pipe = read_pipe(key, hash);
-            async move {
-                let (value, ms): (redis::Value, i64) = pipe.query_async(&mut conn).await?;
-                // A key of the other type is the caller's error, not L2's failure.
-                let value = match cached(value, hash) {
-                    Ok(v) => Ok((v, pttl(ms))),
-                    Err(e) if e.kind() == redis::ErrorKind::TypeError => Err(TieredError::Redis(WRONGTYPE.into())),
-                    Err(e) => return Err(e),
-                };
-                Ok::<Fetched<Cached>, redis::RedisError>(value)
-            }
-        };
-        self.core.get(key, fetch).await
+        self.core.get(key, &Kind { hash }).await
     }
 
     /// `GET key`.
@@ -109,36 +108,8 @@ impl TieredDb {
 
     /// `MGET key…`: L1's fresh strings, the others from L2 in one batch.
     pub async fn mget(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>, TieredError> {
-        let mut out = vec![None; keys.len()];
-        let mut missing = Vec::new();
-        for (i, key) in keys.iter().enumerate() {
-            match self.core.lookup(key) {
-                Lookup::Fresh(v) => out[i] = as_str(v)?,
-                Lookup::Miss(stale) => missing.push((i, self.core.ticket(key), stale)),
-            }
-        }
-        if missing.is_empty() {
-            return Ok(out);
-        }
-        let pipes = missing.iter().map(|&(i, _, _)| read_pipe(keys[i], false)).collect();
-        let started = Instant::now();
-        match self.core.l2_batch::<(Option<Vec<u8>>, i64)>(pipes).await {
-            Ok(replies) => {
-                for ((i, ticket, _), (value, ms)) in missing.into_iter().zip(replies) {
-                    let value = value.map(|v| Cached::Str(v.into()));
-                    self.core.store(keys[i].to_vec(), Core::entry(value.clone(), ticket, pttl(ms), started));
-                    out[i] = as_str(value)?;
-                }
-                self.core.counters.add(Count::L2Read);
-                Ok(out)
-            }
-            Err(e) => {
-                for (i, _, stale) in missing {
-                    out[i] = as_str(self.core.fallback(keys[i], stale, e.clone())?)?;
-                }
-                Ok(out)
-            }
-        }
+        let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.to_vec()).collect();
+        self.core.get_many(&keys, &Kind { hash: false }).await?.into_iter().map(as_str).collect()
     }
 
     /// `SET key value [PX ttl]`.

@@ -98,6 +98,14 @@ pub struct Options {
     /// How long an open breaker refuses commands before letting one
     /// through to probe L2.
     pub breaker_open_for: Duration,
+    /// Read each missed key's TTL (`PTTL`, pipelined with the read) so
+    /// that L1 drops the entry when L2 expires it (the default). Off, a
+    /// miss costs L2 one command instead of two, and an entry with a TTL in
+    /// L2 leaves L1 when the server's invalidation of the expired key
+    /// arrives (Redis sends one when it deletes it: on access, or by its
+    /// active expiry cycle, usually well within a second) or at
+    /// `max_l1_ttl`: for keys without TTLs, or where that lag is fine.
+    pub read_ttl: bool,
     /// The longest an entry stays in L1, whatever its TTL in L2 (a bound
     /// on staleness should an invalidation be lost without the link
     /// noticing).
@@ -114,6 +122,7 @@ impl Default for Options {
             write_failure: WriteFailure::FailFast,
             breaker_failures: 5,
             breaker_open_for: Duration::from_secs(1),
+            read_ttl: true,
             max_l1_ttl: Some(Duration::from_secs(300)),
         }
     }
