@@ -7,7 +7,7 @@ use std::time::Duration;
 
 /// Stripes per cache: a power of two, more than the threads we expect to
 /// run hot at once on the machines we target.
-const STRIPES: usize = 16;
+pub(crate) const STRIPES: usize = 16;
 
 /// One counter of [`Stats`].
 #[derive(Debug, Clone, Copy)]
@@ -26,8 +26,9 @@ pub(crate) enum Counter {
 }
 const COUNTERS: usize = Counter::LoadNanos as usize + 1;
 
+/// This thread's stripe.
 #[inline]
-fn stripe() -> usize {
+pub(crate) fn stripe() -> usize {
     crate::sync::thread_index() % STRIPES
 }
 
@@ -61,6 +62,15 @@ impl<const N: usize> Striped<N> {
     pub(crate) fn reset(&self) {
         for s in self.stripes.iter() {
             for c in s.iter() {
+                c.store(0, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Zeroes counter `i` on every stripe.
+    pub(crate) fn zero(&self, i: usize) {
+        for s in self.stripes.iter() {
+            if let Some(c) = s.get(i) {
                 c.store(0, Ordering::Relaxed);
             }
         }

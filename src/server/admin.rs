@@ -3,6 +3,7 @@
 //! CONFIG ([`super::config_cmd`]) and CLIENT ([`super::client_cmd`]).
 
 use super::session::Session;
+use super::state::Hot;
 use super::state::{ClientInfo, Push, ServerState, unix_now};
 use super::{client_cmd, config_cmd, info};
 use crate::db::Reply;
@@ -73,7 +74,7 @@ pub(crate) fn save(state: &ServerState) -> Result<(), String> {
     }
     state.last_save_ok.store(true, Ordering::Relaxed);
     state.lastsave.store(unix_now().0, Ordering::Relaxed);
-    state.changes_since_save.store(0, Ordering::Relaxed);
+    state.stats.zero(Hot::Changes);
     Ok(())
 }
 

@@ -214,20 +214,7 @@ pub(crate) fn config(state: &ServerState, args: &[Vec<u8>]) -> Reply {
         b"set" if args.len() >= 4 && args.len().is_multiple_of(2) => set(state, &args[2..]),
         b"set" => wrong("set"),
         b"resetstat" if args.len() == 2 => {
-            let s = &state.stats;
-            for c in [
-                &s.commands_processed,
-                &s.connections_received,
-                &s.rejected_connections,
-                &s.net_input_bytes,
-                &s.net_output_bytes,
-                &s.keyspace_hits,
-                &s.keyspace_misses,
-                &s.error_replies,
-            ] {
-                c.store(0, Ordering::Relaxed);
-            }
-            s.commands.lock().clear();
+            state.stats.reset();
             Reply::OK
         }
         b"rewrite" if args.len() == 2 => match rewrite(state) {

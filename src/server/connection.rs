@@ -4,6 +4,7 @@
 
 use super::resp::{Args, RequestParser, encode};
 use super::session::{Next, OverflowProbe, Session};
+use super::state::Hot;
 use super::state::ServerState;
 use crate::db::{BlockCancel, Reply};
 use bytes::BufMut;
@@ -76,7 +77,7 @@ pub(crate) async fn serve<S>(
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
-        state.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        state.stats.add(Hot::NetInputBytes, n as u64);
         session.begin_batch();
         let mut start = 0;
         let mut close = false;
@@ -275,7 +276,7 @@ where
         // The wake-up was for the connection's loop: pass it on.
         info.wake.notify_one();
     }
-    state.stats.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
+    state.stats.add(Hot::NetOutputBytes, out.len() as u64);
     out.clear();
     written
 }

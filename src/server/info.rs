@@ -1,6 +1,7 @@
 //! INFO, with Redis's sections and field names, so that tools reading them
 //! (redis-cli, exporters, client libraries) work unchanged.
 
+use super::state::Hot;
 use super::state::ServerState;
 use crate::db::Reply;
 use std::fmt::Write as _;
@@ -162,7 +163,7 @@ fn section_body(state: &ServerState, section: &str, out: &mut String) {
             let bg = state.bgsave_running.load(Ordering::Relaxed);
             line("loading", &0);
             line("async_loading", &0);
-            line("rdb_changes_since_last_save", &state.changes_since_save.load(Ordering::Relaxed));
+            line("rdb_changes_since_last_save", &state.stats.get(Hot::Changes));
             line("rdb_bgsave_in_progress", &u8::from(bg));
             line("rdb_last_save_time", &state.lastsave.load(Ordering::Relaxed));
             line("rdb_last_bgsave_status", &if state.last_save_ok.load(Ordering::Relaxed) { "ok" } else { "err" });
@@ -173,19 +174,19 @@ fn section_body(state: &ServerState, section: &str, out: &mut String) {
             let s = &state.stats;
             let ld = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
             line("total_connections_received", &ld(&s.connections_received));
-            line("total_commands_processed", &ld(&s.commands_processed));
+            line("total_commands_processed", &s.get(Hot::CommandsProcessed));
             line("instantaneous_ops_per_sec", &state.ops_per_sec());
-            line("total_net_input_bytes", &ld(&s.net_input_bytes));
-            line("total_net_output_bytes", &ld(&s.net_output_bytes));
+            line("total_net_input_bytes", &s.get(Hot::NetInputBytes));
+            line("total_net_output_bytes", &s.get(Hot::NetOutputBytes));
             line("rejected_connections", &ld(&s.rejected_connections));
             line("expired_keys", &0);
             line("evicted_keys", &0);
-            line("keyspace_hits", &ld(&s.keyspace_hits));
-            line("keyspace_misses", &ld(&s.keyspace_misses));
+            line("keyspace_hits", &s.get(Hot::KeyspaceHits));
+            line("keyspace_misses", &s.get(Hot::KeyspaceMisses));
             line("pubsub_channels", &state.dbs.get(0).map_or(0, |d| d.pubsub_channels(None).len()));
             line("pubsub_patterns", &state.dbs.get(0).map_or(0, |d| d.pubsub_numpat()));
             line("tracking_total_keys", &state.tracking.tracked_keys());
-            line("total_error_replies", &ld(&s.error_replies));
+            line("total_error_replies", &s.get(Hot::ErrorReplies));
         }
         "replication" => {
             line("role", &"master");
@@ -202,7 +203,7 @@ fn section_body(state: &ServerState, section: &str, out: &mut String) {
             line("used_cpu_user", &format!("{user:.6}"));
         }
         "commandstats" => {
-            let stats = state.stats.commands.lock();
+            let stats = state.stats.commands();
             let mut names: Vec<&String> = stats.keys().collect();
             names.sort();
             for name in names {
@@ -218,7 +219,7 @@ fn section_body(state: &ServerState, section: &str, out: &mut String) {
             }
         }
         "latencystats" => {
-            let stats = state.stats.commands.lock();
+            let stats = state.stats.commands();
             let mut names: Vec<&String> = stats.keys().collect();
             names.sort();
             for name in names {

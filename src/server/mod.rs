@@ -99,6 +99,7 @@ use crate::acl::Acl;
 use crate::db::Db;
 pub use info::REDIS_VERSION;
 use resp::ParseLimits;
+use state::Hot;
 use state::ServerState;
 use std::future::Future;
 use std::io;
@@ -698,7 +699,7 @@ async fn save_schedule(state: Arc<ServerState>, rules: Vec<(u64, u64)>, mut stop
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.wait_for(|&s| s) => return,
         }
-        let changes = state.changes_since_save.load(Ordering::Relaxed);
+        let changes = state.stats.get(Hot::Changes);
         let since = state::unix_now().0 - state.lastsave.load(Ordering::Relaxed);
         let due =
             rules.iter().any(|&(secs, n)| changes >= n.max(1) && since >= i64::try_from(secs).unwrap_or(i64::MAX));

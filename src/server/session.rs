@@ -7,7 +7,7 @@ use super::commands::{self, ClientState};
 use super::gate;
 use super::multi::{self, Transaction};
 use super::resp::{Outcome, Protocol, RespOut, encode, encode_push, encode_status};
-use super::state::{ClientInfo, CommandStat, Push, ServerState};
+use super::state::{ClientInfo, CommandStat, Hot, Push, ServerState};
 use super::tracking::Running;
 use super::{admin, databases, subscribe};
 use crate::db::catalog;
@@ -158,20 +158,16 @@ impl Session {
     /// Merges this connection's command statistics into the server's.
     pub(crate) fn flush_stats(&mut self) {
         let c = std::mem::take(&mut self.counts);
-        let add = |counter: &std::sync::atomic::AtomicU64, n: u64| {
-            if n > 0 {
-                counter.fetch_add(n, Ordering::Relaxed);
-            }
-        };
-        add(&self.state.stats.commands_processed, c.processed);
-        add(&self.state.stats.keyspace_hits, c.hits);
-        add(&self.state.stats.keyspace_misses, c.misses);
-        add(&self.state.stats.error_replies, c.errors);
-        add(&self.state.changes_since_save, c.changes);
+        let stats = &self.state.stats;
+        stats.add(Hot::CommandsProcessed, c.processed);
+        stats.add(Hot::KeyspaceHits, c.hits);
+        stats.add(Hot::KeyspaceMisses, c.misses);
+        stats.add(Hot::ErrorReplies, c.errors);
+        stats.add(Hot::Changes, c.changes);
         if self.stats.iter().all(|(_, s)| s.calls == 0) {
             return;
         }
-        let mut all = self.state.stats.commands.lock();
+        let mut all = self.state.stats.commands_here();
         for (name, s) in self.stats.iter_mut().filter(|(_, s)| s.calls > 0) {
             match all.get_mut(*name) {
                 Some(t) => t.merge(s),

@@ -9,6 +9,7 @@ use super::tracking::Tracking;
 use crate::db::Db;
 use crate::db::Reply;
 use crate::db::observe::Observer;
+use crate::stats::Striped;
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -110,18 +111,87 @@ impl ClientInfo {
 }
 
 /// Counters behind INFO stats.
-#[derive(Default)]
 pub(crate) struct Stats {
     pub(crate) connections_received: AtomicU64,
     pub(crate) rejected_connections: AtomicU64,
-    pub(crate) commands_processed: AtomicU64,
-    pub(crate) net_input_bytes: AtomicU64,
-    pub(crate) net_output_bytes: AtomicU64,
-    pub(crate) keyspace_hits: AtomicU64,
-    pub(crate) keyspace_misses: AtomicU64,
-    pub(crate) error_replies: AtomicU64,
-    /// Per command (lowercase name): calls, microseconds, failed calls.
-    pub(crate) commands: Mutex<HashMap<String, CommandStat>>,
+    /// The counters every batch adds to, striped by thread (see [`Hot`]).
+    hot: Striped<HOT>,
+    /// Per command (lowercase name): calls, microseconds, failed calls;
+    /// one table per stripe of threads, merged when read.
+    commands: Box<[Mutex<HashMap<String, CommandStat>>]>,
+}
+
+/// The counters of [`Stats`] that connections add to after every batch.
+#[derive(Debug, Clone, Copy)]
+#[repr(usize)]
+pub(crate) enum Hot {
+    CommandsProcessed,
+    NetInputBytes,
+    NetOutputBytes,
+    KeyspaceHits,
+    KeyspaceMisses,
+    ErrorReplies,
+    /// Writes since the last save (`rdb_changes_since_last_save`).
+    Changes,
+}
+
+const HOT: usize = Hot::Changes as usize + 1;
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            connections_received: AtomicU64::new(0),
+            rejected_connections: AtomicU64::new(0),
+            hot: Striped::default(),
+            commands: (0..crate::stats::STRIPES).map(|_| Mutex::new(HashMap::new())).collect(),
+        }
+    }
+}
+
+impl Stats {
+    #[inline]
+    pub(crate) fn add(&self, c: Hot, n: u64) {
+        if n > 0 {
+            self.hot.add(c as usize, n);
+        }
+    }
+
+    pub(crate) fn get(&self, c: Hot) -> u64 {
+        self.hot.get(c as usize)
+    }
+
+    /// Zeroes `c` (a save zeroes `Changes`).
+    pub(crate) fn zero(&self, c: Hot) {
+        self.hot.zero(c as usize);
+    }
+
+    /// CONFIG RESETSTAT: every counter but the changes since the save.
+    pub(crate) fn reset(&self) {
+        let changes = self.get(Hot::Changes);
+        self.hot.reset();
+        self.add(Hot::Changes, changes);
+        self.connections_received.store(0, Ordering::Relaxed);
+        self.rejected_connections.store(0, Ordering::Relaxed);
+        for table in self.commands.iter() {
+            table.lock().clear();
+        }
+    }
+
+    /// This thread's table of command statistics, to add a batch's to.
+    pub(crate) fn commands_here(&self) -> parking_lot::MutexGuard<'_, HashMap<String, CommandStat>> {
+        self.commands[crate::stats::stripe() % self.commands.len()].lock()
+    }
+
+    /// Every thread's command statistics, merged.
+    pub(crate) fn commands(&self) -> HashMap<String, CommandStat> {
+        let mut all: HashMap<String, CommandStat> = HashMap::new();
+        for table in self.commands.iter() {
+            for (name, stat) in table.lock().iter() {
+                all.entry(name.clone()).or_default().merge(stat);
+            }
+        }
+        all
+    }
 }
 
 /// One row of INFO commandstats and latencystats.
@@ -277,7 +347,6 @@ pub(crate) struct ServerState {
     pub(crate) lastsave: AtomicI64,
     pub(crate) bgsave_running: AtomicBool,
     pub(crate) last_save_ok: AtomicBool,
-    pub(crate) changes_since_save: AtomicU64,
     /// Sending `true` stops the server (SHUTDOWN).
     pub(crate) stop: watch::Sender<bool>,
     /// INFO's `run_id` and `master_replid`: 40 random hex digits.
@@ -348,7 +417,6 @@ impl ServerState {
             lastsave: AtomicI64::new(now),
             bgsave_running: AtomicBool::new(false),
             last_save_ok: AtomicBool::new(true),
-            changes_since_save: AtomicU64::new(0),
             stop,
             run_id: run_id(),
             blocked: AtomicUsize::new(0),
@@ -363,7 +431,7 @@ impl ServerState {
     /// `instantaneous_ops_per_sec`), over at least 100 ms.
     pub(crate) fn ops_per_sec(&self) -> u64 {
         let now = Instant::now();
-        let total = self.stats.commands_processed.load(Ordering::Relaxed);
+        let total = self.stats.get(Hot::CommandsProcessed);
         let mut sample = self.ops_sample.lock();
         let secs = now.duration_since(sample.0).as_secs_f64();
         if secs < 0.1 {

@@ -1,8 +1,10 @@
 //! The counters `stats` reports, and the `stats` command. Each session
-//! counts in plain integers and adds them to the listener's atomics once
-//! per batch of requests, so commands share no cache line.
+//! counts in plain integers and adds them once per batch of requests to
+//! its thread's stripe of the listener's counters, so no two threads write
+//! the same cache line (as memcached keeps per-thread stats).
 
 use crate::db::Db;
+use crate::stats::Striped;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -63,7 +65,7 @@ impl Local {
 /// The counters of one listener.
 #[derive(Debug)]
 pub(crate) struct Stats {
-    counts: [AtomicU64; N],
+    counts: Striped<N>,
     pub(crate) curr_connections: AtomicU64,
     pub(crate) total_connections: AtomicU64,
     pub(crate) rejected_connections: AtomicU64,
@@ -74,7 +76,7 @@ pub(crate) struct Stats {
 impl Stats {
     pub(crate) fn new(db: &Db) -> Self {
         Stats {
-            counts: std::array::from_fn(|_| AtomicU64::new(0)),
+            counts: Striped::default(),
             curr_connections: AtomicU64::new(0),
             total_connections: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
@@ -84,22 +86,20 @@ impl Stats {
 
     /// Adds a session's counts and clears them.
     pub(crate) fn merge(&self, local: &mut Local) {
-        for (shared, n) in self.counts.iter().zip(local.0.iter_mut()) {
+        for (i, n) in local.0.iter_mut().enumerate() {
             if *n != 0 {
-                shared.fetch_add(std::mem::take(n), Ordering::Relaxed);
+                self.counts.add(i, std::mem::take(n));
             }
         }
     }
 
     fn get(&self, stat: Stat) -> u64 {
-        self.counts.get(stat as usize).map_or(0, |c| c.load(Ordering::Relaxed))
+        self.counts.get(stat as usize)
     }
 
     /// `stats reset`.
     pub(crate) fn reset(&self) {
-        for c in &self.counts {
-            c.store(0, Ordering::Relaxed);
-        }
+        self.counts.reset();
         self.total_connections.store(0, Ordering::Relaxed);
         self.rejected_connections.store(0, Ordering::Relaxed);
     }
