@@ -196,17 +196,7 @@ impl<'a> Tx<'a> {
 
     /// Runs `f` on the live value of `key` and its deadline, if it exists.
     pub(crate) fn read<R>(&mut self, key: &[u8], f: impl FnOnce(&Value, Deadline) -> R) -> Option<R> {
-        let hash = self.db.engine.hash(key);
-        let locked = self.locked.as_mut()?;
-        locked
-            .with_shard(hash, |shard, ctx, out| {
-                let i = shard.find_live(hash, key, ctx.now, out)?;
-                let deadline = Some(shard.deadline_at(i)).filter(|&d| d != NEVER);
-                let e = shard.entry(i)?;
-                e.value.touch(ctx.now);
-                Some(f(&e.value.value, deadline))
-            })
-            .flatten()
+        self.read_item(key, |value, deadline, _| f(value, deadline))
     }
 
     /// [`Tx::read`] that also gives the item's Memcached client flags.

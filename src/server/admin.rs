@@ -2,6 +2,7 @@
 //! TIME, SHUTDOWN, MONITOR, and the dispatch to INFO ([`super::info`]),
 //! CONFIG ([`super::config_cmd`]) and CLIENT ([`super::client_cmd`]).
 
+use super::replies::{arity, eq, syntax};
 use super::session::Session;
 use super::state::Hot;
 use super::state::{ClientInfo, Push, ServerState, unix_now};
@@ -9,18 +10,6 @@ use super::{client_cmd, config_cmd, info};
 use crate::db::Reply;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-
-fn eq(a: &[u8], b: &str) -> bool {
-    a.eq_ignore_ascii_case(b.as_bytes())
-}
-
-fn arity(name: &str) -> Reply {
-    Reply::Error(format!("ERR wrong number of arguments for '{name}' command"))
-}
-
-fn syntax() -> Reply {
-    Reply::Error("ERR syntax error".into())
-}
 
 /// The commands [`run`] answers.
 const ADMIN: &[&str] =

@@ -3,24 +3,13 @@
 //! client-side caching (TRACKING, CACHING, GETREDIR, TRACKINGINFO); PAUSE,
 //! UNPAUSE and REPLY are accepted and do nothing.
 
+use super::replies::{arity, eq, syntax};
 use super::session::Session;
 use super::state::{ClientInfo, ServerState};
 use super::tracking::Mode;
 use crate::db::Reply;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-
-fn eq(a: &[u8], b: &str) -> bool {
-    a.eq_ignore_ascii_case(b.as_bytes())
-}
-
-fn arity(name: &str) -> Reply {
-    Reply::Error(format!("ERR wrong number of arguments for '{name}' command"))
-}
-
-fn syntax() -> Reply {
-    Reply::Error("ERR syntax error".into())
-}
 
 /// Redis refuses names with spaces, newlines or other characters outside `!`..`~`.
 pub(crate) fn valid_name(name: &[u8]) -> bool {

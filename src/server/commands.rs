@@ -6,6 +6,7 @@
 use super::acl_commands::{self, ClientAuth};
 use super::client_cmd::{BAD_NAME, valid_name};
 use super::command_info;
+use super::replies::{arity, eq};
 use super::resp::Protocol;
 use crate::acl::Acl;
 use crate::db::Reply;
@@ -30,14 +31,6 @@ impl ClientState {
     pub(crate) fn new(id: u64, acl: &Acl) -> ClientState {
         ClientState { id, name: None, proto: Protocol::Resp2, quit: false, auth: ClientAuth::new(acl) }
     }
-}
-
-fn arity(name: &str) -> Reply {
-    Reply::Error(format!("ERR wrong number of arguments for '{name}' command"))
-}
-
-fn eq(a: &[u8], b: &str) -> bool {
-    a.eq_ignore_ascii_case(b.as_bytes())
 }
 
 /// Answers `args` if it is a connection command, `None` to hand it to the `Db`.

@@ -24,6 +24,7 @@
 //! listener keeps serving the database it started with (database 0 at the
 //! start) when a SWAPDB moves it.
 
+use super::replies::arity;
 use super::session::Session;
 use crate::db::args::parse_i64;
 use crate::db::{CopyOptions, Db, DbError, Reply};
@@ -92,10 +93,6 @@ impl Databases {
 /// Redis's reply to a database index beyond the configured ones.
 fn out_of_range() -> Reply {
     Reply::Error("ERR DB index is out of range".into())
-}
-
-fn arity(name: &str) -> Reply {
-    Reply::Error(format!("ERR wrong number of arguments for '{name}' command"))
 }
 
 const NOT_INTEGER: &str = "ERR value is not an integer or out of range";

@@ -87,6 +87,7 @@ mod listen;
 pub mod memcache;
 mod multi;
 pub mod options;
+mod replies;
 pub mod resp;
 mod session;
 mod state;

@@ -38,7 +38,7 @@
 //! the values and deadlines, with flags 0.
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod write;
 
 #[cfg_attr(not(feature = "server"), allow(unused_imports))]

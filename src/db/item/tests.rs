@@ -6,7 +6,8 @@ use super::*;
 use crate::db::keyspace::Stored;
 use crate::db::{DbError, Reply};
 
-fn set(db: &Db, key: &[u8], value: &[u8], flags: u32) -> u64 {
+/// Stores `value` with `flags` as Memcached's `set` does; its CAS unique.
+pub(crate) fn set(db: &Db, key: &[u8], value: &[u8], flags: u32) -> u64 {
     let store = Store {
         mode: StoreMode::Set,
         value,

@@ -114,23 +114,11 @@ fn put_item(tx: &mut Tx<'_>, key: &[u8], value: Value, deadline: Deadline, flags
 mod tests {
     use super::*;
     use crate::db::Reply;
-    use crate::db::item::{Exptime, Fetch, Store, StoreMode, StoreOutcome};
+    use crate::db::item::Fetch;
     use crate::db::notify::EventClass;
 
     fn set_item(db: &Db, key: &[u8], flags: u32) {
-        let store = Store {
-            mode: StoreMode::Set,
-            value: b"v",
-            flags,
-            exptime: Exptime::Never,
-            cas: None,
-            invalidate: false,
-            max_size: 1 << 20,
-        };
-        match db.item_store(key, &store) {
-            Ok(StoreOutcome::Stored { .. }) => {}
-            other => panic!("{other:?}"),
-        }
+        crate::db::item::tests::set(db, key, b"v", flags);
     }
 
     fn item(db: &Db, key: &[u8]) -> Option<(u32, u64)> {
