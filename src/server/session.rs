@@ -65,6 +65,8 @@ pub(crate) struct Session {
     in_exec: bool,
     /// Whether this connection holds the EXEC gate for its current batch.
     holding_gate: bool,
+    /// The last fast-path command of the batch, for CLIENT LIST's `cmd`.
+    last_cmd: Option<&'static str>,
     /// When the previous command ended (or the current batch began).
     mark: Instant,
 }
@@ -151,12 +153,19 @@ impl Session {
             counts: Counts::default(),
             in_exec: false,
             holding_gate: false,
+            last_cmd: None,
             mark: Instant::now(),
         }
     }
 
     /// Merges this connection's command statistics into the server's.
     pub(crate) fn flush_stats(&mut self) {
+        if let Some(name) = self.last_cmd.take() {
+            let mut last = self.info.last_cmd.lock();
+            if *last != name {
+                name.clone_into(&mut last);
+            }
+        }
         let c = std::mem::take(&mut self.counts);
         let stats = &self.state.stats;
         stats.add(Hot::CommandsProcessed, c.processed);
@@ -231,7 +240,7 @@ impl Session {
             && self.subscriptions() == 0
             && !SERVER_OVERRIDES.contains(&cmd.name)
         {
-            self.note_command(cmd.name, args);
+            self.note_fast(cmd.name, args);
             if !self.admit(args, out) {
                 return Next::Done;
             }
@@ -477,10 +486,24 @@ impl Session {
 
     fn note_command<A: AsRef<[u8]>>(&mut self, lname: &str, args: &[A]) {
         self.counts.processed += 1;
+        self.last_cmd = None;
         let mut last = self.info.last_cmd.lock();
         if *last != lname {
             lname.clone_into(&mut last);
         }
+        drop(last);
+        self.feed_monitors(lname, args);
+    }
+
+    /// [`Session::note_command`] for the fast path: the name is published
+    /// for CLIENT LIST once per batch (see [`Session::flush_stats`]).
+    fn note_fast<A: AsRef<[u8]>>(&mut self, name: &'static str, args: &[A]) {
+        self.counts.processed += 1;
+        self.last_cmd = Some(name);
+        self.feed_monitors(name, args);
+    }
+
+    fn feed_monitors<A: AsRef<[u8]>>(&self, lname: &str, args: &[A]) {
         if self.state.monitoring.load(Ordering::Relaxed) && lname != "monitor" {
             admin::feed_monitors(self, args);
         }
