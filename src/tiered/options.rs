@@ -43,10 +43,13 @@ pub enum Invalidation {
     /// or not. More messages, no server memory per key. The default for a
     /// cluster.
     Broadcast(Vec<Vec<u8>>),
-    /// For servers without tracking: tiered caches publish the keys they
-    /// write on this pub/sub channel and drop those keys from L1 when they
-    /// hear them. Changes made by other Redis clients are not seen: they
-    /// must publish too (or use [`Invalidation::KeyspaceEvents`]).
+    /// For servers (or proxies, or ACL users) that refuse `CLIENT
+    /// TRACKING`: tiered caches publish the keys they write on this pub/sub
+    /// channel and drop those keys from L1 when they hear them. Changes
+    /// made by other Redis clients are not seen: they must publish too (or
+    /// use [`Invalidation::KeyspaceEvents`]). The link still speaks RESP3
+    /// (the messages arrive as pushes on the connection that reads), so a
+    /// server older than Redis 6 is not supported.
     Channel(String),
     /// Keyspace notifications (`__keyspace@<db>__:<key>`): every change by
     /// any client, on a server with `notify-keyspace-events` including `K`
