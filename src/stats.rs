@@ -68,6 +68,7 @@ impl<const N: usize> Striped<N> {
     }
 
     /// Zeroes counter `i` on every stripe.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn zero(&self, i: usize) {
         for s in self.stripes.iter() {
             if let Some(c) = s.get(i) {

@@ -193,4 +193,128 @@ mod tests {
         c.connected();
         assert!(!c.stale_ok(b"a", good, bound));
     }
+
+    /// What the model and L1 hold for a key: the value (an L2 version)
+    /// and the ticket it was read under.
+    type Filled = (u64, Ticket);
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// A reader takes a ticket and reads L2 (the read is in flight).
+        Send(u8),
+        /// The oldest read in flight of this key lands in L1.
+        Land(u8),
+        /// Another client writes the key; its invalidation is delivered
+        /// now (`true`) or held back with the link (`false`: the link is
+        /// lost before it arrives).
+        Write(u8, bool),
+        Fence,
+        Connect,
+        FlushAll,
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        let key = 0u8..4;
+        prop_oneof![
+            4 => key.clone().prop_map(Op::Send),
+            4 => key.clone().prop_map(Op::Land),
+            3 => (key, any::<bool>()).prop_map(|(k, d)| Op::Write(k, d)),
+            1 => Just(Op::Fence),
+            1 => Just(Op::Connect),
+            1 => Just(Op::FlushAll),
+        ]
+    }
+
+    /// L1 without a cache: the entries `Evict` removes.
+    #[derive(Default)]
+    struct Entries(Mutex<std::collections::HashMap<Vec<u8>, Filled>>);
+
+    impl Evict for Arc<Entries> {
+        fn remove(&self, key: &[u8]) {
+            self.0.lock().remove(key);
+        }
+        fn clear(&self) {
+            self.0.lock().clear();
+        }
+    }
+
+    proptest::proptest! {
+        /// Against a plain model of L2 (a version per key): whatever the
+        /// interleaving of reads in flight, invalidations, lost links and
+        /// reconnections, an entry that reads as fresh holds L2's current
+        /// version, and a stale-if-error entry holds the version L2 had
+        /// when the link fell.
+        #[test]
+        fn a_fresh_entry_always_holds_l2s_current_value(ops in proptest::collection::vec(op(), 1..200)) {
+            let entries = Arc::new(Entries::default());
+            let c = Coherence::new(Box::new(Arc::clone(&entries)));
+            let mut l2 = [0u64; 4];
+            // Per key, reads in flight: the ticket and the version read.
+            let mut flying: Vec<Vec<Filled>> = vec![Vec::new(); 4];
+            // L2's versions when the link fell, as this process last heard
+            // of them (a write whose invalidation was lost with the link is
+            // the staleness stale-if-error accepts).
+            let mut at_fence: Option<[u64; 4]> = None;
+            c.connected();
+            let mut up = true;
+            for op in ops {
+                match op {
+                    Op::Send(k) => {
+                        let t = c.ticket(&[k]);
+                        flying[k as usize].push((l2[k as usize], t));
+                    }
+                    Op::Land(k) => {
+                        if !flying[k as usize].is_empty() {
+                            let (v, t) = flying[k as usize].remove(0);
+                            entries.0.lock().insert(vec![k], (v, t));
+                        }
+                    }
+                    Op::Write(k, delivered) => {
+                        l2[k as usize] += 1;
+                        if delivered && up {
+                            c.invalidate(&[k]);
+                        }
+                        if !delivered && up {
+                            // The push is lost with the connection.
+                            c.fence();
+                            let mut heard = l2;
+                            heard[k as usize] -= 1;
+                            at_fence = Some(heard);
+                            up = false;
+                        }
+                    }
+                    Op::Fence => {
+                        if up {
+                            c.fence();
+                            at_fence = Some(l2);
+                            up = false;
+                        }
+                    }
+                    Op::Connect => {
+                        c.connected();
+                        at_fence = None;
+                        up = true;
+                    }
+                    Op::FlushAll => {
+                        l2 = l2.map(|v| v + 1);
+                        if up {
+                            c.invalidate_all();
+                        }
+                    }
+                }
+                for k in 0..4u8 {
+                    let Some((v, t)) = entries.0.lock().get(&vec![k]).copied() else { continue };
+                    if c.fresh(&[k], t) {
+                        proptest::prop_assert_eq!(v, l2[k as usize], "fresh entry of key {} is stale", k);
+                    }
+                    if let Some(f) = at_fence
+                        && c.stale_ok(&[k], t, Duration::from_secs(60))
+                    {
+                        proptest::prop_assert_eq!(v, f[k as usize], "stale entry of key {} is not the value at the fence", k);
+                    }
+                }
+            }
+        }
+    }
 }
