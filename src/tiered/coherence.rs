@@ -123,11 +123,6 @@ impl Coherence {
         *self.fenced.lock() = None;
         self.up.store(true, Ordering::Release);
     }
-
-    /// The link is being closed for good.
-    pub(crate) fn shut(&self) {
-        self.fence();
-    }
 }
 
 #[cfg(test)]

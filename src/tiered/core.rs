@@ -144,7 +144,7 @@ impl<T: Clone + Send + Sync + 'static> Core<T> {
 
     /// Keeps what L2 had for `key` (read under `ticket`; `started` is when
     /// the read was sent, to shorten the TTL by its round trip).
-    pub(crate) fn entry(value: Option<T>, ticket: Ticket, ttl: Option<Duration>, started: Instant) -> Entry<T> {
+    fn entry(value: Option<T>, ticket: Ticket, ttl: Option<Duration>, started: Instant) -> Entry<T> {
         let ttl = ttl.map(|t| t.saturating_sub(started.elapsed()));
         Entry { value, ticket, ttl }
     }
@@ -337,7 +337,13 @@ impl<T: Clone + Send + Sync + 'static> Core<T> {
         if queueing && !self.link.queue.lock().is_empty() {
             return self.enqueue(keys, pipes);
         }
-        let sent = self.l2_batch::<redis::Value>(pipes.clone()).await;
+        // Kept for the queue only when queueing: a write's commands are
+        // not copied otherwise.
+        let sent = if queueing {
+            self.l2_batch::<redis::Value>(pipes.clone()).await
+        } else {
+            self.l2_batch::<redis::Value>(std::mem::take(&mut pipes)).await
+        };
         // Even a write that timed out may have happened.
         for key in keys {
             self.coherence().invalidate(key);

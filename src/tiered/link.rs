@@ -120,7 +120,7 @@ impl Link {
     pub(crate) fn close(&self) {
         let _ = self.stop.send(true);
         *self.conn.write() = None;
-        self.coherence.shut();
+        self.coherence.fence();
     }
 
     /// Waits until the link is up, at most `timeout`; `true` if it is.
