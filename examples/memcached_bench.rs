@@ -6,7 +6,9 @@
 //! cargo run --release --features server --example memcached_bench [seconds]
 //! ```
 //!
-//! Both servers listen on loopback with 2 worker threads; runs alternate
+//! Both servers listen on loopback with 2 worker threads (embercache's
+//! [`io_threads`](embercache::server::ServerBuilder::io_threads), memcached's
+//! `-t 2`), each beside the thread that accepts; runs alternate
 //! (embercache, memcached, embercache, …) and each figure is the median of
 //! 3. `memaslap` gives throughput and a log2 histogram of latencies, so p99
 //! is reported as the upper bound of its power-of-two bucket.
@@ -82,9 +84,12 @@ fn median(mut v: Vec<Run>) -> Run {
 
 fn main() {
     let secs: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(10);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    // The accept loop on a runtime of its own; connections on 2 I/O threads
+    // (memcached: a listener thread and `-t 2` workers).
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
     let server = Server::builder()
         .bind("127.0.0.1:0")
+        .io_threads(2)
         .memcached_bind("127.0.0.1:0")
         .memcached_max_item_size(1 << 20)
         .build()

@@ -215,8 +215,9 @@ fn redis_benchmark_runs_every_test_without_errors() {
         return;
     }
     let dir = temp_dir("bench");
-    let s = Server::start(&dir, None, &["--save", ""]);
-    for pipeline in ["1", "16"] {
+    // One thread serving everything, and connections spread over two.
+    for (threads, pipeline) in [("1", "1"), ("1", "16"), ("2", "1"), ("2", "16")] {
+        let s = Server::start(&dir, None, &["--save", "", "--io-threads", threads]);
         let port = s.port.to_string();
         let out = Command::new("redis-benchmark")
             .args(["-p", &port, "-t", BENCH_TESTS, "-n", "2000", "-c", "10", "-q", "-P", pipeline])
@@ -224,7 +225,7 @@ fn redis_benchmark_runs_every_test_without_errors() {
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "-P {pipeline}: {stdout}\n{stderr}");
+        assert!(out.status.success(), "--io-threads {threads} -P {pipeline}: {stdout}\n{stderr}");
         // redis-benchmark 7 stops at the first error reply, saying so.
         assert!(!stdout.contains("rror") && !stderr.contains("rror"), "-P {pipeline}: {stdout}\n{stderr}");
         let lines = bench_lines(&stdout);
@@ -245,7 +246,6 @@ fn redis_benchmark_runs_every_test_without_errors() {
         }
         assert!(lines.iter().all(|(_, rps)| *rps > 0.0), "{lines:?}");
     }
-    drop(s);
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -286,3 +286,66 @@ fn shutdown_does_not_wait_for_a_client_that_never_reads() {
     std::thread::sleep(Duration::from_millis(100));
     server.shutdown();
 }
+
+/// With I/O threads of its own the server hands connections out round
+/// robin; everything that crosses connections must cross threads too.
+#[test]
+fn io_threads_serve_connections_that_meet_across_threads() {
+    let server = TestServer::start(Server::builder().io_threads(2).memcached_bind("127.0.0.1:0"));
+    // Connections alternate between the threads: a, c, the BLPOP waiter
+    // on one; b, d, the subscriber on the other.
+    let mut a = server.client();
+    let mut b = server.client();
+    let mut c = server.client();
+    let mut d = server.client();
+
+    // A blocked client is woken by a push from the other thread.
+    let url = server.url();
+    let waiter = std::thread::spawn(move || {
+        let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
+        let got: Option<(String, String)> = redis::cmd("BLPOP").arg("jobs").arg(10).query(&mut con).unwrap();
+        got
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let _: i64 = redis::cmd("RPUSH").arg("jobs").arg("job-1").query(&mut b).unwrap();
+    assert_eq!(waiter.join().unwrap(), Some(("jobs".into(), "job-1".into())));
+
+    // WATCH sees a change made on the other thread.
+    let () = redis::cmd("WATCH").arg("w").query(&mut a).unwrap();
+    let () = redis::cmd("SET").arg("w").arg("theirs").query(&mut b).unwrap();
+    let () = redis::cmd("MULTI").query(&mut a).unwrap();
+    let () = redis::cmd("SET").arg("w").arg("mine").query(&mut a).unwrap();
+    let aborted: Option<Vec<String>> = redis::cmd("EXEC").query(&mut a).unwrap();
+    assert_eq!(aborted, None);
+    let w: String = redis::cmd("GET").arg("w").query(&mut c).unwrap();
+    assert_eq!(w, "theirs");
+
+    // A message published on one thread reaches a subscriber on the other.
+    let mut sub = server.raw();
+    exchange(&mut sub, b"SUBSCRIBE news\r\n", "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n");
+    let receivers: i64 = redis::cmd("PUBLISH").arg("news").arg("hi").query(&mut c).unwrap();
+    assert_eq!(receivers, 1);
+    let want = "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n";
+    let mut got = vec![0; want.len()];
+    sub.read_exact(&mut got).unwrap();
+    assert_eq!(String::from_utf8_lossy(&got), want);
+
+    // CLIENT KILL on one thread closes a connection served by the other.
+    let victim: i64 = redis::cmd("CLIENT").arg("ID").query(&mut b).unwrap();
+    let killed: i64 = redis::cmd("CLIENT").arg("KILL").arg("ID").arg(victim).query(&mut c).unwrap();
+    assert_eq!(killed, 1);
+    assert!(redis::cmd("PING").query::<String>(&mut b).is_err());
+
+    // The Memcached port's connections share the threads and the store.
+    let mut m = TcpStream::connect(server.memcached.unwrap()).unwrap();
+    m.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    exchange(&mut m, b"set mc 0 0 2\r\nhi\r\n", "STORED\r\n");
+    let v: String = redis::cmd("GET").arg("mc").query(&mut d).unwrap();
+    assert_eq!(v, "hi");
+
+    // Shutdown closes the connections on every thread.
+    server.shutdown();
+    let mut out = Vec::new();
+    assert_eq!(sub.read_to_end(&mut out).unwrap_or(0), 0);
+    assert_eq!(m.read_to_end(&mut out).unwrap_or(0), 0);
+}

@@ -73,8 +73,15 @@ fn main() -> ExitCode {
 fn run(opts: &ServerOptions) -> Result<(), Box<dyn Error>> {
     let log = Log::open(opts)?;
     let threads = opts.io_threads().unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-    // CONFIG GET io-threads reports the threads actually serving.
-    let builder = opts.server_builder()?.config_param("io-threads", threads.to_string());
+    // CONFIG GET io-threads reports the threads actually serving. One
+    // thread serves all (as redis-server's main thread), or connections are
+    // spread over `threads` threads of their own (as memcached's workers)
+    // while this one accepts.
+    let builder = opts.server_builder()?.config_param("io-threads", threads.to_string()).io_threads(if threads > 1 {
+        threads
+    } else {
+        0
+    });
     for ignored in opts.ignored_binds() {
         log.warning(&format!("bind {ignored}: only the first bind address is served"));
     }
@@ -106,7 +113,7 @@ fn run(opts: &ServerOptions) -> Result<(), Box<dyn Error>> {
     log.notice(&format!("Ready to accept connections tcp {local}"));
     notify_supervisor(opts, "READY=1");
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let signal: Arc<Mutex<Option<&'static str>>> = Arc::default();
     let served = runtime.block_on(server.serve_databases(dbs.clone(), wait_for_signal(Arc::clone(&signal))));
     drop(runtime);

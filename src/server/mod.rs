@@ -95,6 +95,7 @@ mod subscribe;
 #[cfg(feature = "tls")]
 pub mod tls;
 mod tracking;
+mod workers;
 
 use crate::acl::Acl;
 use crate::db::Db;
@@ -112,6 +113,7 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use workers::Workers;
 
 /// Redis's `maxclients` default.
 pub const DEFAULT_MAX_CLIENTS: usize = 10_000;
@@ -208,6 +210,8 @@ pub(crate) struct Config {
     pub(crate) tls_port: u16,
     /// The largest Memcached item (key and value bytes).
     pub(crate) memcached_max_item_size: usize,
+    /// Threads of its own that serve connections (0: the caller's runtime).
+    pub(crate) io_threads: usize,
     /// The users clients authenticate as.
     pub(crate) acl: Acl,
     /// Parameters seeded for CONFIG GET (see [`ServerBuilder::config_param`]).
@@ -297,6 +301,21 @@ impl ServerBuilder {
     /// [`memcache::DEFAULT_MAX_ITEM_SIZE`], 1 MiB, as memcached's `-I`).
     pub fn memcached_max_item_size(mut self, bytes: usize) -> Self {
         self.config.memcached_max_item_size = bytes;
+        self
+    }
+
+    /// Serves connections on `n` threads of the server's own, each running a
+    /// tokio current-thread runtime; a connection stays on the thread it is
+    /// handed when accepted (round robin). The listeners stay on the
+    /// runtime that awaits the server. 0, the default, serves connections
+    /// on that runtime too.
+    ///
+    /// On a multi-thread runtime every read and wake-up of a connection
+    /// pays for work stealing; on a host whose cores serve the clients,
+    /// `io_threads(cores)` on a current-thread runtime is the faster shape
+    /// (it is `embercache-server`'s: see its `io-threads` option).
+    pub fn io_threads(mut self, n: usize) -> Self {
+        self.config.io_threads = n;
         self
     }
 
@@ -545,6 +564,7 @@ impl Server {
                 protected_mode: true,
                 tls_port: 0,
                 memcached_max_item_size: memcache::DEFAULT_MAX_ITEM_SIZE,
+                io_threads: 0,
                 acl: Acl::new(),
                 params: Vec::new(),
             },
@@ -609,6 +629,7 @@ impl Server {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "no database to serve"));
         }
         let listeners = self.bound.into_tokio()?;
+        let workers = Arc::new(Workers::start(self.config.io_threads)?);
         let (stop_tx, mut stop_rx) = watch::channel(false);
         let clients = Arc::new(AtomicUsize::new(0));
         let mut tasks = JoinSet::new();
@@ -617,7 +638,17 @@ impl Server {
             let cfg = &self.config;
             let shared = memcache::shared(&dbs[0], cfg.memcached_max_item_size, cfg.max_clients);
             let (db, clients, stop) = (dbs[0].clone(), Arc::clone(&clients), stop_rx.clone());
-            tasks.spawn(memcache::serve_listener(listener, acceptor, db, shared, clients, cfg.max_clients, stop));
+            let workers = Arc::clone(&workers);
+            tasks.spawn(memcache::serve_listener(
+                listener,
+                acceptor,
+                db,
+                shared,
+                clients,
+                cfg.max_clients,
+                stop,
+                workers,
+            ));
         }
         let state = ServerState::new(dbs, Arc::clone(&self.config), stop_tx);
         let mut shutdown = std::pin::pin!(shutdown);
@@ -660,7 +691,7 @@ impl Server {
             let local = stream.local_addr().unwrap_or(peer);
             let guard = ClientSlot::take(&clients);
             let (state, stop) = (Arc::clone(&state), stop_rx.clone());
-            tasks.spawn(async move {
+            workers.spawn(&mut tasks, stream, move |stream| async move {
                 // The slot is held through the TLS handshake too.
                 let _guard = guard;
                 match tls {

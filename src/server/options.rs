@@ -292,11 +292,14 @@ fn directive_message(origin: &Origin, line: usize, text: &str, reason: &str) -> 
 }
 
 impl ServerOptions {
-    /// `io-threads`: how many threads serve connections (tokio's worker
-    /// threads in `embercache-server`); `None` when not given, for one per
-    /// CPU. Unlike Redis, where the main thread runs every command and
-    /// `io-threads` only adds threads for socket I/O, each thread here
-    /// reads, runs and writes for its own connections.
+    /// `io-threads`: how many threads serve connections; `None` when not
+    /// given, for one per CPU. `embercache-server` with 1 serves everything
+    /// on its main thread (as redis-server); with more, each connection
+    /// is handed to one of that many threads of its own
+    /// ([`ServerBuilder::io_threads`](crate::server::ServerBuilder::io_threads)),
+    /// which reads, runs and writes for it, while the main thread accepts
+    /// (as memcached's workers). Unlike Redis, where the main thread runs
+    /// every command and `io-threads` only adds threads for socket I/O.
     pub fn io_threads(&self) -> Option<usize> {
         self.params.get("io-threads").and_then(|n| n.parse().ok())
     }

@@ -12,6 +12,8 @@ pub struct TestServer {
     pub rt: tokio::runtime::Runtime,
     handle: Option<ServerHandle>,
     pub addr: SocketAddr,
+    /// The Memcached listener's address, if the builder asked for one.
+    pub memcached: Option<SocketAddr>,
 }
 
 impl TestServer {
@@ -26,8 +28,8 @@ impl TestServer {
             let _enter = rt.enter();
             server.spawn(db).unwrap()
         };
-        let addr = handle.local_addr();
-        TestServer { rt, handle: Some(handle), addr }
+        let (addr, memcached) = (handle.local_addr(), handle.memcached_addr());
+        TestServer { rt, handle: Some(handle), addr, memcached }
     }
 
     pub fn new() -> Self {

@@ -5,6 +5,7 @@
 use super::session::{Session, Shared};
 use crate::db::Db;
 use crate::server::listen::Acceptor;
+use crate::server::workers::Workers;
 use crate::server::{ClientSlot, is_transient};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,8 +20,8 @@ const READ_CHUNK: usize = 16 * 1024;
 
 /// Serves Memcached clients on `listener` until `stop` turns true, then
 /// closes every connection (each after the batch it is running) and
-/// returns. `clients` counts the server's connections of both protocols,
-/// at most `max_clients`.
+/// returns. Connections are served on `workers`. `clients` counts the
+/// server's connections of both protocols, at most `max_clients`.
 #[allow(clippy::too_many_arguments)]
 pub(in crate::server) async fn serve_listener(
     listener: TcpListener,
@@ -30,6 +31,7 @@ pub(in crate::server) async fn serve_listener(
     clients: Arc<AtomicUsize>,
     max_clients: usize,
     mut stop: watch::Receiver<bool>,
+    workers: Arc<Workers>,
 ) {
     let mut tasks = JoinSet::new();
     tasks.spawn(flush_timer(db.clone(), Arc::clone(&shared), stop.clone()));
@@ -58,7 +60,7 @@ pub(in crate::server) async fn serve_listener(
         let _ = stream.set_nodelay(true);
         let session = Session::with_shared(db.clone(), Arc::clone(&shared));
         let (shared, stop, tls) = (Arc::clone(&shared), stop.clone(), tls.clone());
-        tasks.spawn(async move {
+        workers.spawn(&mut tasks, stream, move |stream| async move {
             let _slot = slot;
             match tls {
                 None => serve(stream, session, stop).await,
