@@ -1,6 +1,6 @@
 //! `redis-benchmark` against a fresh `embercache-server` and a fresh
-//! `redis-server` in one run, alternating between them, and a markdown
-//! table per pipelining mode: requests per second, the ratio, and p99
+//! `redis-server` in one run, alternating between them test group by test
+//! group (see [`GROUPS`]), and a markdown table per pipelining mode: requests per second, the ratio, and p99
 //! latency (the median of the rounds). Both servers run with no
 //! persistence, on this host, as the client does.
 //!
@@ -28,7 +28,13 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const TESTS: &str = "set,get,incr,lpush,rpop,sadd,hset,zadd,lrange_100,mset";
+/// redis-benchmark's tests `set,get,incr,lpush,rpop,sadd,hset,zadd,lrange_100,mset`,
+/// as run: each group on both servers, round after round, before
+/// the next group, so that a row's figures for the two servers are taken
+/// seconds apart (this host's speed drifts over minutes). A group keeps the
+/// tests that read what an earlier one wrote together, as in the full
+/// suite (GET hits SET's keys, RPOP pops what LPUSH pushed).
+const GROUPS: [&str; 8] = ["set,get", "incr", "lpush,rpop", "sadd", "hset", "zadd", "lrange_100", "mset"];
 const CLIENTS: &str = "50";
 
 type Error = Box<dyn std::error::Error>;
@@ -68,14 +74,20 @@ fn main() -> Result<(), Error> {
 
     for pipeline in [1u32, 16] {
         let requests = if pipeline == 1 { requests } else { pipelined_requests.unwrap_or(requests * 10) };
-        let mut results: [Vec<Vec<Row>>; 2] = [Vec::new(), Vec::new()];
-        for round in 0..rounds {
-            // Alternate which server goes first, so neither always runs on a warmer machine.
-            let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
-            for i in order {
-                let port = [ember.port, redis.port][i];
-                flushall(port)?;
-                results[i].push(benchmark(port, requests, pipeline)?);
+        // results[server][round]: the rows of every test, in suite order.
+        let mut results: [Vec<Vec<Row>>; 2] = [vec![Vec::new(); rounds], vec![Vec::new(); rounds]];
+        let [ember_rounds, redis_rounds] = &mut results;
+        for group in GROUPS {
+            for (round, (e, r)) in ember_rounds.iter_mut().zip(redis_rounds.iter_mut()).enumerate() {
+                // Alternate which server goes first, so neither always runs on a warmer machine.
+                let mut runs = [(ember.port, e), (redis.port, r)];
+                if round % 2 == 1 {
+                    runs.reverse();
+                }
+                for (port, rows) in runs {
+                    flushall(port)?;
+                    rows.extend(benchmark(port, group, requests, pipeline)?);
+                }
             }
         }
         println!(
@@ -83,8 +95,10 @@ fn main() -> Result<(), Error> {
             if pipeline == 1 { "no pipelining" } else { "16 commands per pipeline" }
         );
         println!(
-            "`redis-benchmark -t {TESTS} -c {CLIENTS} -n {requests}{} --csv`, median of {rounds} round(s); {}\n",
+            "`redis-benchmark -t <group> -c {CLIENTS} -n {requests}{} --csv` for each group of `{}` in turn, \
+             FLUSHALL before each run, median of {rounds} round(s) per group; {}\n",
             if pipeline > 1 { format!(" -P {pipeline}") } else { String::new() },
+            GROUPS.join(" | "),
             redis_version.trim()
         );
         println!(
@@ -122,15 +136,16 @@ fn main() -> Result<(), Error> {
 }
 
 /// One line of `redis-benchmark --csv`.
+#[derive(Clone)]
 struct Row {
     test: String,
     rps: f64,
     p99: f64,
 }
 
-fn benchmark(port: u16, requests: u64, pipeline: u32) -> Result<Vec<Row>, Error> {
+fn benchmark(port: u16, tests: &str, requests: u64, pipeline: u32) -> Result<Vec<Row>, Error> {
     let out = Command::new("redis-benchmark")
-        .args(["-p", &port.to_string(), "-t", TESTS, "-c", CLIENTS, "-n", &requests.to_string()])
+        .args(["-p", &port.to_string(), "-t", tests, "-c", CLIENTS, "-n", &requests.to_string()])
         .args(["-P", &pipeline.to_string(), "--csv"])
         .output()?;
     let text = String::from_utf8(out.stdout)?;

@@ -215,9 +215,12 @@ fn redis_benchmark_runs_every_test_without_errors() {
         return;
     }
     let dir = temp_dir("bench");
-    // One thread serving everything, and connections spread over two.
-    for (threads, pipeline) in [("1", "1"), ("1", "16"), ("2", "1"), ("2", "16")] {
-        let s = Server::start(&dir, None, &["--save", "", "--io-threads", threads]);
+    // One thread serving everything (busy polling, the default), and
+    // connections spread over two (not polling).
+    for (threads, poll, pipeline) in [("1", "50", "1"), ("1", "50", "16"), ("2", "0", "1"), ("2", "0", "16")] {
+        let s = Server::start(&dir, None, &["--save", "", "--io-threads", threads, "--busy-poll-us", poll]);
+        assert_eq!(s.cli(&["CONFIG", "GET", "busy-poll-us"]), format!("busy-poll-us\n{poll}"));
+        assert_eq!(s.cli(&["CONFIG", "GET", "io-threads"]), format!("io-threads\n{threads}"));
         let port = s.port.to_string();
         let out = Command::new("redis-benchmark")
             .args(["-p", &port, "-t", BENCH_TESTS, "-n", "2000", "-c", "10", "-q", "-P", pipeline])

@@ -291,7 +291,8 @@ fn shutdown_does_not_wait_for_a_client_that_never_reads() {
 /// robin; everything that crosses connections must cross threads too.
 #[test]
 fn io_threads_serve_connections_that_meet_across_threads() {
-    let server = TestServer::start(Server::builder().io_threads(2).memcached_bind("127.0.0.1:0"));
+    let builder = Server::builder().io_threads(2).busy_poll(Duration::from_micros(50));
+    let server = TestServer::start(builder.memcached_bind("127.0.0.1:0"));
     // Connections alternate between the threads: a, c, the BLPOP waiter
     // on one; b, d, the subscriber on the other.
     let mut a = server.client();

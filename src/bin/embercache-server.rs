@@ -35,8 +35,9 @@ notify-keyspace-events, protected-mode, loglevel, logfile, pidfile, daemonize
 (no), supervised, slowlog-*, proto-max-bulk-len, client-query-buffer-limit,
 include, requirepass, aclfile, tls-* (with the `tls` feature),
 memcached-port, memcached-tls (the Memcached port over TLS with the tls-*
-certificates), and the redis.conf parameters without an effect here
-(reported by CONFIG GET).
+certificates), busy-poll-us (how long a serving thread polls for the next
+request before it sleeps; 50, 0 to never poll), and the redis.conf
+parameters without an effect here (reported by CONFIG GET).
 ";
 
 fn main() -> ExitCode {

@@ -124,6 +124,7 @@ pub(crate) async fn serve<S>(
         session.release_gate();
         buf.drain(..start);
         session.flush_stats();
+        super::busy_poll::worked();
         if !session.drain_pushes(&mut out) || !flush(&mut stream, &mut out, &session, &mut shutdown).await {
             return;
         }

@@ -128,6 +128,11 @@ impl TlsOptions {
     }
 }
 
+/// `embercache-server`'s busy polling by default, in microseconds: long
+/// enough to catch the next request of a client that is already sending,
+/// short enough that a lightly loaded server spends little CPU on it.
+pub const DEFAULT_BUSY_POLL_US: u64 = 50;
+
 /// Everything `embercache-server` is told, with redis-server's defaults
 /// (see the module docs for how it is read).
 #[derive(Debug, Clone, PartialEq)]
@@ -178,6 +183,11 @@ pub struct ServerOptions {
     /// with `tls-cert-file`, `tls-key-file` and, for client certificates,
     /// `tls-ca-cert-file` and `tls-auth-clients` (as memcached's `-Z`).
     pub memcached_tls: bool,
+    /// `busy-poll-us` (default [`DEFAULT_BUSY_POLL_US`]): how long, in
+    /// microseconds, a serving thread keeps polling its sockets after some
+    /// work before it sleeps (0: never polls; see
+    /// [`ServerBuilder::busy_poll`](super::ServerBuilder::busy_poll)).
+    pub busy_poll_us: u64,
     /// `loglevel`.
     pub loglevel: LogLevel,
     /// `logfile` (`None`, written `""`: standard error).
@@ -218,6 +228,7 @@ impl Default for ServerOptions {
             tls: TlsOptions::default(),
             memcached_port: 0,
             memcached_tls: false,
+            busy_poll_us: DEFAULT_BUSY_POLL_US,
             loglevel: LogLevel::Notice,
             logfile: None,
             daemonize: false,

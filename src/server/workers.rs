@@ -31,8 +31,9 @@ pub(super) struct Workers {
 }
 
 impl Workers {
-    /// Starts `threads` serving threads (none for 0).
-    pub(super) fn start(threads: usize) -> io::Result<Workers> {
+    /// Starts `threads` serving threads (none for 0), each busy polling
+    /// for `busy_poll` after work (see [`super::busy_poll`]).
+    pub(super) fn start(threads: usize, busy_poll: Duration) -> io::Result<Workers> {
         let mut workers = Workers::default();
         for i in 0..threads {
             let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -47,7 +48,10 @@ impl Workers {
                 };
                 let _ = ready_tx.send(Ok(runtime.handle().clone()));
                 runtime.block_on(async {
-                    let _ = stop_rx.await;
+                    tokio::select! {
+                        () = super::busy_poll::spin(busy_poll) => std::future::pending().await,
+                        _ = stop_rx => {}
+                    }
                 });
                 // Connections are all done by now (the server awaits them
                 // before it lets go of the workers); a blocking command's
@@ -128,7 +132,7 @@ mod tests {
 
     #[tokio::test]
     async fn connections_are_served_round_robin_on_their_threads() {
-        let workers = Workers::start(2).unwrap();
+        let workers = Workers::start(2, Duration::ZERO).unwrap();
         assert_eq!(workers.threads(), 2);
         let names = echo_threads(&workers, 4).await;
         assert_eq!(names, ["embercache-io-0", "embercache-io-1", "embercache-io-0", "embercache-io-1"]);
@@ -136,7 +140,7 @@ mod tests {
 
     #[tokio::test]
     async fn without_threads_the_current_runtime_serves() {
-        let workers = Workers::start(0).unwrap();
+        let workers = Workers::start(0, Duration::ZERO).unwrap();
         let names = echo_threads(&workers, 2).await;
         assert!(names.iter().all(|n| !n.starts_with("embercache-io")), "{names:?}");
     }

@@ -119,6 +119,7 @@ where
         buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
         loop {
             let progress = session.process(&buf, &mut out);
+            crate::server::busy_poll::worked();
             buf.drain(..progress.consumed.min(buf.len()));
             if !flush(&mut stream, &mut out, &mut stop).await || progress.close {
                 return;

@@ -135,6 +135,7 @@ impl ServerOptions {
             .max_bulk_len(self.proto_max_bulk_len)
             .query_buffer_limit(self.client_query_buffer_limit)
             .protected_mode(self.protected_mode)
+            .busy_poll(Duration::from_micros(self.busy_poll_us))
             .persistence(self.persistence());
         if let Some(file) = &self.config_file {
             builder = builder.config_file(file);

@@ -357,3 +357,15 @@ fn io_threads_sets_the_serving_threads() {
         assert!(!reason.is_empty(), "{bad}");
     }
 }
+
+#[test]
+fn busy_poll_us_sets_the_polling_budget() {
+    assert_eq!(args(&[]).busy_poll_us, super::DEFAULT_BUSY_POLL_US);
+    assert_eq!(args(&["--busy-poll-us", "0"]).busy_poll_us, 0);
+    assert_eq!(text("busy-poll-us 200\n").busy_poll_us, 200);
+    for bad in ["-1", "1000001", "x", ""] {
+        let (line, _, reason) = text_err(&format!("busy-poll-us {bad}\n"));
+        assert_eq!(line, 1);
+        assert!(!reason.is_empty(), "{bad}");
+    }
+}
