@@ -5,6 +5,7 @@
 
 use super::{Db, DbError, Reply, ReplyOut};
 use smallvec::SmallVec;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -64,14 +65,37 @@ static TABLE: LazyLock<HashMap<&'static [u8], &'static Command, ahash::RandomSta
     families.into_iter().flatten().map(|c| (c.name.as_bytes(), c)).collect()
 });
 
+/// The longest name spelling [`lookup`] remembers.
+const REMEMBERED: usize = 16;
+
+/// A name as a client spelled it and the command it names.
+type Remembered = ([u8; REMEMBERED], usize, Option<&'static Command>);
+
+thread_local! {
+    /// The last name [`lookup`] found on this thread: clients mostly send
+    /// the same command again (a pipeline of SETs, a loop of GETs), and a
+    /// comparison of a few bytes is cheaper than lowercasing and hashing.
+    static LAST: Cell<Remembered> = const { Cell::new(([0; REMEMBERED], 0, None)) };
+}
+
 /// The command named `name` (any case).
 pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+    let (bytes, len, cmd) = LAST.with(Cell::get);
+    if cmd.is_some() && bytes.get(..len) == Some(name) {
+        return cmd;
+    }
     let mut lower = [0u8; 32];
     let lower = lower.get_mut(..name.len())?;
     for (l, c) in lower.iter_mut().zip(name) {
         *l = c.to_ascii_lowercase();
     }
-    TABLE.get(&*lower).copied()
+    let found = TABLE.get(&*lower).copied();
+    if found.is_some() && name.len() <= REMEMBERED {
+        let mut bytes = [0; REMEMBERED];
+        bytes[..name.len()].copy_from_slice(name);
+        LAST.with(|last| last.set((bytes, name.len(), found)));
+    }
+    found
 }
 
 /// Every command, in no particular order.
@@ -157,6 +181,25 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lookup_remembers_the_last_spelling_without_confusing_names() {
+        let name = |n: &[u8]| lookup(n).map(|c| c.name);
+        for _ in 0..2 {
+            assert_eq!(name(b"GET"), Some("get"));
+            assert_eq!(name(b"GET"), Some("get"));
+            assert_eq!(name(b"gEt"), Some("get"));
+            assert_eq!(name(b"SET"), Some("set"));
+            assert_eq!(name(b"GETSET"), Some("getset"));
+            assert_eq!(name(b"GE"), None);
+            assert_eq!(name(b"GETS"), None);
+            assert_eq!(name(b""), None);
+            assert_eq!(name(b"ZRANGEBYSCORE"), Some("zrangebyscore"));
+            assert_eq!(name(b"zremrangebyscore"), Some("zremrangebyscore"));
+            assert_eq!(name(b"georadiusbymember_ro_nope"), None);
+            assert_eq!(name(&[b'x'; 40]), None);
+        }
+    }
 
     #[test]
     fn unknown_commands_quote_their_arguments_as_redis() {

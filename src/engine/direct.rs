@@ -273,7 +273,14 @@ where
         if !self.timed.load(Ordering::Relaxed) {
             self.timed.store(true, Ordering::Relaxed);
         }
-        let guards = idx.iter().filter_map(|&i| Some((i, self.shards.get(i)?.lock.write()))).collect();
+        // Pushed one by one: most commands lock one shard, and collecting
+        // from an iterator costs more than the push.
+        let mut guards = SmallVec::new();
+        for &i in idx {
+            if let Some(slot) = self.shards.get(i) {
+                guards.push((i, slot.lock.write()));
+            }
+        }
         Locked { engine: self, guards, now: self.now(), out: Removed::new() }
     }
 }

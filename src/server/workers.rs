@@ -48,10 +48,9 @@ impl Workers {
                 };
                 let _ = ready_tx.send(Ok(runtime.handle().clone()));
                 runtime.block_on(async {
-                    tokio::select! {
-                        () = super::busy_poll::spin(busy_poll) => std::future::pending().await,
-                        _ = stop_rx => {}
-                    }
+                    // Dropped with the runtime.
+                    tokio::spawn(super::busy_poll::spin(busy_poll));
+                    let _ = stop_rx.await;
                 });
                 // Connections are all done by now (the server awaits them
                 // before it lets go of the workers); a blocking command's

@@ -182,7 +182,15 @@ impl RequestParser {
     /// after it has arrived too; `Ok(None)` if more input is needed.
     fn header_end(&self, buf: &[u8], from: usize, too_big: ProtocolError) -> Result<Option<usize>, ProtocolError> {
         let rest = buf.get(from..).unwrap_or_default();
-        match memchr::memchr(b'\r', rest) {
+        // Headers are mostly a few bytes (`$3`, `*2`): a plain scan finds
+        // their end sooner than memchr's vector set-up.
+        let short = rest.iter().take(SHORT_HEADER).position(|&b| b == b'\r');
+        let found = match short {
+            Some(i) => Some(i),
+            None if rest.len() <= SHORT_HEADER => None,
+            None => memchr::memchr(b'\r', &rest[SHORT_HEADER..]).map(|i| i + SHORT_HEADER),
+        };
+        match found {
             Some(i) if from + i + 1 < buf.len() => Ok(Some(from + i)),
             Some(_) => Ok(None),
             None if rest.len() > self.limits.max_inline_len => Err(too_big),
@@ -252,6 +260,9 @@ impl RequestParser {
         Ok(Parsed::Inline(nl + 1))
     }
 }
+
+/// How far a header's end is looked for byte by byte before memchr.
+const SHORT_HEADER: usize = 16;
 
 /// Redis's `string2ll`: an optional `-`, then digits without a leading zero
 /// (`0` alone excepted), fitting an `i64`; nothing else.
