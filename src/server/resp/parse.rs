@@ -221,16 +221,22 @@ impl RequestParser {
         let max_bulk = self.limits.max_bulk_len;
         while partial.remaining > 0 {
             let pos = partial.pos;
-            let Some(cr) = self.header_end(buf, pos, ProtocolError::TooBigBulkCount)? else {
-                self.partial = Some(partial);
-                return Ok(Parsed::Incomplete);
+            let (len, start) = match short_bulk_header(buf, pos) {
+                Some(parsed) => parsed,
+                None => {
+                    let Some(cr) = self.header_end(buf, pos, ProtocolError::TooBigBulkCount)? else {
+                        self.partial = Some(partial);
+                        return Ok(Parsed::Incomplete);
+                    };
+                    if buf[pos] != b'$' {
+                        return Err(ProtocolError::ExpectedDollar(buf[pos]));
+                    }
+                    (parse_len(&buf[pos + 1..cr]).ok_or(ProtocolError::InvalidBulkLength)?, cr + 2)
+                }
             };
-            if buf[pos] != b'$' {
-                return Err(ProtocolError::ExpectedDollar(buf[pos]));
+            if len > max_bulk {
+                return Err(ProtocolError::InvalidBulkLength);
             }
-            let len =
-                parse_len(&buf[pos + 1..cr]).filter(|&n| n <= max_bulk).ok_or(ProtocolError::InvalidBulkLength)?;
-            let start = cr + 2;
             // The bulk and its trailing CRLF (not checked, as in Redis).
             let Some(end) = start.checked_add(len).filter(|&e| e.saturating_add(2) <= buf.len()) else {
                 self.partial = Some(partial);
@@ -260,6 +266,30 @@ impl RequestParser {
         Ok(Parsed::Inline(nl + 1))
     }
 }
+
+/// The common bulk header at `pos`, read in one pass: `$`, a length of at
+/// most [`SHORT_LEN_DIGITS`] digits without a leading zero, CR and LF, all
+/// arrived. Gives the length and where the bulk starts; `None` for
+/// anything else (more to come, a longer length, an error), which the
+/// general path sorts out.
+#[inline]
+fn short_bulk_header(buf: &[u8], pos: usize) -> Option<(usize, usize)> {
+    let Some([b'$', digits @ ..]) = buf.get(pos..) else { return None };
+    let mut len = 0usize;
+    for (i, &b) in digits.iter().enumerate().take(SHORT_LEN_DIGITS + 1) {
+        match b {
+            b'\r' if i > 0 && i + 1 < digits.len() => return Some((len, pos + 1 + i + 2)),
+            b'0'..=b'9' if i < SHORT_LEN_DIGITS && (i == 0 || digits[0] != b'0') => {
+                len = len * 10 + usize::from(b - b'0');
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// The most digits [`short_bulk_header`] reads (no `usize` overflow).
+const SHORT_LEN_DIGITS: usize = 15;
 
 /// How far a header's end is looked for byte by byte before memchr.
 const SHORT_HEADER: usize = 16;
@@ -395,5 +425,51 @@ pub(crate) fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
             i += 1;
         }
         args.push(arg);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The general path's reading of the bulk header at the front of `buf`.
+    fn general(buf: &[u8]) -> Option<(usize, usize)> {
+        let cr = buf.iter().position(|&b| b == b'\r').filter(|&cr| cr + 1 < buf.len())?;
+        Some((parse_len(buf.get(1..cr)?).filter(|_| buf[0] == b'$')?, cr + 2))
+    }
+
+    #[test]
+    fn short_bulk_headers_read_as_the_general_path() {
+        for (buf, want) in [
+            (&b"$0\r\n"[..], Some((0, 4))),
+            (b"$3\r\nfoo\r\n", Some((3, 4))),
+            (b"$123456789012345\r\n", Some((123_456_789_012_345, 18))),
+            (b"$1234567890123456\r\n", None), // too long for the short path
+            (b"$01\r\n", None),
+            (b"$-1\r\n", None),
+            (b"$\r\n", None),
+            (b"$5\r", None),
+            (b"$5", None),
+            (b"*5\r\n", None),
+            (b"", None),
+        ] {
+            assert_eq!(short_bulk_header(buf, 0), want, "{:?}", String::from_utf8_lossy(buf));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_short_path_agrees_with_the_general_one(
+            head in prop::collection::vec(prop::sample::select(b"$0123456789\r\n-x".to_vec()), 0..24),
+            at in 0usize..3,
+        ) {
+            let mut buf = vec![b'z'; at];
+            buf.extend_from_slice(&head);
+            if let Some(short) = short_bulk_header(&buf, at) {
+                let (len, start) = general(&buf[at..]).expect("the general path reads it too");
+                prop_assert_eq!(short, (len, start + at));
+            }
+        }
     }
 }
