@@ -40,6 +40,11 @@ request before it sleeps; 50, 0 to never poll), and the redis.conf
 parameters without an effect here (reported by CONFIG GET).
 ";
 
+/// As redis-server brings jemalloc: faster than the system's malloc for a
+/// server's many small allocations (see `Cargo.toml`).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
     match ServerOptions::from_args(&args) {
