@@ -160,17 +160,25 @@ fn query_buffer_limit_closes_the_connection() {
     assert!(out.is_empty());
 }
 
+/// A thread that connects and sends `BLPOP key 10`, given time to block
+/// (no timing is asserted: a push either wakes it or came first).
+fn blpop_on_a_new_connection(
+    server: &TestServer,
+    key: &'static str,
+) -> std::thread::JoinHandle<Option<(String, String)>> {
+    let url = server.url();
+    let waiter = std::thread::spawn(move || {
+        let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
+        redis::cmd("BLPOP").arg(key).arg(10).query(&mut con).unwrap()
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    waiter
+}
+
 #[test]
 fn blpop_is_served_by_rpush_from_another_connection() {
     let server = TestServer::new();
-    let addr = server.url();
-    let waiter = std::thread::spawn(move || {
-        let mut con = redis::Client::open(addr).unwrap().get_connection().unwrap();
-        let got: Option<(String, String)> = redis::cmd("BLPOP").arg("jobs").arg(10).query(&mut con).unwrap();
-        got
-    });
-    // Give BLPOP time to block (no timing is asserted: RPUSH either wakes it or came first).
-    std::thread::sleep(Duration::from_millis(100));
+    let waiter = blpop_on_a_new_connection(&server, "jobs");
     let mut con = server.client();
     let _: i64 = redis::cmd("RPUSH").arg("jobs").arg("job-1").query(&mut con).unwrap();
     assert_eq!(waiter.join().unwrap(), Some(("jobs".into(), "job-1".into())));
@@ -301,13 +309,7 @@ fn io_threads_serve_connections_that_meet_across_threads() {
     let mut d = server.client();
 
     // A blocked client is woken by a push from the other thread.
-    let url = server.url();
-    let waiter = std::thread::spawn(move || {
-        let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
-        let got: Option<(String, String)> = redis::cmd("BLPOP").arg("jobs").arg(10).query(&mut con).unwrap();
-        got
-    });
-    std::thread::sleep(Duration::from_millis(100));
+    let waiter = blpop_on_a_new_connection(&server, "jobs");
     let _: i64 = redis::cmd("RPUSH").arg("jobs").arg("job-1").query(&mut b).unwrap();
     assert_eq!(waiter.join().unwrap(), Some(("jobs".into(), "job-1".into())));
 
