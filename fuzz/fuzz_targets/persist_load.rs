@@ -36,7 +36,9 @@ fuzz_target!(|data: &[u8]| {
         _ => {
             let dir = std::env::temp_dir().join(format!("embercache-fuzz-journal-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
-            if std::fs::create_dir_all(&dir).is_err() || std::fs::write(dir.join("journal-00000000000000000000.ember"), file).is_err() {
+            if std::fs::create_dir_all(&dir).is_err()
+                || std::fs::write(dir.join("journal-00000000000000000000.ember"), file).is_err()
+            {
                 return;
             }
             let db = Db::new();

@@ -25,8 +25,15 @@ pub(crate) struct KeyPattern {
 }
 
 impl KeyPattern {
+    /// Written as Redis writes it, except a read-write `*` pattern (from
+    /// `%RW~*`; `~*` itself means `allkeys`): Redis writes it `~*`, which
+    /// reads back as `allkeys`, dropping the patterns before it and
+    /// refusing the ones after (so ACL SAVE wrote a file ACL LOAD refused;
+    /// found by the `acl_rules` fuzz target). Here it is `%RW~*`, which
+    /// reads back as itself.
     fn describe(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(match (self.read, self.write) {
+            (true, true) if &*self.pattern == b"*" => b"%RW~",
             (true, true) => b"~",
             (true, false) => b"%R~",
             _ => b"%W~",
