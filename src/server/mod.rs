@@ -1,6 +1,9 @@
 //! Serve a [`Db`] over the Redis protocol (feature `server`).
 //!
-//! RESP2 and RESP3 over TCP, on the caller's tokio runtime. Requests are
+//! RESP2 and RESP3 over TCP, on the caller's tokio runtime or on threads
+//! of the server's own ([`ServerBuilder::io_threads`], see `workers.rs`),
+//! which may poll for the next request before they sleep
+//! ([`ServerBuilder::busy_poll`], see `busy_poll.rs`). Requests are
 //! parsed by [`resp`] (multibulk and inline, with Redis's protocol errors
 //! and limits); every command the [`Db`] knows runs through
 //! [`Db::execute`]; the server answers the rest itself:
