@@ -131,6 +131,8 @@ pub struct DbBuilder {
     shards: Option<usize>,
     clock: Arc<dyn Clock>,
     housekeeper: Option<Duration>,
+    /// The database whose housekeeper also reclaims this one's keys.
+    housekept_by: Option<Arc<super::Shared>>,
     backups: Option<(std::path::PathBuf, super::BackupOptions)>,
     snapshot: Option<(std::path::PathBuf, crate::persist::SnapshotOptions)>,
     pubsub: Option<Arc<super::pubsub::Hub>>,
@@ -165,6 +167,7 @@ impl DbBuilder {
             shards: None,
             clock: Arc::new(SystemClock::new()),
             housekeeper: None,
+            housekept_by: None,
             backups: None,
             snapshot: None,
             pubsub: None,
@@ -209,6 +212,17 @@ impl DbBuilder {
     /// with the last handle.
     pub fn housekeeper(mut self, interval: Duration) -> Self {
         self.housekeeper = Some(interval);
+        self
+    }
+
+    /// Leaves this database's active expiry to `db`'s housekeeper thread
+    /// (which must have one, see [`housekeeper`](Self::housekeeper)),
+    /// rather than a thread of its own: numbered databases served together
+    /// need one thread between them, as Redis's one cron serves them all.
+    /// It holds this database weakly: it stops reclaiming it when the last
+    /// handle goes, and reclaims it no more if `db` goes first.
+    pub fn share_housekeeper(mut self, db: &Db) -> Self {
+        self.housekept_by = Some(Arc::clone(&db.inner));
         self
     }
 
@@ -265,6 +279,7 @@ impl DbBuilder {
             coarse_secs: Default::default(),
             evict_cursor: AtomicUsize::new(0),
             housekeeper: Default::default(),
+            kept: Default::default(),
             journal: Default::default(),
             backups: Default::default(),
             cas_counter: AtomicU64::new(0),
@@ -275,7 +290,10 @@ impl DbBuilder {
                 return Err(ConfigError::ZeroDuration("housekeeper interval").into());
             }
             *inner.housekeeper.lock() =
-                housekeeper::spawn("embercache-housekeeper", &inner, interval, |s| s.run_pending_tasks()).ok();
+                housekeeper::spawn("embercache-housekeeper", &inner, interval, |s| s.housekeeping()).ok();
+        }
+        if let Some(keeper) = self.housekept_by {
+            keeper.kept.lock().push(Arc::downgrade(&inner));
         }
         let db = Db { inner };
         let fail =

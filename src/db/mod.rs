@@ -112,6 +112,9 @@ pub(crate) struct Shared {
     evict_cursor: AtomicUsize,
     /// Dropping this (with the last handle) stops the housekeeper thread.
     pub(crate) housekeeper: parking_lot::Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    /// The other databases this one's housekeeper also reclaims (see
+    /// [`DbBuilder::share_housekeeper`](builder::DbBuilder::share_housekeeper)).
+    pub(crate) kept: parking_lot::Mutex<Vec<std::sync::Weak<Shared>>>,
     /// The journal every write is appended to, once backups are opened.
     pub(crate) journal: std::sync::OnceLock<Arc<crate::persist::journal::Journal>>,
     /// The backups directory's state (its schedule stops when this goes).
@@ -325,6 +328,20 @@ impl Shared {
             let mut tx = Tx::for_shard(self, i);
             tx.reclaim_expired();
             tx.finish();
+        }
+    }
+
+    /// The housekeeper's round: this database, then the ones it keeps
+    /// (forgetting those that are gone).
+    fn housekeeping(&self) {
+        self.run_pending_tasks();
+        let kept: Vec<Arc<Shared>> = {
+            let mut kept = self.kept.lock();
+            kept.retain(|w| w.strong_count() > 0);
+            kept.iter().filter_map(std::sync::Weak::upgrade).collect()
+        };
+        for other in kept {
+            other.run_pending_tasks();
         }
     }
 

@@ -159,6 +159,33 @@ fn expired_keys_are_reclaimed_without_being_read_and_announced() {
 }
 
 #[test]
+fn a_shared_housekeeper_reclaims_every_database_it_keeps() {
+    let clock = ManualClock::new();
+    let keeper = Db::builder().clock(clock.clone()).housekeeper(Duration::from_millis(5)).build().unwrap();
+    let mut kept: Vec<Db> =
+        (0..3).map(|_| Db::builder().clock(clock.clone()).share_housekeeper(&keeper).build().unwrap()).collect();
+    for db in &kept {
+        db.execute(&["SET", "k", "v", "PX", "10"]);
+        db.execute(&["SET", "stays", "v"]);
+    }
+    clock.advance(Duration::from_millis(20));
+    let start = std::time::Instant::now();
+    while kept.iter().any(|d| d.inner.engine.len() > 1) && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Nothing read the expired keys: the keeper's thread reclaimed them.
+    assert!(kept.iter().all(|d| d.inner.engine.len() == 1));
+    // A kept database that is dropped is forgotten, the others kept.
+    drop(kept.remove(0));
+    let start = std::time::Instant::now();
+    while keeper.inner.kept.lock().len() > 2 && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(keeper.inner.kept.lock().len(), 2);
+    assert_eq!(kept.len(), 2);
+}
+
+#[test]
 fn the_housekeeper_reclaims_in_the_background() {
     let clock = ManualClock::new();
     let db = Db::builder().clock(clock.clone()).housekeeper(Duration::from_millis(5)).build().unwrap();

@@ -153,7 +153,8 @@ impl ServerOptions {
     /// `appendonly`, database 0 is recovered from and journaled in
     /// [`append_dir`](Self::append_dir) instead (seeded from its snapshot
     /// the first time). All share database 0's pub/sub, memory bound and
-    /// policy, and reclaim expired keys `hz` times a second.
+    /// policy, and its housekeeper thread, which reclaims expired keys in
+    /// every database `hz` times a second.
     pub fn open_databases(&self) -> Result<Vec<Db>, StartupError> {
         let dir_err = |source| StartupError::Dir { path: self.dir.clone(), source };
         if !std::fs::metadata(&self.dir).map_err(dir_err)?.is_dir() {
@@ -161,25 +162,22 @@ impl ServerOptions {
         }
         let persistence = self.persistence();
         let hz = self.param("hz").and_then(|h| h.parse::<u64>().ok()).unwrap_or(10).clamp(1, 500);
-        let base = || {
-            Db::builder()
-                .maxmemory(self.maxmemory)
-                .maxmemory_policy(self.maxmemory_policy)
-                .housekeeper(Duration::from_millis(1000 / hz))
-        };
+        let base = || Db::builder().maxmemory(self.maxmemory).maxmemory_policy(self.maxmemory_policy);
+        // One housekeeper thread, database 0's, reclaims every database.
+        let housekeeper = Duration::from_millis(1000 / hz);
         let snapshot = |i: usize| Some(persistence.snapshot_path(i)).filter(|p| p.is_file());
         let failed = |db: usize| move |source: crate::Error| StartupError::Load { db, source };
 
         let first = if self.appendonly {
             let dir = self.append_dir();
             let opts = BackupOptions::new().fsync(self.appendfsync).every(JOURNAL_REWRITE_EVERY);
-            let db = base().backups(&dir, opts).build().map_err(failed(0))?;
+            let db = base().housekeeper(housekeeper).backups(&dir, opts).build().map_err(failed(0))?;
             if let Some(path) = snapshot(0) {
                 seed_journal(&db, &path).map_err(|source| StartupError::SeedJournal { dir, snapshot: path, source })?;
             }
             db
         } else {
-            let mut b = base();
+            let mut b = base().housekeeper(housekeeper);
             if let Some(path) = snapshot(0) {
                 b = b.load_snapshot(path, SnapshotOptions::default());
             }
@@ -187,7 +185,7 @@ impl ServerOptions {
         };
         let mut dbs = vec![first];
         for i in 1..self.databases {
-            let mut b = base().share_pubsub(&dbs[0]);
+            let mut b = base().share_pubsub(&dbs[0]).share_housekeeper(&dbs[0]);
             if let Some(path) = snapshot(i) {
                 b = b.load_snapshot(path, SnapshotOptions::default());
             }
