@@ -46,19 +46,22 @@ fn work() -> u64 {
     WORK.with(Cell::get)
 }
 
+/// Whether a spinner on this thread sleeps, its waker parked.
+fn asleep() -> bool {
+    SLEEPING.with(|s| {
+        let w = s.take();
+        let asleep = w.is_some();
+        s.set(w);
+        asleep
+    })
+}
+
 /// Sleeps until [`worked`] is called on this thread.
 async fn until_work() {
     let mut registered = false;
     std::future::poll_fn(|cx| {
         // Woken: `worked` took the waker out.
-        if registered
-            && SLEEPING.with(|s| {
-                let w = s.take();
-                let woken = w.is_none();
-                s.set(w);
-                woken
-            })
-        {
+        if registered && !asleep() {
             return Poll::Ready(());
         }
         SLEEPING.with(|s| s.set(Some(cx.waker().clone())));
@@ -110,16 +113,6 @@ mod tests {
         tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
     }
 
-    /// Whether a spinner on this thread sleeps, waiting for work.
-    fn asleep() -> bool {
-        SLEEPING.with(|s| {
-            let w = s.take();
-            let asleep = w.is_some();
-            s.set(w);
-            asleep
-        })
-    }
-
     #[test]
     fn the_spinner_sleeps_until_work_then_polls_for_its_budget() {
         current_thread().block_on(async {
@@ -150,9 +143,10 @@ mod tests {
     #[test]
     fn a_zero_budget_never_spins() {
         current_thread().block_on(async {
-            spin(Duration::ZERO).await;
-            worked();
-            assert!(!asleep());
+            // It returns at once, without waiting for work.
+            let done = tokio::time::timeout(Duration::from_secs(5), spin(Duration::ZERO)).await;
+            assert!(done.is_ok(), "a zero budget waited");
+            assert!(!asleep(), "a zero budget parked a waker");
         });
     }
 }
