@@ -4,6 +4,7 @@
 //! `memcached` answering the same commands.
 
 use embercache::Db;
+use embercache::acl::Acl;
 use embercache::server::{Server, ServerBuilder, ServerHandle};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -74,6 +75,18 @@ fn send_and_read_to_end(s: &mut TcpStream, input: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
     out
+}
+
+/// Sends `input` and reads one line of reply.
+fn line_reply(s: &mut TcpStream, input: &[u8]) -> Vec<u8> {
+    s.write_all(input).unwrap();
+    let mut got = Vec::new();
+    let mut byte = [0u8; 1];
+    while !got.ends_with(b"\r\n") {
+        assert_eq!(s.read(&mut byte).unwrap(), 1, "closed after {:?}", String::from_utf8_lossy(&got));
+        got.push(byte[0]);
+    }
+    got
 }
 
 /// Sends `command` then `mn`, and returns what came before `MN`: the
@@ -347,11 +360,12 @@ fn memccapable_ascii_passes() {
 struct Memcached(Child, SocketAddr);
 
 impl Memcached {
-    fn start(path: &str) -> Memcached {
+    fn start(path: &str, extra: &[&str]) -> Memcached {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(path)
             // `-u root` is only used when run as root (memcached refuses root otherwise).
             .args(["-p", &port.to_string(), "-U", "0", "-l", "127.0.0.1", "-u", "root"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -536,7 +550,7 @@ fn differential_commands() -> Vec<Vec<u8>> {
 #[test]
 fn same_replies_as_memcached() {
     let Some(path) = binary("/usr/bin/memcached", "memcached") else { return };
-    let memcached = Memcached::start(path);
+    let memcached = Memcached::start(path, &[]);
     let server = TestServer::new();
     let (mut theirs, mut ours) = (raw(memcached.1), server.raw());
     let (mut their_cas, mut our_cas) = (String::new(), String::new());
@@ -561,5 +575,92 @@ fn same_replies_as_memcached() {
     // `quit` closes both, with nothing said.
     assert_eq!(send_and_read_to_end(&mut theirs, b"quit\r\n"), b"");
     assert_eq!(send_and_read_to_end(&mut ours, b"quit\r\n"), b"");
+    server.shutdown();
+}
+
+/// A server whose ACL wants a password, with user `alice` allowed `app:*`.
+fn server_with_users() -> TestServer {
+    let acl = Acl::new();
+    acl.set_user("alice", &["on", ">s3cret", "~app:*", "+@all"]).unwrap();
+    TestServer::start(Server::builder().acl(acl).requirepass("admin-secret"))
+}
+
+#[test]
+fn memcached_clients_log_in_as_acl_users() {
+    let server = server_with_users();
+    // An ordinary client logs in with memcached's `set` of "<user> <password>":
+    // the `memcache` crate sends it for the credentials in its URL.
+    let connect = |credentials: &str| {
+        let url = format!("memcache://{credentials}{}?protocol=ascii", server.mc);
+        // The pool retries a refused connection until this timeout.
+        memcache::Client::builder().add_server(url)?.with_connection_timeout(Duration::from_secs(1)).build()
+    };
+    assert!(connect("alice:wrong@").is_err(), "a wrong password is refused");
+    assert!(connect("").is_err(), "no password: the pool's first `version` is refused");
+    let c = connect("alice:s3cret@").unwrap();
+    c.set("app:greeting", "hello", 0).unwrap();
+    assert_eq!(c.get::<String>("app:greeting").unwrap().as_deref(), Some("hello"));
+    let refused = c.set("elsewhere", "x", 0).unwrap_err().to_string();
+    assert!(refused.contains("NOPERM"), "{refused}");
+    // The credentials were not stored, and the RESP side sees the write.
+    let mut r = redis::Client::open(format!("redis://default:admin-secret@{}/", server.resp))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut r).unwrap();
+    assert_eq!(keys, ["app:greeting"]);
+    let log: Vec<redis::Value> = redis::cmd("ACL").arg("LOG").query(&mut r).unwrap();
+    let log = format!("{log:?}");
+    assert!(log.contains("lib-name=memcached"), "refusals and failed logins are logged with the client: {log}");
+    // Before logging in, a request is answered and the connection closed.
+    let mut s = server.raw();
+    assert_eq!(send_and_read_to_end(&mut s, b"get app:greeting\r\n"), b"CLIENT_ERROR unauthenticated\r\n");
+    server.shutdown();
+}
+
+#[test]
+fn authentication_answers_as_memcached_does() {
+    let Some(path) = binary("/usr/bin/memcached", "memcached") else { return };
+    let dir = std::env::temp_dir().join(format!("embercache-mc-auth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let authfile = dir.join("authfile");
+    std::fs::write(&authfile, "alice:s3cret\n").unwrap();
+    let memcached = Memcached::start(path, &["-Y", authfile.to_str().unwrap()]);
+    let server = server_with_users();
+    let exchanges: [&[u8]; 5] = [
+        b"set auth 0 0 11\r\nalice wrong\r\n",
+        b"set auth 0 0 9\r\nbob s3cre\r\n",
+        b"set auth 0 0 12\r\nalice s3cret\r\n",
+        b"set app:k 0 0 1\r\nx\r\nget app:k\r\n",
+        b"gets app:missing\r\n",
+    ];
+    let (mut theirs, mut ours) = (raw(memcached.1), server.raw());
+    for (i, input) in exchanges.into_iter().enumerate() {
+        // Until logged in, each answer is one line (`mn` is not answered yet).
+        let (expected, got) = if i < 3 {
+            (line_reply(&mut theirs, input), line_reply(&mut ours, input))
+        } else {
+            (reply_to(&mut theirs, input), reply_to(&mut ours, input))
+        };
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(&expected),
+            "{:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+    // Before authenticating: the same first answer (memcached then ignores
+    // the rest of what was sent; embercache closes the connection).
+    for input in [&b"get app:k\r\n"[..], b"version\r\n", b"set auth\r\n"] {
+        let (mut theirs, mut ours) = (raw(memcached.1), server.raw());
+        let want = b"CLIENT_ERROR unauthenticated\r\n";
+        theirs.write_all(input).unwrap();
+        let mut got = vec![0; want.len()];
+        theirs.read_exact(&mut got).unwrap();
+        assert_eq!(got, want, "memcached, {:?}", String::from_utf8_lossy(input));
+        assert_eq!(send_and_read_to_end(&mut ours, input), want, "{:?}", String::from_utf8_lossy(input));
+    }
+    drop(memcached);
+    let _ = std::fs::remove_dir_all(&dir);
     server.shutdown();
 }

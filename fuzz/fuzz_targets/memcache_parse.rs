@@ -7,12 +7,14 @@
 //! depend on the chunking, the chunked feed answers exactly as the whole.
 //!
 //! Input: byte 0 picks the configuration (a memory bound or not, the
-//! largest item: 64 B to 8 KiB), byte 1 the chunk size, the rest is the
-//! client's byte stream.
+//! largest item: 64 B to 8 KiB, an ACL that wants a login or none), byte 1
+//! the chunk size, the rest is the client's byte stream. With the ACL, the
+//! user `u` (password `p`) may use keys `a*` and no dangerous command.
 
 #![no_main]
 
 use embercache::Db;
+use embercache::acl::Acl;
 use embercache::db::MaxMemoryPolicy;
 use embercache::server::memcache::Session;
 use embercache::time::ManualClock;
@@ -32,6 +34,12 @@ fn feed(config: u8, input: &[u8], chunk: usize) -> (Vec<u8>, bool) {
         .expect("a valid configuration");
     let max_item = 64usize << (config >> 3 & 7);
     let mut session = Session::new(db.clone()).max_item_size(max_item);
+    if config & 0x40 != 0 {
+        let acl = Acl::new();
+        acl.set_user("default", &[">pw"]).expect("valid rules");
+        acl.set_user("u", &["on", ">p", "~a*", "+@all", "-@dangerous"]).expect("valid rules");
+        session = session.acl(&acl);
+    }
     let mut buf = Vec::new();
     let mut out = Vec::new();
     for piece in input.chunks(chunk.max(1)) {

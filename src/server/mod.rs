@@ -288,7 +288,9 @@ impl ServerBuilder {
     }
 
     /// Also serves the Memcached text and meta protocols on `addr` (port 0
-    /// picks a free one), over database 0; off by default.
+    /// picks a free one), over database 0; off by default. Its clients
+    /// answer to the same [`acl`](Self::acl) and password as the Redis
+    /// clients (see [`memcache`]).
     pub fn memcached_bind(mut self, addr: impl Into<String>) -> Self {
         self.memcached_addr = Some(addr.into());
         self
@@ -659,7 +661,7 @@ impl Server {
         if let Some((memcached, acceptor)) = self.memcached {
             let listener = tokio::net::TcpListener::from_std(memcached)?;
             let cfg = &self.config;
-            let shared = memcache::shared(&dbs[0], cfg.memcached_max_item_size, cfg.max_clients);
+            let shared = memcache::shared(&dbs[0], cfg.memcached_max_item_size, cfg.max_clients, &cfg.acl);
             let (db, clients, stop) = (dbs[0].clone(), Arc::clone(&clients), stop_rx.clone());
             let workers = Arc::clone(&workers);
             tasks.spawn(memcache::serve_listener(

@@ -36,7 +36,7 @@ pub(in crate::server) async fn serve_listener(
     let mut tasks = JoinSet::new();
     tasks.spawn(flush_timer(db.clone(), Arc::clone(&shared), stop.clone()));
     loop {
-        let (mut stream, _) = tokio::select! {
+        let (mut stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(e) if is_transient(&e) => continue,
@@ -58,7 +58,9 @@ pub(in crate::server) async fn serve_listener(
         stats.curr_connections.fetch_add(1, Ordering::Relaxed);
         stats.total_connections.fetch_add(1, Ordering::Relaxed);
         let _ = stream.set_nodelay(true);
-        let session = Session::with_shared(db.clone(), Arc::clone(&shared));
+        let local = stream.local_addr().map_or_else(|_| String::from("?"), |a| a.to_string());
+        let info = format!("addr={peer} laddr={local} lib-name=memcached");
+        let session = Session::with_shared(db.clone(), Arc::clone(&shared), info);
         let (shared, stop, tls) = (Arc::clone(&shared), stop.clone(), tls.clone());
         workers.spawn(&mut tasks, stream, move |stream| async move {
             let _slot = slot;

@@ -13,6 +13,7 @@
 //! mn
 //! ```
 
+use super::auth::As;
 use super::base64;
 use super::parse::{
     Block, MAX_KEY_LEN, MAX_OPAQUE_LEN, Tokens, data_block, parse_flags, parse_i64, parse_len, parse_u64, valid_key,
@@ -208,6 +209,14 @@ impl Session {
                 return Step::Done(0);
             }
         };
+        let call = match (fetch.vivify, fetch.touch) {
+            (Some(_), _) => As::Set,
+            (None, Some(_)) => As::GetEx,
+            (None, None) => As::Get,
+        };
+        if let Err(refused) = self.permit(call, &[&key.bytes], false, out) {
+            return refused.step(0);
+        }
         let hit = self.db.item_fetch(&key.bytes, fetch, |item| write_item(&flags, &key, item, out)).is_some();
         self.count(Stat::cmd_get, 1);
         self.count(if hit { Stat::get_hits } else { Stat::get_misses }, 1);
@@ -250,6 +259,11 @@ impl Session {
             let cas = flags.number(b'C', parse_u64).map_err(error)?;
             Ok((flags, key, mode, client_flags, exptime, cas))
         });
+        if let Ok((_, key, ..)) = &parsed
+            && let Err(refused) = self.permit(As::Set, &[&key.bytes], false, out)
+        {
+            return refused.step(len + 2);
+        }
         let max_size = self.shared.max_item_size;
         let too_large = t.get(1).map_or(0, |k| k.len()).saturating_add(len) > max_size;
         let (flags, key, mode, client_flags, exptime, cas) = match parsed {
@@ -329,6 +343,9 @@ impl Session {
                 return Step::Done(0);
             }
         };
+        if let Err(refused) = self.permit(As::Del, &[&key.bytes], false, out) {
+            return refused.step(0);
+        }
         let code: &[u8] = match self.db.item_delete(&key.bytes, &op) {
             Ok(DeleteOutcome::Deleted) => {
                 self.count(Stat::delete_hits, 1);
@@ -381,6 +398,9 @@ impl Session {
                 return Step::Done(0);
             }
         };
+        if let Err(refused) = self.permit(if op.incr { As::IncrBy } else { As::DecrBy }, &[&key.bytes], false, out) {
+            return refused.step(0);
+        }
         let (hits, misses) =
             if op.incr { (Stat::incr_hits, Stat::incr_misses) } else { (Stat::decr_hits, Stat::decr_misses) };
         let code: &[u8] = match self.db.item_arith(&key.bytes, &op) {
@@ -440,6 +460,9 @@ impl Session {
                 return Step::Done(0);
             }
         };
+        if let Err(refused) = self.permit(As::Get, &[&key.bytes], false, out) {
+            return refused.step(0);
+        }
         match self.db.item_debug(&key.bytes) {
             Some(d) => {
                 out.extend_from_slice(b"ME ");

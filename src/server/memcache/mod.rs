@@ -29,6 +29,12 @@
 //! (first byte 0x80) is answered with a binary "not supported" response,
 //! then the connection is closed.
 //!
+//! Access: the server's ACL applies to this port too. While it wants a
+//! password, a connection logs in with memcached's token authentication
+//! (a `set` of `<user> <password>`), and every command is checked against
+//! the user's permissions as the Redis command it amounts to; see `auth`
+//! for the rules and [`Session::acl`] for a session of one's own.
+//!
 //! `version` answers `VERSION 1.6.0 embercache-<version>`: the memcached
 //! protocol level served, which clients parse, then the server's name.
 //!
@@ -38,6 +44,7 @@
 //! breakdowns; `mg`'s `E` flag and `lru`, `slabs`, `watch` and other admin
 //! commands are not supported; `verbosity` is accepted and ignored.
 
+mod auth;
 mod base64;
 mod connection;
 mod meta;
@@ -85,8 +92,13 @@ mod replies {
 }
 
 /// Builds the state the sessions of a listener on `db` share.
-pub(crate) fn shared(db: &Db, max_item_size: usize, max_connections: usize) -> std::sync::Arc<Shared> {
-    std::sync::Arc::new(Shared::new(db, max_item_size, max_connections))
+pub(crate) fn shared(
+    db: &Db,
+    max_item_size: usize,
+    max_connections: usize,
+    acl: &crate::acl::Acl,
+) -> std::sync::Arc<Shared> {
+    std::sync::Arc::new(Shared::new(db, max_item_size, max_connections, Some(acl.clone())))
 }
 
 #[cfg(test)]

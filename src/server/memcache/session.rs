@@ -5,7 +5,9 @@
 use super::parse::{Tokens, line_limit, next_line, tokenize};
 use super::stats::{Local, Stat, Stats};
 use super::{DEFAULT_MAX_ITEM_SIZE, replies};
+use crate::acl::Acl;
 use crate::db::Db;
+use crate::server::acl_commands::ClientAuth;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -36,6 +38,10 @@ pub struct Session {
     /// Bytes of a refused data block still to skip.
     swallow: usize,
     pub(super) local: Local,
+    /// The ACL user this session runs as (`None`: no ACL, see `auth`).
+    pub(super) access: Option<ClientAuth>,
+    /// How the ACL log describes this client.
+    pub(super) client_info: String,
 }
 
 /// What [`Session::process`] did with its input.
@@ -63,16 +69,19 @@ pub(crate) struct Shared {
     pub(crate) flush_at: AtomicI64,
     /// Woken when `flush_at` changes (the listener's flush timer).
     pub(crate) flush_changed: tokio::sync::Notify,
+    /// The server's users (see `auth`); `None` lets everyone do everything.
+    pub(crate) acl: Option<Acl>,
 }
 
 impl Shared {
-    pub(crate) fn new(db: &Db, max_item_size: usize, max_connections: usize) -> Self {
+    pub(crate) fn new(db: &Db, max_item_size: usize, max_connections: usize, acl: Option<Acl>) -> Self {
         Shared {
             max_item_size,
             max_connections,
             stats: Stats::new(db),
             flush_at: AtomicI64::new(0),
             flush_changed: tokio::sync::Notify::new(),
+            acl,
         }
     }
 
@@ -109,20 +118,51 @@ impl Session {
     /// A session on `db` with memcached's defaults (1 MiB items), counting
     /// its own statistics.
     pub fn new(db: Db) -> Self {
-        let shared = Arc::new(Shared::new(&db, DEFAULT_MAX_ITEM_SIZE, super::super::DEFAULT_MAX_CLIENTS));
-        Self::with_shared(db, shared)
+        let shared = Arc::new(Shared::new(&db, DEFAULT_MAX_ITEM_SIZE, super::super::DEFAULT_MAX_CLIENTS, None));
+        Self::with_shared(db, shared, String::new())
     }
 
     /// The largest item accepted, key and value bytes (default 1 MiB, as
     /// memcached's `-I`).
     #[must_use]
     pub fn max_item_size(self, bytes: usize) -> Self {
-        let shared = Arc::new(Shared::new(&self.db, bytes, self.shared.max_connections));
-        Self::with_shared(self.db, shared)
+        let shared = Arc::new(Shared::new(&self.db, bytes, self.shared.max_connections, self.shared.acl.clone()));
+        Self::with_shared(self.db, shared, self.client_info)
     }
 
-    pub(crate) fn with_shared(db: Db, shared: Arc<Shared>) -> Self {
-        Session { db, shared, swallow: 0, local: Local::default() }
+    /// Checks this session's requests against `acl`, as the server's
+    /// Memcached port does: authentication first while `acl` wants a
+    /// password, then every command against the user's permissions (see
+    /// the module's documentation).
+    ///
+    /// ```
+    /// use embercache::Db;
+    /// use embercache::acl::Acl;
+    /// use embercache::server::memcache::Session;
+    ///
+    /// let acl = Acl::new();
+    /// acl.set_user("default", &["resetpass", ">admin-secret"])?;
+    /// acl.set_user("app", &["on", ">app-secret", "~app:*", "+@all"])?;
+    /// let mut session = Session::new(Db::new()).acl(&acl);
+    /// let mut out = Vec::new();
+    /// session.process(b"set auth 0 0 14\r\napp app-secret\r\nset app:1 0 0 1\r\nx\r\nget other\r\n", &mut out);
+    /// assert_eq!(
+    ///     String::from_utf8_lossy(&out),
+    ///     "STORED\r\nSTORED\r\nCLIENT_ERROR NOPERM No permissions to access a key\r\n"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn acl(self, acl: &Acl) -> Self {
+        let shared = Shared::new(&self.db, self.shared.max_item_size, self.shared.max_connections, Some(acl.clone()));
+        Self::with_shared(self.db, Arc::new(shared), self.client_info)
+    }
+
+    /// A session of a listener: `client_info` describes the client in the
+    /// ACL log.
+    pub(crate) fn with_shared(db: Db, shared: Arc<Shared>, client_info: String) -> Self {
+        let access = super::auth::access(shared.acl.as_ref(), &client_info);
+        Session { db, shared, swallow: 0, local: Local::default(), access, client_info }
     }
 
     /// Runs every complete request at the start of `input`, appending the
@@ -183,6 +223,9 @@ impl Session {
             out.extend_from_slice(replies::ERROR);
             return Step::Done(0);
         };
+        if self.unauthenticated() {
+            return self.authenticate(&t, rest, out);
+        }
         if matches!(name, b"mg" | b"ms" | b"md" | b"ma" | b"me" | b"mn") {
             let step = self.meta_command(name, &t, rest, out);
             if step != Step::More {

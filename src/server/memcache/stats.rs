@@ -46,6 +46,8 @@ counters! {
     bytes_read => "bytes_read",
     bytes_written => "bytes_written",
     total_items => "total_items",
+    auth_cmds => "auth_cmds",
+    auth_errors => "auth_errors",
 }
 
 const N: usize = Stat::ALL.len();

@@ -8,12 +8,12 @@ use crate::time::ManualClock;
 use std::time::Duration;
 
 /// Runs `input` through `s` in one call; the replies as text.
-fn run(s: &mut Session, input: &str) -> String {
+pub(super) fn run(s: &mut Session, input: &str) -> String {
     run_bytes(s, input.as_bytes()).0
 }
 
 /// Runs `input` through `s`: the replies, and whether it asked to close.
-fn run_bytes(s: &mut Session, input: &[u8]) -> (String, bool) {
+pub(super) fn run_bytes(s: &mut Session, input: &[u8]) -> (String, bool) {
     let mut out = Vec::new();
     let mut at = 0;
     loop {

@@ -17,6 +17,7 @@
 //! stats [reset|settings|items|slabs|sizes|conns]
 //! ```
 
+use super::auth::As;
 use super::parse::{Block, Tokens, data_block, parse_flags, parse_i64, parse_len, parse_u64, valid_key};
 use super::replies;
 use super::session::{Session, Step};
@@ -90,6 +91,9 @@ impl Session {
             out.extend_from_slice(replies::BAD_FORMAT);
             return Step::Done(0);
         }
+        if let Err(refused) = self.permit(if touch { As::GetEx } else { As::Get }, keys, false, out) {
+            return refused.step(0);
+        }
         let fetch = Fetch { touch: exptime, cas, bump: true, ..Fetch::default() };
         for &key in keys {
             let hit = self
@@ -143,6 +147,9 @@ impl Session {
             say(out, noreply, replies::BAD_FORMAT);
             return Step::Done(0);
         };
+        if let Err(refused) = self.permit(As::Set, &[key], noreply, out) {
+            return refused.step(len + 2);
+        }
         let max_size = self.shared.max_item_size;
         if key.len().saturating_add(len) > max_size {
             self.count(Stat::store_too_large, 1);
@@ -203,6 +210,9 @@ impl Session {
             say(out, noreply, b"CLIENT_ERROR invalid numeric delta argument\r\n");
             return Step::Done(0);
         };
+        if let Err(refused) = self.permit(if incr { As::IncrBy } else { As::DecrBy }, &[key], noreply, out) {
+            return refused.step(0);
+        }
         let op = Arith { incr, delta, vivify: None, cas: None, touch: None };
         let (hits, misses) =
             if incr { (Stat::incr_hits, Stat::incr_misses) } else { (Stat::decr_hits, Stat::decr_misses) };
@@ -246,6 +256,9 @@ impl Session {
             say(out, noreply, replies::BAD_FORMAT);
             return Step::Done(0);
         }
+        if let Err(refused) = self.permit(As::Del, &[key], noreply, out) {
+            return refused.step(0);
+        }
         let reply = match self.db.item_delete(key, &Delete::default()) {
             Ok(DeleteOutcome::Deleted) => {
                 self.count(Stat::delete_hits, 1);
@@ -268,6 +281,9 @@ impl Session {
             say(out, noreply, replies::INVALID_EXPTIME);
             return Step::Done(0);
         };
+        if let Err(refused) = self.permit(As::Expire, &[key], noreply, out) {
+            return refused.step(0);
+        }
         self.count(Stat::cmd_touch, 1);
         let reply = match self.db.item_touch(key, Exptime::from_secs(exptime)) {
             Ok(true) => {
@@ -303,6 +319,9 @@ impl Session {
                 }
             }
         };
+        if let Err(refused) = self.permit(As::FlushAll, &[], noreply, out) {
+            return refused.step(0);
+        }
         self.count(Stat::cmd_flush, 1);
         let now = self.db.unix_time_ms();
         let at = match Exptime::from_secs(delay) {
@@ -336,6 +355,9 @@ impl Session {
     /// `stats`, `stats reset`, `stats settings`; the slab and item
     /// breakdowns have nothing to show (`END`).
     pub(super) fn stats(&mut self, t: &Tokens<'_>, out: &mut Vec<u8>) -> Step {
+        if let Err(refused) = self.permit(As::Info, &[], false, out) {
+            return refused.step(0);
+        }
         // This session's counts so far are part of what it reports.
         self.shared.stats.merge(&mut self.local);
         match t.get(1).copied() {
