@@ -664,3 +664,67 @@ fn authentication_answers_as_memcached_does() {
     let _ = std::fs::remove_dir_all(&dir);
     server.shutdown();
 }
+
+#[test]
+fn swapdb_moves_what_the_memcached_port_serves() {
+    let server = TestServer::new();
+    let mut r = server.redis();
+    let mut s = server.raw();
+    exchange(&mut s, b"set where 0 0 4\r\nzero\r\n", "STORED\r\n");
+    redis::cmd("SELECT").arg(1).exec(&mut r).unwrap();
+    redis::cmd("SET").arg("where").arg("one").exec(&mut r).unwrap();
+    redis::cmd("SWAPDB").arg(0).arg(1).exec(&mut r).unwrap();
+    // Database 0 now holds what was in 1, for connections old and new.
+    exchange(&mut s, b"get where\r\n", "VALUE where 0 3\r\none\r\nEND\r\n");
+    exchange(&mut server.raw(), b"get where\r\n", "VALUE where 0 3\r\none\r\nEND\r\n");
+    let old: String = redis::cmd("GET").arg("where").query(&mut r).unwrap();
+    assert_eq!(old, "zero", "database 1 holds what the Memcached client wrote");
+    // A delayed flush_all empties database 0 as it is when it runs.
+    exchange(&mut s, b"flush_all 1\r\n", "OK\r\n");
+    redis::cmd("SWAPDB").arg(0).arg(1).exec(&mut r).unwrap();
+    redis::cmd("SELECT").arg(0).exec(&mut r).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while redis::cmd("DBSIZE").query::<i64>(&mut r).unwrap() != 0 {
+        assert!(Instant::now() < deadline, "the delayed flush never ran on database 0 as swapped");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    redis::cmd("SELECT").arg(1).exec(&mut r).unwrap();
+    let kept: String = redis::cmd("GET").arg("where").query(&mut r).unwrap();
+    assert_eq!(kept, "one", "the database swapped out was not flushed");
+    server.shutdown();
+}
+
+#[test]
+fn memcached_writes_never_land_inside_a_transaction() {
+    let server = TestServer::new();
+    let mut s = server.raw();
+    exchange(&mut s, b"set n 0 0 1\r\n0\r\n", "STORED\r\n");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut batch = Vec::new();
+            for _ in 0..16 {
+                batch.extend_from_slice(b"incr n 1 noreply\r\n");
+            }
+            batch.extend_from_slice(b"mn\r\n");
+            let mut writes = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                exchange(&mut s, &batch, "MN\r\n");
+                writes += 16;
+            }
+            writes
+        })
+    };
+    let mut r = server.redis();
+    for _ in 0..300 {
+        let (a, b): (u64, u64) = redis::pipe().atomic().cmd("GET").arg("n").cmd("GET").arg("n").query(&mut r).unwrap();
+        assert_eq!(a, b, "a Memcached incr ran between two commands of one EXEC");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let writes = writer.join().unwrap();
+    let n: u64 = redis::cmd("GET").arg("n").query(&mut r).unwrap();
+    assert_eq!(n, writes, "every incr counted");
+    assert!(writes > 0);
+    server.shutdown();
+}

@@ -18,11 +18,13 @@
 //! tells the watchers and tracking clients of the key in both databases,
 //! COPY those of the destination.
 //!
+//! The Memcached listener serves database 0 as the table has it: each of
+//! its connections reads the table again (the same generation check)
+//! when it starts a batch of requests, inside the gate.
+//!
 //! Not as in Redis: a client blocked (BLPOP and the like) when a SWAPDB
 //! runs keeps waiting on the data it blocked on (now at the other index),
-//! where Redis would serve it from the data swapped in; and the Memcached
-//! listener keeps serving the database it started with (database 0 at the
-//! start) when a SWAPDB moves it.
+//! where Redis would serve it from the data swapped in.
 
 use super::replies::arity;
 use super::session::Session;

@@ -8,9 +8,15 @@
 //! the transaction to finish. Both sides use sequentially consistent
 //! operations, so of a client raising `busy` and EXEC raising `closed`, at
 //! least one sees the other (Dekker's argument).
+//!
+//! The Memcached listener's connections pass the same gate, each batch of
+//! requests (and the delayed `flush_all` its timer runs) with a flag from
+//! [`Gate::join`]: a Memcached write never lands between the commands of
+//! a transaction, nor in the middle of a SWAPDB.
 
 use parking_lot::{Mutex, MutexGuard};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 
 /// A client's flag: true while it runs a command.
 #[derive(Debug, Default)]
@@ -22,6 +28,10 @@ pub(crate) struct Gate {
     closed: AtomicBool,
     /// Held by a running EXEC (and by clients waiting for it to end).
     exec: Mutex<()>,
+    /// The flags of those who pass the gate but are not the server's RESP
+    /// clients (Memcached connections, the delayed `flush_all`), from
+    /// [`Gate::join`]; forgotten once dropped.
+    others: Mutex<Vec<Weak<Busy>>>,
 }
 
 /// A client inside the gate; dropping it leaves.
@@ -75,6 +85,17 @@ impl Gate {
         }
     }
 
+    /// A flag for someone who is not one of the server's RESP clients but
+    /// must not run while the gate is closed; [`Gate::close`] waits for it
+    /// as long as it lives.
+    pub(crate) fn join(&self) -> Arc<Busy> {
+        let busy = Arc::new(Busy::default());
+        let mut others = self.others.lock();
+        others.retain(|o| o.strong_count() > 0);
+        others.push(Arc::downgrade(&busy));
+        busy
+    }
+
     /// Closes the gate for a transaction of the client whose flag is
     /// `own`: waits until every other client in `all` has left.
     pub(crate) fn close<'a>(
@@ -85,20 +106,30 @@ impl Gate {
         let exec = self.exec.lock();
         self.closed.store(true, Ordering::SeqCst);
         for client in all() {
-            if std::ptr::eq(&client.busy, own) {
-                continue;
-            }
-            let mut spins = 0u32;
-            while client.busy.0.load(Ordering::SeqCst) {
-                spins += 1;
-                if spins < 64 {
-                    std::hint::spin_loop();
-                } else {
-                    std::thread::yield_now();
-                }
+            if !std::ptr::eq(&client.busy, own) {
+                client.busy.wait_out();
             }
         }
+        let others: Vec<Arc<Busy>> = self.others.lock().iter().filter_map(Weak::upgrade).collect();
+        for other in &others {
+            other.wait_out();
+        }
         Closed { gate: self, _exec: exec }
+    }
+}
+
+impl Busy {
+    /// Waits until the flag's owner has left the gate.
+    fn wait_out(&self) {
+        let mut spins = 0u32;
+        while self.0.load(Ordering::SeqCst) {
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
     }
 }
 
@@ -110,18 +141,22 @@ mod tests {
     use std::sync::atomic::AtomicU64;
 
     /// A client bumps two counters inside the gate; a transaction reads
-    /// both with the gate closed and must never see them apart.
-    #[test]
-    fn a_closed_gate_excludes_every_command() {
+    /// both with the gate closed and must never see them apart. The client
+    /// is a RESP client (`joined` false) or one with a flag from
+    /// [`Gate::join`], which `close` finds without being told.
+    fn transactions_exclude(joined: bool) {
         let gate = Arc::new(Gate::default());
         let (a, b) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
         let addr = "127.0.0.1:1".parse().unwrap();
         let client = Arc::new(ClientInfo::new(1, addr, addr));
+        let other = gate.join();
         let writer = {
-            let (gate, a, b, client) = (Arc::clone(&gate), Arc::clone(&a), Arc::clone(&b), Arc::clone(&client));
+            let (gate, a, b, client, other) =
+                (Arc::clone(&gate), Arc::clone(&a), Arc::clone(&b), Arc::clone(&client), Arc::clone(&other));
             std::thread::spawn(move || {
+                let flag = if joined { &*other } else { &client.busy };
                 for _ in 0..20_000 {
-                    let _in = gate.enter(&client.busy);
+                    let _in = gate.enter(flag);
                     a.fetch_add(1, Ordering::Relaxed);
                     std::hint::spin_loop();
                     b.fetch_add(1, Ordering::Relaxed);
@@ -131,12 +166,39 @@ mod tests {
         let own = Busy::default();
         let mut checks = 0;
         while !writer.is_finished() {
-            let closed = gate.close(&own, || vec![Arc::clone(&client)]);
+            let closed = gate.close(&own, || if joined { Vec::new() } else { vec![Arc::clone(&client)] });
             assert_eq!(a.load(Ordering::Relaxed), b.load(Ordering::Relaxed), "a command ran inside a transaction");
             drop(closed);
             checks += 1;
         }
         writer.join().unwrap();
         assert!(checks > 0);
+    }
+
+    #[test]
+    fn a_closed_gate_excludes_every_command() {
+        transactions_exclude(false);
+    }
+
+    #[test]
+    fn a_closed_gate_excludes_those_who_joined() {
+        transactions_exclude(true);
+    }
+
+    #[test]
+    fn dropped_flags_are_forgotten() {
+        let gate = Gate::default();
+        let kept = gate.join();
+        for _ in 0..10 {
+            drop(gate.join());
+        }
+        let _ = gate.join();
+        assert_eq!(gate.others.lock().len(), 2, "the kept flag and the last one");
+        // A flag left raised by someone gone does not hold a transaction up.
+        let gone = gate.join();
+        let _in = std::mem::ManuallyDrop::new(gate.enter(&gone));
+        drop(gone);
+        drop(gate.close(&Busy::default(), Vec::new));
+        assert!(Arc::strong_count(&kept) == 1);
     }
 }

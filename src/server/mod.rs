@@ -658,23 +658,6 @@ impl Server {
         let (stop_tx, mut stop_rx) = watch::channel(false);
         let clients = Arc::new(AtomicUsize::new(0));
         let mut tasks = JoinSet::new();
-        if let Some((memcached, acceptor)) = self.memcached {
-            let listener = tokio::net::TcpListener::from_std(memcached)?;
-            let cfg = &self.config;
-            let shared = memcache::shared(&dbs[0], cfg.memcached_max_item_size, cfg.max_clients, &cfg.acl);
-            let (db, clients, stop) = (dbs[0].clone(), Arc::clone(&clients), stop_rx.clone());
-            let workers = Arc::clone(&workers);
-            tasks.spawn(memcache::serve_listener(
-                listener,
-                acceptor,
-                db,
-                shared,
-                clients,
-                cfg.max_clients,
-                stop,
-                workers,
-            ));
-        }
         let own_thread =
             tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread;
         if self.config.io_threads == 0 && own_thread && !self.config.busy_poll.is_zero() {
@@ -687,6 +670,24 @@ impl Server {
             });
         }
         let state = ServerState::new(dbs, Arc::clone(&self.config), stop_tx);
+        if let Some((memcached, acceptor)) = self.memcached {
+            let listener = tokio::net::TcpListener::from_std(memcached)?;
+            let cfg = &self.config;
+            let shared = memcache::shared(&state, cfg.memcached_max_item_size);
+            let db = state.dbs.get(0).unwrap_or_default();
+            let (clients, stop) = (Arc::clone(&clients), stop_rx.clone());
+            let workers = Arc::clone(&workers);
+            tasks.spawn(memcache::serve_listener(
+                listener,
+                acceptor,
+                db,
+                shared,
+                clients,
+                cfg.max_clients,
+                stop,
+                workers,
+            ));
+        }
         let mut shutdown = std::pin::pin!(shutdown);
         if let Some(rules) = self.config.persistence.as_ref().and_then(|p| Persistence::parse_rules(&p.save))
             && !rules.is_empty()

@@ -156,6 +156,7 @@ async fn flush<S: AsyncWrite + Unpin>(stream: &mut S, out: &mut Vec<u8>, stop: &
 /// Runs delayed `flush_all`s when they fall due (sessions also run a due
 /// one before their next request; whichever comes first does it, once).
 async fn flush_timer(db: Db, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let busy = shared.server.as_ref().map(|s| s.gate.join());
     loop {
         let at = shared.flush_at.load(Ordering::Acquire);
         let wait = if at == 0 {
@@ -165,7 +166,7 @@ async fn flush_timer(db: Db, shared: Arc<Shared>, mut stop: watch::Receiver<bool
             Duration::from_millis(u64::try_from(at.saturating_sub(db.unix_time_ms())).unwrap_or(0))
         };
         tokio::select! {
-            () = tokio::time::sleep(wait) => shared.run_due_flush(&db),
+            () = tokio::time::sleep(wait) => shared.run_due_flush_from_timer(&db, busy.as_deref()),
             () = shared.flush_changed.notified() => {}
             _ = stop.wait_for(|&s| s) => return,
         }

@@ -58,8 +58,6 @@ pub use session::{Progress, Session};
 pub(in crate::server) use connection::serve_listener;
 pub(crate) use session::Shared;
 
-use crate::db::Db;
-
 /// The largest item (key and value bytes) accepted unless configured
 /// otherwise: 1 MiB, memcached's `-I` default.
 pub const DEFAULT_MAX_ITEM_SIZE: usize = 1024 * 1024;
@@ -91,14 +89,12 @@ mod replies {
     }
 }
 
-/// Builds the state the sessions of a listener on `db` share.
+/// Builds the state the sessions of a listener of `server` share.
 pub(crate) fn shared(
-    db: &Db,
+    server: &std::sync::Arc<super::state::ServerState>,
     max_item_size: usize,
-    max_connections: usize,
-    acl: &crate::acl::Acl,
 ) -> std::sync::Arc<Shared> {
-    std::sync::Arc::new(Shared::new(db, max_item_size, max_connections, Some(acl.clone())))
+    std::sync::Arc::new(Shared::of_server(server, max_item_size))
 }
 
 #[cfg(test)]

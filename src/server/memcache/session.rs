@@ -8,6 +8,8 @@ use super::{DEFAULT_MAX_ITEM_SIZE, replies};
 use crate::acl::Acl;
 use crate::db::Db;
 use crate::server::acl_commands::ClientAuth;
+use crate::server::gate::Busy;
+use crate::server::state::ServerState;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -42,6 +44,10 @@ pub struct Session {
     pub(super) access: Option<ClientAuth>,
     /// How the ACL log describes this client.
     pub(super) client_info: String,
+    /// This session's flag at the server's gate (see [`Shared::server`]).
+    busy: Option<Arc<Busy>>,
+    /// The generation of the server's database table `db` was read at.
+    db_seen: u64,
 }
 
 /// What [`Session::process`] did with its input.
@@ -59,7 +65,6 @@ pub struct Progress {
 }
 
 /// What the sessions of one listener share.
-#[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) max_item_size: usize,
     pub(crate) max_connections: usize,
@@ -71,17 +76,54 @@ pub(crate) struct Shared {
     pub(crate) flush_changed: tokio::sync::Notify,
     /// The server's users (see `auth`); `None` lets everyone do everything.
     pub(crate) acl: Option<Acl>,
+    /// The RESP server this listener belongs to: each batch of requests
+    /// passes its gate (so none runs inside a transaction or a SWAPDB) and
+    /// runs on whatever database 0 is then (SWAPDB moves it).
+    pub(crate) server: Option<Arc<ServerState>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("max_item_size", &self.max_item_size)
+            .field("max_connections", &self.max_connections)
+            .field("acl", &self.acl.is_some())
+            .field("server", &self.server.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shared {
     pub(crate) fn new(db: &Db, max_item_size: usize, max_connections: usize, acl: Option<Acl>) -> Self {
         Shared {
+            server: None,
             max_item_size,
             max_connections,
             stats: Stats::new(db),
             flush_at: AtomicI64::new(0),
             flush_changed: tokio::sync::Notify::new(),
             acl,
+        }
+    }
+
+    /// A listener of `server`'s, with its ACL.
+    pub(crate) fn of_server(server: &Arc<ServerState>, max_item_size: usize) -> Self {
+        let db0 = server.dbs.get(0).unwrap_or_default();
+        let max_connections = server.config.max_clients;
+        let shared = Shared::new(&db0, max_item_size, max_connections, Some(server.config.acl.clone()));
+        Shared { server: Some(Arc::clone(server)), ..shared }
+    }
+
+    /// [`Shared::run_due_flush`] for the listener's timer, which is not a
+    /// session: inside the server's gate (with `busy`, its flag there), on
+    /// database 0 as it is now; on `db` without a server.
+    pub(crate) fn run_due_flush_from_timer(&self, db: &Db, busy: Option<&Busy>) {
+        match (self.server.as_deref(), busy) {
+            (Some(server), Some(busy)) => {
+                let _inside = server.gate.enter(busy);
+                self.run_due_flush(&server.dbs.get(0).unwrap_or_else(|| db.clone()));
+            }
+            _ => self.run_due_flush(db),
         }
     }
 
@@ -162,12 +204,26 @@ impl Session {
     /// ACL log.
     pub(crate) fn with_shared(db: Db, shared: Arc<Shared>, client_info: String) -> Self {
         let access = super::auth::access(shared.acl.as_ref(), &client_info);
-        Session { db, shared, swallow: 0, local: Local::default(), access, client_info }
+        let busy = shared.server.as_ref().map(|s| s.gate.join());
+        Session { db, shared, swallow: 0, local: Local::default(), access, client_info, busy, db_seen: 0 }
     }
 
     /// Runs every complete request at the start of `input`, appending the
     /// replies to `out`.
     pub fn process(&mut self, input: &[u8], out: &mut Vec<u8>) -> Progress {
+        if let (Some(server), Some(busy)) = (self.shared.server.as_deref(), self.busy.as_deref()) {
+            // Left at the end of this call, which never waits on I/O.
+            server.gate.hold(busy);
+            server.dbs.refresh(0, &mut self.db, &mut self.db_seen);
+        }
+        let progress = self.process_batch(input, out);
+        if let Some(busy) = &self.busy {
+            busy.leave();
+        }
+        progress
+    }
+
+    fn process_batch(&mut self, input: &[u8], out: &mut Vec<u8>) -> Progress {
         self.shared.run_due_flush(&self.db);
         let out_start = out.len();
         let mut pos = 0;
