@@ -107,14 +107,30 @@ pub(crate) struct Tx<'a> {
     details: Vec<(Key, Option<Detail>)>,
     /// Keys this command changed, for the observers (only when there are some).
     observed: Vec<Key>,
+    /// The first key locked and its hash: most commands name one key, and
+    /// its accesses reuse the hash (see [`Tx::hash`]).
+    first: Option<(&'a [u8], u64)>,
 }
 
 impl<'a> Tx<'a> {
     /// Locks the shards of `keys`.
     #[inline]
-    pub(crate) fn new(db: &'a Shared, keys: &[&[u8]]) -> Self {
+    pub(crate) fn new(db: &'a Shared, keys: &[&'a [u8]]) -> Self {
         let hashes: SmallVec<[u64; 4]> = keys.iter().map(|k| db.engine.hash(*k)).collect();
-        Self::locked(db, db.engine.lock(&hashes))
+        let mut tx = Self::locked(db, db.engine.lock(&hashes));
+        tx.first = keys.first().copied().zip(hashes.first().copied());
+        tx
+    }
+
+    /// `key`'s engine hash: the one computed when it was locked if it is
+    /// the first key, by address (borrowed for the whole command, so the
+    /// same address and length are the same bytes).
+    #[inline]
+    fn hash(&self, key: &[u8]) -> u64 {
+        match self.first {
+            Some((first, hash)) if std::ptr::eq(first, key) => hash,
+            _ => self.db.engine.hash(key),
+        }
     }
 
     #[inline]
@@ -130,6 +146,7 @@ impl<'a> Tx<'a> {
             flushed: false,
             details: Vec::new(),
             observed: Vec::new(),
+            first: None,
         }
     }
 
@@ -201,7 +218,7 @@ impl<'a> Tx<'a> {
 
     /// [`Tx::read`] that also gives the item's Memcached client flags.
     pub(crate) fn read_item<R>(&mut self, key: &[u8], f: impl FnOnce(&Value, Deadline, u32) -> R) -> Option<R> {
-        let hash = self.db.engine.hash(key);
+        let hash = self.hash(key);
         let locked = self.locked.as_mut()?;
         locked
             .with_shard(hash, |shard, ctx, out| {
@@ -216,7 +233,7 @@ impl<'a> Tx<'a> {
 
     /// Whether `key` exists (live). Not an access.
     pub(crate) fn exists(&mut self, key: &[u8]) -> bool {
-        let hash = self.db.engine.hash(key);
+        let hash = self.hash(key);
         let Some(locked) = self.locked.as_mut() else { return false };
         locked.with_shard(hash, |shard, ctx, out| shard.find_live(hash, key, ctx.now, out).is_some()).unwrap_or(false)
     }
@@ -252,7 +269,7 @@ impl<'a> Tx<'a> {
         key: &[u8],
         f: impl FnOnce(&mut Option<Value>, &mut Deadline, &mut ItemMeta) -> R,
     ) -> R {
-        let hash = self.db.engine.hash(key);
+        let hash = self.hash(key);
         let Some(locked) = self.locked.as_mut() else {
             return f(&mut None, &mut None, &mut ItemMeta::default());
         };
@@ -442,23 +459,34 @@ impl<'a> Tx<'a> {
 
     /// Releases the locks, then publishes events and serves blocked clients.
     #[inline]
-    pub(crate) fn finish(self) {
-        drop(self);
+    pub(crate) fn finish(&mut self) {
+        self.release();
     }
 
     fn release(&mut self) {
-        let Some(mut locked) = self.locked.take() else { return };
-        self.journal(&mut locked);
-        locked.for_each(|shard, ctx, out| shard.expire_some(ctx, out));
-        let removed = locked.finish();
-        for (key, _, cause) in &removed {
-            match cause {
-                RemovalCause::Expired => self.event(EventClass::Expired, "expired", key),
-                RemovalCause::Size => self.event(EventClass::Evicted, "evicted", key),
-                _ => {}
+        // Worked on in place: a command's `Tx` is large, and moving its
+        // parts out costs copies on every write.
+        let Some(locked) = self.locked.as_mut() else { return };
+        if let Some(journal) = self.db.journal.get() {
+            let keys = self.journaled.take().unwrap_or_default();
+            if !keys.is_empty() || self.flushed {
+                let details = std::mem::take(&mut self.details);
+                journal_effects(self.db, journal, &keys, &details, self.flushed, locked);
             }
         }
-        self.db.engine.deliver(removed);
+        locked.for_each(|shard, ctx, out| shard.expire_some(ctx, out));
+        let removed = locked.finish();
+        self.locked = None;
+        if let Some(removed) = removed {
+            for (key, _, cause) in &removed {
+                match cause {
+                    RemovalCause::Expired => self.event(EventClass::Expired, "expired", key),
+                    RemovalCause::Size => self.event(EventClass::Evicted, "evicted", key),
+                    _ => {}
+                }
+            }
+            self.db.engine.deliver(removed);
+        }
         if self.db.observers.active() {
             if self.flushed {
                 self.db.observers.flushed();
@@ -513,50 +541,47 @@ fn insert_loaded(
     shard.insert_new(ctx, hash, key, stored, weight, deadline.unwrap_or(NEVER));
 }
 
-impl<'a> Tx<'a> {
-    /// Appends this command's effects to the journal, while its locks are
-    /// still held (so entries are numbered in the order of their effects):
-    /// each written key's resulting value or the part of it the command
-    /// changed, or its deletion.
-    fn journal(&mut self, locked: &mut Locked<'a, Key, Stored, ahash::RandomState>) {
-        let Some(journal) = self.db.journal.get() else { return };
-        let keys = self.journaled.take().unwrap_or_default();
-        if keys.is_empty() && !self.flushed {
-            return;
+/// Appends a command's effects to the journal, while its locks are still
+/// held (so entries are numbered in the order of their effects): each
+/// written key's resulting value or the part of it the command changed
+/// (`details`), or its deletion; `flushed` first if it emptied the shards.
+fn journal_effects<'a>(
+    db: &'a Shared,
+    journal: &crate::persist::journal::Journal,
+    keys: &[Written],
+    details: &[(Key, Option<Detail>)],
+    flushed: bool,
+    locked: &mut Locked<'a, Key, Stored, ahash::RandomState>,
+) {
+    let result = journal.append_with(db.unix_ms(locked.now), |seq, bytes| {
+        let mut buf = EffectBuf { bytes };
+        if flushed {
+            buf.flush()?;
         }
-        let db = self.db;
-        let details = std::mem::take(&mut self.details);
-        let flushed = self.flushed;
-        let result = journal.append_with(db.unix_ms(locked.now), |seq, bytes| {
-            let mut buf = EffectBuf { bytes };
-            if flushed {
-                buf.flush()?;
-            }
-            for (hash, key) in &keys {
-                let (hash, key) = (*hash, &**key);
-                let detail = details.iter().find(|(k, _)| **k == *key).and_then(|(_, d)| d.as_ref());
-                locked
-                    .with_shard(hash, |shard, ctx, out| {
-                        let Some(i) = shard.find_live(hash, key, ctx.now, out) else { return buf.del(key) };
-                        let at = Some(shard.deadline_at(i)).filter(|&d| d != NEVER).map(|d| db.unix_ms(d));
-                        let Some(stored) = shard.value_mut(i) else { return buf.del(key) };
-                        if let Value::List(l) = &mut stored.value {
-                            // Entry `seq` is in this list (0 means none).
-                            l.seq = seq + 1;
-                        }
-                        match DeltaRef::of(key, &stored.value, at, detail) {
-                            Journaled::Delta(delta) => buf.delta(&delta),
-                            Journaled::Whole => encode_key(&mut buf, key, at, &stored.value),
-                            Journaled::Unchanged => Ok(()),
-                        }
-                    })
-                    .unwrap_or(Ok(()))?;
-            }
-            Ok(())
-        });
-        if let Err(e) = result {
-            self.db.journal_failed(&e);
+        for (hash, key) in keys {
+            let (hash, key) = (*hash, &**key);
+            let detail = details.iter().find(|(k, _)| **k == *key).and_then(|(_, d)| d.as_ref());
+            locked
+                .with_shard(hash, |shard, ctx, out| {
+                    let Some(i) = shard.find_live(hash, key, ctx.now, out) else { return buf.del(key) };
+                    let at = Some(shard.deadline_at(i)).filter(|&d| d != NEVER).map(|d| db.unix_ms(d));
+                    let Some(stored) = shard.value_mut(i) else { return buf.del(key) };
+                    if let Value::List(l) = &mut stored.value {
+                        // Entry `seq` is in this list (0 means none).
+                        l.seq = seq + 1;
+                    }
+                    match DeltaRef::of(key, &stored.value, at, detail) {
+                        Journaled::Delta(delta) => buf.delta(&delta),
+                        Journaled::Whole => encode_key(&mut buf, key, at, &stored.value),
+                        Journaled::Unchanged => Ok(()),
+                    }
+                })
+                .unwrap_or(Ok(()))?;
         }
+        Ok(())
+    });
+    if let Err(e) = result {
+        db.journal_failed(&e);
     }
 }
 

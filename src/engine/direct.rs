@@ -370,11 +370,13 @@ where
         }
     }
 
-    /// Releases the locks and returns what was removed under them, for the
-    /// caller to deliver (or drop).
-    pub(crate) fn finish(mut self) -> Removed<K, V> {
+    /// Releases the locks and returns what was removed under them, if
+    /// anything, for the caller to deliver (or drop). Nothing is locked
+    /// afterwards. In place, and the list (large to move) is moved out
+    /// only when not empty: most writes remove nothing.
+    pub(crate) fn finish(&mut self) -> Option<Removed<K, V>> {
         self.release();
-        std::mem::take(&mut self.out)
+        (!self.out.is_empty()).then(|| std::mem::take(&mut self.out))
     }
 }
 
