@@ -23,12 +23,48 @@ pub trait Clock: Send + Sync + Debug + 'static {
 #[derive(Debug, Clone, Copy)]
 pub struct SystemClock {
     origin: Instant,
+    /// `origin` as a [`Stamp`]: a pinned stamp converts with one
+    /// subtraction of integers.
+    offset: Duration,
 }
 
 impl SystemClock {
     /// A clock whose origin is now.
     pub fn new() -> Self {
-        SystemClock { origin: Instant::now() }
+        let offset = Stamp::now().0;
+        SystemClock { origin: process_origin() + offset, offset }
+    }
+}
+
+/// The first reading of the monotonic clock any [`Stamp`] or
+/// [`SystemClock`] made in this process.
+fn process_origin() -> Instant {
+    static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+/// A reading of the monotonic clock as the time since the process's first
+/// one: two stamps subtract as integers, and a [`SystemClock`] converts a
+/// pinned stamp ([`PinnedNow`]) the same way, where `Instant`s would each
+/// take the slower `Instant` arithmetic (a server reads the clock once per
+/// command and needs both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Stamp(Duration);
+
+impl Stamp {
+    /// Now.
+    pub(crate) fn now() -> Stamp {
+        Stamp::of(Instant::now())
+    }
+
+    /// `at` as a stamp.
+    pub(crate) fn of(at: Instant) -> Stamp {
+        Stamp(at.saturating_duration_since(process_origin()))
+    }
+
+    /// Whole microseconds from `earlier` to this stamp (0 if later).
+    pub(crate) fn micros_since(self, earlier: Stamp) -> u64 {
+        u64::try_from(self.0.saturating_sub(earlier.0).as_micros()).unwrap_or(u64::MAX)
     }
 }
 
@@ -40,12 +76,15 @@ impl Default for SystemClock {
 
 impl Clock for SystemClock {
     fn now(&self) -> Duration {
-        PINNED.get().unwrap_or_else(Instant::now).saturating_duration_since(self.origin)
+        match PINNED.get() {
+            Some(stamp) => stamp.0.saturating_sub(self.offset),
+            None => Instant::now().saturating_duration_since(self.origin),
+        }
     }
 }
 
 thread_local! {
-    static PINNED: Cell<Option<Instant>> = const { Cell::new(None) };
+    static PINNED: Cell<Option<Stamp>> = const { Cell::new(None) };
 }
 
 /// While it lives, [`SystemClock`]s read on this thread give `at` instead
@@ -54,11 +93,11 @@ thread_local! {
 /// one cached time. `at` must be a recent reading; expiry decisions made
 /// under it are late by at most its age.
 #[cfg_attr(not(feature = "server"), allow(dead_code))]
-pub(crate) struct PinnedNow(Option<Instant>);
+pub(crate) struct PinnedNow(Option<Stamp>);
 
 impl PinnedNow {
     #[cfg_attr(not(feature = "server"), allow(dead_code))]
-    pub(crate) fn pin(at: Instant) -> Self {
+    pub(crate) fn pin(at: Stamp) -> Self {
         PinnedNow(PINNED.replace(Some(at)))
     }
 }
@@ -122,6 +161,23 @@ pub(crate) fn ms_ceil(d: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A pinned stamp reads exactly as the clock would read its instant,
+    /// and stamps subtract to whole microseconds.
+    #[test]
+    fn pinned_stamps_read_as_the_clock_would() {
+        let clock = SystemClock::new();
+        let at = Instant::now() + Duration::from_millis(3);
+        let direct = at.saturating_duration_since(clock.origin);
+        {
+            let _pin = PinnedNow::pin(Stamp::of(at));
+            assert_eq!(clock.now(), direct);
+        }
+        assert!(clock.now() < direct, "unpinned: the clock reads the time again");
+        let later = Stamp::of(at + Duration::from_nanos(1_500_900));
+        assert_eq!(later.micros_since(Stamp::of(at)), 1500);
+        assert_eq!(Stamp::of(at).micros_since(later), 0);
+    }
 
     #[test]
     fn manual_clock_is_shared_and_saturates() {

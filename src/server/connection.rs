@@ -169,7 +169,7 @@ where
     let token = Arc::clone(&cancel);
     let id = session.info.id;
     let gate_state = Arc::clone(state);
-    let start = std::time::Instant::now();
+    let start = crate::time::Stamp::now();
     let for_stats = args.clone();
     state.blocked.fetch_add(1, Ordering::Relaxed);
     let mut task = tokio::task::spawn_blocking(move || {

@@ -14,6 +14,7 @@ use crate::db::catalog;
 use crate::db::command::{BLOCKING, Command, WRITE, lookup};
 use crate::db::pubsub::Subscription;
 use crate::db::{BlockCancel, Db, Reply};
+use crate::time::Stamp;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -68,7 +69,7 @@ pub(crate) struct Session {
     /// The last fast-path command of the batch, for CLIENT LIST's `cmd`.
     last_cmd: Option<&'static str>,
     /// When the previous command ended (or the current batch began).
-    mark: Instant,
+    mark: Stamp,
 }
 
 /// A connection's counters between merges into the server's statistics.
@@ -154,7 +155,7 @@ impl Session {
             in_exec: false,
             holding_gate: false,
             last_cmd: None,
-            mark: Instant::now(),
+            mark: Stamp::now(),
         }
     }
 
@@ -346,7 +347,7 @@ impl Session {
 
     /// Runs a `Db` command of the selected database, inside the gate.
     fn execute(&mut self, args: &[Vec<u8>]) -> Reply {
-        let start = Instant::now();
+        let start = Stamp::now();
         let reply = {
             if !self.in_exec && !self.holding_gate {
                 // Held until the batch ends (see `Session::release_gate`).
@@ -376,7 +377,7 @@ impl Session {
 
     /// MOVE, SWAPDB and COPY, with the bookkeeping of a write.
     fn between_databases(&mut self, lname: &str, args: &[Vec<u8>]) -> Reply {
-        let start = Instant::now();
+        let start = Stamp::now();
         let reply = databases::run(self, lname, args);
         if lname == "copy" {
             self.after(args, &reply, start);
@@ -412,16 +413,16 @@ impl Session {
     }
 
     /// Bookkeeping after a `Db` command: stats, slow log, tracking.
-    pub(crate) fn after(&mut self, args: &[Vec<u8>], reply: &Reply, start: Instant) {
+    pub(crate) fn after(&mut self, args: &[Vec<u8>], reply: &Reply, start: Stamp) {
         if let Some(cmd) = args.first().and_then(|n| lookup(n)) {
             self.account(cmd, args, Outcome::of(reply), start);
         }
     }
 
-    fn account<A: AsRef<[u8]>>(&mut self, cmd: &'static Command, args: &[A], outcome: Outcome, start: Instant) {
-        let now = Instant::now();
+    fn account<A: AsRef<[u8]>>(&mut self, cmd: &'static Command, args: &[A], outcome: Outcome, start: Stamp) {
+        let now = Stamp::now();
         self.mark = now;
-        let micros = u64::try_from(now.saturating_duration_since(start).as_micros()).unwrap_or(u64::MAX);
+        let micros = now.micros_since(start);
         {
             // Kept locally, merged into the server's after each batch.
             let s = self.stat(cmd.name);
@@ -479,8 +480,9 @@ impl Session {
     /// A batch of commands arrived: the clock for their timings, and the
     /// client's last activity (CLIENT LIST's `idle`).
     pub(crate) fn begin_batch(&mut self) {
-        self.mark = Instant::now();
-        let ms = u64::try_from(self.mark.saturating_duration_since(self.info.created).as_millis()).unwrap_or(u64::MAX);
+        let now = Instant::now();
+        self.mark = Stamp::of(now);
+        let ms = u64::try_from(now.saturating_duration_since(self.info.created).as_millis()).unwrap_or(u64::MAX);
         self.info.last_active_ms.store(ms, Ordering::Relaxed);
     }
 
@@ -590,7 +592,7 @@ impl Session {
     /// Runs one queued command inside EXEC (the gate is held exclusively).
     fn run_queued(&mut self, args: Vec<Vec<u8>>, scratch: &mut Vec<u8>) -> Reply {
         let lname = lower(&args[0]);
-        let start = Instant::now();
+        let start = Stamp::now();
         self.refresh();
         let reply = match lname.as_str() {
             "select" => self.select(&args),
