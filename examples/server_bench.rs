@@ -5,13 +5,18 @@
 //! persistence, on this host, as the client does.
 //!
 //! ```text
-//! cargo run --release --features server --example server_bench -- [-n 100000] [--pipelined-n N] [--rounds 3] [--io-threads 1]
+//! cargo run --release --features server --example server_bench -- [-n 100000] [--pipelined-n N] [--rounds 3] [--io-threads 1] [--group G]... [--pipeline P]...
 //! ```
 //!
 //! `--io-threads` is embercache-server's thread count, 1 by default: like
 //! redis-server, whose commands all run on its one main thread, and right
 //! for a host whose cores the client shares (0: one per CPU, the server's
 //! own default).
+//!
+//! `--group` (repeatable) runs only the named groups of [`GROUPS`], and
+//! `--pipeline` (repeatable) only `-P 1` or `-P 16`: the rows that move
+//! between runs, measured over more rounds. Each table is followed by the
+//! spread (min–max) of the rounds behind each median.
 //!
 //! `-n` is the request count without pipelining; with `-P 16` the count is
 //! `--pipelined-n`, ten times `-n` by default, so that each test runs for
@@ -44,14 +49,24 @@ fn main() -> Result<(), Error> {
     let (mut requests, mut rounds) = (100_000u64, 3usize);
     let mut pipelined_requests = None;
     let mut io_threads = 1usize;
+    let (mut groups, mut pipelines): (Vec<String>, Vec<u32>) = (Vec::new(), Vec::new());
     while let Some(a) = args.next() {
         match a.as_str() {
+            "--group" => groups.push(args.next().ok_or("--group needs one of the groups")?),
+            "--pipeline" => pipelines.push(args.next().ok_or("--pipeline needs 1 or 16")?.parse()?),
             "-n" => requests = args.next().ok_or("-n needs a number")?.parse()?,
             "--io-threads" => io_threads = args.next().ok_or("--io-threads needs a number")?.parse()?,
             "--pipelined-n" => pipelined_requests = Some(args.next().ok_or("--pipelined-n needs a number")?.parse()?),
             "--rounds" => rounds = args.next().ok_or("--rounds needs a number")?.parse()?,
             other => return Err(format!("unknown argument {other}").into()),
         }
+    }
+    if let Some(g) = groups.iter().find(|g| !GROUPS.contains(&g.as_str())) {
+        return Err(format!("unknown group {g}: one of {}", GROUPS.join(" | ")).into());
+    }
+    let groups: Vec<&str> = GROUPS.into_iter().filter(|g| groups.is_empty() || groups.iter().any(|x| x == g)).collect();
+    if pipelines.is_empty() {
+        pipelines = vec![1, 16];
     }
     let dir = std::env::temp_dir().join(format!("embercache-server-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -72,12 +87,12 @@ fn main() -> Result<(), Error> {
     )?;
     let redis_version = String::from_utf8(Command::new("redis-server").arg("--version").output()?.stdout)?;
 
-    for pipeline in [1u32, 16] {
+    for pipeline in pipelines {
         let requests = if pipeline == 1 { requests } else { pipelined_requests.unwrap_or(requests * 10) };
         // results[server][round]: the rows of every test, in suite order.
         let mut results: [Vec<Vec<Row>>; 2] = [vec![Vec::new(); rounds], vec![Vec::new(); rounds]];
         let [ember_rounds, redis_rounds] = &mut results;
-        for group in GROUPS {
+        for &group in &groups {
             for (round, (e, r)) in ember_rounds.iter_mut().zip(redis_rounds.iter_mut()).enumerate() {
                 // Alternate which server goes first, so neither always runs on a warmer machine.
                 let mut runs = [(ember.port, e), (redis.port, r)];
@@ -98,7 +113,7 @@ fn main() -> Result<(), Error> {
             "`redis-benchmark -t <group> -c {CLIENTS} -n {requests}{} --csv` for each group of `{}` in turn, \
              FLUSHALL before each run, median of {rounds} round(s) per group; {}\n",
             if pipeline > 1 { format!(" -P {pipeline}") } else { String::new() },
-            GROUPS.join(" | "),
+            groups.join(" | "),
             redis_version.trim()
         );
         println!(
@@ -129,6 +144,16 @@ fn main() -> Result<(), Error> {
             "\nembercache ahead in {wins} of {n} tests; geometric mean ratio {:.2}×",
             (log_sum / f64::from(n)).exp()
         );
+        // The spread of the rounds behind each median, in thousands of requests/s.
+        println!("\nRounds, min–max k req/s (embercache; redis-server):");
+        for (t, test) in results[0][0].iter().enumerate() {
+            let spread = |i: usize| {
+                let v: Vec<f64> = results[i].iter().filter_map(|r| r.get(t)).map(|r| r.rps / 1000.0).collect();
+                let (lo, hi) = v.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+                format!("{lo:.0}–{hi:.0}")
+            };
+            println!("- {}: {}; {}", test.test, spread(0), spread(1));
+        }
     }
     drop((ember, redis));
     std::fs::remove_dir_all(&dir)?;
