@@ -133,6 +133,7 @@ pub struct DbBuilder {
     housekeeper: Option<Duration>,
     /// The database whose housekeeper also reclaims this one's keys.
     housekept_by: Option<Arc<super::Shared>>,
+    memory_with: Option<Arc<super::Shared>>,
     backups: Option<(std::path::PathBuf, super::BackupOptions)>,
     snapshot: Option<(std::path::PathBuf, crate::persist::SnapshotOptions)>,
     pubsub: Option<Arc<super::pubsub::Hub>>,
@@ -168,6 +169,7 @@ impl DbBuilder {
             clock: Arc::new(SystemClock::new()),
             housekeeper: None,
             housekept_by: None,
+            memory_with: None,
             backups: None,
             snapshot: None,
             pubsub: None,
@@ -223,6 +225,40 @@ impl DbBuilder {
     /// handle goes, and reclaims it no more if `db` goes first.
     pub fn share_housekeeper(mut self, db: &Db) -> Self {
         self.housekept_by = Some(Arc::clone(&db.inner));
+        self
+    }
+
+    /// Bounds this database's memory together with `db`'s (and with every
+    /// other database that shares `db`'s bound): the `maxmemory` of each
+    /// is checked against what they all hold, as Redis's `maxmemory`
+    /// bounds all of a server's numbered databases. A write over the bound
+    /// evicts from the largest database first, by its policy, then from the
+    /// next largest. Give them all the same `maxmemory` (the bound a write
+    /// checks is its own database's).
+    ///
+    /// ```
+    /// use embercache::Db;
+    /// use embercache::db::MaxMemoryPolicy;
+    ///
+    /// let first = Db::builder().maxmemory(64 * 1024).maxmemory_policy(MaxMemoryPolicy::AllKeysLru).build()?;
+    /// let second = Db::builder()
+    ///     .maxmemory(64 * 1024)
+    ///     .maxmemory_policy(MaxMemoryPolicy::AllKeysLru)
+    ///     .share_memory(&first)
+    ///     .build()?;
+    /// let value = vec![b'x'; 1000];
+    /// for i in 0..200 {
+    ///     first.set(format!("a{i}").as_bytes(), &value, Default::default())?;
+    ///     second.set(format!("b{i}").as_bytes(), &value, Default::default())?;
+    /// }
+    /// // The bound is checked before each write, as Redis does: the two are
+    /// // over it by the last write at most.
+    /// assert!(first.used_memory() + second.used_memory() <= 64 * 1024 + 1100);
+    /// assert!(first.dbsize() > 0 && second.dbsize() > 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn share_memory(mut self, db: &Db) -> Self {
+        self.memory_with = Some(Arc::clone(&db.inner));
         self
     }
 
@@ -283,6 +319,7 @@ impl DbBuilder {
             journal: Default::default(),
             backups: Default::default(),
             cas_counter: AtomicU64::new(0),
+            memory: std::sync::OnceLock::new(),
         };
         let inner = Arc::new(shared);
         if let Some(interval) = self.housekeeper {
@@ -294,6 +331,9 @@ impl DbBuilder {
         }
         if let Some(keeper) = self.housekept_by {
             keeper.kept.lock().push(Arc::downgrade(&inner));
+        }
+        if let Some(other) = &self.memory_with {
+            super::memory_group::MemoryGroup::of(other).join(&inner);
         }
         let db = Db { inner };
         let fail =

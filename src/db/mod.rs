@@ -39,6 +39,7 @@ pub(crate) mod item;
 mod keys;
 pub(crate) mod keyspace;
 mod list;
+mod memory_group;
 pub mod notify;
 pub(crate) mod observe;
 mod packed;
@@ -121,6 +122,9 @@ pub(crate) struct Shared {
     pub(crate) backups: std::sync::OnceLock<Arc<persist::backups::Inner>>,
     /// The last Memcached CAS unique drawn (see `item`).
     pub(crate) cas_counter: AtomicU64,
+    /// The databases this one shares its memory bound with, if any (see
+    /// `memory_group`).
+    pub(crate) memory: std::sync::OnceLock<Arc<memory_group::MemoryGroup>>,
 }
 
 impl fmt::Debug for Db {
@@ -246,39 +250,24 @@ impl Db {
     }
 
     /// Evicts until memory is within `maxmemory`, before a write (as Redis
-    /// does before each command that may grow memory).
+    /// does before each command that may grow memory). In a group sharing
+    /// the bound, the group's total counts, and the members are evicted
+    /// from the largest first (see `memory_group`).
     pub(crate) fn make_room(&self) -> DbResult<()> {
         let max = self.inner.maxmemory.load(Ordering::Relaxed);
         if max == 0 {
             return Ok(());
         }
-        let mut used = self.used_memory();
-        if used <= max {
+        let engine = &self.inner.engine;
+        let used = || engine.pooled_size().unwrap_or_else(|| engine.weighted_size());
+        if used() <= max {
             return Ok(());
         }
-        let rule = match self.inner.policy.victim_rule() {
-            Some(rule) => rule,
-            None => return Err(DbError::OutOfMemory),
+        let evicted = match self.inner.memory.get() {
+            None => self.inner.evict_down(max, &used),
+            Some(group) => group.by_size().iter().any(|member| member.evict_down(max, &used)),
         };
-        let engine = &self.inner.engine;
-        let n = engine.shard_count();
-        let mut idle = 0;
-        while used > max {
-            let shard = self.inner.evict_cursor.fetch_add(1, Ordering::Relaxed) % n;
-            let mut tx = Tx::for_shard(&self.inner, shard);
-            let freed = tx.evict(rule, used - max, EVICT_BATCH);
-            tx.finish();
-            if freed == 0 {
-                idle += 1;
-                if idle >= n {
-                    return Err(DbError::OutOfMemory);
-                }
-            } else {
-                idle = 0;
-            }
-            used = self.used_memory();
-        }
-        Ok(())
+        if evicted { Ok(()) } else { Err(DbError::OutOfMemory) }
     }
 
     /// Checks the engine's invariants and that every entry's weight is its
@@ -333,6 +322,31 @@ impl Shared {
 
     /// The housekeeper's round: this database, then the ones it keeps
     /// (forgetting those that are gone).
+    /// Evicts from this database, by its policy, until `used()` is within
+    /// `max`; `false` if it ran out of what the policy may evict first.
+    fn evict_down(&self, max: u64, used: &dyn Fn() -> u64) -> bool {
+        let Some(rule) = self.policy.victim_rule() else { return false };
+        let n = self.engine.shard_count();
+        let mut idle = 0;
+        let mut now = used();
+        while now > max {
+            let shard = self.evict_cursor.fetch_add(1, Ordering::Relaxed) % n;
+            let mut tx = Tx::for_shard(self, shard);
+            let freed = tx.evict(rule, now - max, EVICT_BATCH);
+            tx.finish();
+            if freed == 0 {
+                idle += 1;
+                if idle >= n {
+                    return false;
+                }
+            } else {
+                idle = 0;
+            }
+            now = used();
+        }
+        true
+    }
+
     fn housekeeping(&self) {
         self.run_pending_tasks();
         let kept: Vec<Arc<Shared>> = {

@@ -386,8 +386,7 @@ impl<K, V, S> Locked<'_, K, V, S> {
         for (i, g) in self.guards.drain(..) {
             if let Some(slot) = self.engine.shards.get(i) {
                 let slot: &Slot<K, V> = slot;
-                slot.len.store(g.slab.len() as u64, Ordering::Relaxed);
-                slot.weight.store(g.weight, Ordering::Relaxed);
+                slot.publish(g.slab.len(), g.weight, self.engine.pool());
             }
         }
     }

@@ -61,6 +61,33 @@ struct Slot<K, V> {
     weight: AtomicU64,
 }
 
+impl<K, V> Slot<K, V> {
+    /// Publishes the shard's size (under its write lock); a change of
+    /// weight is added to the engine's pool too, if it counts into one.
+    #[inline]
+    fn publish(&self, len: usize, weight: u64, pool: Option<&Pool>) {
+        self.len.store(len as u64, Ordering::Relaxed);
+        match pool {
+            None => self.weight.store(weight, Ordering::Relaxed),
+            Some(pool) => {
+                let old = self.weight.swap(weight, Ordering::Relaxed);
+                if old != weight {
+                    // Two's complement: a shrink subtracts.
+                    pool.total.fetch_add(weight.wrapping_sub(old), Ordering::Relaxed);
+                    pool.own.fetch_add(weight.wrapping_sub(old), Ordering::Relaxed);
+                }
+            }
+        }
+    }
+}
+
+/// A total of weights several engines count into (see [`Engine::join_pool`]),
+/// and this engine's part of it.
+struct Pool {
+    total: Arc<AtomicU64>,
+    own: AtomicU64,
+}
+
 /// Everything the engine is built from (filled in by the builders).
 pub(crate) struct EngineConfig<K, V, S> {
     pub(crate) shards: usize,
@@ -91,6 +118,27 @@ pub(crate) struct Engine<K, V, S> {
     /// Whether writes must read the clock: set when the cache has expiry
     /// configured, and from the first write with a per-entry TTL on.
     timed: AtomicBool,
+    /// A total of weights this engine's count into, with other engines'
+    /// (see [`Engine::join_pool`]).
+    pool: std::sync::OnceLock<Pool>,
+}
+
+impl<K, V, S> Engine<K, V, S> {
+    /// The pool this engine counts its weight into, if any.
+    #[inline]
+    fn pool(&self) -> Option<&Pool> {
+        self.pool.get()
+    }
+}
+
+impl<K, V, S> Drop for Engine<K, V, S> {
+    /// Takes this engine's weight out of its pool.
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool() {
+            let weight: u64 = self.shards.iter().map(|s| s.weight.load(Ordering::Relaxed)).sum();
+            pool.total.fetch_sub(weight, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Splits `total` over `n` shards; shard `i` gets its share.
@@ -139,6 +187,7 @@ where
             stats: Stats::default(),
             max_weight: AtomicU64::new(cfg.max_weight),
             timed: AtomicBool::new(timed),
+            pool: std::sync::OnceLock::new(),
         }
     }
 
@@ -307,8 +356,7 @@ where
         let r = {
             let mut shard = slot.lock.write();
             let r = f(&mut shard, &ctx, &mut out);
-            slot.len.store(shard.len() as u64, Ordering::Relaxed);
-            slot.weight.store(shard.weight, Ordering::Relaxed);
+            slot.publish(shard.len(), shard.weight, self.pool());
             r
         };
         self.deliver(out);
@@ -437,6 +485,28 @@ where
 
     pub(crate) fn weighted_size(&self) -> u64 {
         self.shards.iter().map(|s| s.weight.load(Ordering::Relaxed)).sum()
+    }
+
+    /// From now on this engine's weight also counts in `pool`, a total
+    /// other engines count into too (what it weighs now is added; it is
+    /// taken out again when the engine is dropped). Once per engine, before
+    /// it is shared: a second call is ignored.
+    pub(crate) fn join_pool(&self, pool: Arc<AtomicU64>) {
+        let weight = self.weighted_size();
+        if self.pool.set(Pool { total: Arc::clone(&pool), own: AtomicU64::new(weight) }).is_ok() {
+            pool.fetch_add(weight, Ordering::Relaxed);
+        }
+    }
+
+    /// The pool's total, if the engine counts into one.
+    pub(crate) fn pooled_size(&self) -> Option<u64> {
+        self.pool.get().map(|p| p.total.load(Ordering::Relaxed))
+    }
+
+    /// This engine's part of its pool ([`Engine::weighted_size`] in one
+    /// load), if it counts into one.
+    pub(crate) fn pooled_own(&self) -> Option<u64> {
+        self.pool.get().map(|p| p.own.load(Ordering::Relaxed))
     }
 
     pub(crate) fn max_weight(&self) -> u64 {

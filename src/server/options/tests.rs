@@ -294,6 +294,35 @@ fn memcached_tls_uses_the_tls_certificate_files() {
 }
 
 #[test]
+fn maxmemory_bounds_the_databases_together() {
+    let dir = temp_dir("maxmemory");
+    let d = dir.to_str().unwrap();
+    let o = args(&["--dir", d, "--databases", "4", "--maxmemory", "100kb", "--maxmemory-policy", "allkeys-lru"]);
+    let dbs = o.open_databases().unwrap();
+    let value = "v".repeat(1000);
+    for i in 0..300 {
+        for db in &dbs {
+            assert_eq!(db.execute(&["SET", &format!("k{i}"), &value]), crate::db::Reply::OK);
+        }
+    }
+    let used: u64 = dbs.iter().map(Db::used_memory).sum();
+    assert!(used <= 100 * 1024 + 1100, "one bound for all: {used}");
+    let sizes: Vec<usize> = dbs.iter().map(Db::dbsize).collect();
+    assert!(sizes.iter().all(|&n| n > 10), "each keeps a share: {sizes:?}");
+    // Redis's default policy, noeviction: once database 0 fills the bound,
+    // a write to another database is refused.
+    drop(dbs);
+    let o = args(&["--dir", d, "--databases", "2", "--maxmemory", "100kb"]);
+    let dbs = o.open_databases().unwrap();
+    let mut i = 0;
+    while dbs[0].execute(&["SET", &format!("k{i}"), &value]) == crate::db::Reply::OK {
+        i += 1;
+    }
+    assert!(dbs[1].execute(&["SET", "other", "x"]).is_error(), "the bound is the databases' together");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn databases_load_their_snapshots() {
     let dir = temp_dir("load");
     let o = args(&["--dir", dir.to_str().unwrap(), "--databases", "3"]);
