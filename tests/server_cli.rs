@@ -195,6 +195,40 @@ fn redis_cli_pipe_mode() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// `maxmemory` bounds the numbered databases together, also when it is
+/// set at run time.
+#[test]
+fn maxmemory_is_one_bound_for_all_databases() {
+    if !have("redis-cli", "maxmemory_is_one_bound_for_all_databases") {
+        return;
+    }
+    let dir = temp_dir("maxmemory");
+    let s = Server::start(&dir, None, &["--save", "", "--databases", "4", "--maxmemory-policy", "allkeys-lru"]);
+    assert_eq!(s.cli(&["CONFIG", "SET", "maxmemory", "200kb"]), "OK");
+    let value = "v".repeat(1000);
+    for db in 0..4 {
+        let mut input = format!("*2\r\n$6\r\nSELECT\r\n$1\r\n{db}\r\n").into_bytes();
+        for i in 0..300 {
+            let k = format!("k{i}");
+            input.extend_from_slice(
+                format!("*3\r\n$3\r\nSET\r\n${}\r\n{k}\r\n${}\r\n{value}\r\n", k.len(), value.len()).as_bytes(),
+            );
+        }
+        let out = s.cli_output(&["--pipe"], Some(&input));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    }
+    let info = s.cli(&["INFO", "memory"]);
+    let used: u64 = info.lines().find_map(|l| l.strip_prefix("used_memory:")).unwrap().trim().parse().unwrap();
+    // Checked before each write, as Redis does: over by the last one at most.
+    assert!(used <= 200 * 1024 + 1200, "one bound for the four databases: used_memory {used}");
+    for db in ["0", "1", "2", "3"] {
+        let n: u64 = s.cli(&["-n", db, "DBSIZE"]).parse().unwrap();
+        assert!(n > 10, "database {db} keeps a share: {n}");
+    }
+    drop(s);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 const BENCH_TESTS: &str = "set,get,incr,lpush,rpop,sadd,hset,zadd,lrange_100,mset";
 
 /// The throughput lines of `redis-benchmark -q` (test name, requests per second).

@@ -123,6 +123,38 @@ mod tests {
         assert_eq!(pooled(&a), a.used_memory() + b.used_memory(), "a dropped member takes its weight out");
     }
 
+    /// Databases joined while in use, with writes going on: the total is
+    /// exact once they stop (no write counted twice or missed).
+    #[test]
+    fn joining_at_run_time_counts_every_write_once() {
+        let a = member(0, MaxMemoryPolicy::NoEviction, None);
+        let b = member(0, MaxMemoryPolicy::NoEviction, None);
+        let writers: Vec<_> = [a.clone(), b.clone()]
+            .into_iter()
+            .map(|db| {
+                std::thread::spawn(move || {
+                    for i in 0..20_000u32 {
+                        let key = format!("k{}", i % 500);
+                        if i % 3 == 0 {
+                            db.execute(&["DEL", &key]);
+                        } else {
+                            db.execute(&["APPEND", &key, "some bytes"]);
+                        }
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        b.share_memory_with(&a);
+        a.share_memory_with(&b);
+        for w in writers {
+            w.join().unwrap();
+        }
+        assert_eq!(pooled(&a), a.used_memory() + b.used_memory());
+        assert_eq!(a.inner.engine.pooled_own(), Some(a.used_memory()));
+        assert_eq!(b.inner.engine.pooled_own(), Some(b.used_memory()));
+    }
+
     /// A write over the bound evicts from the largest member first, then
     /// from the others; with nothing any policy may evict, it fails.
     #[test]

@@ -249,6 +249,21 @@ impl Db {
         self.tx(keys, f)
     }
 
+    /// From now on, bounds this database's memory together with `other`'s,
+    /// as [`DbBuilder::share_memory`](builder::DbBuilder::share_memory)
+    /// does at build time: for databases already in use (a server that
+    /// gets a `maxmemory` at run time). Each database's locks are taken in
+    /// turn while it joins, so that no write is counted twice or missed.
+    /// A database already in a group stays in it.
+    pub fn share_memory_with(&self, other: &Db) {
+        let group = {
+            let _locked = Tx::all(&other.inner);
+            memory_group::MemoryGroup::of(&other.inner)
+        };
+        let _locked = Tx::all(&self.inner);
+        group.join(&self.inner);
+    }
+
     /// Evicts until memory is within `maxmemory`, before a write (as Redis
     /// does before each command that may grow memory). In a group sharing
     /// the bound, the group's total counts, and the members are evicted

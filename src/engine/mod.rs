@@ -70,7 +70,9 @@ impl<K, V> Slot<K, V> {
         match pool {
             None => self.weight.store(weight, Ordering::Relaxed),
             Some(pool) => {
-                let old = self.weight.swap(weight, Ordering::Relaxed);
+                // Only the holder of the shard's write lock writes it.
+                let old = self.weight.load(Ordering::Relaxed);
+                self.weight.store(weight, Ordering::Relaxed);
                 if old != weight {
                     // Two's complement: a shrink subtracts.
                     pool.total.fetch_add(weight.wrapping_sub(old), Ordering::Relaxed);
@@ -490,7 +492,8 @@ where
     /// From now on this engine's weight also counts in `pool`, a total
     /// other engines count into too (what it weighs now is added; it is
     /// taken out again when the engine is dropped). Once per engine, before
-    /// it is shared: a second call is ignored.
+    /// it is shared or with every shard locked (nothing publishes while it
+    /// joins): a second call is ignored.
     pub(crate) fn join_pool(&self, pool: Arc<AtomicU64>) {
         let weight = self.weighted_size();
         if self.pool.set(Pool { total: Arc::clone(&pool), own: AtomicU64::new(weight) }).is_ok() {

@@ -316,7 +316,16 @@ fn set(state: &ServerState, pairs: &[Vec<u8>]) -> Reply {
     let mut rt = state.runtime.write();
     for change in changes {
         match change {
-            Change::MaxMemory(n) => state.dbs.all().iter().for_each(|d| d.set_maxmemory(n)),
+            Change::MaxMemory(n) => {
+                let dbs = state.dbs.all();
+                if n > 0
+                    && let Some((first, rest)) = dbs.split_first()
+                {
+                    // One bound for all (as at start with a maxmemory).
+                    rest.iter().for_each(|d| d.share_memory_with(first));
+                }
+                dbs.iter().for_each(|d| d.set_maxmemory(n));
+            }
             Change::Notify(e) => {
                 for (i, d) in state.dbs.all().iter().enumerate() {
                     d.set_notify_keyspace_events(e, u32::try_from(i).unwrap_or(u32::MAX));

@@ -185,7 +185,12 @@ impl ServerOptions {
         };
         let mut dbs = vec![first];
         for i in 1..self.databases {
-            let mut b = base().share_pubsub(&dbs[0]).share_housekeeper(&dbs[0]).share_memory(&dbs[0]);
+            let mut b = base().share_pubsub(&dbs[0]).share_housekeeper(&dbs[0]);
+            if self.maxmemory > 0 {
+                // One bound for all; without one, no accounting to pay for
+                // (CONFIG SET maxmemory groups them then).
+                b = b.share_memory(&dbs[0]);
+            }
             if let Some(path) = snapshot(i) {
                 b = b.load_snapshot(path, SnapshotOptions::default());
             }
