@@ -565,6 +565,54 @@ fn swapdb_swaps_what_clients_of_each_index_see() {
     server.shutdown();
 }
 
+/// A client blocked on its index follows SWAPDB to the data swapped in, as
+/// in Redis: served at once if that data has what it waits for, by pushes
+/// to its index after that (not by pushes to the data swapped away), and
+/// its timeout still counts from when it blocked.
+#[test]
+fn swapdb_moves_blocked_clients_to_the_data_swapped_in() {
+    let server = TestServer::new();
+    let blpop = |key: &'static str, timeout: &'static str| {
+        let url = server.url();
+        let waiter = std::thread::spawn(move || {
+            let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let started = Instant::now();
+            let got: Option<(String, String)> = redis::cmd("BLPOP").arg(key).arg(timeout).query(&mut con).unwrap();
+            (got, started.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(150));
+        waiter
+    };
+    let mut other = server.client();
+    let () = q(&mut other, &["SELECT", "1"]);
+    // Database 1 has the element: the swap serves the client of index 0.
+    let _: i64 = q(&mut other, &["RPUSH", "q", "from-1"]);
+    let waiter = blpop("q", "10");
+    let () = q(&mut other, &["SWAPDB", "0", "1"]);
+    let (got, _) = waiter.join().unwrap();
+    assert_eq!(got, Some(("q".into(), "from-1".into())));
+    // Nothing in either: after a swap the client waits on its index, so a
+    // push to the data swapped away (now index 1) does not serve it, and a
+    // push to index 0 does.
+    let waiter = blpop("r", "10");
+    let () = q(&mut other, &["SWAPDB", "0", "1"]);
+    let _: i64 = q(&mut other, &["RPUSH", "r", "to-1"]);
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!waiter.is_finished(), "served by the data swapped away");
+    let () = q(&mut other, &["SELECT", "0"]);
+    let _: i64 = q(&mut other, &["RPUSH", "r", "to-0"]);
+    let (got, _) = waiter.join().unwrap();
+    assert_eq!(got, Some(("r".into(), "to-0".into())));
+    // The timeout counts from the BLPOP, not from the swap.
+    let waiter = blpop("none", "1");
+    std::thread::sleep(Duration::from_millis(500));
+    let () = q(&mut other, &["SWAPDB", "0", "1"]);
+    let (got, waited) = waiter.join().unwrap();
+    assert_eq!(got, None);
+    assert!(waited < Duration::from_millis(1400), "waited {waited:?}");
+    server.shutdown();
+}
+
 /// As Redis 7.0: SWAPDB aborts the watchers of a key that exists in either
 /// database; a key in neither stays watched on its index, and a change to
 /// it in the database now at that index aborts.

@@ -189,6 +189,10 @@ pub struct BlockCancel {
     cancelled: AtomicBool,
     /// The waiter to wake, once the command has queued.
     waiter: Mutex<Option<Arc<Waiter>>>,
+    /// The wait's deadline once it began (`Some(None)`: no deadline), kept
+    /// by [`BlockCancel::resumed`] so that a wait moved elsewhere ends when
+    /// the first would have.
+    deadline: Mutex<Option<Option<Instant>>>,
 }
 
 impl BlockCancel {
@@ -208,6 +212,16 @@ impl BlockCancel {
     /// Whether [`cancel`](Self::cancel) was called.
     pub fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// A new token for the same wait run again (on another `Db`, after
+    /// this one was cancelled): not cancelled, with the deadline this
+    /// wait began with, if it began, so the timeout counts from the first
+    /// start.
+    pub fn resumed(&self) -> Arc<Self> {
+        let token = Self::new();
+        *token.deadline.lock() = *self.deadline.lock();
+        token
     }
 }
 
@@ -254,7 +268,12 @@ impl Db {
         {
             return Ok(Some(r));
         }
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let fresh = timeout.and_then(|t| Instant::now().checked_add(t));
+        // A resumed wait keeps the deadline it began with.
+        let deadline = match &cancel {
+            Some(c) => *c.deadline.lock().get_or_insert(fresh),
+            None => fresh,
+        };
         let place = Registration::new(blocking, keys);
         if let Some(c) = &cancel {
             *c.waiter.lock() = Some(Arc::clone(&place.waiter));

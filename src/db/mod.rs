@@ -249,6 +249,11 @@ impl Db {
         self.tx(keys, f)
     }
 
+    /// Whether `other` is a handle of this same database.
+    pub(crate) fn same(&self, other: &Db) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// From now on, bounds this database's memory together with `other`'s,
     /// as [`DbBuilder::share_memory`](builder::DbBuilder::share_memory)
     /// does at build time: for databases already in use (a server that

@@ -165,20 +165,16 @@ async fn block<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let cancel = BlockCancel::new();
-    let token = Arc::clone(&cancel);
     let id = session.info.id;
-    let gate_state = Arc::clone(state);
+    let index = session.db;
     let start = crate::time::Stamp::now();
     let for_stats = args.clone();
+    let mut swaps = state.dbs.swaps();
+    // A SWAPDB between the command's lookup and the subscription above.
+    let db = state.dbs.get(index).filter(|now_at| !now_at.same(&db)).unwrap_or(db);
     state.blocked.fetch_add(1, Ordering::Relaxed);
-    let mut task = tokio::task::spawn_blocking(move || {
-        let _me = super::tracking::Running::enter(id);
-        // The gate is not held while waiting: a transaction may run, and
-        // the push that wakes us is served under its writer's gate.
-        let _ = &gate_state;
-        db.execute_cancellable(&args, &token)
-    });
+    let (mut db, mut cancel) = (db, BlockCancel::new());
+    let mut task = wait_on(&db, &args, &cancel, id);
     let stopping = async {
         let _ = shutdown.wait_for(|&stop| stop).await;
     };
@@ -196,6 +192,24 @@ where
                 Ok(0) | Err(_) => break None,
                 Ok(_) => {}
             },
+            Ok(()) = swaps.changed() => {
+                let Some(now_at) = state.dbs.get(index) else { continue };
+                if now_at.same(&db) {
+                    continue;
+                }
+                // A SWAPDB moved the data this client waits on: as in
+                // Redis, it waits on its index, now the other data. The
+                // cancelled wait takes nothing (unless it was served first).
+                cancel.cancel();
+                match (&mut task).await {
+                    Ok(Reply::Null | Reply::NullArray) => {}
+                    Ok(served) => break Some(served),
+                    Err(_) => break Some(Reply::Error("ERR internal error".into())),
+                }
+                cancel = cancel.resumed();
+                db = now_at;
+                task = wait_on(&db, &args, &cancel, id);
+            }
         }
     };
     state.blocked.fetch_sub(1, Ordering::Relaxed);
@@ -211,6 +225,18 @@ where
             None
         }
     }
+}
+
+/// Runs blocking command `args` on `db` on the blocking pool, until it is
+/// served, times out or `cancel` is cancelled.
+fn wait_on(db: &crate::db::Db, args: &[Vec<u8>], cancel: &Arc<BlockCancel>, id: u64) -> tokio::task::JoinHandle<Reply> {
+    let (db, args, token) = (db.clone(), args.to_vec(), Arc::clone(cancel));
+    tokio::task::spawn_blocking(move || {
+        let _me = super::tracking::Running::enter(id);
+        // The gate is not held while waiting: a transaction may run, and
+        // the push that wakes us is served under its writer's gate.
+        db.execute_cancellable(&args, &token)
+    })
 }
 
 /// Writes and clears `out`; `false` if the connection is to be dropped: a

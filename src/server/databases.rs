@@ -22,9 +22,10 @@
 //! its connections reads the table again (the same generation check)
 //! when it starts a batch of requests, inside the gate.
 //!
-//! Not as in Redis: a client blocked (BLPOP and the like) when a SWAPDB
-//! runs keeps waiting on the data it blocked on (now at the other index),
-//! where Redis would serve it from the data swapped in.
+//! A client blocked (BLPOP and the like) waits on its index, as in Redis:
+//! when a SWAPDB moves the data it waits on, its wait is cancelled (taking
+//! nothing) and run again on the data swapped in, with the deadline it
+//! began with, so it is served at once if that data has what it waits for.
 
 use super::replies::arity;
 use super::session::Session;
@@ -38,12 +39,20 @@ pub(crate) struct Databases {
     table: RwLock<Vec<Db>>,
     /// Bumped by every SWAPDB, after the table changed.
     generation: AtomicU64,
+    /// Told of every SWAPDB (after the table changed): blocked clients
+    /// follow their index to the data swapped in.
+    swaps: tokio::sync::watch::Sender<u64>,
     len: usize,
 }
 
 impl Databases {
     pub(crate) fn new(dbs: Vec<Db>) -> Self {
-        Databases { len: dbs.len(), table: RwLock::new(dbs), generation: AtomicU64::new(0) }
+        Databases {
+            len: dbs.len(),
+            table: RwLock::new(dbs),
+            generation: AtomicU64::new(0),
+            swaps: tokio::sync::watch::Sender::new(0),
+        }
     }
 
     /// How many there are.
@@ -88,7 +97,14 @@ impl Databases {
             let db = &table[i];
             db.set_notify_keyspace_events(db.notify_keyspace_events(), u32::try_from(i).unwrap_or(u32::MAX));
         }
+        drop(table);
         self.generation.fetch_add(1, Ordering::Release);
+        self.swaps.send_modify(|n| *n += 1);
+    }
+
+    /// A receiver that changes with every SWAPDB.
+    pub(crate) fn swaps(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.swaps.subscribe()
     }
 }
 
