@@ -412,13 +412,23 @@ fn requirepass_and_the_memcached_port() {
     let denied = s.cli(&["SET", "k", "v"]);
     assert!(denied.contains("NOAUTH"), "{denied}");
     assert_eq!(s.cli(&["--no-auth-warning", "-a", "s3cret", "SET", "k", "v"]), "OK");
-    // The Memcached port serves database 0 (it has no AUTH: keep it on loopback).
-    let mut m = TcpStream::connect(("127.0.0.1", mc)).unwrap();
-    m.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    // The Memcached port serves database 0 behind the same password:
+    // memcached's token login (a `set` of "<user> <password>") first.
+    let connect = || {
+        let m = TcpStream::connect(("127.0.0.1", mc)).unwrap();
+        m.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        m
+    };
+    let mut refused = Vec::new();
+    let mut m = connect();
     m.write_all(b"get k\r\n").unwrap();
-    let want = b"VALUE k 0 1\r\nv\r\nEND\r\n";
+    let _ = m.read_to_end(&mut refused);
+    assert_eq!(refused, b"CLIENT_ERROR unauthenticated\r\n");
+    let mut m = connect();
+    m.write_all(b"set login 0 0 14\r\ndefault s3cret\r\nget k\r\n").unwrap();
+    let want = b"STORED\r\nVALUE k 0 1\r\nv\r\nEND\r\n";
     let mut got = vec![0; want.len()];
     m.read_exact(&mut got).unwrap();
-    assert_eq!(got, want);
+    assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
     std::fs::remove_dir_all(dir).unwrap();
 }
