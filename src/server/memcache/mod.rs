@@ -1,4 +1,4 @@
-//! The Memcached protocols over the same [`Db`] the RESP server serves:
+//! The Memcached protocols over the same [`Db`](crate::db::Db) the RESP server serves:
 //! the text protocol (`get`, `gets`, `gat`, `gats`, `set`, `add`,
 //! `replace`, `append`, `prepend`, `cas`, `incr`, `decr`, `touch`,
 //! `delete`, `flush_all`, `version`, `verbosity`, `stats`, `quit`) and the
