@@ -168,7 +168,6 @@ where
     let id = session.info.id;
     let index = session.db;
     let start = crate::time::Stamp::now();
-    let for_stats = args.clone();
     let mut swaps = state.dbs.swaps();
     // A SWAPDB between the command's lookup and the subscription above.
     let db = state.dbs.get(index).filter(|now_at| !now_at.same(&db)).unwrap_or(db);
@@ -215,7 +214,7 @@ where
     state.blocked.fetch_sub(1, Ordering::Relaxed);
     match reply {
         Some(reply) => {
-            session.after(&for_stats, &reply, start);
+            session.after(&args, &reply, start);
             Some(reply)
         }
         None => {

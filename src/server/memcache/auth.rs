@@ -125,9 +125,8 @@ impl Session {
 
     /// Whether the session's user may run `call` on every one of `keys`
     /// (or the keyless call, for none). If not, the refusal is in `out`
-    /// (unless `noreply`) and logged, and `Err` says how to go on: `None`
-    /// to carry on with the next request, `Some(Step::Close)` when the
-    /// user is gone.
+    /// (unless `noreply`) and logged, and the [`Refused`] says how to go
+    /// on: with the next request, or closing (the user is gone).
     pub(super) fn permit(&mut self, call: As, keys: &[&[u8]], noreply: bool, out: &mut Vec<u8>) -> Result<(), Refused> {
         let Some(auth) = self.access.as_mut() else { return Ok(()) };
         let keyless = keys.is_empty().then(|| call.call(None));
@@ -158,8 +157,8 @@ pub(super) enum Refused {
 }
 
 impl Refused {
-    /// The step for a refused request that used `used` bytes after its
-    /// line (its data block, to be skipped).
+    /// The step for a refused request followed by `skip` bytes of its
+    /// own (its data block, to be skipped).
     pub(super) fn step(self, skip: usize) -> Step {
         match self {
             Refused::Next if skip == 0 => Step::Done(0),
