@@ -55,6 +55,18 @@ impl<const N: usize> Striped<N> {
         }
     }
 
+    /// Adds each non-zero count to its counter and zeroes it: one stripe
+    /// lookup for all of them.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub(crate) fn drain_from(&self, counts: &mut [u64; N]) {
+        let Some(stripe) = self.stripes.get(stripe()) else { return };
+        for (c, n) in stripe.iter().zip(counts.iter_mut()) {
+            if *n != 0 {
+                c.fetch_add(std::mem::take(n), Ordering::Relaxed);
+            }
+        }
+    }
+
     pub(crate) fn get(&self, i: usize) -> u64 {
         self.stripes.iter().filter_map(|s| s.get(i)).map(|c| c.load(Ordering::Relaxed)).sum()
     }

@@ -2,6 +2,7 @@
 //! write all their replies at once; between reads, deliver what the server
 //! pushes (pub/sub messages, invalidations, MONITOR lines).
 
+use super::dormant::Dormant;
 use super::resp::{Args, RequestParser, encode};
 use super::session::{Next, OverflowProbe, Session};
 use super::state::Hot;
@@ -40,9 +41,10 @@ pub(crate) async fn serve<S>(
     if *shutdown.borrow_and_update() {
         return;
     }
-    let mut wake = std::pin::pin!(info.wake.notified());
+    // Polled only when they were woken, not on every wait for the socket.
+    let mut wake = Dormant::new(info.wake.notified());
     let mut stop = shutdown.clone();
-    let mut stopping = std::pin::pin!(stop.wait_for(|&stop| stop));
+    let mut stopping = Dormant::new(stop.wait_for(|&stop| stop));
     loop {
         let idle = {
             let secs = state.timeout_secs.load(Ordering::Relaxed);
@@ -136,7 +138,7 @@ pub(crate) async fn serve<S>(
 }
 
 /// Reads what the socket has (up to [`READ_CHUNK`]) onto the end of `buf`.
-async fn read_more<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+pub(super) async fn read_more<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) -> std::io::Result<usize> {
     buf.reserve(READ_CHUNK);
     let mut limited = (&mut *buf).limit(READ_CHUNK);
     stream.read_buf(&mut limited).await

@@ -85,6 +85,7 @@ mod commands;
 pub mod config_cmd;
 mod connection;
 mod databases;
+mod dormant;
 mod gate;
 mod info;
 mod listen;

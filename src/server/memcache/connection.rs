@@ -4,18 +4,20 @@
 
 use super::session::{Session, Shared};
 use crate::db::Db;
+use crate::server::connection::read_more;
+use crate::server::dormant::Dormant;
 use crate::server::listen::Acceptor;
 use crate::server::workers::Workers;
 use crate::server::{ClientSlot, is_transient};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-/// How much is read from the socket at a time (memcached's read buffer).
+/// The buffers' starting capacity (memcached's read buffer).
 const READ_CHUNK: usize = 16 * 1024;
 
 /// Serves Memcached clients on `listener` until `stop` turns true, then
@@ -95,14 +97,14 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
-    let mut chunk = vec![0u8; READ_CHUNK];
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     if *stop.borrow_and_update() {
         return;
     }
-    // Registered once, not per read (see the RESP connection's loop).
+    // Registered once, and polled only when it was woken (see the RESP
+    // connection's loop).
     let mut stop_read = stop.clone();
-    let mut stopping = std::pin::pin!(stop_read.wait_for(|&s| s));
+    let mut stopping = Dormant::new(stop_read.wait_for(|&s| s));
     loop {
         // The read is tried first (see the RESP connection's loop), so a
         // busy connection checks for shutdown here.
@@ -111,14 +113,13 @@ where
         }
         let read = tokio::select! {
             biased;
-            r = stream.read(&mut chunk) => r,
+            // Straight into the parse buffer: no copy of the input.
+            r = read_more(&mut stream, &mut buf) => r,
             _ = &mut stopping => return,
         };
-        let n = match read {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+        if matches!(read, Ok(0) | Err(_)) {
+            return;
+        }
         loop {
             let progress = session.process(&buf, &mut out);
             crate::server::busy_poll::worked();

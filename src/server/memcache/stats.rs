@@ -88,11 +88,7 @@ impl Stats {
 
     /// Adds a session's counts and clears them.
     pub(crate) fn merge(&self, local: &mut Local) {
-        for (i, n) in local.0.iter_mut().enumerate() {
-            if *n != 0 {
-                self.counts.add(i, std::mem::take(n));
-            }
-        }
+        self.counts.drain_from(&mut local.0);
     }
 
     fn get(&self, stat: Stat) -> u64 {
