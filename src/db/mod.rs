@@ -333,15 +333,13 @@ impl Shared {
 
     /// Reclaims every expired key, shard by shard.
     pub(crate) fn run_pending_tasks(&self) {
-        for i in 0..self.engine.shard_count() {
+        for i in (0..self.engine.shard_count()).filter(|&i| !self.engine.shard_is_empty(i)) {
             let mut tx = Tx::for_shard(self, i);
             tx.reclaim_expired();
             tx.finish();
         }
     }
 
-    /// The housekeeper's round: this database, then the ones it keeps
-    /// (forgetting those that are gone).
     /// Evicts from this database, by its policy, until `used()` is within
     /// `max`; `false` if it ran out of what the policy may evict first.
     fn evict_down(&self, max: u64, used: &dyn Fn() -> u64) -> bool {
@@ -367,6 +365,8 @@ impl Shared {
         true
     }
 
+    /// The housekeeper's round: this database, then the ones it keeps
+    /// (forgetting those that are gone).
     fn housekeeping(&self) {
         self.run_pending_tasks();
         let kept: Vec<Arc<Shared>> = {

@@ -215,6 +215,13 @@ where
         self.shards.len()
     }
 
+    /// Whether shard `i` holds no entry (read without its lock). An empty
+    /// shard has no timer to run and nothing to evict: housekeeping skips
+    /// it without taking its lock.
+    pub(crate) fn shard_is_empty(&self, i: usize) -> bool {
+        self.shards.get(i).is_none_or(|s| s.len.load(Ordering::Relaxed) == 0)
+    }
+
     pub(crate) fn weigh(&self, key: &K, value: &V) -> u32 {
         self.weigher.as_ref().map_or(1, |w| w(key, value))
     }
@@ -461,7 +468,7 @@ where
     /// Drains read buffers, reclaims every expired entry and evicts down to
     /// the bound, shard by shard.
     pub(crate) fn run_pending_tasks(&self) {
-        for slot in self.shards.iter() {
+        for slot in self.shards.iter().filter(|s| s.len.load(Ordering::Relaxed) != 0) {
             self.write_slot_at(slot, self.now(), |s, ctx, out| s.maintain(ctx, out));
         }
     }
