@@ -93,6 +93,11 @@ fn has_spaces(s: &[u8]) -> bool {
 }
 
 impl Selector {
+    /// Every command on every key and channel: nothing to check.
+    pub(crate) fn allows_everything(&self) -> bool {
+        self.all_commands && self.all_keys && self.all_channels
+    }
+
     /// Applies one selector rule (`~pat`, `%R~pat`, `&pat`, `+cmd`,
     /// `-@cat`, `allkeys`, …), as Redis's ACL SETUSER does.
     pub(crate) fn apply(&mut self, op: &[u8]) -> Result<(), RuleErrorKind> {

@@ -162,3 +162,18 @@ fn acl_changes_apply_to_connected_sessions() {
     let mut open = Session::new(db);
     assert_eq!(run(&mut open, "flush_all\r\n"), "OK\r\n");
 }
+
+#[test]
+fn a_user_allowed_everything_is_checked_again_once_restricted() {
+    let acl = acl();
+    acl.set_user("admin", &["on", ">admin", "allkeys", "allchannels", "+@all"]).unwrap();
+    let (_db, mut s) = session(&acl);
+    run(&mut s, &login("admin", "admin"));
+    // Allowed everything: a multi-key get is not checked key by key.
+    assert_eq!(run(&mut s, "set app:a 0 0 1\r\nx\r\nset b 0 0 1\r\ny\r\n"), "STORED\r\nSTORED\r\n");
+    assert_eq!(run(&mut s, "get app:a b\r\n"), "VALUE app:a 0 1\r\nx\r\nVALUE b 0 1\r\ny\r\nEND\r\n");
+    // Limited to `app:*` meanwhile: every key of the next get is checked.
+    acl.set_user("admin", &["resetkeys", "~app:*"]).unwrap();
+    assert_eq!(run(&mut s, "get app:a b\r\n"), "CLIENT_ERROR NOPERM No permissions to access a key\r\n");
+    assert_eq!(run(&mut s, "get app:a\r\n"), "VALUE app:a 0 1\r\nx\r\nEND\r\n");
+}

@@ -99,6 +99,8 @@ impl Session {
             let hit = self
                 .db
                 .item_fetch(key, fetch, |item| {
+                    // The header's numbers take at most 50 bytes: one growth at most.
+                    out.reserve(key.len() + item.value.len() + 64);
                     out.extend_from_slice(b"VALUE ");
                     out.extend_from_slice(key);
                     replies::number(out, b" ", item.flags);
