@@ -3,14 +3,17 @@
 //! libmemcached-tools):
 //!
 //! ```sh
-//! cargo run --release --features server --example memcached_bench [seconds]
+//! cargo run --release --features server --example memcached_bench [seconds] [rounds]
 //! ```
 //!
 //! Both servers listen on loopback with 2 worker threads (embercache's
 //! [`io_threads`](embercache::server::ServerBuilder::io_threads), memcached's
-//! `-t 2`), each beside the thread that accepts; runs alternate
-//! (embercache, memcached, embercache, …) and each figure is the median of
-//! 3. `memaslap` gives throughput and a log2 histogram of latencies, so p99
+//! `-t 2`), each beside the thread that accepts. Runs alternate, and which
+//! server goes first alternates from round to round; each figure is the
+//! median of the rounds (3 by default). Beside the ratio of the medians,
+//! each row says in how many rounds embercache was ahead of the memcached
+//! run beside it, and each round's ratio is listed after the table.
+//! `memaslap` gives throughput and a log2 histogram of latencies, so p99
 //! is reported as the upper bound of its power-of-two bucket.
 
 use embercache::Db;
@@ -84,6 +87,7 @@ fn median(mut v: Vec<Run>) -> Run {
 
 fn main() {
     let secs: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(10);
+    let rounds: usize = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(3).max(1);
     // The accept loop on a runtime of its own; connections on 2 I/O threads
     // (memcached: a listener thread and `-t 2` workers).
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
@@ -110,23 +114,40 @@ fn main() {
     let real = format!("127.0.0.1:{port}");
     let workloads: [(&str, &[&str]); 2] =
         [("get/set 9:1, 1 key per get", &[]), ("get/set 9:1, 16 keys per get", &["-d", "16"])];
-    println!("| workload | embercache ops/s | memcached ops/s | ratio | embercache p99 | memcached p99 |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("| workload | embercache ops/s | memcached ops/s | ratio | rounds ahead | embercache p99 | memcached p99 |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let mut spreads = Vec::new();
     for (name, extra) in workloads {
         let (mut e, mut m) = (Vec::new(), Vec::new());
-        for _ in 0..3 {
-            e.push(memaslap(&ember, secs, extra));
-            m.push(memaslap(&real, secs, extra));
+        for round in 0..rounds {
+            // Alternate which server goes first, so neither always runs on a warmer machine.
+            if round % 2 == 0 {
+                e.push(memaslap(&ember, secs, extra));
+                m.push(memaslap(&real, secs, extra));
+            } else {
+                m.push(memaslap(&real, secs, extra));
+                e.push(memaslap(&ember, secs, extra));
+            }
         }
+        // A round's two runs are seconds apart: their ratio is free of the
+        // drift of the host's speed between rounds.
+        let paired: Vec<f64> = e.iter().zip(&m).map(|(e, m)| e.tps / m.tps).collect();
+        let ahead = paired.iter().filter(|&&r| r >= 1.0).count();
+        let shown: Vec<String> = paired.iter().map(|r| format!("{r:.2}")).collect();
+        spreads.push(format!("- {name}: {}", shown.join(", ")));
         let (e, m) = (median(e), median(m));
         println!(
-            "| {name} | {:.0} | {:.0} | {:.2} | ≤ {} µs | ≤ {} µs |",
+            "| {name} | {:.0} | {:.0} | {:.2} | {ahead} of {rounds} | ≤ {} µs | ≤ {} µs |",
             e.tps,
             m.tps,
             e.tps / m.tps,
             e.p99_us,
             m.p99_us
         );
+    }
+    println!("\nEach round's ratio, in order:");
+    for line in spreads {
+        println!("{line}");
     }
     rt.block_on(handle.shutdown()).expect("shutdown");
 }

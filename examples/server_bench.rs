@@ -13,6 +13,11 @@
 //! for a host whose cores the client shares (0: one per CPU, the server's
 //! own default).
 //!
+//! Beside the ratio of the medians, each row says in how many rounds
+//! embercache-server was ahead: a round's two runs are seconds apart, so
+//! its ratio is free of the drift between rounds, and a row at parity
+//! shows up as about half the rounds each way.
+//!
 //! `--group` (repeatable) runs only the named groups of [`GROUPS`], and
 //! `--pipeline` (repeatable) only `-P 1` or `-P 16`: the rows that move
 //! between runs, measured over more rounds. Each table is followed by the
@@ -121,9 +126,9 @@ fn main() -> Result<(), Error> {
             if io_threads > 0 { format!("`--io-threads {io_threads}`") } else { "one thread per CPU".to_string() }
         );
         println!(
-            "| test | embercache (req/s) | redis-server (req/s) | embercache / redis | embercache p99 (ms) | redis-server p99 (ms) |"
+            "| test | embercache (req/s) | redis-server (req/s) | embercache / redis | rounds ahead | embercache p99 (ms) | redis-server p99 (ms) |"
         );
-        println!("|---|---:|---:|---:|---:|---:|");
+        println!("|---|---:|---:|---:|---:|---:|---:|");
         let (mut log_sum, mut n, mut wins) = (0.0, 0, 0);
         for (t, test) in results[0][0].iter().enumerate() {
             let stat =
@@ -133,9 +138,18 @@ fn main() -> Result<(), Error> {
             log_sum += ratio.ln();
             n += 1;
             wins += usize::from(ratio >= 1.0);
+            // Each round's two runs are seconds apart: the drift of the
+            // host's speed between rounds cancels out of their ratio.
+            let paired: Vec<f64> = results[0]
+                .iter()
+                .zip(&results[1])
+                .filter_map(|(e, r)| Some(e.get(t)?.rps / r.get(t)?.rps))
+                .collect();
+            let ahead = paired.iter().filter(|&&x| x >= 1.0).count();
             println!(
-                "| {} | {e_rps:.0} | {r_rps:.0} | {ratio:.2}× | {:.3} | {:.3} |",
+                "| {} | {e_rps:.0} | {r_rps:.0} | {ratio:.2}× | {ahead} of {} | {:.3} | {:.3} |",
                 test.test,
+                paired.len(),
                 stat(0, |r| r.p99),
                 stat(1, |r| r.p99)
             );
