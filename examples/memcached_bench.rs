@@ -3,12 +3,13 @@
 //! libmemcached-tools):
 //!
 //! ```sh
-//! cargo run --release --features server --example memcached_bench [seconds] [rounds]
+//! cargo run --release --features server --example memcached_bench [seconds] [rounds] [threads]
 //! ```
 //!
-//! Both servers listen on loopback with 2 worker threads (embercache's
+//! Both servers listen on loopback with `threads` worker threads, 2 by
+//! default (embercache's
 //! [`io_threads`](embercache::server::ServerBuilder::io_threads), memcached's
-//! `-t 2`), each beside the thread that accepts. Runs alternate, and which
+//! `-t`), each beside the thread that accepts. Runs alternate, and which
 //! server goes first alternates from round to round; each figure is the
 //! median of the rounds (3 by default). Beside the ratio of the medians,
 //! each row says in how many rounds embercache was ahead of the memcached
@@ -21,6 +22,11 @@ use embercache::server::Server;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+/// The allocator `embercache-server` runs on (memcached has its own slab
+/// allocator): the server measured here is the one that binary serves.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// One memaslap result: operations per second and the p99 bucket's bound (µs).
 #[derive(Clone, Copy)]
@@ -88,12 +94,13 @@ fn median(mut v: Vec<Run>) -> Run {
 fn main() {
     let secs: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(10);
     let rounds: usize = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(3).max(1);
-    // The accept loop on a runtime of its own; connections on 2 I/O threads
-    // (memcached: a listener thread and `-t 2` workers).
+    let threads: usize = std::env::args().nth(3).and_then(|s| s.parse().ok()).unwrap_or(2).max(1);
+    // The accept loop on a runtime of its own; connections on `threads` I/O threads
+    // (memcached: a listener thread and `-t threads` workers).
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
     let server = Server::builder()
         .bind("127.0.0.1:0")
-        .io_threads(2)
+        .io_threads(threads)
         .memcached_bind("127.0.0.1:0")
         .memcached_max_item_size(1 << 20)
         .build()
@@ -105,7 +112,8 @@ fn main() {
     let ember = handle.memcached_addr().expect("memcached listener").to_string();
     let port = free_port();
     let mut cmd = Command::new("memcached");
-    cmd.args(["-p", &port.to_string(), "-U", "0", "-l", "127.0.0.1", "-t", "2", "-m", "4096"]);
+    let threads_arg = threads.to_string();
+    cmd.args(["-p", &port.to_string(), "-U", "0", "-l", "127.0.0.1", "-t", &threads_arg, "-m", "4096"]);
     if is_root() {
         cmd.args(["-u", "root"]);
     }
@@ -114,7 +122,10 @@ fn main() {
     let real = format!("127.0.0.1:{port}");
     let workloads: [(&str, &[&str]); 2] =
         [("get/set 9:1, 1 key per get", &[]), ("get/set 9:1, 16 keys per get", &["-d", "16"])];
-    println!("| workload | embercache ops/s | memcached ops/s | ratio | rounds ahead | embercache p99 | memcached p99 |");
+    println!("{threads} worker thread(s) each.\n");
+    println!(
+        "| workload | embercache ops/s | memcached ops/s | ratio | rounds ahead | embercache p99 | memcached p99 |"
+    );
     println!("|---|---:|---:|---:|---:|---:|---:|");
     let mut spreads = Vec::new();
     for (name, extra) in workloads {

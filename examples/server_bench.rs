@@ -140,11 +140,8 @@ fn main() -> Result<(), Error> {
             wins += usize::from(ratio >= 1.0);
             // Each round's two runs are seconds apart: the drift of the
             // host's speed between rounds cancels out of their ratio.
-            let paired: Vec<f64> = results[0]
-                .iter()
-                .zip(&results[1])
-                .filter_map(|(e, r)| Some(e.get(t)?.rps / r.get(t)?.rps))
-                .collect();
+            let paired: Vec<f64> =
+                results[0].iter().zip(&results[1]).filter_map(|(e, r)| Some(e.get(t)?.rps / r.get(t)?.rps)).collect();
             let ahead = paired.iter().filter(|&&x| x >= 1.0).count();
             println!(
                 "| {} | {e_rps:.0} | {r_rps:.0} | {ratio:.2}× | {ahead} of {} | {:.3} | {:.3} |",
