@@ -97,7 +97,6 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
-    let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     if *stop.borrow_and_update() {
         return;
     }
@@ -121,15 +120,51 @@ where
             return;
         }
         loop {
+            let mut out = scratch::take();
             let progress = session.process(&buf, &mut out);
             crate::server::busy_poll::worked();
             buf.drain(..progress.consumed.min(buf.len()));
-            if !flush(&mut stream, &mut out, &mut stop).await || progress.close {
+            let written = flush(&mut stream, &mut out, &mut stop).await;
+            scratch::give_back(out);
+            if !written || progress.close {
                 return;
             }
             if progress.consumed == 0 || buf.is_empty() {
                 break;
             }
+        }
+    }
+}
+
+/// The replies' buffer, one per thread rather than one per connection: a
+/// batch's replies are written before the next batch runs, so the
+/// connections of a thread take turns with one buffer, which stays in the
+/// core's cache. With one per connection, fifty connections answering
+/// 16-key gets (16 KiB replies) wrote to 1.6 MiB of buffers, more than the
+/// core's L2, and every reply was written to memory that had left it.
+mod scratch {
+    use std::cell::Cell;
+
+    /// The most a buffer given back keeps (a bigger one, grown by a large
+    /// reply, is dropped rather than kept by the thread).
+    const KEEP: usize = 256 * 1024;
+
+    thread_local! {
+        static BUFFER: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+    }
+
+    /// This thread's buffer, empty (a new one if another connection holds
+    /// it while its write waits).
+    pub(super) fn take() -> Vec<u8> {
+        let out = BUFFER.with(Cell::take);
+        if out.capacity() == 0 { Vec::with_capacity(super::READ_CHUNK) } else { out }
+    }
+
+    /// Hands `out` back to this thread once its bytes are written.
+    pub(super) fn give_back(mut out: Vec<u8>) {
+        if out.capacity() <= KEEP {
+            out.clear();
+            BUFFER.with(|b| b.set(out));
         }
     }
 }
