@@ -62,6 +62,13 @@ struct Slot<K, V> {
 }
 
 impl<K, V> Slot<K, V> {
+    /// Whether the shard holds no entry, read without its lock (the mirror
+    /// its writers publish).
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.len.load(Ordering::Relaxed) == 0
+    }
+
     /// Publishes the shard's size (under its write lock); a change of
     /// weight is added to the engine's pool too, if it counts into one.
     #[inline]
@@ -219,7 +226,7 @@ where
     /// shard has no timer to run and nothing to evict: housekeeping skips
     /// it without taking its lock.
     pub(crate) fn shard_is_empty(&self, i: usize) -> bool {
-        self.shards.get(i).is_none_or(|s| s.len.load(Ordering::Relaxed) == 0)
+        self.shards.get(i).is_none_or(|s| s.is_empty())
     }
 
     pub(crate) fn weigh(&self, key: &K, value: &V) -> u32 {
@@ -468,7 +475,7 @@ where
     /// Drains read buffers, reclaims every expired entry and evicts down to
     /// the bound, shard by shard.
     pub(crate) fn run_pending_tasks(&self) {
-        for slot in self.shards.iter().filter(|s| s.len.load(Ordering::Relaxed) != 0) {
+        for slot in self.shards.iter().filter(|s| !s.is_empty()) {
             self.write_slot_at(slot, self.now(), |s, ctx, out| s.maintain(ctx, out));
         }
     }

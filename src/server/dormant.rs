@@ -6,8 +6,9 @@
 //! server's shutdown, a push for the client. `tokio::select!` polls every
 //! branch each time the task wakes, and most wake-ups are the socket's; a
 //! `Notify` or `watch` future polled again takes its waiter list's lock to
-//! check its waker, every time (a few hundred instructions per request in
-//! callgrind, for two such branches). [`Dormant`] gives its future a waker
+//! check its waker, every time (about 220 instructions per request in
+//! callgrind for the Memcached connection's one such branch, its shutdown
+//! watch; the RESP connection has two). [`Dormant`] gives its future a waker
 //! of its own, which sets a flag before waking the task, and polls the
 //! future only when that flag is set (or on its first poll, to register).
 

