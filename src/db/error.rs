@@ -68,6 +68,10 @@ pub enum DbError {
     /// A string would grow past the 512 MB limit.
     #[error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")]
     StringTooLong,
+    /// A reply of repeated random picks (HRANDFIELD, SRANDMEMBER,
+    /// ZRANDMEMBER with a negative count) would pass 512 MB.
+    #[error("ERR count is too large: the reply would exceed 512 MB (proto-max-bulk-len)")]
+    ReplyTooLarge,
     /// A bit offset out of range (SETBIT/GETBIT).
     #[error("ERR bit offset is not an integer or out of range")]
     BitOffset,

@@ -56,7 +56,7 @@ pub use blocking::BlockCancel;
 pub use builder::{DbBuilder, MaxMemoryPolicy};
 pub use error::{DbError, DbResult};
 pub use hash::Hash;
-pub use hash::random::{FieldValue, ItemScanOptions};
+pub use hash::random::{FieldValue, ItemScanOptions, MAX_PICKS_BYTES};
 pub use keys::CopyOptions;
 pub use keys::expire::{ExpireCondition, KeyTtl};
 pub use keys::scan::ScanOptions;

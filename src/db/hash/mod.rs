@@ -12,6 +12,7 @@ pub(crate) mod random;
 pub(crate) mod table;
 
 use super::command::{Command, DENYOOM, WRITE};
+use crate::db::DbResult;
 use crate::db::value::alloc_size;
 use commands::*;
 use packed::{MAX_ENTRIES, Packed};
@@ -182,9 +183,13 @@ impl Hash {
 
     /// Redis's random picks (HRANDFIELD): for `count >= 0`, that many
     /// distinct fields (all of them when the hash is smaller); for
-    /// `count < 0`, `|count|` independent picks that may repeat. A packed
-    /// hash picks by position.
-    pub(crate) fn random_picks<R>(&self, count: i64, mut f: impl FnMut(&[u8], &[u8]) -> R) -> Vec<R> {
+    /// `count < 0`, `|count|` independent picks that may repeat (refused
+    /// past [`random::MAX_PICKS_BYTES`]). A packed hash picks by position.
+    pub(crate) fn random_picks<R: random::PickSize>(
+        &self,
+        count: i64,
+        mut f: impl FnMut(&[u8], &[u8]) -> R,
+    ) -> DbResult<Vec<R>> {
         match &self.repr {
             Repr::Packed(p) => {
                 let entries = p.entries();

@@ -17,6 +17,40 @@ pub(crate) const COUNT_RANGE: DbError =
 /// is filled, so a huge count does not reserve memory up front.
 const PICKS_RESERVE: usize = 1024;
 
+/// The most a reply of repeated picks (a negative count) may hold, in
+/// bytes: Redis's largest bulk string (`proto-max-bulk-len`), 512 MB.
+/// Redis streams such a reply until memory runs out; a command that builds
+/// its reply refuses it with [`DbError::ReplyTooLarge`] instead.
+pub const MAX_PICKS_BYTES: usize = 512 * 1024 * 1024;
+
+/// What one pick costs beyond its own bytes, in [`MAX_PICKS_BYTES`]: its
+/// `Vec` and [`Reply`] headers and an allocation's rounding, rounded up.
+const PICK_OVERHEAD: usize = 64;
+
+/// The bytes a pick holds, counted against [`MAX_PICKS_BYTES`].
+pub(crate) trait PickSize {
+    /// The bytes of the pick's fields, members and values.
+    fn pick_size(&self) -> usize;
+}
+
+impl PickSize for Vec<u8> {
+    fn pick_size(&self) -> usize {
+        self.len()
+    }
+}
+
+impl PickSize for (Vec<u8>, f64) {
+    fn pick_size(&self) -> usize {
+        self.0.len() + size_of::<f64>()
+    }
+}
+
+impl PickSize for FieldValue {
+    fn pick_size(&self) -> usize {
+        self.field.len() + self.value.as_ref().map_or(0, Vec::len)
+    }
+}
+
 /// A field of a hash and, when asked for, its value (HRANDFIELD, HSCAN).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldValue {
@@ -47,28 +81,46 @@ impl Default for ItemScanOptions {
 /// entries (all of them when the table is smaller); for `count < 0`,
 /// `|count|` independent picks that may repeat. `f` turns each pick into
 /// the result.
-pub(crate) fn random_picks<E: Keyed, R>(table: &DenseTable<E>, count: i64, mut f: impl FnMut(&E) -> R) -> Vec<R> {
+pub(crate) fn random_picks<E: Keyed, R: PickSize>(
+    table: &DenseTable<E>,
+    count: i64,
+    mut f: impl FnMut(&E) -> R,
+) -> DbResult<Vec<R>> {
     picks(table.len(), count, |i| table.get(i).map(&mut f))
 }
 
 /// Redis's random picks among `n` entries, `pick` turning an index into
 /// the result (see [`random_picks`]).
-pub(crate) fn picks<R>(n: usize, count: i64, mut pick: impl FnMut(usize) -> Option<R>) -> Vec<R> {
+pub(crate) fn picks<R: PickSize>(n: usize, count: i64, mut pick: impl FnMut(usize) -> Option<R>) -> DbResult<Vec<R>> {
     if count >= 0 {
         let k = usize::try_from(count).unwrap_or(usize::MAX);
-        return sample_distinct(n, k).into_iter().filter_map(pick).collect();
+        return Ok(sample_distinct(n, k).into_iter().filter_map(pick).collect());
     }
-    let times = count.unsigned_abs();
     if n == 0 {
-        return Vec::new();
+        return Ok(Vec::new());
+    }
+    repeated_picks(count.unsigned_abs(), || pick(random_below(n)))
+}
+
+/// `times` picks that may repeat, each drawn by `pick`: refused with
+/// [`DbError::ReplyTooLarge`] before any is drawn when `times` alone would
+/// pass [`MAX_PICKS_BYTES`], or as soon as the picks' bytes do.
+pub(crate) fn repeated_picks<R: PickSize>(times: u64, mut pick: impl FnMut() -> Option<R>) -> DbResult<Vec<R>> {
+    let budget = MAX_PICKS_BYTES as u64;
+    if times.checked_mul(PICK_OVERHEAD as u64).is_none_or(|bytes| bytes > budget) {
+        return Err(DbError::ReplyTooLarge);
     }
     let mut out = Vec::with_capacity(usize::try_from(times).unwrap_or(usize::MAX).min(PICKS_RESERVE));
+    let mut bytes = 0usize;
     for _ in 0..times {
-        if let Some(r) = pick(random_below(n)) {
-            out.push(r);
+        let Some(r) = pick() else { continue };
+        bytes = bytes.saturating_add(r.pick_size().saturating_add(PICK_OVERHEAD));
+        if bytes > MAX_PICKS_BYTES {
+            return Err(DbError::ReplyTooLarge);
         }
+        out.push(r);
     }
-    out
+    Ok(out)
 }
 
 /// A scan step over a small collection: every item whose position is at
@@ -168,7 +220,8 @@ impl Db {
     ///
     /// `count` must not be `i64::MIN`, nor above `i64::MAX / 2` in absolute
     /// value with values (Redis's bounds, so the RESP2 reply length cannot
-    /// overflow).
+    /// overflow). A negative count whose picks would pass
+    /// [`MAX_PICKS_BYTES`] is refused with [`DbError::ReplyTooLarge`].
     pub fn hrandfield(&self, key: &[u8], count: i64, with_values: bool) -> DbResult<Vec<FieldValue>> {
         if count == i64::MIN {
             return Err(COUNT_RANGE);
@@ -179,7 +232,7 @@ impl Db {
         let picks = self.read_hash(key, |h| {
             h.random_picks(count, |f, v| FieldValue { field: f.to_vec(), value: with_values.then(|| v.to_vec()) })
         })?;
-        Ok(picks.unwrap_or_default())
+        Ok(picks.transpose()?.unwrap_or_default())
     }
 
     /// HSCAN: one step of a cursor over the fields of `key` (start with 0;
@@ -249,5 +302,41 @@ pub(super) fn cmd_hscan(db: &Db, a: &[&[u8]]) -> Reply {
     match db.hscan(a[1], cursor, &opts) {
         Ok((next, fv)) => scan_reply(next, field_replies(fv)),
         Err(e) => e.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DbError, MAX_PICKS_BYTES, PickSize, repeated_picks};
+
+    /// A pick that claims its `.0` bytes, so the budget can be reached without
+    /// allocating it.
+    struct Claimed(usize);
+
+    impl PickSize for Claimed {
+        fn pick_size(&self) -> usize {
+            self.0
+        }
+    }
+
+    #[test]
+    fn repeated_picks_stop_at_the_byte_budget() {
+        let tenth = MAX_PICKS_BYTES / 10;
+        let mut drawn = 0;
+        let got = repeated_picks(100, || {
+            drawn += 1;
+            Some(Claimed(tenth))
+        });
+        assert_eq!(got.err(), Some(DbError::ReplyTooLarge));
+        assert_eq!(drawn, 10, "refused at the pick that passed the budget");
+        assert_eq!(repeated_picks(9, || Some(Claimed(tenth))).map(|v| v.len()), Ok(9));
+        // A count too large for the per-pick overhead alone draws nothing.
+        let mut drawn = 0;
+        let got = repeated_picks(u64::MAX / 2, || {
+            drawn += 1;
+            Some(Claimed(0))
+        });
+        assert_eq!(got.err(), Some(DbError::ReplyTooLarge));
+        assert_eq!(drawn, 0);
     }
 }

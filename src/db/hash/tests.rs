@@ -234,6 +234,38 @@ fn hrandfield_follows_redis_counts() {
     assert_eq!(db.hrandfield(b"h", 2, false).unwrap().iter().filter(|fv| fv.value.is_none()).count(), 2);
 }
 
+/// A negative count asks for that many picks in one reply. Past 512 MB the
+/// three random-pick commands refuse it (Redis would stream it until memory
+/// runs out); the key is untouched. The count comes from the fuzzer.
+#[test]
+fn a_huge_negative_count_is_refused_and_loses_nothing() {
+    let (db, _) = manual_db();
+    for setup in [&["HSET", "h", "f", "v", "g", "w"][..], &["SADD", "s", "a", "b"], &["ZADD", "z", "1", "a"]] {
+        run(&db, setup);
+    }
+    let too_large = err("ERR count is too large: the reply would exceed 512 MB (proto-max-bulk-len)");
+    for args in [
+        &["HRANDFIELD", "h", "-35555555555555"][..],
+        &["HRANDFIELD", "h", "-9223372036854775807"],
+        &["HRANDFIELD", "h", "-35555555555555", "WITHVALUES"],
+        &["SRANDMEMBER", "s", "-35555555555555"],
+        &["ZRANDMEMBER", "z", "-35555555555555"],
+        &["ZRANDMEMBER", "z", "-35555555555555", "WITHSCORES"],
+    ] {
+        assert_eq!(run(&db, args), too_large, "{args:?}");
+    }
+    assert_eq!(db.hrandfield(b"h", -(1 << 40), false), Err(DbError::ReplyTooLarge));
+    // An absent key still answers an empty array, whatever the count.
+    assert_eq!(run(&db, &["HRANDFIELD", "nokey", "-35555555555555"]), Reply::Array(vec![]));
+    assert_eq!(run(&db, &["SRANDMEMBER", "nokey", "-35555555555555"]), Reply::Array(vec![]));
+    assert_eq!(run(&db, &["ZRANDMEMBER", "nokey", "-35555555555555"]), Reply::Array(vec![]));
+    // Nothing was lost, and counts under the limit still work.
+    assert_eq!(sorted(run(&db, &["HKEYS", "h"])), bytes(&["f", "g"]));
+    assert_eq!(run(&db, &["SCARD", "s"]), int(2));
+    assert_eq!(run(&db, &["ZCARD", "z"]), int(1));
+    assert_eq!(sorted(run(&db, &["SRANDMEMBER", "s", "-1000"])).len(), 1000);
+}
+
 #[test]
 fn hrandfield_covers_a_big_hash_uniformly_enough() {
     let (db, _) = manual_db();

@@ -123,12 +123,14 @@ impl Db {
 
     /// SRANDMEMBER with a count: for `count >= 0`, up to `count` distinct
     /// members; for `count < 0`, `|count|` members that may repeat.
-    /// `count` must not be `i64::MIN` (Redis's bound).
+    /// `count` must not be `i64::MIN` (Redis's bound); a negative count
+    /// whose picks would pass [`MAX_PICKS_BYTES`](crate::db::MAX_PICKS_BYTES)
+    /// is refused with [`DbError::ReplyTooLarge`].
     pub fn srandmember(&self, key: &[u8], count: i64) -> DbResult<Vec<Vec<u8>>> {
         if count == i64::MIN {
             return Err(COUNT_RANGE);
         }
-        Ok(self.read_set(key, |s| random_picks(s.table(), count, |m| m.to_vec()))?.unwrap_or_default())
+        Ok(self.read_set(key, |s| random_picks(s.table(), count, |m| m.to_vec()))?.transpose()?.unwrap_or_default())
     }
 
     /// SMOVE: moves `member` from the set at `src` to the set at `dst`

@@ -5,6 +5,7 @@ use super::{Pairs, ZSet, as_zset, pairs_reply, random_below, score_reply, to_pai
 use crate::db::args::{self, is};
 use crate::db::cursor::{item_position, scan_items};
 use crate::db::glob;
+use crate::db::hash::random::{COUNT_RANGE, repeated_picks};
 use crate::db::notify::EventClass;
 use crate::db::{Db, DbError, DbResult, Reply, format_double};
 
@@ -209,18 +210,20 @@ impl Db {
     /// ZRANDMEMBER with a count: `count > 0` distinct random members (all
     /// of them if fewer, highest first as Redis returns them), or `-count`
     /// members drawn independently (repeats possible), with their scores.
+    /// A negative count whose picks would pass
+    /// [`MAX_PICKS_BYTES`](crate::db::MAX_PICKS_BYTES) is
+    /// refused with [`DbError::ReplyTooLarge`].
     pub fn zrandmember_count(&self, key: &[u8], count: i64) -> DbResult<Pairs> {
         let picked = self.read(key, |v| {
             let z = as_zset(v)?;
             let n = z.len();
-            let want = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
             if count < 0 {
-                let mut out = Vec::with_capacity(want.min(4096));
-                for _ in 0..want {
-                    out.extend(z.random().map(|(m, s)| (m.to_vec(), s)));
+                if n == 0 {
+                    return Ok(Vec::new());
                 }
-                return Ok(out);
+                return repeated_picks(count.unsigned_abs(), || z.random().map(|(m, s)| (m.to_vec(), s)));
             }
+            let want = usize::try_from(count).unwrap_or(usize::MAX);
             if want >= n {
                 return Ok(to_pairs(z.iter().rev()));
             }
@@ -338,12 +341,7 @@ fn rank_reply(db: &Db, a: &[&[u8]], rev: bool) -> Reply {
 pub(super) fn cmd_zrandmember(db: &Db, a: &[&[u8]]) -> Reply {
     let Some(count) = a.get(2) else { return db.zrandmember(a[1]).into() };
     let count = match args::int(count) {
-        Ok(i64::MIN) => {
-            return DbError::OutOfRange(
-                "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-            )
-            .into();
-        }
+        Ok(i64::MIN) => return COUNT_RANGE.into(),
         Ok(n) => n,
         Err(e) => return e.into(),
     };
