@@ -25,6 +25,7 @@ pub(crate) mod evict;
 pub(crate) mod expire;
 pub(crate) mod lock;
 mod outcome;
+pub(crate) mod prefetch;
 pub(crate) mod read_buffer;
 pub(crate) mod shard;
 pub(crate) mod slab;

@@ -160,6 +160,17 @@ impl<K, V> Slab<K, V> {
         self.slots.get(i as usize)?.as_ref()
     }
 
+    /// Prefetches the lines of slot `i` (see [`super::prefetch`]), without
+    /// reading it.
+    #[inline]
+    pub(crate) fn warm_entry(&self, i: u32) {
+        if let Some(slot) = self.slots.get(i as usize) {
+            let start: *const Option<Entry<K, V>> = slot;
+            super::prefetch::line(start);
+            super::prefetch::line(start.cast::<u8>().wrapping_add(size_of::<Option<Entry<K, V>>>() - 1));
+        }
+    }
+
     #[inline]
     pub(crate) fn get_mut(&mut self, i: u32) -> Option<&mut Entry<K, V>> {
         self.slots.get_mut(i as usize)?.as_mut()

@@ -229,6 +229,12 @@ fn mark_read(word: &AtomicU64, db: &Shared, fetch: &Fetch, ttl_ms: Option<u64>) 
 }
 
 impl Db {
+    /// Warms the lines that fetching each of `keys` will read (see
+    /// `engine::prefetch`): call before fetching several keys in a row.
+    pub(crate) fn item_warm<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) {
+        self.inner.engine.warm(keys);
+    }
+
     /// Reads the string item at `key` and calls `f` on it, doing what
     /// `fetch` says; `None` on a miss (absent, expired or not a string).
     pub(crate) fn item_fetch<R>(&self, key: &[u8], fetch: Fetch, f: impl FnOnce(&ItemView<'_>) -> R) -> Option<R> {

@@ -146,3 +146,28 @@ fn items_are_redis_strings() {
     assert!(matches!(db.execute(&["TTL", "a"]), Reply::Integer(99 | 100)));
     assert_eq!(db.execute(&["GET", "a"]), Reply::bulk("1"));
 }
+
+#[test]
+fn warming_changes_nothing() {
+    let db = Db::new();
+    let keys: Vec<Vec<u8>> = (0..40).map(|i| format!("key:{i}").into_bytes()).collect();
+    for (i, k) in keys.iter().enumerate().step_by(2) {
+        set(&db, k, format!("value {i}").as_bytes(), 7);
+    }
+    db.execute(&[&b"RPUSH"[..], b"list", b"x"]);
+    let before = db.inner.engine.stats();
+    let debug = |k: &[u8]| db.item_debug(k).map(|d| (d.cas, d.fetched));
+    let words: Vec<_> = keys.iter().map(|k| debug(k)).collect();
+    // Present, absent, another type, duplicates, and more keys than one batch.
+    let mut batch: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+    batch.extend([&b"list"[..], b"key:0", b"key:0"]);
+    db.item_warm(batch.iter().copied());
+    db.item_warm(std::iter::empty());
+    assert_eq!(db.inner.engine.stats(), before, "no hit or miss counted");
+    let after: Vec<_> = keys.iter().map(|k| debug(k)).collect();
+    assert_eq!(after, words, "no CAS word marked, nothing marked fetched");
+    for (i, k) in keys.iter().enumerate() {
+        let want = (i % 2 == 0).then(|| (format!("value {i}").into_bytes(), 7));
+        assert_eq!(get(&db, k).map(|(v, f, _)| (v, f)), want);
+    }
+}
