@@ -1,15 +1,18 @@
-//! embercache's Memcached protocol against a real `memcached`, side by side
-//! in one run, driven by Debian's `memaslap` (`memcaslap`, package
-//! libmemcached-tools):
+//! `embercache-server` against a real `memcached` on their Memcached
+//! ports, side by side in one run, driven by Debian's `memaslap`
+//! (`memcaslap`, package libmemcached-tools):
 //!
 //! ```sh
 //! cargo run --release --features server --example memcached_bench [seconds] [rounds] [threads]
 //! ```
 //!
-//! Both servers listen on loopback with `threads` worker threads, 2 by
-//! default (embercache's
-//! [`io_threads`](embercache::server::ServerBuilder::io_threads), memcached's
-//! `-t`), each beside the thread that accepts. Runs alternate, and which
+//! Both servers are fresh processes on loopback with `threads` worker
+//! threads, 2 by default (embercache-server's `--io-threads`, memcached's
+//! `-t`), each beside the thread that accepts; otherwise their defaults,
+//! but for embercache-server no persistence and no busy polling
+//! (`--busy-poll-us 0`: memaslap's threads share the host's cores, and
+//! memcached does not poll either). The embercache-server binary is
+//! built (release) first, through `$CARGO`. Runs alternate, and which
 //! server goes first alternates from round to round; each figure is the
 //! median of the rounds (3 by default). Beside the ratio of the medians,
 //! each row says in how many rounds embercache was ahead of the memcached
@@ -17,26 +20,16 @@
 //! `memaslap` gives throughput and a log2 histogram of latencies, so p99
 //! is reported as the upper bound of its power-of-two bucket.
 
-use embercache::Db;
-use embercache::server::Server;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+mod support;
 
-/// The allocator `embercache-server` runs on (memcached has its own slab
-/// allocator): the server measured here is the one that binary serves.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use std::process::Command;
+use support::{Error, Running, embercache_server, free_port, median, paired};
 
 /// One memaslap result: operations per second and the p99 bucket's bound (µs).
 #[derive(Clone, Copy)]
 struct Run {
     tps: f64,
     p99_us: u64,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
 /// Parses memaslap's "Total Statistics" block: TPS and the log2 histogram.
@@ -75,51 +68,36 @@ fn memaslap(addr: &str, secs: u64, extra: &[&str]) -> Run {
     parse(&text).unwrap_or_else(|| panic!("unreadable memaslap output:\n{text}"))
 }
 
-struct Memcached(Child);
-
-impl Drop for Memcached {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// The median run: the median throughput and the median p99 bound.
+fn median_run(runs: &[Run]) -> Run {
+    let p99 = median(runs.iter().map(|r| r.p99_us as f64).collect()) as u64;
+    Run { tps: median(runs.iter().map(|r| r.tps).collect()), p99_us: p99 }
 }
 
-fn median(mut v: Vec<Run>) -> Run {
-    v.sort_by(|a, b| a.tps.total_cmp(&b.tps));
-    let mut p: Vec<u64> = v.iter().map(|r| r.p99_us).collect();
-    p.sort_unstable();
-    Run { tps: v[v.len() / 2].tps, p99_us: p[p.len() / 2] }
-}
-
-fn main() {
+fn main() -> Result<(), Error> {
     let secs: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(10);
     let rounds: usize = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(3).max(1);
     let threads: usize = std::env::args().nth(3).and_then(|s| s.parse().ok()).unwrap_or(2).max(1);
-    // The accept loop on a runtime of its own; connections on `threads` I/O threads
-    // (memcached: a listener thread and `-t threads` workers).
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
-    let server = Server::builder()
-        .bind("127.0.0.1:0")
-        .io_threads(threads)
-        .memcached_bind("127.0.0.1:0")
-        .memcached_max_item_size(1 << 20)
-        .build()
-        .expect("bind");
-    let handle = {
-        let _enter = rt.enter();
-        server.spawn(Db::new()).expect("serve")
-    };
-    let ember = handle.memcached_addr().expect("memcached listener").to_string();
-    let port = free_port();
-    let mut cmd = Command::new("memcached");
     let threads_arg = threads.to_string();
-    cmd.args(["-p", &port.to_string(), "-U", "0", "-l", "127.0.0.1", "-t", &threads_arg, "-m", "4096"]);
+    let dir = std::env::temp_dir().join(format!("embercache-memcached-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let dir_s = dir.to_str().ok_or("temp dir")?;
+    let (resp_port, ember_port, memcached_port) = (free_port()?, free_port()?, free_port()?);
+    let ember = Running::start(
+        Command::new(embercache_server()?)
+            .args(["--port", &resp_port.to_string(), "--memcached-port", &ember_port.to_string()])
+            .args(["--io-threads", &threads_arg, "--busy-poll-us", "0"])
+            .args(["--save", "", "--appendonly", "no", "--dir", dir_s]),
+        ember_port,
+    )?;
+    let mut cmd = Command::new("memcached");
+    cmd.args(["-p", &memcached_port.to_string(), "-U", "0", "-l", "127.0.0.1", "-t", &threads_arg, "-m", "4096"]);
     if is_root() {
         cmd.args(["-u", "root"]);
     }
-    let _memcached = Memcached(cmd.stdout(Stdio::null()).spawn().expect("memcached runs (apt-get install memcached)"));
-    std::thread::sleep(Duration::from_millis(300));
-    let real = format!("127.0.0.1:{port}");
+    let real =
+        Running::start(&mut cmd, memcached_port).map_err(|e| format!("memcached (apt-get install memcached): {e}"))?;
+    let (ember_addr, real_addr) = (format!("127.0.0.1:{}", ember.port), format!("127.0.0.1:{}", real.port));
     let workloads: [(&str, &[&str]); 2] =
         [("get/set 9:1, 1 key per get", &[]), ("get/set 9:1, 16 keys per get", &["-d", "16"])];
     println!("{threads} worker thread(s) each.\n");
@@ -133,20 +111,17 @@ fn main() {
         for round in 0..rounds {
             // Alternate which server goes first, so neither always runs on a warmer machine.
             if round % 2 == 0 {
-                e.push(memaslap(&ember, secs, extra));
-                m.push(memaslap(&real, secs, extra));
+                e.push(memaslap(&ember_addr, secs, extra));
+                m.push(memaslap(&real_addr, secs, extra));
             } else {
-                m.push(memaslap(&real, secs, extra));
-                e.push(memaslap(&ember, secs, extra));
+                m.push(memaslap(&real_addr, secs, extra));
+                e.push(memaslap(&ember_addr, secs, extra));
             }
         }
-        // A round's two runs are seconds apart: their ratio is free of the
-        // drift of the host's speed between rounds.
-        let paired: Vec<f64> = e.iter().zip(&m).map(|(e, m)| e.tps / m.tps).collect();
-        let ahead = paired.iter().filter(|&&r| r >= 1.0).count();
-        let shown: Vec<String> = paired.iter().map(|r| format!("{r:.2}")).collect();
+        let (ratios, ahead) = paired(e.iter().map(|r| r.tps), m.iter().map(|r| r.tps));
+        let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
         spreads.push(format!("- {name}: {}", shown.join(", ")));
-        let (e, m) = (median(e), median(m));
+        let (e, m) = (median_run(&e), median_run(&m));
         println!(
             "| {name} | {:.0} | {:.0} | {:.2} | {ahead} of {rounds} | ≤ {} µs | ≤ {} µs |",
             e.tps,
@@ -160,7 +135,9 @@ fn main() {
     for line in spreads {
         println!("{line}");
     }
-    rt.block_on(handle.shutdown()).expect("shutdown");
+    drop((ember, real));
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
 }
 
 /// Whether this process runs as root (memcached then needs `-u root`).

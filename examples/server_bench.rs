@@ -33,10 +33,8 @@
 //! first, through `$CARGO`.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
+use std::process::Command;
 
 /// redis-benchmark's tests `set,get,incr,lpush,rpop,sadd,hset,zadd,lrange_100,mset`,
 /// as run: each group on both servers, round after round, before
@@ -47,7 +45,8 @@ use std::time::{Duration, Instant};
 const GROUPS: [&str; 8] = ["set,get", "incr", "lpush,rpop", "sadd", "hset", "zadd", "lrange_100", "mset"];
 const CLIENTS: &str = "50";
 
-type Error = Box<dyn std::error::Error>;
+mod support;
+use support::{Error, Running, embercache_server, free_port, median, paired};
 
 fn main() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);
@@ -138,15 +137,12 @@ fn main() -> Result<(), Error> {
             log_sum += ratio.ln();
             n += 1;
             wins += usize::from(ratio >= 1.0);
-            // Each round's two runs are seconds apart: the drift of the
-            // host's speed between rounds cancels out of their ratio.
-            let paired: Vec<f64> =
-                results[0].iter().zip(&results[1]).filter_map(|(e, r)| Some(e.get(t)?.rps / r.get(t)?.rps)).collect();
-            let ahead = paired.iter().filter(|&&x| x >= 1.0).count();
+            let rps = |i: usize| results[i].iter().filter_map(|r| r.get(t)).map(|r| r.rps).collect::<Vec<_>>();
+            let (ratios, ahead) = paired(rps(0), rps(1));
             println!(
                 "| {} | {e_rps:.0} | {r_rps:.0} | {ratio:.2}× | {ahead} of {} | {:.3} | {:.3} |",
                 test.test,
-                paired.len(),
+                ratios.len(),
                 stat(0, |r| r.p99),
                 stat(1, |r| r.p99)
             );
@@ -205,66 +201,10 @@ fn fields(line: &str) -> Vec<String> {
     line.split("\",\"").map(|f| f.trim_matches('"').to_string()).collect()
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
-/// Builds the release embercache-server binary (a no-op when up to date)
-/// and returns its path, in the target directory's `release/`.
-fn embercache_server() -> Result<PathBuf, Error> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--release", "--features", "server", "--bin", "embercache-server"])
-        .status()?;
-    if !status.success() {
-        return Err("building embercache-server failed".into());
-    }
-    let exe = std::env::current_exe()?;
-    let target = exe.ancestors().nth(3).ok_or("no target directory")?; // target/<profile>/examples/<exe>
-    Ok(target.join("release").join("embercache-server"))
-}
-
-fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 fn flushall(port: u16) -> Result<(), Error> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.write_all(b"FLUSHALL\r\n")?;
     let mut ok = [0; 5];
     s.read_exact(&mut ok)?;
     Ok(())
-}
-
-/// A server process, killed when dropped.
-struct Running {
-    child: Child,
-    port: u16,
-}
-
-impl Running {
-    fn start(cmd: &mut Command, port: u16) -> Result<Running, Error> {
-        let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
-        let running = Running { child, port };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                return Err(format!("{cmd:?} did not start").into());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(running)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
