@@ -20,11 +20,11 @@
 //! answer, since the lookups that follow look every key up as usual, under
 //! the lock again.
 //!
-//! Measured with `memaslap -d 16` (16 keys per get, 1 KiB values, about
-//! half a million keys) against `embercache-server --io-threads 1`: the two
-//! stages served 4–17% more keys per second than no warming, in each of four
-//! rounds; the first stage alone, or one stage that finds the entry and
-//! warms its value, served 5–10% fewer than the two (BENCHMARKS.md).
+//! Measured with `memaslap -d 16` (16 keys per get, 1 KiB values) against
+//! `embercache-server --io-threads 1`, four rounds: the two stages served
+//! 4–17% more per second than no warming in every round, 7–11% more than
+//! the first stage alone, and 5–8% more than one stage that finds each
+//! entry and warms its value in three rounds of four (BENCHMARKS.md).
 
 use super::Engine;
 use std::borrow::Borrow;
