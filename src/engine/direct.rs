@@ -99,6 +99,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         deadline: u64,
     ) -> Option<u32> {
         self.policy.drain_reads(&mut self.slab);
+        self.make_room(ctx.hash_of);
         let i = self.slab.insert(Entry::new(key, value, weight))?;
         let slab = &self.slab;
         let hash_of = ctx.hash_of;
@@ -110,9 +111,8 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     /// Makes room for `additional` more entries without rehashing (a bulk
     /// load knows how many keys each shard gets).
     pub(crate) fn reserve(&mut self, ctx: &Ctx<'_, K, V>, additional: usize) {
-        let slab = &self.slab;
-        let hash_of = ctx.hash_of;
-        self.table.reserve(additional, |&j| slab.get(j).map_or(0, |e| hash_of(&e.key)));
+        let hashes = self.slab.hashes(ctx.hash_of);
+        self.table.reserve(additional, |&j| hashes.get(j as usize).copied().unwrap_or(0));
         self.slab.reserve(additional);
     }
 

@@ -94,6 +94,23 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         self.slab.len()
     }
 
+    /// Grows the table now if it is full, so that the insert that follows
+    /// does not: with every entry's hash computed first, in one pass over
+    /// the slab in index order, rather than entry by entry in the table's
+    /// order. The table keeps no hash (see the module's documentation), so
+    /// a growth hashes every key again; in the table's order each is two
+    /// dependent misses (the entry, then its key), a stall of milliseconds
+    /// under the shard's lock once the shard outgrows the caches, while the
+    /// slab's order streams the entries and leaves the keys' loads
+    /// independent. The pass's `u64` per slot lives only for the growth.
+    pub(crate) fn make_room(&mut self, hash_of: &dyn Fn(&K) -> u64) {
+        if self.table.len() < self.table.capacity() {
+            return;
+        }
+        let hashes = self.slab.hashes(hash_of);
+        self.table.reserve(1, |&j| hashes.get(j as usize).copied().unwrap_or(0));
+    }
+
     /// Slab index of `key`, expired or not.
     #[inline]
     pub(crate) fn find<Q>(&self, hash: u64, key: &Q) -> Option<u32>
@@ -186,6 +203,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             out.push((key, value, RemovalCause::Size));
             return Inserted::Rejected;
         }
+        self.make_room(ctx.hash_of);
         // One probe finds the entry or the free bucket for it.
         let slab = &self.slab;
         let hash_of = ctx.hash_of;

@@ -160,6 +160,12 @@ impl<K, V> Slab<K, V> {
         self.slots.get(i as usize)?.as_ref()
     }
 
+    /// The hash of every slot's key, by index (0 for a free slot): one pass
+    /// in index order, for a table growth (see `Shard::make_room`).
+    pub(crate) fn hashes(&self, hash_of: &dyn Fn(&K) -> u64) -> Vec<u64> {
+        self.slots.iter().map(|s| s.as_ref().map_or(0, |e| hash_of(&e.key))).collect()
+    }
+
     /// Prefetches the lines of slot `i` (see [`super::prefetch`]), without
     /// reading it.
     #[inline]
