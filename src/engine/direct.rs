@@ -109,10 +109,13 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     }
 
     /// Makes room for `additional` more entries without rehashing (a bulk
-    /// load knows how many keys each shard gets).
+    /// load knows how many keys each shard gets); a growth hashes the keys
+    /// already in, in slab order (see [`Shard::make_room`]).
     pub(crate) fn reserve(&mut self, ctx: &Ctx<'_, K, V>, additional: usize) {
-        let hashes = self.slab.hashes(ctx.hash_of);
-        self.table.reserve(additional, |&j| hashes.get(j as usize).copied().unwrap_or(0));
+        if additional > self.table.capacity() - self.table.len() {
+            let hashes = self.slab.hashes(ctx.hash_of);
+            self.table.reserve(additional, |&j| hashes.get(j as usize).copied().unwrap_or(0));
+        }
         self.slab.reserve(additional);
     }
 
