@@ -266,10 +266,28 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.lookup_with(key, touch, count_miss, |_| {}, f)
+    }
+
+    /// [`lookup`](Self::lookup), calling `candidate` on each entry whose
+    /// tag matches before its key is compared (see [`Shard::find_with`]).
+    #[inline]
+    pub(crate) fn lookup_with<Q, R>(
+        &self,
+        key: &Q,
+        touch: bool,
+        count_miss: bool,
+        candidate: impl Fn(&Entry<K, V>),
+        f: impl FnOnce(u32, &Entry<K, V>, &Shard<K, V>, u64) -> R,
+    ) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let hash = self.hash(key);
         let slot = self.slot(hash);
         let shard = slot.lock.read();
-        let found = shard.find(hash, key).and_then(|i| Some((i, shard.slab.get(i)?)));
+        let found = shard.find_with(hash, key, candidate).and_then(|i| Some((i, shard.slab.get(i)?)));
         let Some((i, e)) = found else {
             if count_miss {
                 drop(shard);

@@ -118,8 +118,25 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.find_with(hash, key, |_| {})
+    }
+
+    /// [`find`](Self::find), calling `candidate` on each entry whose tag
+    /// matches, before its key is compared: a lookup that goes on to read
+    /// the value prefetches it there, so that the key's miss and the
+    /// value's overlap instead of following one another.
+    #[inline]
+    pub(crate) fn find_with<Q>(&self, hash: u64, key: &Q, candidate: impl Fn(&Entry<K, V>)) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let slab = &self.slab;
-        self.table.find(hash, |&i| slab.get(i).is_some_and(|e| e.key.borrow() == key)).copied()
+        let matches = |e: &Entry<K, V>| {
+            candidate(e);
+            e.key.borrow() == key
+        };
+        self.table.find(hash, |&i| slab.get(i).is_some_and(matches)).copied()
     }
 
     /// The entry's deadline, or [`NEVER`].

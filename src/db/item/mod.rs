@@ -245,7 +245,7 @@ impl Db {
         let secs = db.coarse_secs.load(Ordering::Relaxed);
         self.inner
             .engine
-            .read(key, fetch.bump, |i, e, shard, now| {
+            .read_warm(key, fetch.bump, |i, e, shard, now| {
                 let Value::String(s) = &e.value.value else { return None };
                 let d = shard.deadline_of(i, e);
                 let ttl_ms = (d != NEVER).then(|| d.saturating_sub(now));

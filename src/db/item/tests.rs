@@ -147,6 +147,27 @@ fn items_are_redis_strings() {
     assert_eq!(db.execute(&["GET", "a"]), Reply::bulk("1"));
 }
 
+/// The lookups that prefetch the value before comparing the key
+/// (`Engine::read_warm`, behind `item_fetch` and `Db::read`) answer and
+/// count as plain ones: a hit per key found (whatever its type), a miss
+/// per key absent, and the value read whole.
+#[test]
+fn warmed_lookups_answer_and_count_as_plain_ones() {
+    let db = Db::new();
+    let long = vec![b'v'; 5000];
+    set(&db, b"s", &long, 3);
+    db.execute(&[&b"RPUSH"[..], b"list", b"x"]);
+    let before = db.inner.engine.stats();
+    assert_eq!(get(&db, b"s").map(|(v, f, _)| (v, f)), Some((long.clone(), 3)));
+    assert_eq!(get(&db, b"absent"), None);
+    assert_eq!(get(&db, b"list"), None, "not a string: no item");
+    assert_eq!(db.get(b"s").unwrap(), Some(long));
+    assert!(db.get(b"list").is_err(), "WRONGTYPE through Db::read");
+    assert_eq!(db.get(b"absent").unwrap(), None);
+    let after = db.inner.engine.stats();
+    assert_eq!((after.hits - before.hits, after.misses - before.misses), (4, 2));
+}
+
 #[test]
 fn warming_changes_nothing() {
     let db = Db::new();
