@@ -18,18 +18,23 @@
 //! each row says in how many rounds embercache was ahead of the memcached
 //! run beside it, and each round's ratio is listed after the table.
 //! `memaslap` gives throughput and a log2 histogram of latencies, so p99
-//! is reported as the upper bound of its power-of-two bucket.
+//! is reported twice: the upper bound of its power-of-two bucket, and an
+//! estimate inside that bucket that takes the latencies in it as spread
+//! evenly on a log scale (a p99 that falls just past a power of two then
+//! reads as just past it, not as twice it).
 
 mod support;
 
 use std::process::Command;
 use support::{Error, Running, embercache_server, free_port, median, paired};
 
-/// One memaslap result: operations per second and the p99 bucket's bound (µs).
+/// One memaslap result: operations per second, the p99 bucket's bound
+/// (µs) and the p99 estimated inside that bucket (µs).
 #[derive(Clone, Copy)]
 struct Run {
     tps: f64,
     p99_us: u64,
+    p99_est_us: f64,
 }
 
 /// Parses memaslap's "Total Statistics" block: TPS and the log2 histogram.
@@ -44,13 +49,26 @@ fn parse(out: &str) -> Option<Run> {
             counts.push((start + i as u32, c.parse().ok()?));
         }
     }
+    let (bound, estimate) = p99(&counts)?;
+    Some(Run { tps: tps.parse().ok()?, p99_us: bound, p99_est_us: estimate })
+}
+
+/// The p99 of a log2 histogram (`(b, count)`: `count` latencies in
+/// `[2^b, 2^(b+1))` µs): its bucket's upper bound, and the estimate that
+/// spreads the bucket's latencies evenly on a log scale.
+fn p99(counts: &[(u32, u64)]) -> Option<(u64, f64)> {
     let total: u64 = counts.iter().map(|(_, c)| c).sum();
-    let mut seen = 0;
-    let p99 = counts.iter().find_map(|&(b, c)| {
-        seen += c;
-        (seen * 100 >= total * 99).then_some(1u64 << (b + 1))
-    })?;
-    Some(Run { tps: tps.parse().ok()?, p99_us: p99 })
+    // The rank of the p99 latency, counting from 1.
+    let rank = (total * 99).div_ceil(100).max(1);
+    let mut below = 0;
+    counts.iter().find_map(|&(b, c)| {
+        if below + c < rank {
+            below += c;
+            return None;
+        }
+        let within = (rank - below) as f64 / c as f64;
+        Some((1u64 << (b + 1), (1u64 << b) as f64 * within.exp2()))
+    })
 }
 
 fn memaslap(addr: &str, secs: u64, extra: &[&str]) -> Run {
@@ -68,10 +86,33 @@ fn memaslap(addr: &str, secs: u64, extra: &[&str]) -> Run {
     parse(&text).unwrap_or_else(|| panic!("unreadable memaslap output:\n{text}"))
 }
 
-/// The median run: the median throughput and the median p99 bound.
+/// The median run: the median throughput, the median p99 bound (the upper
+/// of the two middle rounds for an even count, so it stays a bucket's
+/// bound) and the median p99 estimate.
 fn median_run(runs: &[Run]) -> Run {
-    let p99 = median(runs.iter().map(|r| r.p99_us as f64).collect()) as u64;
-    Run { tps: median(runs.iter().map(|r| r.tps).collect()), p99_us: p99 }
+    let mut bounds: Vec<u64> = runs.iter().map(|r| r.p99_us).collect();
+    bounds.sort_unstable();
+    Run {
+        tps: median(runs.iter().map(|r| r.tps).collect()),
+        p99_us: bounds.get(bounds.len() / 2).copied().unwrap_or(0),
+        p99_est_us: median(runs.iter().map(|r| r.p99_est_us).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::p99;
+
+    #[test]
+    fn p99_of_a_log2_histogram() {
+        // 99 fast requests and one slow one: p99 is the 99th, in [256, 512).
+        assert_eq!(p99(&[(8, 99), (13, 1)]), Some((512, 512.0)));
+        // 1000 requests; the 990th is the 10th of 20 in [8192, 16384).
+        let (bound, estimate) = p99(&[(8, 980), (13, 20)]).unwrap();
+        assert_eq!(bound, 16384);
+        assert!((estimate - 8192.0 * 0.5f64.exp2()).abs() < 1e-6, "{estimate}");
+        assert_eq!(p99(&[]), None);
+    }
 }
 
 fn main() -> Result<(), Error> {
@@ -123,11 +164,13 @@ fn main() -> Result<(), Error> {
         spreads.push(format!("- {name}: {}", shown.join(", ")));
         let (e, m) = (median_run(&e), median_run(&m));
         println!(
-            "| {name} | {:.0} | {:.0} | {:.2} | {ahead} of {rounds} | ≤ {} µs | ≤ {} µs |",
+            "| {name} | {:.0} | {:.0} | {:.2} | {ahead} of {rounds} | ≈ {:.0} µs (≤ {}) | ≈ {:.0} µs (≤ {}) |",
             e.tps,
             m.tps,
             e.tps / m.tps,
+            e.p99_est_us,
             e.p99_us,
+            m.p99_est_us,
             m.p99_us
         );
     }
