@@ -138,6 +138,9 @@ impl Db {
     /// MGET: the string at each key (`None` for a missing key or another
     /// type), read atomically.
     pub fn mget(&self, keys: &[&[u8]]) -> Vec<Option<Vec<u8>>> {
+        // Their misses overlap here rather than one after another under
+        // the locks (see `engine::prefetch`).
+        self.item_warm(keys.iter().copied());
         self.tx(keys, |tx| {
             keys.iter()
                 .map(|k| {
