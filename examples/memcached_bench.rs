@@ -54,8 +54,10 @@ fn parse(out: &str) -> Option<Run> {
 }
 
 /// The p99 of a log2 histogram (`(b, count)`: `count` latencies in
-/// `[2^b, 2^(b+1))` µs): its bucket's upper bound, and the estimate that
-/// spreads the bucket's latencies evenly on a log scale.
+/// `(2^(b-1), 2^b]` µs, as memaslap counts them: a run with a minimum of
+/// 81 µs has its fastest in bucket 7 and one with a maximum of 8 183 µs
+/// its slowest in bucket 13): its bucket's upper bound, and the estimate
+/// that spreads the bucket's latencies evenly on a log scale.
 fn p99(counts: &[(u32, u64)]) -> Option<(u64, f64)> {
     let total: u64 = counts.iter().map(|(_, c)| c).sum();
     // The rank of the p99 latency, counting from 1.
@@ -67,7 +69,8 @@ fn p99(counts: &[(u32, u64)]) -> Option<(u64, f64)> {
             return None;
         }
         let within = (rank - below) as f64 / c as f64;
-        Some((1u64 << (b + 1), (1u64 << b) as f64 * within.exp2()))
+        let low = (1u64 << b) / 2;
+        Some((1u64 << b, low as f64 * within.exp2()))
     })
 }
 
@@ -105,13 +108,34 @@ mod tests {
 
     #[test]
     fn p99_of_a_log2_histogram() {
-        // 99 fast requests and one slow one: p99 is the 99th, in [256, 512).
-        assert_eq!(p99(&[(8, 99), (13, 1)]), Some((512, 512.0)));
-        // 1000 requests; the 990th is the 10th of 20 in [8192, 16384).
+        // 99 fast requests and one slow one: p99 is the 99th, in (128, 256].
+        assert_eq!(p99(&[(8, 99), (13, 1)]), Some((256, 256.0)));
+        // 1000 requests; the 990th is the 10th of 20 in (4096, 8192].
         let (bound, estimate) = p99(&[(8, 980), (13, 20)]).unwrap();
-        assert_eq!(bound, 16384);
-        assert!((estimate - 8192.0 * 0.5f64.exp2()).abs() < 1e-6, "{estimate}");
+        assert_eq!(bound, 8192);
+        assert!((estimate - 4096.0 * 0.5f64.exp2()).abs() < 1e-6, "{estimate}");
         assert_eq!(p99(&[]), None);
+    }
+
+    /// A real run's "Total Statistics" (min 85 µs, max 8 428 µs: the
+    /// fastest in bucket 7, the slowest 25 in bucket 14).
+    #[test]
+    fn parses_memaslap_output() {
+        let out = "Total Statistics (464466 events)
+   Min:        85
+   Max:      8428
+   Log2 Dist:
+       4:        0        0        0      774
+       8:   177574    36242   234430     3804
+      12:     6946     4671       25
+
+cmd_get: 418047
+Run time: 5.0s Ops: 464516 TPS: 92892 Net_rate: 103.9M/s
+";
+        let run = super::parse(out).unwrap();
+        assert_eq!((run.tps, run.p99_us), (92892.0, 8192));
+        // The 459 822nd of 464 466 is the 52nd of bucket 13's 4 671.
+        assert!((run.p99_est_us - 4096.0 * (52.0f64 / 4671.0).exp2()).abs() < 1e-6, "{}", run.p99_est_us);
     }
 }
 
