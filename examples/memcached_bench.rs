@@ -186,6 +186,14 @@ fn main() -> Result<(), Error> {
         let (ratios, ahead) = paired(e.iter().map(|r| r.tps), m.iter().map(|r| r.tps));
         let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
         spreads.push(format!("- {name}: {}", shown.join(", ")));
+        // The p99 estimates too: a single round's tail moves a lot here.
+        let lower = e.iter().zip(&m).filter(|(a, b)| a.p99_est_us <= b.p99_est_us).count();
+        let p99s: Vec<String> =
+            e.iter().zip(&m).map(|(a, b)| format!("{:.1}/{:.1}", a.p99_est_us / 1e3, b.p99_est_us / 1e3)).collect();
+        spreads.push(format!(
+            "- {name}, p99 estimates in ms, embercache/memcached (embercache's as low or lower in {lower} of {rounds}): {}",
+            p99s.join(", ")
+        ));
         let (e, m) = (median_run(&e), median_run(&m));
         println!(
             "| {name} | {:.0} | {:.0} | {:.2} | {ahead} of {rounds} | ≈ {:.0} µs (≤ {}) | ≈ {:.0} µs (≤ {}) |",
@@ -198,7 +206,7 @@ fn main() -> Result<(), Error> {
             m.p99_us
         );
     }
-    println!("\nEach round's ratio, in order:");
+    println!("\nEach round's throughput ratio and p99 estimates, in order:");
     for line in spreads {
         println!("{line}");
     }
