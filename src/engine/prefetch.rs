@@ -33,7 +33,8 @@
 //! Redis's `GET` (`Db::read`), it took embercache-server's user time per
 //! request from 1.26–1.59 µs to 1.26–1.42 µs (`memaslap`, one key per get,
 //! four rounds, the two binaries side by side; the kernel's part, about
-//! 6.3 µs, unchanged).
+//! 6.3 µs, unchanged), while an in-process loop of random gets over
+//! 400 000 values of 1 KiB showed no difference above its noise.
 
 use super::Engine;
 use super::shard::Shard;
