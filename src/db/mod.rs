@@ -228,7 +228,7 @@ impl Db {
     /// counting the access for the eviction policy.
     pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(&Value) -> R) -> Option<R> {
         let secs = self.inner.coarse_secs.load(Ordering::Relaxed);
-        self.inner.engine.read_warm(key, true, |_, e, _, _| {
+        self.inner.engine.lookup_with(key, true, true, crate::engine::prefetch::value, |_, e, _, _| {
             e.value.touch_secs(secs);
             f(&e.value.value)
         })

@@ -27,7 +27,7 @@
 //! entry and warms its value in three rounds of four (BENCHMARKS.md).
 //!
 //! A lookup of one key has no batch, but part of its chain can still
-//! overlap: [`Engine::read_warm`] prefetches the value's first lines as
+//! overlap: [`value`] (a lookup's hook) prefetches the value's first lines as
 //! soon as the entry is found, before the key is compared, so the key's
 //! miss and the value's are waited for once. Behind Memcached's `get` and
 //! Redis's `GET` (`Db::read`), it took embercache-server's user time per
@@ -37,7 +37,6 @@
 //! 400 000 values of 1 KiB showed no difference above its noise.
 
 use super::Engine;
-use super::shard::Shard;
 use super::slab::Entry;
 use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
@@ -110,31 +109,15 @@ where
     }
 }
 
-impl<K, V, S> Engine<K, V, S>
-where
-    K: Hash + Eq,
-    V: Warm,
-    S: BuildHasher,
-{
-    /// [`Engine::read`] for a caller that copies the value out: the
-    /// value's first lines are requested as soon as its entry is found,
-    /// before the key is compared, so the key's miss and the value's
-    /// overlap. A lookup of one key has no batch to warm, but its chain
-    /// (the table, the entry, then the key and the value behind it) can
-    /// still end in two misses at once instead of two in a row.
-    #[inline]
-    pub(crate) fn read_warm<Q, R>(
-        &self,
-        key: &Q,
-        touch: bool,
-        f: impl FnOnce(u32, &Entry<K, V>, &Shard<K, V>, u64) -> R,
-    ) -> Option<R>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.lookup_with(key, touch, touch, |e| e.value.warm(), f)
-    }
+/// The candidate hook for [`Engine::lookup_with`] of a caller that copies
+/// the value out: the value's first lines are requested as soon as its
+/// entry is found, before the key is compared, so the key's miss and the
+/// value's overlap. A lookup of one key has no batch to warm, but its
+/// chain (the table, the entry, then the key and the value behind it) can
+/// still end in two misses at once instead of two in a row.
+#[inline]
+pub(crate) fn value<K, V: Warm>(e: &Entry<K, V>) {
+    e.value.warm();
 }
 
 #[cfg(test)]

@@ -48,6 +48,7 @@ use super::Shared;
 use super::keyspace::{Deadline, ItemMeta, Tx};
 use super::persist::effects::Detail;
 use super::{Db, Value};
+use crate::engine::prefetch;
 use crate::engine::slab::NEVER;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -230,9 +231,12 @@ fn mark_read(word: &AtomicU64, db: &Shared, fetch: &Fetch, ttl_ms: Option<u64>) 
 
 impl Db {
     /// Warms the lines that fetching each of `keys` will read (see
-    /// `engine::prefetch`): call before fetching several keys in a row.
-    pub(crate) fn item_warm<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) {
-        self.inner.engine.warm(keys);
+    /// `engine::prefetch`): call before fetching them in a row. One key
+    /// alone is not warmed: it has no other misses to overlap with.
+    pub(crate) fn item_warm(&self, keys: &[&[u8]]) {
+        if keys.len() > 1 {
+            self.inner.engine.warm(keys.iter().copied());
+        }
     }
 
     /// Reads the string item at `key` and calls `f` on it, doing what
@@ -245,7 +249,7 @@ impl Db {
         let secs = db.coarse_secs.load(Ordering::Relaxed);
         self.inner
             .engine
-            .read_warm(key, fetch.bump, |i, e, shard, now| {
+            .lookup_with(key, fetch.bump, fetch.bump, prefetch::value, |i, e, shard, now| {
                 let Value::String(s) = &e.value.value else { return None };
                 let d = shard.deadline_of(i, e);
                 let ttl_ms = (d != NEVER).then(|| d.saturating_sub(now));

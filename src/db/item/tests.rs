@@ -148,7 +148,7 @@ fn items_are_redis_strings() {
 }
 
 /// The lookups that prefetch the value before comparing the key
-/// (`Engine::read_warm`, behind `item_fetch` and `Db::read`) answer and
+/// (`engine::prefetch::value`, behind `item_fetch` and `Db::read`) answer and
 /// count as plain ones: a hit per key found (whatever its type), a miss
 /// per key absent, and the value read whole.
 #[test]
@@ -182,8 +182,9 @@ fn warming_changes_nothing() {
     // Present, absent, another type, duplicates, and more keys than one batch.
     let mut batch: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
     batch.extend([&b"list"[..], b"key:0", b"key:0"]);
-    db.item_warm(batch.iter().copied());
-    db.item_warm(std::iter::empty());
+    db.item_warm(&batch);
+    db.item_warm(&[]);
+    db.item_warm(&[b"key:0"]);
     assert_eq!(db.inner.engine.stats(), before, "no hit or miss counted");
     let after: Vec<_> = keys.iter().map(|k| debug(k)).collect();
     assert_eq!(after, words, "no CAS word marked, nothing marked fetched");

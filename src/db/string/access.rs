@@ -140,7 +140,7 @@ impl Db {
     pub fn mget(&self, keys: &[&[u8]]) -> Vec<Option<Vec<u8>>> {
         // Their misses overlap here rather than one after another under
         // the locks (see `engine::prefetch`).
-        self.item_warm(keys.iter().copied());
+        self.item_warm(keys);
         self.tx(keys, |tx| {
             keys.iter()
                 .map(|k| {

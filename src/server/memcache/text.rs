@@ -95,10 +95,8 @@ impl Session {
             return refused.step(0);
         }
         let fetch = Fetch { touch: exptime, cas, bump: true, ..Fetch::default() };
-        if keys.len() > 1 {
-            // Their misses overlap rather than follow one another.
-            self.db.item_warm(keys.iter().copied());
-        }
+        // Their misses overlap rather than follow one another.
+        self.db.item_warm(keys);
         for &key in keys {
             let hit = self
                 .db
