@@ -224,15 +224,19 @@ impl<K, V, S> CacheBuilder<K, V, S> {
 /// For a cache bounded at `max` entries and about `n` shards, the shard
 /// count (at most `n`) whose full shards fill their hash tables best.
 ///
-/// A shard's table (`engine::table`) has a power-of-two number of 64-byte
-/// groups of twelve slots and holds up to 7/8 of them, 10.5 entries a
-/// group; a shard of 15,625 entries (a million over 64 shards) needs 2,048
-/// groups, which hold 21,504, and leaves over a quarter of them empty.
-/// Choosing the count so that each shard's share sits just under such a
-/// step keeps the table at 6.1 bytes per entry instead of up to 12.2.
+/// A `hashbrown` table has a power-of-two number of buckets and holds up to
+/// 7/8 of them; a shard of 15,625 entries (a million over 64 shards) needs
+/// 32,768 buckets and leaves half of them empty. Choosing the count so that
+/// each shard's share sits just under 7/8 of a power of two keeps the table
+/// at 5.7 bytes per entry instead of up to 10.5.
 fn fit_tables(max: u64, n: usize) -> usize {
-    let per_shard = usize::try_from(max / n.max(1) as u64).unwrap_or(usize::MAX).max(1);
-    let fill = crate::engine::table::capacity_for(per_shard) as u64;
+    let per_shard = (max / n.max(1) as u64).max(1);
+    // Smallest power-of-two bucket count whose 7/8 holds `per_shard`.
+    let mut buckets = 8u64;
+    while buckets / 8 * 7 < per_shard {
+        buckets *= 2;
+    }
+    let fill = buckets / 8 * 7;
     usize::try_from(max.div_ceil(fill)).map_or(n, |m| m.clamp(1, n))
 }
 
@@ -303,15 +307,15 @@ mod tests {
 
     #[test]
     fn shard_counts_fill_tables() {
-        // A million entries over about 64 shards: 47 shards of at most
-        // 21,277 entries, each under the 21,504 of 2,048 groups.
-        assert_eq!(fit_tables(1_000_000, 64), 47);
+        // A million entries over about 64 shards: 35 shards of at most
+        // 28,572 entries, each under 7/8 of 32,768 buckets.
+        assert_eq!(fit_tables(1_000_000, 64), 35);
         for (max, n) in [(100_000u64, 64usize), (1_000, 4), (12_345_678, 1024), (300, 1)] {
             let m = fit_tables(max, n);
             assert!((1..=n).contains(&m), "{max} over {n}: {m}");
-            let per = max.div_ceil(m as u64) as usize;
-            let fill = crate::engine::table::capacity_for(per);
-            assert!(per * 2 > fill || fill <= 21, "{max} over {m}: {per} in {fill}");
+            let per = max.div_ceil(m as u64);
+            let buckets = (per * 8).div_ceil(7).next_power_of_two();
+            assert!(per * 2 > buckets / 8 * 7 || buckets <= 16, "{max} over {m}: {per} in {buckets}");
         }
     }
 

@@ -103,7 +103,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         let i = self.slab.insert(Entry::new(key, value, weight))?;
         let slab = &self.slab;
         let hash_of = ctx.hash_of;
-        self.table.insert(hash, i, |j| slab.get(j).map_or(0, |e| hash_of(&e.key)));
+        self.table.insert_unique(hash, i, |&j| slab.get(j).map_or(0, |e| hash_of(&e.key)));
         self.adopt_new(i, hash, deadline, deadline, ctx.now);
         Some(i)
     }
@@ -114,7 +114,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     pub(crate) fn reserve(&mut self, ctx: &Ctx<'_, K, V>, additional: usize) {
         if additional > self.table.capacity() - self.table.len() {
             let hashes = self.slab.hashes(ctx.hash_of);
-            self.table.reserve(additional, |j| hashes.get(j as usize).copied().unwrap_or(0));
+            self.table.reserve(additional, |&j| hashes.get(j as usize).copied().unwrap_or(0));
         }
         self.slab.reserve(additional);
     }

@@ -29,7 +29,6 @@ pub(crate) mod prefetch;
 pub(crate) mod read_buffer;
 pub(crate) mod shard;
 pub(crate) mod slab;
-pub(crate) mod table;
 
 pub use outcome::{CompResult, Op, RemovalCause};
 

@@ -2,19 +2,17 @@
 //! are requested from memory for all the keys first, so that their misses
 //! overlap instead of following one another.
 //!
-//! A lookup walks a chain of dependent loads: the table's group (tags and
-//! slot in one line), the slab entry the slot names, the key's bytes (compared) and
+//! A lookup walks a chain of dependent loads: the table's control bytes
+//! and slot, the slab entry the slot names, the key's bytes (compared) and
 //! the value's. When the store is larger than the caches, each link can be
 //! a miss that starts only once the one before it has ended. A batch (a
 //! Memcached `get` of several keys) walks the chains in stages instead,
 //! each stage issuing prefetches for the next link of every key:
 //!
-//! 1. each key's home group in the table (one line, see
-//!    [`super::table`]);
-//! 2. its first candidate there (the line is on its way), then a prefetch
-//!    of the slab entry it names;
-//! 3. that entry, then prefetches of its key's and value's first lines
-//!    ([`Warm`]);
+//! 1. each key's first candidate in the table (its control bytes and slot
+//!    are read), then a prefetch of the slab entry it names;
+//! 2. that entry (now on its way), then prefetches of its key's and
+//!    value's first lines ([`Warm`]);
 //!
 //! and the batch's own lookups then find most of their lines cached. A
 //! prefetch is only a hint: a stale candidate (another key with the same
@@ -90,25 +88,18 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized + 'q,
     {
-        let mut hashes = [0u64; BATCH];
+        let mut found = [(0u64, 0u32); BATCH];
         let mut n = 0;
         for key in keys.take(BATCH) {
             let hash = self.hash(key);
-            self.slot(hash).lock.read().table.warm(hash);
-            hashes[n] = hash;
-            n += 1;
-        }
-        let mut found = [(0u64, 0u32); BATCH];
-        let mut m = 0;
-        for &hash in &hashes[..n] {
             let shard = self.slot(hash).lock.read();
-            if let Some(i) = shard.table.first(hash) {
+            if let Some(&i) = shard.table.iter_hash(hash).next() {
                 shard.slab.warm_entry(i);
-                found[m] = (hash, i);
-                m += 1;
+                found[n] = (hash, i);
+                n += 1;
             }
         }
-        for &(hash, i) in &found[..m] {
+        for &(hash, i) in &found[..n] {
             let shard = self.slot(hash).lock.read();
             if let Some(e) = shard.slab.get(i) {
                 e.key.warm();

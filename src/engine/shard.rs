@@ -1,10 +1,10 @@
-//! One shard: a [`Table`] of slab indices, the slab of entries, the
+//! One shard: a `hashbrown` table of slab indices, the slab of entries, the
 //! eviction policy and the timing wheel, all behind one lock.
 //!
 //! Every operation takes the key's `hash`, computed once by the caller. The
-//! table stores only `u32` slab indices and one-byte tags; on growth it
-//! rehashes by hashing keys again with the cache's hasher (`hash_of`), so
-//! entries do not spend eight bytes on a stored hash.
+//! table stores only `u32` slab indices; on growth it rehashes by hashing
+//! keys again with the cache's hasher (`hash_of`), so entries do not spend
+//! eight bytes on a stored hash.
 //!
 //! Invariants (checked by [`Shard::validate`]): the table and the slab hold
 //! the same entries; every entry is in exactly one policy list; the shard's
@@ -15,9 +15,9 @@ use super::evict::Policy;
 use super::expire::Expiry;
 use super::expire::wheel::Wheel;
 use super::slab::{Entry, NEVER, Slab, TIMED};
-use super::table::Table;
 use super::{CompResult, Op, RemovalCause, Removed};
 use crate::time::ms_ceil;
+use hashbrown::{HashTable, hash_table};
 use std::borrow::Borrow;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -64,7 +64,7 @@ pub(crate) enum Inserted {
 
 #[derive(Debug)]
 pub(crate) struct Shard<K, V> {
-    pub(super) table: Table,
+    pub(super) table: HashTable<u32>,
     pub(crate) slab: Slab<K, V>,
     pub(crate) policy: Policy,
     pub(crate) wheel: Wheel,
@@ -80,7 +80,7 @@ fn remaining(deadline: u64, now: u64) -> Option<Duration> {
 impl<K: Hash + Eq, V> Shard<K, V> {
     pub(crate) fn new(policy: Policy, max_weight: u64, now: u64) -> Self {
         Shard {
-            table: Table::new(),
+            table: HashTable::new(),
             slab: Slab::new(),
             policy,
             wheel: Wheel::new(now),
@@ -108,7 +108,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             return;
         }
         let hashes = self.slab.hashes(hash_of);
-        self.table.reserve(1, |j| hashes.get(j as usize).copied().unwrap_or(0));
+        self.table.reserve(1, |&j| hashes.get(j as usize).copied().unwrap_or(0));
     }
 
     /// Slab index of `key`, expired or not.
@@ -136,7 +136,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             candidate(e);
             e.key.borrow() == key
         };
-        self.table.find(hash, |i| slab.get(i).is_some_and(matches))
+        self.table.find(hash, |&i| slab.get(i).is_some_and(matches)).copied()
     }
 
     /// The entry's deadline, or [`NEVER`].
@@ -221,20 +221,25 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             return Inserted::Rejected;
         }
         self.make_room(ctx.hash_of);
+        // One probe finds the entry or the free bucket for it.
         let slab = &self.slab;
         let hash_of = ctx.hash_of;
-        let found = self.table.find(hash, |i| slab.get(i).is_some_and(|e| e.key == key));
-        let result = match found {
-            None => {
+        let bucket = self.table.entry(
+            hash,
+            |&i| slab.get(i).is_some_and(|e| e.key == key),
+            |&j| slab.get(j).map_or(0, |e| hash_of(&e.key)),
+        );
+        let result = match bucket {
+            hash_table::Entry::Vacant(v) => {
                 let (hard, soft) = Self::deadlines(ctx, &key, &value, ttl, None);
                 let Some(i) = self.slab.insert(Entry::new(key, value, weight)) else {
                     return Inserted::Rejected;
                 };
-                let slab = &self.slab;
-                self.table.insert(hash, i, |j| slab.get(j).map_or(0, |e| hash_of(&e.key)));
+                v.insert(i);
                 self.adopt_new(i, hash, hard, soft, ctx.now)
             }
-            Some(i) => {
+            hash_table::Entry::Occupied(o) => {
+                let i = *o.get();
                 let previous = self.slab.get(i).map_or(NEVER, |e| self.deadline_of(i, e));
                 if previous <= ctx.now {
                     // Expired: the old entry goes as expired, the new one
@@ -245,7 +250,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
                         return Inserted::Rejected;
                     };
                     let slab = &self.slab;
-                    self.table.insert(hash, i, |j| slab.get(j).map_or(0, |e| hash_of(&e.key)));
+                    self.table.insert_unique(hash, i, |&j| slab.get(j).map_or(0, |e| hash_of(&e.key)));
                     self.adopt_new(i, hash, hard, soft, ctx.now)
                 } else {
                     let (hard, soft) = Self::deadlines(ctx, &key, &value, ttl, Some(previous));
@@ -370,7 +375,9 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     /// Removes entry `i`, already unlinked from the policy, from the table,
     /// the wheel and the slab.
     pub(super) fn forget(&mut self, i: u32, hash: u64, cause: RemovalCause, out: &mut Removed<K, V>) {
-        self.table.remove(hash, |j| j == i);
+        if let Ok(found) = self.table.find_entry(hash, |&j| j == i) {
+            found.remove();
+        }
         if let Some(e) = self.slab.remove(i) {
             if e.timed() {
                 self.wheel.remove(i);
@@ -481,7 +488,6 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     #[cfg(any(test, fuzzing, debug_assertions))]
     pub(crate) fn validate(&self, hash_of: &dyn Fn(&K) -> u64) {
         assert_eq!(self.table.len(), self.slab.len(), "table and slab disagree");
-        self.table.validate(|i| self.slab.get(i).map_or(0, |e| hash_of(&e.key)));
         let mut weight = 0u64;
         for (i, e) in self.slab.iter() {
             assert_eq!(self.find(hash_of(&e.key), &e.key), Some(i), "entry not found by its key");
