@@ -63,6 +63,7 @@ impl Stamp {
     }
 
     /// Whole microseconds from `earlier` to this stamp (0 if later).
+    #[cfg(any(test, feature = "server"))]
     pub(crate) fn micros_since(self, earlier: Stamp) -> u64 {
         u64::try_from(self.0.saturating_sub(earlier.0).as_micros()).unwrap_or(u64::MAX)
     }

@@ -250,6 +250,7 @@ impl Db {
     }
 
     /// Whether `other` is a handle of this same database.
+    #[cfg(feature = "server")]
     pub(crate) fn same(&self, other: &Db) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
