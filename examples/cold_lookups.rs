@@ -16,6 +16,10 @@
 //! 1 000 000 `GET`s drawn the same way. Prints each round and the medians,
 //! with embercache's ratio to each peer (above 1: embercache is faster).
 
+// Only `median` is used here; the rest serves the server benchmarks.
+#[allow(dead_code)]
+mod support;
+
 use embercache::Db;
 use std::hint::black_box;
 use std::time::Instant;
@@ -41,14 +45,9 @@ fn per_get<K>(keys: &[K], mut get: impl FnMut(&K)) -> f64 {
     started.elapsed().as_nanos() as f64 / keys.len() as f64
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
-
 fn main() {
     let mut args = std::env::args().skip(1);
-    let entries: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(4_000_000);
+    let entries: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(4_000_000).max(1);
     let rounds: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(7).max(1);
 
     let ember: embercache::Cache<u64, u64> =
@@ -98,6 +97,7 @@ fn main() {
             last(&d)
         );
     }
+    let median = support::median;
     let (e, m, q, d) = (median(e), median(m), median(q), median(d));
     println!(
         "medians: embercache {e:.0} ns, moka {m:.0} ns ({:.2}x), quick_cache {q:.0} ns ({:.2}x); Db::get {d:.0} ns",

@@ -1,6 +1,7 @@
 //! What the server benchmarks share (`server_bench`, `memcached_bench`):
 //! the release `embercache-server` binary, servers on free loopback ports
-//! killed when dropped, medians, and paired ratios.
+//! killed when dropped, medians (`cold_lookups` uses these too), and
+//! paired ratios.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
