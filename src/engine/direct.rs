@@ -115,6 +115,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         if additional > self.table.capacity() - self.table.len() {
             let hashes = self.slab.hashes(ctx.hash_of);
             self.table.reserve(additional, |&j| hashes.get(j as usize).copied().unwrap_or(0));
+            self.home = super::home::Home::learn(&self.table);
         }
         self.slab.reserve(additional);
     }

@@ -23,6 +23,7 @@
 pub(crate) mod direct;
 pub(crate) mod evict;
 pub(crate) mod expire;
+pub(crate) mod home;
 pub(crate) mod lock;
 mod outcome;
 pub(crate) mod prefetch;

@@ -14,6 +14,7 @@
 use super::evict::Policy;
 use super::expire::Expiry;
 use super::expire::wheel::Wheel;
+use super::home::Home;
 use super::slab::{Entry, NEVER, Slab, TIMED};
 use super::{CompResult, Op, RemovalCause, Removed};
 use crate::time::ms_ceil;
@@ -65,6 +66,9 @@ pub(crate) enum Inserted {
 #[derive(Debug)]
 pub(crate) struct Shard<K, V> {
     pub(super) table: HashTable<u32>,
+    /// The table's layout for prefetching its lines (relearned whenever
+    /// the table is reserved into).
+    pub(super) home: Home,
     pub(crate) slab: Slab<K, V>,
     pub(crate) policy: Policy,
     pub(crate) wheel: Wheel,
@@ -81,6 +85,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     pub(crate) fn new(policy: Policy, max_weight: u64, now: u64) -> Self {
         Shard {
             table: HashTable::new(),
+            home: Home::default(),
             slab: Slab::new(),
             policy,
             wheel: Wheel::new(now),
@@ -103,12 +108,18 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     /// under the shard's lock once the shard outgrows the caches, while the
     /// slab's order streams the entries and leaves the keys' loads
     /// independent. The pass's `u64` per slot lives only for the growth.
+    /// The table's [`Home`] is learned again after a growth, and here
+    /// until it is known (a table reserved while empty).
     pub(crate) fn make_room(&mut self, hash_of: &dyn Fn(&K) -> u64) {
         if self.table.len() < self.table.capacity() {
+            if !self.home.is_known() {
+                self.home = Home::learn(&self.table);
+            }
             return;
         }
         let hashes = self.slab.hashes(hash_of);
         self.table.reserve(1, |&j| hashes.get(j as usize).copied().unwrap_or(0));
+        self.home = Home::learn(&self.table);
     }
 
     /// Slab index of `key`, expired or not.
@@ -124,13 +135,15 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     /// [`find`](Self::find), calling `candidate` on each entry whose tag
     /// matches, before its key is compared: a lookup that goes on to read
     /// the value prefetches it there, so that the key's miss and the
-    /// value's overlap instead of following one another.
+    /// value's overlap instead of following one another. The table's two
+    /// lines are requested together first ([`Home::warm`]).
     #[inline]
     pub(crate) fn find_with<Q>(&self, hash: u64, key: &Q, candidate: impl Fn(&Entry<K, V>)) -> Option<u32>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.home.warm(&self.table, hash);
         let slab = &self.slab;
         let matches = |e: &Entry<K, V>| {
             candidate(e);
@@ -488,6 +501,13 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     #[cfg(any(test, fuzzing, debug_assertions))]
     pub(crate) fn validate(&self, hash_of: &dyn Fn(&K) -> u64) {
         assert_eq!(self.table.len(), self.slab.len(), "table and slab disagree");
+        // Known from the second insert on, and relearned on every growth.
+        if self.table.len() > 1 {
+            assert!(self.home.is_known(), "the table's home was never learned");
+        }
+        if !self.table.is_empty() && self.home.is_known() {
+            assert_eq!(self.home, Home::learn(&self.table), "the table's home is stale");
+        }
         let mut weight = 0u64;
         for (i, e) in self.slab.iter() {
             assert_eq!(self.find(hash_of(&e.key), &e.key), Some(i), "entry not found by its key");
