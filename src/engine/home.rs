@@ -28,7 +28,8 @@
 use super::prefetch::line;
 use hashbrown::HashTable;
 
-/// Buckets per probe group (hashbrown's SSE2 group).
+/// Buckets per probe group: hashbrown's SSE2 group (its other groups are
+/// narrower, and prefetching sixteen slots there covers them too).
 const GROUP: usize = 16;
 
 /// The table's layout as [`Home::warm`] needs it, learned from the table
