@@ -69,8 +69,9 @@ impl Home {
         let at = |addr: usize| line(std::ptr::without_provenance::<u8>(addr));
         at(self.end.wrapping_add(pos));
         // The group's slots: its first bucket's is the highest.
-        at(self.end.wrapping_sub(size_of::<u32>() * (pos + 1)));
-        at(self.end.wrapping_sub(size_of::<u32>() * (pos + GROUP)));
+        let below = |buckets: usize| self.end.wrapping_sub(size_of::<u32>().wrapping_mul(buckets));
+        at(below(pos.wrapping_add(1)));
+        at(below(pos.wrapping_add(GROUP)));
     }
 
     /// The bucket where `hash`'s probe starts in `table`; `None` if this
