@@ -113,9 +113,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     /// already in, in slab order (see [`Shard::make_room`]).
     pub(crate) fn reserve(&mut self, ctx: &Ctx<'_, K, V>, additional: usize) {
         if additional > self.table.capacity() - self.table.len() {
-            let hashes = self.slab.hashes(ctx.hash_of);
-            self.table.reserve(additional, |&j| hashes.get(j as usize).copied().unwrap_or(0));
-            self.home = super::home::Home::learn(&self.table);
+            self.grow_table(additional, ctx.hash_of);
         }
         self.slab.reserve(additional);
     }

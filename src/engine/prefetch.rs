@@ -28,9 +28,10 @@
 //! 4–17% more per second than no warming in every round, 7–11% more than
 //! the first stage alone, and 5–8% more than one stage that finds each
 //! entry and warms its value in three rounds of four (BENCHMARKS.md).
-//! Stage 0 came later, with [`Home`](super::home::Home): side by side with
-//! the two stages and no home, four rounds of five seconds, it served
-//! 3–10% more in every round (user time per key 517–643 ns against
+//! Stage 0 came later, with [`Home`](super::home::Home): a build with it
+//! (this stage, and each lookup's own prefetch of its table lines) beside
+//! one without, four rounds of five seconds, served 3–10% more in every
+//! round (user time per key 517–643 ns against
 //! 622–782 ns).
 //!
 //! A lookup of one key has no batch, but part of its chain can still

@@ -117,8 +117,15 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             }
             return;
         }
+        self.grow_table(1, hash_of);
+    }
+
+    /// Reserves room in the table for `additional` more entries, rehashing
+    /// from hashes computed in slab order (see [`Shard::make_room`]), and
+    /// learns the table's [`Home`] again: every growth goes through here.
+    pub(super) fn grow_table(&mut self, additional: usize, hash_of: &dyn Fn(&K) -> u64) {
         let hashes = self.slab.hashes(hash_of);
-        self.table.reserve(1, |&j| hashes.get(j as usize).copied().unwrap_or(0));
+        self.table.reserve(additional, |&j| hashes.get(j as usize).copied().unwrap_or(0));
         self.home = Home::learn(&self.table);
     }
 
