@@ -11,10 +11,31 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A server (RESP and Memcached) on free loopback ports, on its own runtime.
+/// How the server under test serves its Memcached connections.
+#[derive(Clone, Copy, Debug)]
+enum Shape {
+    /// A task per connection, on a multi-thread runtime.
+    Tasks,
+    /// One pump on a current-thread runtime (as `embercache-server` with
+    /// one thread runs).
+    Pump,
+    /// A pump on each of two I/O threads.
+    Threads,
+}
+
+const SHAPES: [Shape; 3] = [Shape::Tasks, Shape::Pump, Shape::Threads];
+
+/// What runs the server: a runtime of the test's, or a thread with a
+/// current-thread runtime of its own (the test thread blocks on sockets,
+/// so it cannot drive one).
+enum Host {
+    Runtime(tokio::runtime::Runtime, Option<ServerHandle>),
+    Thread(Option<tokio::sync::oneshot::Sender<()>>, Option<std::thread::JoinHandle<()>>),
+}
+
+/// A server (RESP and Memcached) on free loopback ports.
 struct TestServer {
-    rt: tokio::runtime::Runtime,
-    handle: Option<ServerHandle>,
+    host: Host,
     db: Db,
     resp: SocketAddr,
     mc: SocketAddr,
@@ -22,15 +43,36 @@ struct TestServer {
 
 impl TestServer {
     fn start(builder: ServerBuilder) -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        Self::shaped(builder, Shape::Tasks)
+    }
+
+    fn shaped(builder: ServerBuilder, shape: Shape) -> Self {
+        let builder = if matches!(shape, Shape::Threads) { builder.io_threads(2) } else { builder };
         let server = builder.bind("127.0.0.1:0").memcached_bind("127.0.0.1:0").build().unwrap();
         let db = Db::new();
+        if let Shape::Pump = shape {
+            let (addrs, addrs_rx) = std::sync::mpsc::channel();
+            let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+            let served = db.clone();
+            let thread = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async move {
+                    let handle = server.spawn(served).unwrap();
+                    addrs.send((handle.local_addr(), handle.memcached_addr().unwrap())).unwrap();
+                    let _ = stop_rx.await;
+                    handle.shutdown().await.unwrap();
+                });
+            });
+            let (resp, mc) = addrs_rx.recv().unwrap();
+            return TestServer { host: Host::Thread(Some(stop), Some(thread)), db, resp, mc };
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let handle = {
             let _enter = rt.enter();
             server.spawn(db.clone()).unwrap()
         };
         let (resp, mc) = (handle.local_addr(), handle.memcached_addr().unwrap());
-        TestServer { rt, handle: Some(handle), db, resp, mc }
+        TestServer { host: Host::Runtime(rt, Some(handle)), db, resp, mc }
     }
 
     fn new() -> Self {
@@ -50,8 +92,13 @@ impl TestServer {
     }
 
     fn shutdown(mut self) {
-        let handle = self.handle.take().unwrap();
-        self.rt.block_on(handle.shutdown()).unwrap();
+        match &mut self.host {
+            Host::Runtime(rt, handle) => rt.block_on(handle.take().unwrap().shutdown()).unwrap(),
+            Host::Thread(stop, thread) => {
+                let _ = stop.take().unwrap().send(());
+                thread.take().unwrap().join().unwrap();
+            }
+        }
     }
 }
 
@@ -108,143 +155,158 @@ fn reply_to(s: &mut TcpStream, command: &[u8]) -> Vec<u8> {
 
 #[test]
 fn memcache_crate_client() {
-    let server = TestServer::new();
-    let c = server.client();
-    assert!(c.version().unwrap()[0].1.starts_with("1.6.0 embercache-"));
-    c.set("k", "v", 0).unwrap();
-    assert_eq!(c.get::<String>("k").unwrap().as_deref(), Some("v"));
-    assert_eq!(c.get::<String>("missing").unwrap(), None);
-    // The client does not report NOT_STORED: check what was stored.
-    let _ = c.add("k", "again", 0);
-    assert_eq!(c.get::<String>("k").unwrap().as_deref(), Some("v"), "add leaves an existing key");
-    c.add("k2", "two", 0).unwrap();
-    c.replace("k2", "2", 0).unwrap();
-    let _ = c.replace("nope", "x", 0);
-    assert_eq!(c.get::<String>("nope").unwrap(), None, "replace does not create");
-    c.append("k", "+").unwrap();
-    c.prepend("k", "-").unwrap();
-    assert_eq!(c.get::<String>("k").unwrap().as_deref(), Some("-v+"));
-    // CAS: from gets, good once, then stale.
-    let (_, _, cas): (String, u32, Option<u64>) = c.get("k").unwrap().unwrap();
-    let cas = cas.unwrap();
-    assert!(c.cas("k", "swapped", 0, cas).unwrap());
-    assert!(!c.cas("k", "again", 0, cas).unwrap());
-    assert_eq!(c.get::<String>("k").unwrap().as_deref(), Some("swapped"));
-    // Counters: 64-bit unsigned, decr stops at 0.
-    c.set("n", 10u64, 0).unwrap();
-    assert_eq!(c.increment("n", 5).unwrap(), 15);
-    assert_eq!(c.decrement("n", 100).unwrap(), 0);
-    c.set("n", u64::MAX, 0).unwrap();
-    assert_eq!(c.increment("n", 2).unwrap(), 1);
-    assert!(c.increment("k", 1).is_err(), "not a number");
-    // Touch, delete, multi-get, flush.
-    assert!(c.touch("k", 100).unwrap());
-    assert!(!c.touch("nope", 100).unwrap());
-    let many = c.gets::<String>(&["k", "k2", "nope"]).unwrap();
-    assert_eq!(many.len(), 2);
-    assert_eq!(many["k2"], "2");
-    assert!(c.delete("k2").unwrap());
-    assert!(!c.delete("k2").unwrap());
-    c.flush().unwrap();
-    assert_eq!(c.get::<String>("k").unwrap(), None);
-    server.shutdown();
+    for shape in SHAPES {
+        println!("{shape:?}");
+        let server = TestServer::shaped(Server::builder(), shape);
+        let c = server.client();
+        assert!(c.version().unwrap()[0].1.starts_with("1.6.0 embercache-"));
+        c.set("k", "v", 0).unwrap();
+        assert_eq!(c.get::<String>("k").unwrap().as_deref(), Some("v"));
+        assert_eq!(c.get::<String>("missing").unwrap(), None);
+        // The client does not report NOT_STORED: check what was stored.
+        let _ = c.add("k", "again", 0);
+        assert_eq!(c.get::<String>("k").unwrap().as_deref(), Some("v"), "add leaves an existing key");
+        c.add("k2", "two", 0).unwrap();
+        c.replace("k2", "2", 0).unwrap();
+        let _ = c.replace("nope", "x", 0);
+        assert_eq!(c.get::<String>("nope").unwrap(), None, "replace does not create");
+        c.append("k", "+").unwrap();
+        c.prepend("k", "-").unwrap();
+        assert_eq!(c.get::<String>("k").unwrap().as_deref(), Some("-v+"));
+        // CAS: from gets, good once, then stale.
+        let (_, _, cas): (String, u32, Option<u64>) = c.get("k").unwrap().unwrap();
+        let cas = cas.unwrap();
+        assert!(c.cas("k", "swapped", 0, cas).unwrap());
+        assert!(!c.cas("k", "again", 0, cas).unwrap());
+        assert_eq!(c.get::<String>("k").unwrap().as_deref(), Some("swapped"));
+        // Counters: 64-bit unsigned, decr stops at 0.
+        c.set("n", 10u64, 0).unwrap();
+        assert_eq!(c.increment("n", 5).unwrap(), 15);
+        assert_eq!(c.decrement("n", 100).unwrap(), 0);
+        c.set("n", u64::MAX, 0).unwrap();
+        assert_eq!(c.increment("n", 2).unwrap(), 1);
+        assert!(c.increment("k", 1).is_err(), "not a number");
+        // Touch, delete, multi-get, flush.
+        assert!(c.touch("k", 100).unwrap());
+        assert!(!c.touch("nope", 100).unwrap());
+        let many = c.gets::<String>(&["k", "k2", "nope"]).unwrap();
+        assert_eq!(many.len(), 2);
+        assert_eq!(many["k2"], "2");
+        assert!(c.delete("k2").unwrap());
+        assert!(!c.delete("k2").unwrap());
+        c.flush().unwrap();
+        assert_eq!(c.get::<String>("k").unwrap(), None);
+        server.shutdown();
+    }
 }
 
 #[test]
 fn text_protocol_exact_replies_pipelined() {
-    let server = TestServer::new();
-    let mut s = server.raw();
-    // Everything in one write; the replies come back in order.
-    exchange(
-        &mut s,
-        b"set a 5 0 3\r\nabc\r\nget a b\r\nadd a 0 0 1\r\nx\r\nappend a 0 0 1\r\nd\r\n\
+    for shape in SHAPES {
+        println!("{shape:?}");
+        let server = TestServer::shaped(Server::builder(), shape);
+        let mut s = server.raw();
+        // Everything in one write; the replies come back in order.
+        exchange(
+            &mut s,
+            b"set a 5 0 3\r\nabc\r\nget a b\r\nadd a 0 0 1\r\nx\r\nappend a 0 0 1\r\nd\r\n\
           incr a 1\r\nset n 0 0 1\r\n9\r\nincr n 1\r\ndecr n 20\r\ntouch n 100\r\ndelete n\r\ndelete n\r\nbogus\r\n",
-        "STORED\r\nVALUE a 5 3\r\nabc\r\nEND\r\nNOT_STORED\r\nSTORED\r\n\
+            "STORED\r\nVALUE a 5 3\r\nabc\r\nEND\r\nNOT_STORED\r\nSTORED\r\n\
          CLIENT_ERROR cannot increment or decrement non-numeric value\r\nSTORED\r\n10\r\n0\r\nTOUCHED\r\nDELETED\r\n\
          NOT_FOUND\r\nERROR\r\n",
-    );
-    exchange(
-        &mut s,
-        b"set q 0 0 1 noreply\r\nz\r\nincr q 1 noreply\r\ndelete q noreply\r\nget q a\r\n",
-        "VALUE a 5 4\r\nabcd\r\nEND\r\n",
-    );
-    let reply = String::from_utf8(reply_to(&mut s, b"gets a\r\n")).unwrap();
-    let cas = reply.lines().next().unwrap().split(' ').nth(4).unwrap().to_owned();
-    exchange(
-        &mut s,
-        format!("cas a 1 0 1 {cas}\r\nx\r\ncas a 1 0 1 {cas}\r\ny\r\n").as_bytes(),
-        "STORED\r\nEXISTS\r\n",
-    );
-    exchange(
-        &mut s,
-        b"gat 100 a\r\nverbosity 1\r\nflush_all\r\nget a\r\n",
-        "VALUE a 1 1\r\nx\r\nEND\r\nOK\r\nOK\r\nEND\r\n",
-    );
-    let stats = String::from_utf8(reply_to(&mut s, b"stats\r\n")).unwrap();
-    assert!(stats.contains("STAT curr_connections 1\r\n") && stats.ends_with("END\r\n"), "{stats}");
-    assert_eq!(send_and_read_to_end(&mut s, b"quit\r\nget a\r\n"), b"");
-    server.shutdown();
+        );
+        exchange(
+            &mut s,
+            b"set q 0 0 1 noreply\r\nz\r\nincr q 1 noreply\r\ndelete q noreply\r\nget q a\r\n",
+            "VALUE a 5 4\r\nabcd\r\nEND\r\n",
+        );
+        let reply = String::from_utf8(reply_to(&mut s, b"gets a\r\n")).unwrap();
+        let cas = reply.lines().next().unwrap().split(' ').nth(4).unwrap().to_owned();
+        exchange(
+            &mut s,
+            format!("cas a 1 0 1 {cas}\r\nx\r\ncas a 1 0 1 {cas}\r\ny\r\n").as_bytes(),
+            "STORED\r\nEXISTS\r\n",
+        );
+        exchange(
+            &mut s,
+            b"gat 100 a\r\nverbosity 1\r\nflush_all\r\nget a\r\n",
+            "VALUE a 1 1\r\nx\r\nEND\r\nOK\r\nOK\r\nEND\r\n",
+        );
+        let stats = String::from_utf8(reply_to(&mut s, b"stats\r\n")).unwrap();
+        assert!(stats.contains("STAT curr_connections 1\r\n") && stats.ends_with("END\r\n"), "{stats}");
+        assert_eq!(send_and_read_to_end(&mut s, b"quit\r\nget a\r\n"), b"");
+        server.shutdown();
+    }
 }
 
 #[test]
 fn meta_protocol_exact_replies() {
-    let server = TestServer::new();
-    let mut s = server.raw();
-    exchange(
+    for shape in SHAPES {
+        println!("{shape:?}");
+        let server = TestServer::shaped(Server::builder(), shape);
+        let mut s = server.raw();
+        exchange(
         &mut s,
         b"ms m 3 T0 F5\r\nabc\r\nmg m v k f s t O1\r\nmg nope v q\r\nmg nope v k\r\nms m 1 MA q\r\nd\r\nmg m v\r\nmn\r\n",
         "HD\r\nVA 3 km f5 s3 t-1 O1\r\nabc\r\nEN knope\r\nVA 4\r\nabcd\r\nMN\r\n",
     );
-    exchange(
-        &mut s,
-        b"ma c N0 J10 v\r\nma c MD D3 v\r\nma c q\r\nmd c q\r\nmd c k\r\nme c\r\nmg c Tx\r\n",
-        "VA 2\r\n10\r\nVA 1\r\n7\r\nNF kc\r\nEN\r\nCLIENT_ERROR bad token in command line format\r\n",
-    );
-    exchange(&mut s, b"mg w N30 v\r\nmg w v\r\n", "VA 0 W\r\n\r\nVA 0 Z\r\n\r\n");
-    server.shutdown();
+        exchange(
+            &mut s,
+            b"ma c N0 J10 v\r\nma c MD D3 v\r\nma c q\r\nmd c q\r\nmd c k\r\nme c\r\nmg c Tx\r\n",
+            "VA 2\r\n10\r\nVA 1\r\n7\r\nNF kc\r\nEN\r\nCLIENT_ERROR bad token in command line format\r\n",
+        );
+        exchange(&mut s, b"mg w N30 v\r\nmg w v\r\n", "VA 0 W\r\n\r\nVA 0 Z\r\n\r\n");
+        server.shutdown();
+    }
 }
 
 #[test]
 fn errors_and_limits() {
-    let server = TestServer::start(Server::builder().memcached_max_item_size(1000));
-    let mut s = server.raw();
-    let long_key = "k".repeat(251);
-    exchange(&mut s, format!("get {long_key}\r\n").as_bytes(), "CLIENT_ERROR bad command line format\r\n");
-    exchange(&mut s, b"set a x 0 1\r\nz\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n");
-    exchange(&mut s, b"set a 0 0 2\r\nabcd\r\n", "CLIENT_ERROR bad data chunk\r\nERROR\r\n");
-    // Too large: refused at once, then the data is skipped as it arrives.
-    exchange(&mut s, b"set big 0 0 5000\r\n", "SERVER_ERROR object too large for cache\r\n");
-    for _ in 0..5 {
-        s.write_all(&[b'x'; 1000]).unwrap();
+    for shape in SHAPES {
+        println!("{shape:?}");
+        let server = TestServer::shaped(Server::builder().memcached_max_item_size(1000), shape);
+        let mut s = server.raw();
+        let long_key = "k".repeat(251);
+        exchange(&mut s, format!("get {long_key}\r\n").as_bytes(), "CLIENT_ERROR bad command line format\r\n");
+        exchange(&mut s, b"set a x 0 1\r\nz\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n");
+        exchange(&mut s, b"set a 0 0 2\r\nabcd\r\n", "CLIENT_ERROR bad data chunk\r\nERROR\r\n");
+        // Too large: refused at once, then the data is skipped as it arrives.
+        exchange(&mut s, b"set big 0 0 5000\r\n", "SERVER_ERROR object too large for cache\r\n");
+        for _ in 0..5 {
+            s.write_all(&[b'x'; 1000]).unwrap();
+        }
+        exchange(&mut s, b"\r\nget big\r\n", "END\r\n");
+        // A huge declared size is never allocated.
+        exchange(&mut s, b"set big 0 0 2147483647 noreply\r\nmn\r\n", "");
+        drop(s);
+        let mut s = server.raw();
+        exchange(&mut s, b"set ok 0 0 995\r\n", "");
+        s.write_all(&[b'y'; 995]).unwrap();
+        exchange(&mut s, b"\r\n", "STORED\r\n");
+        // An unterminated line over 2048 bytes: an error, then the connection closes.
+        let out = send_and_read_to_end(&mut s, &[b'g'; 4096]);
+        assert_eq!(String::from_utf8_lossy(&out), "CLIENT_ERROR line too long\r\n");
+        server.shutdown();
     }
-    exchange(&mut s, b"\r\nget big\r\n", "END\r\n");
-    // A huge declared size is never allocated.
-    exchange(&mut s, b"set big 0 0 2147483647 noreply\r\nmn\r\n", "");
-    drop(s);
-    let mut s = server.raw();
-    exchange(&mut s, b"set ok 0 0 995\r\n", "");
-    s.write_all(&[b'y'; 995]).unwrap();
-    exchange(&mut s, b"\r\n", "STORED\r\n");
-    // An unterminated line over 2048 bytes: an error, then the connection closes.
-    let out = send_and_read_to_end(&mut s, &[b'g'; 4096]);
-    assert_eq!(String::from_utf8_lossy(&out), "CLIENT_ERROR line too long\r\n");
-    server.shutdown();
 }
 
 #[test]
 fn binary_protocol_is_refused_and_closed() {
-    let server = TestServer::new();
-    let mut s = server.raw();
-    // A binary GET of "k" (header, then the key).
-    let mut request = vec![0x80, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef];
-    request.extend_from_slice(&[0; 8]);
-    request.push(b'k');
-    let out = send_and_read_to_end(&mut s, &request);
-    assert!(out.len() > 24, "{out:?}");
-    assert_eq!(&out[..8], &[0x81, 0x00, 0, 0, 0, 0, 0x00, 0x83], "magic, opcode, status Not supported");
-    assert_eq!(&out[12..16], &[0xde, 0xad, 0xbe, 0xef]);
-    assert!(String::from_utf8_lossy(&out[24..]).contains("binary protocol is not supported"));
-    server.shutdown();
+    for shape in SHAPES {
+        println!("{shape:?}");
+        let server = TestServer::shaped(Server::builder(), shape);
+        let mut s = server.raw();
+        // A binary GET of "k" (header, then the key).
+        let mut request = vec![0x80, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef];
+        request.extend_from_slice(&[0; 8]);
+        request.push(b'k');
+        let out = send_and_read_to_end(&mut s, &request);
+        assert!(out.len() > 24, "{out:?}");
+        assert_eq!(&out[..8], &[0x81, 0x00, 0, 0, 0, 0, 0x00, 0x83], "magic, opcode, status Not supported");
+        assert_eq!(&out[12..16], &[0xde, 0xad, 0xbe, 0xef]);
+        assert!(String::from_utf8_lossy(&out[24..]).contains("binary protocol is not supported"));
+        server.shutdown();
+    }
 }
 
 #[test]
@@ -285,45 +347,55 @@ fn one_keyspace_for_both_protocols() {
 
 #[test]
 fn listener_shares_shutdown_and_client_limit() {
-    // Off unless asked for.
-    let plain = Server::builder().bind("127.0.0.1:0").build().unwrap();
-    assert_eq!(plain.memcached_addr().unwrap(), None);
+    for shape in SHAPES {
+        println!("{shape:?}");
+        // Off unless asked for.
+        let plain = Server::builder().bind("127.0.0.1:0").build().unwrap();
+        assert_eq!(plain.memcached_addr().unwrap(), None);
 
-    let server = TestServer::start(Server::builder().max_clients(1));
-    let mut first = server.raw();
-    exchange(&mut first, b"version\r\n", "VERSION 1.6.0 embercache-");
-    let mut resp = TcpStream::connect(server.resp).unwrap();
-    resp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    assert_eq!(send_and_read_to_end(&mut resp, b""), b"-ERR max number of clients reached\r\n");
-    let mut second = server.raw();
-    assert_eq!(send_and_read_to_end(&mut second, b""), b"ERROR Too many open connections\r\n");
-    // Shutdown closes the open connection.
-    let mut first = first;
-    let start = Instant::now();
-    server.shutdown();
-    let mut rest = Vec::new();
-    let _ = first.read_to_end(&mut rest);
-    assert!(start.elapsed() < Duration::from_secs(10));
+        let server = TestServer::shaped(Server::builder().max_clients(1), shape);
+        let mut first = server.raw();
+        exchange(&mut first, b"version\r\n", "VERSION 1.6.0 embercache-");
+        let mut resp = TcpStream::connect(server.resp).unwrap();
+        resp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        assert_eq!(send_and_read_to_end(&mut resp, b""), b"-ERR max number of clients reached\r\n");
+        let mut second = server.raw();
+        assert_eq!(send_and_read_to_end(&mut second, b""), b"ERROR Too many open connections\r\n");
+        // Shutdown closes the open connection.
+        let mut first = first;
+        let start = Instant::now();
+        server.shutdown();
+        let mut rest = Vec::new();
+        let _ = first.read_to_end(&mut rest);
+        assert!(start.elapsed() < Duration::from_secs(10));
+    }
 }
 
 #[test]
 fn delayed_flush_all_runs_without_further_commands() {
-    let server = TestServer::new();
-    let mut s = server.raw();
-    exchange(&mut s, b"set a 0 0 1\r\nx\r\nflush_all 1\r\nget a\r\n", "STORED\r\nOK\r\nVALUE a 0 1\r\nx\r\nEND\r\n");
-    // The listener's timer flushes it: seen through Redis with no
-    // Memcached command sent meanwhile.
-    let mut r = server.redis();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let exists: i64 = redis::cmd("EXISTS").arg("a").query(&mut r).unwrap();
-        if exists == 0 {
-            break;
+    for shape in SHAPES {
+        println!("{shape:?}");
+        let server = TestServer::shaped(Server::builder(), shape);
+        let mut s = server.raw();
+        exchange(
+            &mut s,
+            b"set a 0 0 1\r\nx\r\nflush_all 1\r\nget a\r\n",
+            "STORED\r\nOK\r\nVALUE a 0 1\r\nx\r\nEND\r\n",
+        );
+        // The listener's timer flushes it: seen through Redis with no
+        // Memcached command sent meanwhile.
+        let mut r = server.redis();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let exists: i64 = redis::cmd("EXISTS").arg("a").query(&mut r).unwrap();
+            if exists == 0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the delayed flush never ran");
+            std::thread::sleep(Duration::from_millis(50));
         }
-        assert!(Instant::now() < deadline, "the delayed flush never ran");
-        std::thread::sleep(Duration::from_millis(50));
+        server.shutdown();
     }
-    server.shutdown();
 }
 
 /// Whether tests that need a system binary must run (CI) or may skip.
@@ -344,16 +416,19 @@ fn binary<'a>(path: &'a str, package: &str) -> Option<&'a str> {
 #[test]
 fn memccapable_ascii_passes() {
     let Some(memccapable) = binary("/usr/bin/memccapable", "libmemcached-tools") else { return };
-    let server = TestServer::new();
-    let out = Command::new(memccapable)
-        .args(["-h", "127.0.0.1", "-p", &server.mc.port().to_string(), "-a", "-t", "10"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && text.contains("All tests passed"), "memccapable -a:\n{text}");
-    assert!(text.matches("[pass]").count() >= 27, "{text}");
-    server.shutdown();
+    for shape in SHAPES {
+        println!("{shape:?}");
+        let server = TestServer::shaped(Server::builder(), shape);
+        let out = Command::new(memccapable)
+            .args(["-h", "127.0.0.1", "-p", &server.mc.port().to_string(), "-a", "-t", "10"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && text.contains("All tests passed"), "memccapable -a:\n{text}");
+        assert!(text.matches("[pass]").count() >= 27, "{text}");
+        server.shutdown();
+    }
 }
 
 /// A real memcached on a free loopback port, killed on drop.
@@ -550,32 +625,36 @@ fn differential_commands() -> Vec<Vec<u8>> {
 #[test]
 fn same_replies_as_memcached() {
     let Some(path) = binary("/usr/bin/memcached", "memcached") else { return };
-    let memcached = Memcached::start(path, &[]);
-    let server = TestServer::new();
-    let (mut theirs, mut ours) = (raw(memcached.1), server.raw());
-    let (mut their_cas, mut our_cas) = (String::new(), String::new());
-    let mut differences = Vec::new();
-    for cmd in differential_commands() {
-        let text = String::from_utf8_lossy(&cmd);
-        let shown: String = text.chars().take(120).collect();
-        let expected = reply_to(&mut theirs, &String::from_utf8_lossy(&cmd).replace("$CAS", &their_cas).into_bytes());
-        let got = reply_to(&mut ours, &String::from_utf8_lossy(&cmd).replace("$CAS", &our_cas).into_bytes());
-        if let Some(c) = last_cas(&expected) {
-            their_cas = c;
+    for shape in SHAPES {
+        println!("{shape:?}");
+        let memcached = Memcached::start(path, &[]);
+        let server = TestServer::shaped(Server::builder(), shape);
+        let (mut theirs, mut ours) = (raw(memcached.1), server.raw());
+        let (mut their_cas, mut our_cas) = (String::new(), String::new());
+        let mut differences = Vec::new();
+        for cmd in differential_commands() {
+            let text = String::from_utf8_lossy(&cmd);
+            let shown: String = text.chars().take(120).collect();
+            let expected =
+                reply_to(&mut theirs, &String::from_utf8_lossy(&cmd).replace("$CAS", &their_cas).into_bytes());
+            let got = reply_to(&mut ours, &String::from_utf8_lossy(&cmd).replace("$CAS", &our_cas).into_bytes());
+            if let Some(c) = last_cas(&expected) {
+                their_cas = c;
+            }
+            if let Some(c) = last_cas(&got) {
+                our_cas = c;
+            }
+            let (expected, got) = (normalize(&expected), normalize(&got));
+            if expected != got {
+                differences.push(format!("{shown:?}\n  memcached: {expected:?}\n  ours:      {got:?}"));
+            }
         }
-        if let Some(c) = last_cas(&got) {
-            our_cas = c;
-        }
-        let (expected, got) = (normalize(&expected), normalize(&got));
-        if expected != got {
-            differences.push(format!("{shown:?}\n  memcached: {expected:?}\n  ours:      {got:?}"));
-        }
+        assert!(differences.is_empty(), "{} differences:\n{}", differences.len(), differences.join("\n"));
+        // `quit` closes both, with nothing said.
+        assert_eq!(send_and_read_to_end(&mut theirs, b"quit\r\n"), b"");
+        assert_eq!(send_and_read_to_end(&mut ours, b"quit\r\n"), b"");
+        server.shutdown();
     }
-    assert!(differences.is_empty(), "{} differences:\n{}", differences.len(), differences.join("\n"));
-    // `quit` closes both, with nothing said.
-    assert_eq!(send_and_read_to_end(&mut theirs, b"quit\r\n"), b"");
-    assert_eq!(send_and_read_to_end(&mut ours, b"quit\r\n"), b"");
-    server.shutdown();
 }
 
 /// A server whose ACL wants a password, with user `alice` allowed `app:*`.

@@ -70,6 +70,17 @@ impl Workers {
         self.handles.len()
     }
 
+    /// The serving threads' runtimes (none: the caller's runtime serves).
+    pub(super) fn handles(&self) -> &[Handle] {
+        &self.handles
+    }
+
+    /// The index in [`Workers::handles`] of the thread to hand the next
+    /// connection to: round robin (0 when there are none).
+    pub(super) fn next_thread(&self) -> usize {
+        self.next.fetch_add(1, Ordering::Relaxed) % self.handles.len().max(1)
+    }
+
     /// Runs `serve` on `stream` in a task tracked by `tasks`: on the next
     /// serving thread, the socket moved to that thread's reactor, or on
     /// the current runtime when there are no serving threads. A socket that
@@ -84,7 +95,7 @@ impl Workers {
             return;
         }
         let Ok(socket) = stream.into_std() else { return };
-        let handle = &self.handles[self.next.fetch_add(1, Ordering::Relaxed) % self.handles.len()];
+        let Some(handle) = self.handles.get(self.next_thread()) else { return };
         tasks.spawn_on(
             async move {
                 if let Ok(stream) = TcpStream::from_std(socket) {

@@ -14,11 +14,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 /// The buffers' starting capacity (memcached's read buffer).
-const READ_CHUNK: usize = 16 * 1024;
+pub(super) const READ_CHUNK: usize = 16 * 1024;
 
 /// Serves Memcached clients on `listener` until `stop` turns true, then
 /// closes every connection (each after the batch it is running) and
@@ -37,6 +38,22 @@ pub(in crate::server) async fn serve_listener(
 ) {
     let mut tasks = JoinSet::new();
     tasks.spawn(flush_timer(db.clone(), Arc::clone(&shared), stop.clone()));
+    // A pump per serving thread for the plain-TCP connections (see
+    // `pump`): one per I/O thread, or this thread's if it is the only one.
+    let mut pumps = Vec::new();
+    let mut start_pump = |handle: &Handle| {
+        let (arrive, arrivals) = tokio::sync::mpsc::unbounded_channel();
+        tasks.spawn_on(super::pump::pump(arrivals, stop.clone()), handle);
+        pumps.push(arrive);
+    };
+    let current = Handle::current();
+    if workers.handles().is_empty() {
+        if current.runtime_flavor() == RuntimeFlavor::CurrentThread {
+            start_pump(&current);
+        }
+    } else {
+        workers.handles().iter().for_each(start_pump);
+    }
     loop {
         let (mut stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -63,6 +80,16 @@ pub(in crate::server) async fn serve_listener(
         let local = stream.local_addr().map_or_else(|_| String::from("?"), |a| a.to_string());
         let info = format!("addr={peer} laddr={local} lib-name=memcached");
         let session = Session::with_shared(db.clone(), Arc::clone(&shared), info);
+        if tls.is_none()
+            && let Some(pump) = pumps.get(workers.next_thread())
+        {
+            let counted = super::pump::Counted(Arc::clone(&shared));
+            // On failure the connection is dropped: closed and counted out.
+            if let Ok(socket) = stream.into_std() {
+                let _ = pump.send(super::pump::Arrival { socket, session, slot, counted });
+            }
+            continue;
+        }
         let (shared, stop, tls) = (Arc::clone(&shared), stop.clone(), tls.clone());
         workers.spawn(&mut tasks, stream, move |stream| async move {
             let _slot = slot;
@@ -143,7 +170,7 @@ where
 /// 16-key gets (16 KiB replies) wrote to 1.6 MiB of buffers, more than a
 /// core's 1 MiB L2 here (`memcached_bench`'s 16-key row went from 0.87×
 /// to 0.92× of memcached's throughput with this change).
-mod scratch {
+pub(super) mod scratch {
     use std::cell::Cell;
 
     /// The most a buffer given back keeps (a bigger one, grown by a large
@@ -156,13 +183,13 @@ mod scratch {
 
     /// This thread's buffer, empty (a new one if another connection holds
     /// it while its write waits).
-    pub(super) fn take() -> Vec<u8> {
+    pub(in crate::server::memcache) fn take() -> Vec<u8> {
         let out = BUFFER.with(Cell::take);
         if out.capacity() == 0 { Vec::with_capacity(super::READ_CHUNK) } else { out }
     }
 
     /// Hands `out` back to this thread once its bytes are written.
-    pub(super) fn give_back(mut out: Vec<u8>) {
+    pub(in crate::server::memcache) fn give_back(mut out: Vec<u8>) {
         if out.capacity() <= KEEP {
             out.clear();
             BUFFER.with(|b| b.set(out));

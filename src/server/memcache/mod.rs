@@ -49,6 +49,7 @@ mod base64;
 mod connection;
 mod meta;
 pub mod parse;
+mod pump;
 mod session;
 mod stats;
 mod text;

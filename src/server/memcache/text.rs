@@ -18,7 +18,7 @@
 //! ```
 
 use super::auth::As;
-use super::parse::{Block, Tokens, data_block, parse_flags, parse_i64, parse_len, parse_u64, valid_key};
+use super::parse::{Block, Tokens, data_block, next_line, parse_flags, parse_i64, parse_len, parse_u64, valid_key};
 use super::replies;
 use super::session::{Session, Step};
 use super::stats::Stat;
@@ -56,6 +56,21 @@ fn key_and_arg<'t>(t: &Tokens<'t>, out: &mut Vec<u8>) -> Option<(&'t [u8], &'t [
         return None;
     }
     Some((key, t.get(2).copied().unwrap_or_default(), noreply))
+}
+
+/// Calls `each` on the keys the first line of `input` reads, if it is a
+/// whole `get`, `gets` or `mg` line: what a pump warms before it answers
+/// (see `pump`).
+pub(super) fn get_keys<'a>(input: &'a [u8], mut each: impl FnMut(&'a [u8])) {
+    let keys = if input.starts_with(b"get ") || input.starts_with(b"gets ") {
+        usize::MAX
+    } else if input.starts_with(b"mg ") {
+        1
+    } else {
+        return;
+    };
+    let Some((line, _)) = next_line(input) else { return };
+    line.split(|&b| b == b' ').filter(|t| !t.is_empty()).skip(1).take(keys).for_each(&mut each);
 }
 
 /// The reply to a failed write.
