@@ -807,3 +807,163 @@ fn memcached_writes_never_land_inside_a_transaction() {
     assert!(writes > 0);
     server.shutdown();
 }
+
+/// Reads one `get` reply (through `END`) from `s`.
+fn get_reply(s: &mut TcpStream) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    while !got.ends_with(b"END\r\n") {
+        let n = s.read(&mut chunk).unwrap();
+        assert!(n > 0, "closed after {:?}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&chunk[..n]);
+    }
+    got
+}
+
+/// Many clients whose `get`s arrive together, so that a pump reads them in
+/// one round and warms their lookups together: each gets its own values.
+#[test]
+fn clients_served_together_each_get_their_own_values() {
+    const CLIENTS: usize = 40;
+    for shape in SHAPES {
+        println!("{shape:?}");
+        let server = TestServer::shaped(Server::builder(), shape);
+        let mut clients: Vec<TcpStream> = (0..CLIENTS).map(|_| server.raw()).collect();
+        for (i, c) in clients.iter_mut().enumerate() {
+            let value = format!("value-{i}-{}", "v".repeat(i * 37));
+            exchange(c, format!("set key-{i} {i} 0 {}\r\n{value}\r\n", value.len()).as_bytes(), "STORED\r\n");
+        }
+        for round in 0..20 {
+            // Everyone's request is on its way before anyone's reply is read.
+            for (i, c) in clients.iter_mut().enumerate() {
+                let other = (i + round) % CLIENTS;
+                let request = match round % 3 {
+                    0 => format!("get key-{i}\r\n"),
+                    1 => format!("get key-{i} missing-{i} key-{other}\r\n"),
+                    _ => format!("mg key-{i} v f\r\nmn\r\nget key-{other}\r\n"),
+                };
+                c.write_all(request.as_bytes()).unwrap();
+            }
+            for (i, c) in clients.iter_mut().enumerate() {
+                let other = (i + round) % CLIENTS;
+                let value = |k: usize| format!("value-{k}-{}", "v".repeat(k * 37));
+                let item = |k: usize| format!("VALUE key-{k} {k} {}\r\n{}\r\n", value(k).len(), value(k));
+                let want = match round % 3 {
+                    0 => format!("{}END\r\n", item(i)),
+                    1 => format!("{}{}END\r\n", item(i), item(other)),
+                    _ => format!("VA {} f{i}\r\n{}\r\nMN\r\n{}END\r\n", value(i).len(), value(i), item(other)),
+                };
+                let got = get_reply(c);
+                assert_eq!(String::from_utf8_lossy(&got), want, "client {i}, round {round}");
+            }
+        }
+        server.shutdown();
+    }
+}
+
+/// A client that sends many `get`s of a large value without reading the
+/// replies: the server holds back that client only (it stops reading it
+/// while its replies wait), and every reply arrives whole once it reads.
+#[test]
+fn a_client_that_does_not_read_holds_back_only_itself() {
+    const GETS: usize = 300;
+    for shape in SHAPES {
+        println!("{shape:?}");
+        let server = TestServer::shaped(Server::builder(), shape);
+        let value: Vec<u8> = (0..64 * 1024).map(|i| b'a' + (i % 26) as u8).collect();
+        let mut slow = server.raw();
+        let mut set = format!("set big 7 0 {}\r\n", value.len()).into_bytes();
+        set.extend_from_slice(&value);
+        set.extend_from_slice(b"\r\n");
+        exchange(&mut slow, &set, "STORED\r\n");
+        // 19 MiB of replies: far more than the sockets' buffers hold.
+        let mut writer = slow.try_clone().unwrap();
+        let sender = std::thread::spawn(move || {
+            for _ in 0..GETS {
+                writer.write_all(b"get big\r\n").unwrap();
+            }
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        // Meanwhile another client is answered.
+        let mut other = server.raw();
+        for i in 0..20 {
+            exchange(
+                &mut other,
+                format!("set k{i} 0 0 1\r\n{}\r\nget k{i}\r\n", i % 10).as_bytes(),
+                &format!("STORED\r\nVALUE k{i} 0 1\r\n{}\r\nEND\r\n", i % 10),
+            );
+        }
+        let mut item = format!("VALUE big 7 {}\r\n", value.len()).into_bytes();
+        item.extend_from_slice(&value);
+        item.extend_from_slice(b"\r\nEND\r\n");
+        let mut got = vec![0u8; item.len()];
+        for n in 0..GETS {
+            slow.read_exact(&mut got).unwrap();
+            assert!(got == item, "reply {n} differs");
+        }
+        sender.join().unwrap();
+        server.shutdown();
+    }
+}
+
+/// Values larger than one read of the socket, and requests split anywhere.
+#[test]
+fn requests_that_span_reads() {
+    for shape in SHAPES {
+        println!("{shape:?}");
+        let server = TestServer::shaped(Server::builder(), shape);
+        let mut s = server.raw();
+        let value: Vec<u8> = (0..1_000_000).map(|i| (i % 251) as u8).collect();
+        let mut set = format!("set large 0 0 {}\r\n", value.len()).into_bytes();
+        set.extend_from_slice(&value);
+        set.extend_from_slice(b"\r\n");
+        exchange(&mut s, &set, "STORED\r\n");
+        s.write_all(b"get large\r\n").unwrap();
+        let mut want = format!("VALUE large 0 {}\r\n", value.len()).into_bytes();
+        want.extend_from_slice(&value);
+        want.extend_from_slice(b"\r\nEND\r\n");
+        let mut got = vec![0u8; want.len()];
+        s.read_exact(&mut got).unwrap();
+        assert!(got == want, "the large value came back different");
+        // One request, a byte at a time.
+        for &b in b"set tiny 0 0 2\r\nhi\r\n" {
+            s.write_all(&[b]).unwrap();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        exchange(&mut s, b"get tiny\r\n", "STORED\r\nVALUE tiny 0 2\r\nhi\r\nEND\r\n");
+        server.shutdown();
+    }
+}
+
+/// Connections that leave (closing their socket, or `quit`) are closed and
+/// counted out of `curr_connections`.
+#[test]
+fn connections_that_leave_are_counted_out() {
+    for shape in SHAPES {
+        println!("{shape:?}");
+        let server = TestServer::shaped(Server::builder(), shape);
+        let mut watcher = server.raw();
+        let current = |s: &mut TcpStream| -> String {
+            let stats = String::from_utf8(reply_to(s, b"stats\r\n")).unwrap();
+            let line = stats.lines().find(|l| l.starts_with("STAT curr_connections ")).unwrap();
+            line.trim_start_matches("STAT curr_connections ").to_owned()
+        };
+        let mut others: Vec<TcpStream> = (0..5).map(|_| server.raw()).collect();
+        for o in &mut others {
+            exchange(o, b"version\r\n", "VERSION ");
+            let mut rest = [0u8; 64];
+            let _ = o.read(&mut rest);
+        }
+        assert_eq!(current(&mut watcher), "6");
+        let mut quitter = others.pop().unwrap();
+        assert_eq!(send_and_read_to_end(&mut quitter, b"quit\r\n"), b"");
+        others.truncate(1);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while current(&mut watcher) != "2" {
+            assert!(Instant::now() < deadline, "closed connections still counted: {}", current(&mut watcher));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        drop(others);
+        server.shutdown();
+    }
+}

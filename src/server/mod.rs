@@ -323,6 +323,13 @@ impl ServerBuilder {
     /// pays for work stealing; on a host whose cores serve the clients,
     /// `io_threads(cores)` on a current-thread runtime is the faster shape
     /// (it is `embercache-server`'s: see its `io-threads` option).
+    ///
+    /// On each of these threads, and on a current-thread runtime serving
+    /// without them, one task serves all the plain-TCP Memcached
+    /// connections in rounds, as memcached's worker threads do: it reads
+    /// every socket that is ready, then answers them all, the lookups of
+    /// their `get`s warmed together. Elsewhere (TLS, RESP, a multi-thread
+    /// runtime) each connection is a task of its own.
     pub fn io_threads(mut self, n: usize) -> Self {
         self.config.io_threads = n;
         self

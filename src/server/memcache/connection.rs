@@ -1,6 +1,8 @@
 //! The Memcached listener: its accept loop (sharing the RESP server's
-//! client limit and shutdown signal), one task per connection pumping the
-//! socket through a [`Session`], and the timer of delayed `flush_all`s.
+//! client limit and shutdown signal), which hands each plain-TCP
+//! connection to its thread's pump (`pump.rs`) where there is one and
+//! otherwise serves it in a task of its own, pumping the socket through a
+//! [`Session`]; and the timer of delayed `flush_all`s.
 
 use super::session::{Session, Shared};
 use crate::db::Db;

@@ -1,19 +1,22 @@
 //! The Memcached connections of a serving thread, pumped by one task.
 //!
-//! With [`io_threads`](crate::server::ServerBuilder::io_threads), each
-//! serving thread runs a pump that owns the thread's plain-TCP Memcached
-//! connections (TLS ones keep a task each, see [`super::connection`]).
-//! It does, in rounds, what memcached's worker thread does: take the
-//! sockets that became ready, read what each has, then answer them all.
+//! Each of the [`io_threads`](crate::server::ServerBuilder::io_threads)
+//! runs a pump that owns the thread's plain-TCP Memcached connections;
+//! without I/O threads, a current-thread runtime that serves the listener
+//! (`embercache-server` with one thread) runs one. It does, in rounds,
+//! what memcached's worker thread does: take the sockets that became
+//! ready, read what each has, then answer them all. TLS connections, and
+//! every connection served on a multi-thread runtime (where one task
+//! would hold them all on one worker), keep a task of their own (see
+//! `connection.rs`).
 //!
 //! Two things come of serving them together:
 //!
 //! - **The lookups of different clients overlap.** A round reads every
 //!   ready socket before it runs any request, then warms the lines the
-//!   rounds' `get`s will read (`Db::item_warm`, up to
-//!   [`prefetch::BATCH`](crate::engine) keys), so their cache misses are
-//!   taken together instead of one client's after another's, as a
-//!   multi-key `get`'s already are.
+//!   round's `get`s will read (`Db::item_warm`, up to [`WARM`] keys), so
+//!   their cache misses are taken together instead of one client's after
+//!   another's, as a multi-key `get`'s already are.
 //! - **No task per request.** A ready socket costs a push onto the pump's
 //!   ready list, not the scheduling and polling of a task of its own.
 //!
@@ -266,15 +269,16 @@ impl Conns {
 
 /// Serves the connections that arrive on `arrivals` until `stop` turns
 /// true (closing them all then), on the current thread.
-pub(super) async fn pump(mut arrivals: mpsc::UnboundedReceiver<Arrival>, stop: watch::Receiver<bool>) {
-    let ready = Arc::new(Ready::default());
-    let mut conns = Conns::default();
-    let mut stop_wait = stop.clone();
-    if *stop_wait.borrow_and_update() {
+pub(super) async fn pump(mut arrivals: mpsc::UnboundedReceiver<Arrival>, mut stop: watch::Receiver<bool>) {
+    if *stop.borrow_and_update() {
         return;
     }
-    let mut stopping = Dormant::new(stop_wait.wait_for(|&s| s));
+    let ready = Arc::new(Ready::default());
+    let mut conns = Conns::default();
+    // Polled each round at the cost of an atomic load (see `Dormant`).
+    let mut stopping = Dormant::new(stop.wait_for(|&s| s));
     let mut arriving = true;
+    let mut lists = Lists::default();
     // Every socket's readiness is checked by the pump itself: tokio's
     // per-task budget would otherwise count a round's sockets as one task's
     // work and cut the round short.
@@ -299,7 +303,7 @@ pub(super) async fn pump(mut arrivals: mpsc::UnboundedReceiver<Arrival>, stop: w
                 Poll::Pending => break,
             }
         }
-        round(&mut conns, &ready);
+        round(&mut conns, &ready, &mut lists);
         if !ready.list.lock().is_empty() {
             cx.waker().wake_by_ref();
         }
@@ -308,37 +312,52 @@ pub(super) async fn pump(mut arrivals: mpsc::UnboundedReceiver<Arrival>, stop: w
     .await
 }
 
+/// A round's lists, kept from round to round for their allocations.
+#[derive(Default)]
+struct Lists {
+    /// The connections listed as ready when the round began.
+    listed: Vec<usize>,
+    /// The connections with input to answer, and whether their socket may
+    /// hold more than was read.
+    got: Vec<(usize, bool)>,
+}
+
 /// One round: reads every listed connection, warms the lookups of the
 /// requests read, then answers them.
-fn round(conns: &mut Conns, ready: &Ready) {
-    let listed = std::mem::take(&mut *ready.list.lock());
-    let mut got = Vec::with_capacity(listed.len());
-    for index in listed {
+fn round(conns: &mut Conns, ready: &Ready, lists: &mut Lists) {
+    let Lists { listed, got } = lists;
+    std::mem::swap(&mut *ready.list.lock(), listed);
+    got.clear();
+    for &index in listed.iter() {
         let Some(conn) = conns.slots.get_mut(index).and_then(Option::as_mut) else { continue };
         conn.wakeup.listed.store(false, Ordering::Release);
+        let mut flushed = false;
         if !conn.unsent.is_empty() {
             if !conn.send_unsent() {
                 conns.close(index);
                 continue;
             }
             if !conn.unsent.is_empty() {
+                // Nothing more is read until the replies are taken.
                 continue;
             }
             if conn.closing {
                 conns.close(index);
                 continue;
             }
-            // Requests left behind by the replies that waited.
-            got.push((index, true));
+            flushed = true;
         }
         match conn.read() {
-            Read::Nothing => {}
             Read::Got { more } => got.push((index, more)),
+            // Requests left behind by the replies that waited.
+            Read::Nothing if flushed => got.push((index, false)),
+            Read::Nothing => {}
             Read::Closed => conns.close(index),
         }
     }
-    warm(conns, &got);
-    for (index, more) in got {
+    listed.clear();
+    warm(conns, got);
+    for &(index, more) in got.iter() {
         let Some(conn) = conns.slots.get_mut(index).and_then(Option::as_mut) else { continue };
         if !conn.answer() {
             conns.close(index);

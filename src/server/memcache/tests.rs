@@ -438,3 +438,21 @@ fn stats_report_counters() {
     assert_eq!(run(&mut s, "stats reset\r\nstats items\r\nstats bogus\r\n"), "RESET\r\nEND\r\nERROR\r\n");
     assert!(run(&mut s, "stats settings\r\n").contains("STAT item_size_max 1048576\r\n"));
 }
+
+#[test]
+fn get_keys_names_what_a_get_line_reads() {
+    let keys = |input: &[u8]| {
+        let mut found = Vec::new();
+        super::text::get_keys(input, |k| found.push(String::from_utf8_lossy(k).into_owned()));
+        found
+    };
+    assert_eq!(keys(b"get a  bb c\r\nget d\r\n"), ["a", "bb", "c"]);
+    assert_eq!(keys(b"gets x\n"), ["x"]);
+    assert_eq!(keys(b"mg k v f t\r\n"), ["k"]);
+    // Not a whole line, not a read, or no key: nothing.
+    assert!(keys(b"get a b").is_empty());
+    assert!(keys(b"set a 0 0 1\r\nx\r\n").is_empty());
+    assert!(keys(b"getx a\r\n").is_empty());
+    assert!(keys(b"get \r\n").is_empty());
+    assert!(keys(b"").is_empty());
+}
