@@ -19,7 +19,7 @@ enum Shape {
     /// One pump on a current-thread runtime (as `embercache-server` with
     /// one thread runs).
     Pump,
-    /// A pump on each of two I/O threads.
+    /// A pump on each of two I/O threads, which busy poll.
     Threads,
 }
 
@@ -47,7 +47,10 @@ impl TestServer {
     }
 
     fn shaped(builder: ServerBuilder, shape: Shape) -> Self {
-        let builder = if matches!(shape, Shape::Threads) { builder.io_threads(2) } else { builder };
+        let builder = match shape {
+            Shape::Threads => builder.io_threads(2).busy_poll(Duration::from_micros(50)),
+            Shape::Tasks | Shape::Pump => builder,
+        };
         let server = builder.bind("127.0.0.1:0").memcached_bind("127.0.0.1:0").build().unwrap();
         let db = Db::new();
         if let Shape::Pump = shape {

@@ -178,6 +178,8 @@ impl Conn {
         let mut cx = Context::from_waker(&self.waker);
         while !out.is_empty() {
             match self.stream.try_write(out) {
+                // A socket that takes nothing of a non-empty write is gone.
+                Ok(0) => return false,
                 Ok(n) => out = out.get(n..).unwrap_or_default(),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => match self.stream.poll_write_ready(&mut cx) {
                     Poll::Ready(Ok(())) => continue,
