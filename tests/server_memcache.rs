@@ -25,6 +25,17 @@ enum Shape {
 
 const SHAPES: [Shape; 3] = [Shape::Tasks, Shape::Pump, Shape::Threads];
 
+/// Runs `test` on a server of each shape, built by `builder`, and shuts
+/// each down after.
+fn each_shape(builder: impl Fn() -> ServerBuilder, test: impl Fn(&TestServer)) {
+    for shape in SHAPES {
+        println!("{shape:?}");
+        let server = TestServer::shaped(builder(), shape);
+        test(&server);
+        server.shutdown();
+    }
+}
+
 /// What runs the server: a runtime of the test's, or a thread with a
 /// current-thread runtime of its own (the test thread blocks on sockets,
 /// so it cannot drive one).
@@ -158,9 +169,7 @@ fn reply_to(s: &mut TcpStream, command: &[u8]) -> Vec<u8> {
 
 #[test]
 fn memcache_crate_client() {
-    for shape in SHAPES {
-        println!("{shape:?}");
-        let server = TestServer::shaped(Server::builder(), shape);
+    each_shape(Server::builder, |server| {
         let c = server.client();
         assert!(c.version().unwrap()[0].1.starts_with("1.6.0 embercache-"));
         c.set("k", "v", 0).unwrap();
@@ -199,15 +208,12 @@ fn memcache_crate_client() {
         assert!(!c.delete("k2").unwrap());
         c.flush().unwrap();
         assert_eq!(c.get::<String>("k").unwrap(), None);
-        server.shutdown();
-    }
+    });
 }
 
 #[test]
 fn text_protocol_exact_replies_pipelined() {
-    for shape in SHAPES {
-        println!("{shape:?}");
-        let server = TestServer::shaped(Server::builder(), shape);
+    each_shape(Server::builder, |server| {
         let mut s = server.raw();
         // Everything in one write; the replies come back in order.
         exchange(
@@ -238,66 +244,60 @@ fn text_protocol_exact_replies_pipelined() {
         let stats = String::from_utf8(reply_to(&mut s, b"stats\r\n")).unwrap();
         assert!(stats.contains("STAT curr_connections 1\r\n") && stats.ends_with("END\r\n"), "{stats}");
         assert_eq!(send_and_read_to_end(&mut s, b"quit\r\nget a\r\n"), b"");
-        server.shutdown();
-    }
+    });
 }
 
 #[test]
 fn meta_protocol_exact_replies() {
-    for shape in SHAPES {
-        println!("{shape:?}");
-        let server = TestServer::shaped(Server::builder(), shape);
+    each_shape(Server::builder, |server| {
         let mut s = server.raw();
         exchange(
-        &mut s,
-        b"ms m 3 T0 F5\r\nabc\r\nmg m v k f s t O1\r\nmg nope v q\r\nmg nope v k\r\nms m 1 MA q\r\nd\r\nmg m v\r\nmn\r\n",
-        "HD\r\nVA 3 km f5 s3 t-1 O1\r\nabc\r\nEN knope\r\nVA 4\r\nabcd\r\nMN\r\n",
-    );
+            &mut s,
+            b"ms m 3 T0 F5\r\nabc\r\nmg m v k f s t O1\r\nmg nope v q\r\nmg nope v k\r\nms m 1 MA q\r\nd\r\nmg m v\r\nmn\r\n",
+            "HD\r\nVA 3 km f5 s3 t-1 O1\r\nabc\r\nEN knope\r\nVA 4\r\nabcd\r\nMN\r\n",
+        );
         exchange(
             &mut s,
             b"ma c N0 J10 v\r\nma c MD D3 v\r\nma c q\r\nmd c q\r\nmd c k\r\nme c\r\nmg c Tx\r\n",
             "VA 2\r\n10\r\nVA 1\r\n7\r\nNF kc\r\nEN\r\nCLIENT_ERROR bad token in command line format\r\n",
         );
         exchange(&mut s, b"mg w N30 v\r\nmg w v\r\n", "VA 0 W\r\n\r\nVA 0 Z\r\n\r\n");
-        server.shutdown();
-    }
+    });
 }
 
 #[test]
 fn errors_and_limits() {
-    for shape in SHAPES {
-        println!("{shape:?}");
-        let server = TestServer::shaped(Server::builder().memcached_max_item_size(1000), shape);
-        let mut s = server.raw();
-        let long_key = "k".repeat(251);
-        exchange(&mut s, format!("get {long_key}\r\n").as_bytes(), "CLIENT_ERROR bad command line format\r\n");
-        exchange(&mut s, b"set a x 0 1\r\nz\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n");
-        exchange(&mut s, b"set a 0 0 2\r\nabcd\r\n", "CLIENT_ERROR bad data chunk\r\nERROR\r\n");
-        // Too large: refused at once, then the data is skipped as it arrives.
-        exchange(&mut s, b"set big 0 0 5000\r\n", "SERVER_ERROR object too large for cache\r\n");
-        for _ in 0..5 {
-            s.write_all(&[b'x'; 1000]).unwrap();
-        }
-        exchange(&mut s, b"\r\nget big\r\n", "END\r\n");
-        // A huge declared size is never allocated.
-        exchange(&mut s, b"set big 0 0 2147483647 noreply\r\nmn\r\n", "");
-        drop(s);
-        let mut s = server.raw();
-        exchange(&mut s, b"set ok 0 0 995\r\n", "");
-        s.write_all(&[b'y'; 995]).unwrap();
-        exchange(&mut s, b"\r\n", "STORED\r\n");
-        // An unterminated line over 2048 bytes: an error, then the connection closes.
-        let out = send_and_read_to_end(&mut s, &[b'g'; 4096]);
-        assert_eq!(String::from_utf8_lossy(&out), "CLIENT_ERROR line too long\r\n");
-        server.shutdown();
-    }
+    each_shape(
+        || Server::builder().memcached_max_item_size(1000),
+        |server| {
+            let mut s = server.raw();
+            let long_key = "k".repeat(251);
+            exchange(&mut s, format!("get {long_key}\r\n").as_bytes(), "CLIENT_ERROR bad command line format\r\n");
+            exchange(&mut s, b"set a x 0 1\r\nz\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n");
+            exchange(&mut s, b"set a 0 0 2\r\nabcd\r\n", "CLIENT_ERROR bad data chunk\r\nERROR\r\n");
+            // Too large: refused at once, then the data is skipped as it arrives.
+            exchange(&mut s, b"set big 0 0 5000\r\n", "SERVER_ERROR object too large for cache\r\n");
+            for _ in 0..5 {
+                s.write_all(&[b'x'; 1000]).unwrap();
+            }
+            exchange(&mut s, b"\r\nget big\r\n", "END\r\n");
+            // A huge declared size is never allocated.
+            exchange(&mut s, b"set big 0 0 2147483647 noreply\r\nmn\r\n", "");
+            drop(s);
+            let mut s = server.raw();
+            exchange(&mut s, b"set ok 0 0 995\r\n", "");
+            s.write_all(&[b'y'; 995]).unwrap();
+            exchange(&mut s, b"\r\n", "STORED\r\n");
+            // An unterminated line over 2048 bytes: an error, then the connection closes.
+            let out = send_and_read_to_end(&mut s, &[b'g'; 4096]);
+            assert_eq!(String::from_utf8_lossy(&out), "CLIENT_ERROR line too long\r\n");
+        },
+    );
 }
 
 #[test]
 fn binary_protocol_is_refused_and_closed() {
-    for shape in SHAPES {
-        println!("{shape:?}");
-        let server = TestServer::shaped(Server::builder(), shape);
+    each_shape(Server::builder, |server| {
         let mut s = server.raw();
         // A binary GET of "k" (header, then the key).
         let mut request = vec![0x80, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef];
@@ -308,8 +308,7 @@ fn binary_protocol_is_refused_and_closed() {
         assert_eq!(&out[..8], &[0x81, 0x00, 0, 0, 0, 0, 0x00, 0x83], "magic, opcode, status Not supported");
         assert_eq!(&out[12..16], &[0xde, 0xad, 0xbe, 0xef]);
         assert!(String::from_utf8_lossy(&out[24..]).contains("binary protocol is not supported"));
-        server.shutdown();
-    }
+    });
 }
 
 #[test]
@@ -376,9 +375,7 @@ fn listener_shares_shutdown_and_client_limit() {
 
 #[test]
 fn delayed_flush_all_runs_without_further_commands() {
-    for shape in SHAPES {
-        println!("{shape:?}");
-        let server = TestServer::shaped(Server::builder(), shape);
+    each_shape(Server::builder, |server| {
         let mut s = server.raw();
         exchange(
             &mut s,
@@ -397,8 +394,7 @@ fn delayed_flush_all_runs_without_further_commands() {
             assert!(Instant::now() < deadline, "the delayed flush never ran");
             std::thread::sleep(Duration::from_millis(50));
         }
-        server.shutdown();
-    }
+    });
 }
 
 /// Whether tests that need a system binary must run (CI) or may skip.
@@ -419,9 +415,7 @@ fn binary<'a>(path: &'a str, package: &str) -> Option<&'a str> {
 #[test]
 fn memccapable_ascii_passes() {
     let Some(memccapable) = binary("/usr/bin/memccapable", "libmemcached-tools") else { return };
-    for shape in SHAPES {
-        println!("{shape:?}");
-        let server = TestServer::shaped(Server::builder(), shape);
+    each_shape(Server::builder, |server| {
         let out = Command::new(memccapable)
             .args(["-h", "127.0.0.1", "-p", &server.mc.port().to_string(), "-a", "-t", "10"])
             .stdin(Stdio::null())
@@ -430,8 +424,7 @@ fn memccapable_ascii_passes() {
         let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success() && text.contains("All tests passed"), "memccapable -a:\n{text}");
         assert!(text.matches("[pass]").count() >= 27, "{text}");
-        server.shutdown();
-    }
+    });
 }
 
 /// A real memcached on a free loopback port, killed on drop.
@@ -628,10 +621,8 @@ fn differential_commands() -> Vec<Vec<u8>> {
 #[test]
 fn same_replies_as_memcached() {
     let Some(path) = binary("/usr/bin/memcached", "memcached") else { return };
-    for shape in SHAPES {
-        println!("{shape:?}");
+    each_shape(Server::builder, |server| {
         let memcached = Memcached::start(path, &[]);
-        let server = TestServer::shaped(Server::builder(), shape);
         let (mut theirs, mut ours) = (raw(memcached.1), server.raw());
         let (mut their_cas, mut our_cas) = (String::new(), String::new());
         let mut differences = Vec::new();
@@ -656,8 +647,7 @@ fn same_replies_as_memcached() {
         // `quit` closes both, with nothing said.
         assert_eq!(send_and_read_to_end(&mut theirs, b"quit\r\n"), b"");
         assert_eq!(send_and_read_to_end(&mut ours, b"quit\r\n"), b"");
-        server.shutdown();
-    }
+    });
 }
 
 /// A server whose ACL wants a password, with user `alice` allowed `app:*`.
@@ -828,9 +818,7 @@ fn get_reply(s: &mut TcpStream) -> Vec<u8> {
 #[test]
 fn clients_served_together_each_get_their_own_values() {
     const CLIENTS: usize = 40;
-    for shape in SHAPES {
-        println!("{shape:?}");
-        let server = TestServer::shaped(Server::builder(), shape);
+    each_shape(Server::builder, |server| {
         let mut clients: Vec<TcpStream> = (0..CLIENTS).map(|_| server.raw()).collect();
         for (i, c) in clients.iter_mut().enumerate() {
             let value = format!("value-{i}-{}", "v".repeat(i * 37));
@@ -860,8 +848,7 @@ fn clients_served_together_each_get_their_own_values() {
                 assert_eq!(String::from_utf8_lossy(&got), want, "client {i}, round {round}");
             }
         }
-        server.shutdown();
-    }
+    });
 }
 
 /// A client that sends many `get`s of a large value without reading the
@@ -870,9 +857,7 @@ fn clients_served_together_each_get_their_own_values() {
 #[test]
 fn a_client_that_does_not_read_holds_back_only_itself() {
     const GETS: usize = 300;
-    for shape in SHAPES {
-        println!("{shape:?}");
-        let server = TestServer::shaped(Server::builder(), shape);
+    each_shape(Server::builder, |server| {
         let value: Vec<u8> = (0..64 * 1024).map(|i| b'a' + (i % 26) as u8).collect();
         let mut slow = server.raw();
         let mut set = format!("set big 7 0 {}\r\n", value.len()).into_bytes();
@@ -905,16 +890,13 @@ fn a_client_that_does_not_read_holds_back_only_itself() {
             assert!(got == item, "reply {n} differs");
         }
         sender.join().unwrap();
-        server.shutdown();
-    }
+    });
 }
 
 /// Values larger than one read of the socket, and requests split anywhere.
 #[test]
 fn requests_that_span_reads() {
-    for shape in SHAPES {
-        println!("{shape:?}");
-        let server = TestServer::shaped(Server::builder(), shape);
+    each_shape(Server::builder, |server| {
         let mut s = server.raw();
         let value: Vec<u8> = (0..1_000_000).map(|i| (i % 251) as u8).collect();
         let mut set = format!("set large 0 0 {}\r\n", value.len()).into_bytes();
@@ -934,17 +916,14 @@ fn requests_that_span_reads() {
             std::thread::sleep(Duration::from_millis(1));
         }
         exchange(&mut s, b"get tiny\r\n", "STORED\r\nVALUE tiny 0 2\r\nhi\r\nEND\r\n");
-        server.shutdown();
-    }
+    });
 }
 
 /// Connections that leave (closing their socket, or `quit`) are closed and
 /// counted out of `curr_connections`.
 #[test]
 fn connections_that_leave_are_counted_out() {
-    for shape in SHAPES {
-        println!("{shape:?}");
-        let server = TestServer::shaped(Server::builder(), shape);
+    each_shape(Server::builder, |server| {
         let mut watcher = server.raw();
         let current = |s: &mut TcpStream| -> String {
             let stats = String::from_utf8(reply_to(s, b"stats\r\n")).unwrap();
@@ -967,6 +946,5 @@ fn connections_that_leave_are_counted_out() {
             std::thread::sleep(Duration::from_millis(20));
         }
         drop(others);
-        server.shutdown();
-    }
+    });
 }
