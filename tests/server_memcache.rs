@@ -6,6 +6,7 @@
 use embercache::Db;
 use embercache::acl::Acl;
 use embercache::server::{Server, ServerBuilder, ServerHandle};
+use proptest::prelude::*;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -947,4 +948,120 @@ fn connections_that_leave_are_counted_out() {
         }
         drop(others);
     });
+}
+
+/// A client's request on one of its own keys (`c<client>:<k>`), or a `get`
+/// of several.
+#[derive(Debug, Clone)]
+enum Op {
+    Store(&'static str, u8, u16, Vec<u8>),
+    Get(Vec<u8>),
+    Delete(u8),
+    Incr(u8, u8),
+    Touch(u8),
+    MetaGet(u8),
+    MetaSet(u8, Vec<u8>),
+    MetaArith(u8),
+    MetaNoop,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let value = || {
+        prop_oneof![
+            4 => proptest::collection::vec(b'0'..=b'9', 0..8),
+            2 => proptest::collection::vec(b'a'..=b'z', 0..3000),
+            1 => proptest::collection::vec(any::<u8>(), 15_000..20_000),
+        ]
+    };
+    let mode = prop_oneof![Just("set"), Just("add"), Just("replace"), Just("append"), Just("prepend")];
+    prop_oneof![
+        4 => (mode, 0..4u8, any::<u16>(), value()).prop_map(|(m, k, f, v)| Op::Store(m, k, f, v)),
+        4 => proptest::collection::vec(0..5u8, 1..4).prop_map(Op::Get),
+        1 => (0..4u8).prop_map(Op::Delete),
+        1 => (0..4u8, any::<u8>()).prop_map(|(k, n)| Op::Incr(k, n)),
+        1 => (0..4u8).prop_map(Op::Touch),
+        2 => (0..4u8).prop_map(Op::MetaGet),
+        1 => (0..4u8, value()).prop_map(|(k, v)| Op::MetaSet(k, v)),
+        1 => (0..4u8).prop_map(Op::MetaArith),
+        1 => Just(Op::MetaNoop),
+    ]
+}
+
+/// `op` as client `c` sends it.
+fn render(op: &Op, c: usize) -> Vec<u8> {
+    let mut out = match op {
+        Op::Store(mode, k, flags, v) => format!("{mode} c{c}:{k} {flags} 0 {}\r\n", v.len()).into_bytes(),
+        Op::Get(keys) => {
+            let keys: Vec<String> = keys.iter().map(|k| format!("c{c}:{k}")).collect();
+            format!("get {}\r\n", keys.join(" ")).into_bytes()
+        }
+        Op::Delete(k) => format!("delete c{c}:{k}\r\n").into_bytes(),
+        Op::Incr(k, n) => format!("incr c{c}:{k} {n}\r\n").into_bytes(),
+        Op::Touch(k) => format!("touch c{c}:{k} 0\r\n").into_bytes(),
+        Op::MetaGet(k) => format!("mg c{c}:{k} v f s k\r\n").into_bytes(),
+        Op::MetaSet(k, v) => format!("ms c{c}:{k} {} F7\r\n", v.len()).into_bytes(),
+        Op::MetaArith(k) => format!("ma c{c}:{k} N0 J5 v\r\n").into_bytes(),
+        Op::MetaNoop => b"mn\r\n".to_vec(),
+    };
+    if let Op::Store(.., v) | Op::MetaSet(_, v) = op {
+        out.extend_from_slice(v);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// What a `Session` of its own answers to `input`, sent whole.
+fn answers(input: &[u8]) -> Vec<u8> {
+    let mut session = embercache::server::memcache::Session::new(Db::new());
+    let (mut out, mut pos) = (Vec::new(), 0);
+    while pos < input.len() {
+        let progress = session.process(&input[pos..], &mut out);
+        pos += progress.consumed;
+        if progress.consumed == 0 || progress.close {
+            break;
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, max_shrink_iters: 8, ..ProptestConfig::default() })]
+
+    /// Clients on keys of their own, their requests cut into pieces of any
+    /// size and sent interleaved, every client's pieces before any reply is
+    /// read: each gets, byte for byte, what a `Session` of its own answers
+    /// to its requests sent whole, whatever the server's shape.
+    #[test]
+    fn interleaved_clients_get_what_a_session_answers(
+        scripts in proptest::collection::vec(proptest::collection::vec(op(), 1..25), 2..7),
+        cuts in proptest::collection::vec(1..5000usize, 1..40),
+        order in proptest::collection::vec(any::<usize>(), 1..200),
+    ) {
+        let inputs: Vec<Vec<u8>> =
+            scripts.iter().enumerate().map(|(c, ops)| ops.iter().flat_map(|op| render(op, c)).collect()).collect();
+        let wanted: Vec<Vec<u8>> = inputs.iter().map(|i| answers(i)).collect();
+        each_shape(Server::builder, |server| {
+            let mut clients: Vec<TcpStream> = inputs.iter().map(|_| server.raw()).collect();
+            let mut sent = vec![0usize; inputs.len()];
+            let (mut turn, mut cut) = (0, 0);
+            while sent.iter().zip(&inputs).any(|(s, i)| s < &i.len()) {
+                // The client `order` names, or the next one with more to send.
+                let first = order[turn % order.len()] % inputs.len();
+                turn += 1;
+                let Some(c) = (0..inputs.len()).map(|i| (first + i) % inputs.len()).find(|&c| sent[c] < inputs[c].len())
+                else {
+                    break;
+                };
+                let end = (sent[c] + cuts[cut % cuts.len()]).min(inputs[c].len());
+                cut += 1;
+                clients[c].write_all(&inputs[c][sent[c]..end]).unwrap();
+                sent[c] = end;
+            }
+            for (c, client) in clients.iter_mut().enumerate() {
+                let mut got = vec![0u8; wanted[c].len()];
+                client.read_exact(&mut got).unwrap();
+                assert!(got == wanted[c], "client {c}: {:?}", String::from_utf8_lossy(&got));
+            }
+        });
+    }
 }
