@@ -211,6 +211,66 @@ fn a_client_that_leaves_while_blocked_takes_nothing_pushed_later() {
     assert_eq!(len, 1, "the pushed job is still queued");
 }
 
+/// A blocking command in the middle of a pipeline: the replies before it
+/// come first, then it waits (on a pumped connection, in the task it is
+/// handed to), then the commands after it run, in order.
+#[test]
+fn a_pipeline_that_blocks_midway_goes_on_after_the_wait() {
+    let server = TestServer::new();
+    let mut s = server.raw();
+    s.write_all(b"SET a 1\r\nBLPOP q 0\r\nGET a\r\nINCR a\r\n").unwrap();
+    let mut first = [0; 5];
+    s.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"+OK\r\n");
+    let mut con = server.client();
+    let _: i64 = redis::cmd("RPUSH").arg("q").arg("x").query(&mut con).unwrap();
+    let want = "*2\r\n$1\r\nq\r\n$1\r\nx\r\n$1\r\n1\r\n:2\r\n";
+    let mut rest = vec![0; want.len()];
+    s.read_exact(&mut rest).unwrap();
+    assert_eq!(String::from_utf8_lossy(&rest), want);
+    // The connection serves on as before.
+    exchange(&mut s, b"GET a\r\n", "$1\r\n2\r\n");
+}
+
+/// A client subscribed in the middle of its pipeline gets its messages,
+/// and goes on running commands allowed to subscribers; an idle client
+/// killed by another is closed.
+#[test]
+fn subscribers_get_their_messages_and_killed_clients_are_closed() {
+    let server = TestServer::new();
+    let mut sub = server.raw();
+    exchange(
+        &mut sub,
+        b"PING\r\nSUBSCRIBE a b\r\n",
+        "+PONG\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n",
+    );
+    let mut con = server.client();
+    for (channel, message) in [("a", "one"), ("b", "two"), ("a", "three")] {
+        let n: i64 = redis::cmd("PUBLISH").arg(channel).arg(message).query(&mut con).unwrap();
+        assert_eq!(n, 1);
+        let want =
+            format!("*3\r\n$7\r\nmessage\r\n${}\r\n{channel}\r\n${}\r\n{message}\r\n", channel.len(), message.len());
+        let mut got = vec![0; want.len()];
+        sub.read_exact(&mut got).unwrap();
+        assert_eq!(String::from_utf8_lossy(&got), want);
+    }
+    exchange(&mut sub, b"UNSUBSCRIBE a\r\n", "*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:1\r\n");
+
+    let mut idle = server.raw();
+    exchange(&mut idle, b"CLIENT ID\r\n", "");
+    let mut id = Vec::new();
+    let mut byte = [0];
+    while !id.ends_with(b"\r\n") {
+        idle.read_exact(&mut byte).unwrap();
+        id.push(byte[0]);
+    }
+    let id = String::from_utf8_lossy(&id[1..id.len() - 2]).into_owned();
+    let killed: i64 = redis::cmd("CLIENT").arg("KILL").arg("ID").arg(&id).query(&mut con).unwrap();
+    assert_eq!(killed, 1);
+    let mut rest = Vec::new();
+    assert_eq!(idle.read_to_end(&mut rest).unwrap(), 0, "closed with nothing more sent");
+}
+
 #[test]
 fn max_clients_refuses_the_next_one() {
     let server = TestServer::start(Server::builder().max_clients(1));

@@ -17,123 +17,224 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
 /// How much is read from the socket at a time (Redis's `PROTO_IOBUF_LEN`).
-const READ_CHUNK: usize = 16 * 1024;
+const READ_CHUNK: usize = super::pump::READ_CHUNK;
+
+/// A blocking command that stopped a batch, to run off the batch: the
+/// database it waits on, and its arguments.
+pub(super) type Blocked = (crate::db::Db, Vec<Vec<u8>>);
+
+/// Why [`run_commands`] stopped.
+pub(super) enum Stop {
+    /// The input holds no more complete commands.
+    Drained,
+    /// A command blocks: it must wait off the batch, then the batch goes on.
+    Block(Blocked),
+    /// The client sent QUIT, or a malformed request (answered with the
+    /// error): close once the replies are written.
+    Close,
+}
+
+/// Runs the complete commands at the start of `input`, appending their
+/// replies to `out`, until the input is used up, a command blocks, or the
+/// connection is to close. Returns the bytes used and why it stopped. The
+/// caller brackets a batch with [`Session::begin_batch`] and
+/// [`Session::release_gate`].
+pub(super) fn run_commands(
+    session: &mut Session,
+    parser: &mut RequestParser,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> (usize, Stop) {
+    let mut start = 0;
+    loop {
+        let mut args = Args::new();
+        let next = match parser.next(input.get(start..).unwrap_or_default(), &mut args) {
+            Ok(Some(consumed)) => {
+                start += consumed;
+                if args.is_empty() {
+                    continue;
+                }
+                session.run(&args, out)
+            }
+            Ok(None) => return (start, Stop::Drained),
+            Err(e) => {
+                // As Redis: reply with the error, then close.
+                encode(Reply::Error(e.to_string()), session.proto(), out);
+                return (start, Stop::Close);
+            }
+        };
+        drop(args);
+        if let Next::Block(db, args) = next {
+            return (start, Stop::Block((db, args)));
+        }
+        if session.client.quit {
+            return (start, Stop::Close);
+        }
+    }
+}
 
 /// Serves one connection until the peer leaves, sends QUIT or a malformed
 /// request, overflows the query buffer, is killed, idles past `timeout`,
 /// or the server shuts down.
 pub(crate) async fn serve<S>(
-    mut stream: S,
+    stream: S,
     addrs: (SocketAddr, SocketAddr),
     state: Arc<ServerState>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let info = state.connect(addrs.0, addrs.1);
-    let config = Arc::clone(&state.config);
-    let mut session = Session::new(Arc::clone(&state), Arc::clone(&info));
-    let mut parser = RequestParser::new(config.parse_limits);
-    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
-    let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
-    // Waiting for a push and for shutdown: registered once, not per read
-    // (each registration and its removal takes a lock).
-    if *shutdown.borrow_and_update() {
-        return;
-    }
-    // Polled only when they were woken, not on every wait for the socket.
-    let mut wake = Dormant::new(info.wake.notified());
-    let mut stop = shutdown.clone();
-    let mut stopping = Dormant::new(stop.wait_for(|&stop| stop));
-    loop {
-        let idle = {
-            let secs = state.timeout_secs.load(Ordering::Relaxed);
-            // Subscribers and monitors wait for pushes, not for commands.
-            (secs > 0 && session.subscriptions() == 0).then(|| Duration::from_secs(secs))
-        };
-        // A busy connection's read is always ready, and the select below
-        // tries it first: shutdown is also checked here (an atomic load).
-        if shutdown.has_changed().unwrap_or(true) && *shutdown.borrow_and_update() {
+    let session = Session::new(Arc::clone(&state), info);
+    let parser = RequestParser::new(state.config.parse_limits);
+    let client = Client {
+        stream,
+        session,
+        parser,
+        buf: Vec::with_capacity(READ_CHUNK),
+        out: Vec::with_capacity(READ_CHUNK),
+        shutdown,
+    };
+    client.run(Start::Fresh).await;
+}
+
+/// A connection served by a task of its own: its socket, its session, and
+/// its input and output buffers.
+pub(super) struct Client<S> {
+    pub(super) stream: S,
+    pub(super) session: Session,
+    pub(super) parser: RequestParser,
+    /// Input not yet run.
+    pub(super) buf: Vec<u8>,
+    /// Replies not yet written.
+    pub(super) out: Vec<u8>,
+    pub(super) shutdown: watch::Receiver<bool>,
+}
+
+/// How a [`Client`]'s task begins.
+pub(super) enum Start {
+    /// A fresh connection.
+    Fresh,
+    /// Taken over from a pump (`pumped.rs`) that was woken for it (a push
+    /// for it or a kill), with its batch done.
+    Woken,
+    /// Taken over from a pump in the middle of a batch, stopped at a
+    /// blocking command: it runs first, then the rest of `buf`.
+    Blocked(Blocked),
+}
+
+impl<S> Client<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    /// Serves the connection until it is to close.
+    pub(super) async fn run(mut self, start: Start) {
+        let state = Arc::clone(&self.session.state);
+        let info = Arc::clone(&self.session.info);
+        // Waiting for a push and for shutdown: registered once, not per read
+        // (each registration and its removal takes a lock).
+        if *self.shutdown.borrow_and_update() {
             return;
         }
-        let read = tokio::select! {
-            // The read first: the other branches stay registered from the
-            // last time they were polled, and are polled only when it waits.
-            biased;
-            // Straight into the parse buffer: no copy of the input.
-            r = read_more(&mut stream, &mut buf) => Some(r),
-            () = &mut wake => {
-                wake.set(info.wake.notified());
-                None
-            }
-            () = sleep_opt(idle) => return,
-            _ = &mut stopping => return,
+        // Polled only when they were woken, not on every wait for the socket.
+        let mut wake = Dormant::new(info.wake.notified());
+        let mut stop = self.shutdown.clone();
+        let mut stopping = Dormant::new(stop.wait_for(|&stop| stop));
+        let resumed = match start {
+            Start::Fresh => true,
+            Start::Woken => self.deliver().await,
+            Start::Blocked(blocked) => self.batch(Some(blocked)).await,
         };
-        let Some(read) = read else {
-            if !session.drain_pushes(&mut out) || !flush(&mut stream, &mut out, &session, &mut shutdown).await {
+        if !resumed {
+            return;
+        }
+        loop {
+            let idle = {
+                let secs = state.timeout_secs.load(Ordering::Relaxed);
+                // Subscribers and monitors wait for pushes, not for commands.
+                (secs > 0 && self.session.subscriptions() == 0).then(|| Duration::from_secs(secs))
+            };
+            // A busy connection's read is always ready, and the select below
+            // tries it first: shutdown is also checked here (an atomic load).
+            if self.shutdown.has_changed().unwrap_or(true) && *self.shutdown.borrow_and_update() {
                 return;
             }
-            continue;
-        };
-        let n = match read {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        state.stats.add(Hot::NetInputBytes, n as u64);
-        session.begin_batch();
+            let read = tokio::select! {
+                // The read first: the other branches stay registered from the
+                // last time they were polled, and are polled only when it waits.
+                biased;
+                // Straight into the parse buffer: no copy of the input.
+                r = read_more(&mut self.stream, &mut self.buf) => Some(r),
+                () = &mut wake => {
+                    wake.set(info.wake.notified());
+                    None
+                }
+                () = sleep_opt(idle) => return,
+                _ = &mut stopping => return,
+            };
+            let Some(read) = read else {
+                if !self.deliver().await {
+                    return;
+                }
+                continue;
+            };
+            let n = match read {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            state.stats.add(Hot::NetInputBytes, n as u64);
+            if !self.batch(None).await {
+                return;
+            }
+        }
+    }
+
+    /// Writes the pushes queued for the client; `false` if it is to close.
+    async fn deliver(&mut self) -> bool {
+        self.session.drain_pushes(&mut self.out)
+            && flush(&mut self.stream, &mut self.out, &self.session, &mut self.shutdown).await
+    }
+
+    /// Runs the commands in `buf` (after `blocked`, if a batch stopped at
+    /// it) and writes their replies; `false` if the connection is to close.
+    async fn batch(&mut self, mut blocked: Option<Blocked>) -> bool {
+        self.session.begin_batch();
         let mut start = 0;
         let mut close = false;
         loop {
-            let mut args = Args::new();
-            let next = match parser.next(&buf[start..], &mut args) {
-                Ok(Some(consumed)) => {
-                    start += consumed;
-                    if args.is_empty() {
-                        continue;
-                    }
-                    session.run(&args, &mut out)
+            if let Some((db, args)) = blocked.take() {
+                // The replies before it go out first: the client may
+                // wait on them while this one blocks.
+                self.session.release_gate();
+                if !flush(&mut self.stream, &mut self.out, &self.session, &mut self.shutdown).await {
+                    return false;
                 }
-                Ok(None) => break,
-                Err(e) => {
-                    // As Redis: reply with the error, then close.
-                    encode(Reply::Error(e.to_string()), session.proto(), &mut out);
+                let Some(reply) = block(self, db, args).await else {
+                    return false;
+                };
+                encode(reply, self.session.proto(), &mut self.out);
+            }
+            let input = self.buf.get(start..).unwrap_or_default();
+            let (used, stop) = run_commands(&mut self.session, &mut self.parser, input, &mut self.out);
+            start += used;
+            match stop {
+                Stop::Drained => break,
+                Stop::Block(b) => blocked = Some(b),
+                Stop::Close => {
                     close = true;
                     break;
                 }
-            };
-            drop(args);
-            match next {
-                Next::Done => {}
-                Next::Block(db, args) => {
-                    // The replies before it go out first: the client may
-                    // wait on them while this one blocks.
-                    session.release_gate();
-                    if !flush(&mut stream, &mut out, &session, &mut shutdown).await {
-                        return;
-                    }
-                    let Some(reply) = block(&mut stream, &mut buf, &state, &mut session, db, args, &mut shutdown).await
-                    else {
-                        return;
-                    };
-                    encode(reply, session.proto(), &mut out);
-                }
-            }
-            if session.client.quit {
-                close = true;
-                break;
             }
         }
-        session.release_gate();
-        buf.drain(..start);
-        session.flush_stats();
+        self.session.release_gate();
+        self.buf.drain(..start);
+        self.session.flush_stats();
         super::busy_poll::worked();
-        if !session.drain_pushes(&mut out) || !flush(&mut stream, &mut out, &session, &mut shutdown).await {
-            return;
+        if !self.deliver().await {
+            return false;
         }
-        if close || buf.len() > config.query_buffer_limit {
-            // Redis closes a client whose unparsed input exceeds the limit.
-            return;
-        }
+        // Redis closes a client whose unparsed input exceeds the limit.
+        !close && self.buf.len() <= self.session.state.config.query_buffer_limit
     }
 }
 
@@ -152,21 +253,15 @@ async fn sleep_opt(d: Option<Duration>) {
 }
 
 /// Runs a blocking command on the blocking pool while the connection keeps
-/// reading (a client that leaves cancels the wait, so data pushed later is
-/// not taken for a closed socket). `None`: the connection is to close.
-#[allow(clippy::too_many_arguments)]
-async fn block<S>(
-    stream: &mut S,
-    buf: &mut Vec<u8>,
-    state: &Arc<ServerState>,
-    session: &mut Session,
-    db: crate::db::Db,
-    args: Vec<Vec<u8>>,
-    shutdown: &mut watch::Receiver<bool>,
-) -> Option<Reply>
+/// reading onto the end of its input (a client that leaves cancels the wait, so
+/// data pushed later is not taken for a closed socket). `None`: the
+/// connection is to close.
+async fn block<S>(client: &mut Client<S>, db: crate::db::Db, args: Vec<Vec<u8>>) -> Option<Reply>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
+    let Client { stream, session, buf, shutdown, .. } = client;
+    let state = &Arc::clone(&session.state);
     let id = session.info.id;
     let index = session.db;
     let start = crate::time::Stamp::now();

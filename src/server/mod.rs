@@ -92,6 +92,8 @@ mod listen;
 pub mod memcache;
 mod multi;
 pub mod options;
+mod pump;
+mod pumped;
 mod replies;
 pub mod resp;
 mod session;
@@ -696,6 +698,8 @@ impl Server {
                 workers,
             ));
         }
+        // A pump per serving thread for the plain-TCP connections (see `pump`).
+        let pumps = pump::Pumps::start(workers.handles(), &mut tasks, &stop_rx);
         let mut shutdown = std::pin::pin!(shutdown);
         if let Some(rules) = self.config.persistence.as_ref().and_then(|p| Persistence::parse_rules(&p.save))
             && !rules.is_empty()
@@ -735,6 +739,12 @@ impl Server {
             let _ = stream.set_nodelay(true);
             let local = stream.local_addr().unwrap_or(peer);
             let guard = ClientSlot::take(&clients);
+            if tls.is_none() && !pumps.is_empty() {
+                let session = session::Session::new(Arc::clone(&state), state.connect(peer, local));
+                let conn = pumped::RespConn::new(session, stop_rx.clone(), guard);
+                pumps.send(workers.next_thread(), stream, conn);
+                continue;
+            }
             let (state, stop) = (Arc::clone(&state), stop_rx.clone());
             workers.spawn(&mut tasks, stream, move |stream| async move {
                 // The slot is held through the TLS handshake too.

@@ -58,7 +58,8 @@ pub(crate) struct ClientInfo {
     /// The protocol version (2 or 3), for CLIENT LIST.
     pub(crate) resp: AtomicUsize,
     /// Wakes the connection's task: a push arrived, or it was killed.
-    pub(crate) wake: Notify,
+    /// Shared so that a pump can wait on it (`Notify::notified_owned`).
+    pub(crate) wake: Arc<Notify>,
     /// Raised while this client runs a command (see [`super::gate`]).
     pub(crate) busy: super::gate::Busy,
 }
@@ -82,7 +83,7 @@ impl ClientInfo {
             killed: AtomicBool::new(false),
             pushes: Mutex::new(Vec::new()),
             resp: AtomicUsize::new(2),
-            wake: Notify::new(),
+            wake: Arc::new(Notify::new()),
             busy: Default::default(),
         }
     }

@@ -21,8 +21,19 @@ impl TestServer {
         Self::start_with(builder, Db::new())
     }
 
+    /// Starts `builder`'s server serving `db`. It serves the way
+    /// `embercache-server` does, on two I/O threads whose pumps own the
+    /// connections (handing a connection to a task of its own when it has
+    /// to wait); with `EMBERCACHE_TEST_SERVE=tasks` in the environment, as
+    /// an application on a multi-thread runtime does, a task per
+    /// connection. CI runs these tests both ways.
     pub fn start_with(builder: ServerBuilder, db: Db) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let builder = match std::env::var("EMBERCACHE_TEST_SERVE").as_deref() {
+            Ok("tasks") => builder,
+            Ok("pumps") | Err(_) => builder.io_threads(2),
+            Ok(other) => panic!("EMBERCACHE_TEST_SERVE={other}: expected tasks or pumps"),
+        };
         let server = builder.bind("127.0.0.1:0").build().unwrap();
         let handle = {
             let _enter = rt.enter();

@@ -1,14 +1,16 @@
 //! The Memcached listener: its accept loop (sharing the RESP server's
 //! client limit and shutdown signal), which hands each plain-TCP
-//! connection to its thread's pump (`pump.rs`) where there is one and
+//! connection to its thread's pump (`server::pump`) where there is one and
 //! otherwise serves it in a task of its own, pumping the socket through a
 //! [`Session`]; and the timer of delayed `flush_all`s.
 
+use super::pumped::{Counted, McConn};
 use super::session::{Session, Shared};
 use crate::db::Db;
 use crate::server::connection::read_more;
 use crate::server::dormant::Dormant;
 use crate::server::listen::Acceptor;
+use crate::server::pump::{Pumps, READ_CHUNK, scratch};
 use crate::server::workers::Workers;
 use crate::server::{ClientSlot, is_transient};
 use std::sync::Arc;
@@ -16,12 +18,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-
-/// The buffers' starting capacity (memcached's read buffer).
-pub(super) const READ_CHUNK: usize = 16 * 1024;
 
 /// Serves Memcached clients on `listener` until `stop` turns true, then
 /// closes every connection (each after the batch it is running) and
@@ -41,21 +39,9 @@ pub(in crate::server) async fn serve_listener(
     let mut tasks = JoinSet::new();
     tasks.spawn(flush_timer(db.clone(), Arc::clone(&shared), stop.clone()));
     // A pump per serving thread for the plain-TCP connections (see
-    // `pump`): one per I/O thread, or this thread's if it is the only one.
-    let mut pumps = Vec::new();
-    let mut start_pump = |handle: &Handle| {
-        let (arrive, arrivals) = tokio::sync::mpsc::unbounded_channel();
-        tasks.spawn_on(super::pump::pump(arrivals, stop.clone()), handle);
-        pumps.push(arrive);
-    };
-    let current = Handle::current();
-    if workers.handles().is_empty() {
-        if current.runtime_flavor() == RuntimeFlavor::CurrentThread {
-            start_pump(&current);
-        }
-    } else {
-        workers.handles().iter().for_each(start_pump);
-    }
+    // `server::pump`): one per I/O thread, or this thread's if it is the
+    // only one.
+    let pumps = Pumps::start(workers.handles(), &mut tasks, &stop);
     loop {
         let (mut stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -82,14 +68,10 @@ pub(in crate::server) async fn serve_listener(
         let local = stream.local_addr().map_or_else(|_| String::from("?"), |a| a.to_string());
         let info = format!("addr={peer} laddr={local} lib-name=memcached");
         let session = Session::with_shared(db.clone(), Arc::clone(&shared), info);
-        if tls.is_none()
-            && let Some(pump) = pumps.get(workers.next_thread())
-        {
-            let counted = super::pump::Counted(Arc::clone(&shared));
+        if tls.is_none() && !pumps.is_empty() {
+            let counted = Counted(Arc::clone(&shared));
             // On failure the connection is dropped: closed and counted out.
-            if let Ok(socket) = stream.into_std() {
-                let _ = pump.send(super::pump::Arrival { socket, session, slot, counted });
-            }
+            pumps.send(workers.next_thread(), stream, McConn { session, _slot: slot, _counted: counted });
             continue;
         }
         let (shared, stop, tls) = (Arc::clone(&shared), stop.clone(), tls.clone());
@@ -161,40 +143,6 @@ where
             if progress.consumed == 0 || buf.is_empty() {
                 break;
             }
-        }
-    }
-}
-
-/// The replies' buffer, one per thread rather than one per connection: a
-/// batch's replies are written before the next batch runs, so the
-/// connections of a thread take turns with one buffer, which stays in the
-/// core's cache. With one per connection, fifty connections answering
-/// 16-key gets (16 KiB replies) wrote to 1.6 MiB of buffers, more than a
-/// core's 1 MiB L2 here (`memcached_bench`'s 16-key row went from 0.87×
-/// to 0.92× of memcached's throughput with this change).
-pub(super) mod scratch {
-    use std::cell::Cell;
-
-    /// The most a buffer given back keeps (a bigger one, grown by a large
-    /// reply, is dropped rather than kept by the thread).
-    const KEEP: usize = 256 * 1024;
-
-    thread_local! {
-        static BUFFER: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
-    }
-
-    /// This thread's buffer, empty (a new one if another connection holds
-    /// it while its write waits).
-    pub(in crate::server::memcache) fn take() -> Vec<u8> {
-        let out = BUFFER.with(Cell::take);
-        if out.capacity() == 0 { Vec::with_capacity(super::READ_CHUNK) } else { out }
-    }
-
-    /// Hands `out` back to this thread once its bytes are written.
-    pub(in crate::server::memcache) fn give_back(mut out: Vec<u8>) {
-        if out.capacity() <= KEEP {
-            out.clear();
-            BUFFER.with(|b| b.set(out));
         }
     }
 }

@@ -49,7 +49,7 @@ mod base64;
 mod connection;
 mod meta;
 pub mod parse;
-mod pump;
+mod pumped;
 mod session;
 mod stats;
 mod text;

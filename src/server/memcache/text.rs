@@ -60,7 +60,7 @@ fn key_and_arg<'t>(t: &Tokens<'t>, out: &mut Vec<u8>) -> Option<(&'t [u8], &'t [
 
 /// Calls `each` on the keys the first line of `input` reads, if it is a
 /// whole `get`, `gets` or `mg` line: what a pump warms before it answers
-/// (see `pump`).
+/// (see `server::pump`).
 pub(super) fn get_keys<'a>(input: &'a [u8], mut each: impl FnMut(&'a [u8])) {
     let keys = if input.starts_with(b"get ") || input.starts_with(b"gets ") {
         usize::MAX

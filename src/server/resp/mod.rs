@@ -7,6 +7,7 @@
 
 mod encode;
 mod parse;
+mod peek;
 #[cfg(test)]
 mod tests;
 
@@ -17,3 +18,4 @@ pub use parse::{
     Args, DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_MULTIBULK_LEN, MAX_INLINE_LEN, ParseLimits, ProtocolError, Request,
     RequestParser,
 };
+pub(crate) use peek::get_key;

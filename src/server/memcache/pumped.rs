@@ -1,0 +1,56 @@
+//! A Memcached connection as a pump serves it (see `server::pump`): its
+//! session, its client slot, and its place in `curr_connections`.
+
+use super::session::{Session, Shared};
+use crate::server::ClientSlot;
+use crate::server::pump::{Answer, Pumped, WARM};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// A plain-TCP Memcached connection handed to a pump.
+pub(super) struct McConn {
+    pub(super) session: Session,
+    pub(super) _slot: ClientSlot,
+    pub(super) _counted: Counted,
+}
+
+/// Takes a connection off the `curr_connections` statistic when dropped
+/// (the listener counted it in).
+pub(super) struct Counted(pub(super) Arc<Shared>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.stats.curr_connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Pumped for McConn {
+    fn answer(&mut self, input: &[u8], out: &mut Vec<u8>) -> Answer {
+        let progress = self.session.process(input, out);
+        Answer { consumed: progress.consumed, close: progress.close, hand_off: false }
+    }
+
+    /// Warms the lines that the first request of each input will read, if
+    /// it is a `get`, `gets` or `mg`: all at once, so their misses overlap.
+    fn warm<'a>(inputs: impl Iterator<Item = (&'a Self, &'a [u8])>) {
+        let mut keys: Vec<&[u8]> = Vec::with_capacity(WARM);
+        let mut db = None;
+        for (conn, input) in inputs {
+            let before = keys.len();
+            super::text::get_keys(input, |key| {
+                if keys.len() < WARM {
+                    keys.push(key);
+                }
+            });
+            if keys.len() > before {
+                db.get_or_insert(&conn.session.db);
+            }
+            if keys.len() == WARM {
+                break;
+            }
+        }
+        if let Some(db) = db {
+            db.item_warm(&keys);
+        }
+    }
+}

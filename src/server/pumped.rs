@@ -1,0 +1,129 @@
+//! A RESP connection as a pump serves it (see `pump`): its session and
+//! parser, run batch by batch as in its task (`connection.rs`), until it
+//! has to wait. A blocking command, a push for the client (a pub/sub
+//! message, an invalidation, a MONITOR line) or anything else that wakes
+//! it hands it off to a task of its own, which goes on from where the
+//! pump left it. A killed client is closed by the pump.
+
+use super::ClientSlot;
+use super::connection::{Blocked, Client, Start, Stop, run_commands};
+use super::dormant::Dormant;
+use super::pump::{Answer, Check, Pumped, WARM};
+use super::resp::RequestParser;
+use super::session::Session;
+use super::state::Hot;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::task::Context;
+use tokio::net::TcpStream;
+use tokio::sync::futures::OwnedNotified;
+use tokio::sync::watch;
+
+/// A plain-TCP RESP connection handed to a pump.
+pub(super) struct RespConn {
+    session: Session,
+    parser: RequestParser,
+    /// Fires on a push for the client, or when it is killed.
+    woken: Dormant<OwnedNotified>,
+    /// The blocking command its last batch stopped at.
+    blocked: Option<Blocked>,
+    shutdown: watch::Receiver<bool>,
+    slot: ClientSlot,
+}
+
+impl RespConn {
+    pub(super) fn new(session: Session, shutdown: watch::Receiver<bool>, slot: ClientSlot) -> Self {
+        let parser = RequestParser::new(session.state.config.parse_limits);
+        let woken = Dormant::new(std::sync::Arc::clone(&session.info.wake).notified_owned());
+        RespConn { session, parser, woken, blocked: None, shutdown, slot }
+    }
+}
+
+impl Pumped for RespConn {
+    fn answer(&mut self, input: &[u8], out: &mut Vec<u8>) -> Answer {
+        let session = &mut self.session;
+        let before = out.len();
+        session.begin_batch();
+        let (consumed, stop) = run_commands(session, &mut self.parser, input, out);
+        let mut answer = Answer { consumed, ..Answer::default() };
+        match stop {
+            Stop::Drained => {}
+            Stop::Close => answer.close = true,
+            Stop::Block(blocked) => {
+                // Its task runs it, then the rest of the input.
+                self.blocked = Some(blocked);
+                answer.hand_off = true;
+            }
+        }
+        session.release_gate();
+        session.flush_stats();
+        if !answer.hand_off && !session.drain_pushes(out) {
+            // Killed, or fell behind on its pushes.
+            answer.close = true;
+        }
+        // Redis closes a client whose unparsed input exceeds the limit.
+        if input.len() - consumed.min(input.len()) > session.state.config.query_buffer_limit {
+            answer.close = true;
+        }
+        let stats = &session.state.stats;
+        stats.add(Hot::NetInputBytes, consumed as u64);
+        stats.add(Hot::NetOutputBytes, (out.len() - before) as u64);
+        answer
+    }
+
+    /// Warms the lines that each input's first command will read, if it is
+    /// a `GET` on the first input's database: all at once, so that their
+    /// misses overlap.
+    fn warm<'a>(inputs: impl Iterator<Item = (&'a Self, &'a [u8])>) {
+        let mut keys: Vec<&[u8]> = Vec::with_capacity(WARM);
+        let mut db = None;
+        for (conn, input) in inputs {
+            let Some(key) = super::resp::get_key(input) else { continue };
+            let here = conn.session.current();
+            if db.get_or_insert(here).same(here) {
+                keys.push(key);
+            }
+            if keys.len() == WARM {
+                break;
+            }
+        }
+        if let Some(db) = db {
+            db.item_warm(&keys);
+        }
+    }
+
+    fn check(&mut self, cx: &mut Context<'_>) -> Check {
+        if Pin::new(&mut self.woken).poll(cx).is_pending() {
+            return Check::Go;
+        }
+        if self.session.info.killed.load(Ordering::Relaxed) { Check::Close } else { Check::HandOff }
+    }
+
+    const SWEEP: bool = true;
+
+    /// Idle past the server's `timeout` (subscribers wait for pushes, not
+    /// for commands, and never time out).
+    fn idle(&self) -> bool {
+        let secs = self.session.state.timeout_secs.load(Ordering::Relaxed);
+        if secs == 0 || self.session.subscriptions() > 0 {
+            return false;
+        }
+        let info = &self.session.info;
+        let now = u64::try_from(info.created.elapsed().as_millis()).unwrap_or(u64::MAX);
+        now.saturating_sub(info.last_active_ms.load(Ordering::Relaxed)) >= secs.saturating_mul(1000)
+    }
+
+    fn hand_off(self, stream: TcpStream, input: Vec<u8>, unsent: Vec<u8>) {
+        let RespConn { session, parser, blocked, shutdown, slot, .. } = self;
+        let start = match blocked {
+            Some(blocked) => Start::Blocked(blocked),
+            None => Start::Woken,
+        };
+        let client = Client { stream, session, parser, buf: input, out: unsent, shutdown };
+        tokio::spawn(async move {
+            let _slot = slot;
+            client.run(start).await;
+        });
+    }
+}
