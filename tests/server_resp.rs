@@ -271,6 +271,46 @@ fn subscribers_get_their_messages_and_killed_clients_are_closed() {
     assert_eq!(idle.read_to_end(&mut rest).unwrap(), 0, "closed with nothing more sent");
 }
 
+/// A RESP3 subscriber whose pipeline's replies wait for it to read (small
+/// requests, large replies: the whole pipeline is read before the replies
+/// are written): a message published meanwhile reaches it, and every reply
+/// comes once it reads, none lost or left waiting behind the message.
+#[test]
+fn a_subscriber_that_reads_late_gets_every_reply_and_the_message() {
+    const GETS: usize = 12;
+    let server = TestServer::new();
+    let value = "v".repeat(1 << 20);
+    let mut con = server.client();
+    let () = redis::cmd("SET").arg("big").arg(&value).query(&mut con).unwrap();
+    let mut sub = server.raw();
+    sub.write_all(b"HELLO 3\r\n").unwrap();
+    let mut hello = [0; 1];
+    sub.read_exact(&mut hello).unwrap();
+    assert_eq!(&hello, b"%");
+    // The rest of HELLO's map, then the confirmation (a push in RESP3).
+    let confirm = ">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n";
+    sub.write_all(b"SUBSCRIBE ch\r\n").unwrap();
+    let mut seen = Vec::new();
+    let mut byte = [0];
+    while !seen.ends_with(confirm.as_bytes()) {
+        sub.read_exact(&mut byte).unwrap();
+        seen.push(byte[0]);
+    }
+    sub.write_all("GET big\r\n".repeat(GETS).as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let n: i64 = redis::cmd("PUBLISH").arg("ch").arg("hi").query(&mut con).unwrap();
+    assert_eq!(n, 1);
+    let reply = format!("${}\r\n{value}\r\n", value.len());
+    let message = ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n";
+    let mut got = vec![0; reply.len() * GETS + message.len()];
+    sub.read_exact(&mut got).unwrap();
+    let got = String::from_utf8(got).unwrap();
+    let at = got.find(message).expect("the message arrived");
+    assert_eq!(at % reply.len(), 0, "the message lies between two replies");
+    let rest = format!("{}{}", &got[..at], &got[at + message.len()..]);
+    assert!(rest == reply.repeat(GETS), "every GET answered once, in order");
+}
+
 #[test]
 fn max_clients_refuses_the_next_one() {
     let server = TestServer::start(Server::builder().max_clients(1));

@@ -1,6 +1,10 @@
-//! One client connection: read, parse every complete command, run each,
-//! write all their replies at once; between reads, deliver what the server
-//! pushes (pub/sub messages, invalidations, MONITOR lines).
+//! One RESP connection in a task of its own: read, parse every complete
+//! command, run each, write all their replies at once; between reads,
+//! deliver what the server pushes (pub/sub messages, invalidations,
+//! MONITOR lines). TLS connections and those on a multi-thread runtime
+//! live here from the start; plain-TCP ones on a pump (`pumped.rs`) come
+//! here when they have to wait. [`run_commands`], the batch itself, is
+//! shared by both.
 
 use super::dormant::Dormant;
 use super::resp::{Args, RequestParser, encode};
@@ -142,7 +146,10 @@ where
         let mut stopping = Dormant::new(stop.wait_for(|&stop| stop));
         let resumed = match start {
             Start::Fresh => true,
-            Start::Woken => self.deliver().await,
+            // The pump runs every complete command it reads, so its input
+            // holds at most the start of one; run whatever is there anyway,
+            // since no read may come to prompt it.
+            Start::Woken => self.deliver().await && (self.buf.is_empty() || self.batch(None).await),
             Start::Blocked(blocked) => self.batch(Some(blocked)).await,
         };
         if !resumed {

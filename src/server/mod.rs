@@ -3,7 +3,9 @@
 //! RESP2 and RESP3 over TCP, on the caller's tokio runtime or on threads
 //! of the server's own ([`ServerBuilder::io_threads`], see `workers.rs`),
 //! which may poll for the next request before they sleep
-//! ([`ServerBuilder::busy_poll`], see `busy_poll.rs`). Requests are
+//! ([`ServerBuilder::busy_poll`], see `busy_poll.rs`); a thread's
+//! plain-TCP connections are served in rounds by one task per protocol
+//! (see `pump.rs`). Requests are
 //! parsed by [`resp`] (multibulk and inline, with Redis's protocol errors
 //! and limits); every command the [`Db`] knows runs through
 //! [`Db::execute`]; the server answers the rest itself:
@@ -327,11 +329,14 @@ impl ServerBuilder {
     /// (it is `embercache-server`'s: see its `io-threads` option).
     ///
     /// On each of these threads, and on a current-thread runtime serving
-    /// without them, one task serves all the plain-TCP Memcached
-    /// connections in rounds, as memcached's worker threads do: it reads
-    /// every socket that is ready, then answers them all, the lookups of
-    /// their `get`s warmed together. Elsewhere (TLS, RESP, a multi-thread
-    /// runtime) each connection is a task of its own.
+    /// without them, one task per protocol (a *pump*) serves all the
+    /// plain-TCP connections in rounds, as memcached's worker threads and
+    /// redis-server's event loop do: it reads every socket that is ready,
+    /// then answers them all, the lookups of their `GET`s warmed together.
+    /// A RESP connection that has to wait (a blocking command such as
+    /// `BLPOP`, or pushes: pub/sub messages, invalidations, `MONITOR`)
+    /// moves to a task of its own from then on. Elsewhere (TLS, a
+    /// multi-thread runtime) each connection is a task of its own.
     pub fn io_threads(mut self, n: usize) -> Self {
         self.config.io_threads = n;
         self
