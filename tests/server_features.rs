@@ -410,12 +410,19 @@ fn monitor_sees_other_clients_commands() {
     server.shutdown();
 }
 
+/// As Redis: a client idle past `timeout` is closed, but not a subscriber,
+/// a monitor or a client waiting in a blocking command, which wait for the
+/// server rather than for their own next command.
 #[test]
-fn idle_clients_are_closed_after_timeout_but_subscribers_stay() {
+fn idle_clients_are_closed_after_timeout_but_subscribers_monitors_and_blocked_stay() {
     let server = TestServer::start(Server::builder().timeout(1));
     let mut idle = Raw::new(&server);
     let mut sub = Raw::new(&server);
     sub.call(&["SUBSCRIBE", "c"]);
+    let mut monitor = Raw::new(&server);
+    assert_eq!(monitor.call(&["MONITOR"]), Value::Okay);
+    let mut blocked = Raw::new(&server);
+    blocked.send(&["BLPOP", "q", "0"]);
     std::thread::sleep(Duration::from_millis(2200));
     idle.send(&["PING"]);
     assert!(idle.parser.parse_value(&mut idle.r).is_err(), "the idle client was closed");
@@ -423,6 +430,15 @@ fn idle_clients_are_closed_after_timeout_but_subscribers_stay() {
     assert_eq!(q::<i64>(&mut c, &["PUBLISH", "c", "still here"]), 1);
     let Value::Array(m) = sub.read() else { panic!() };
     assert_eq!(m[2], bulk("still here"));
+    assert_eq!(q::<i64>(&mut c, &["RPUSH", "q", "job"]), 1);
+    assert_eq!(blocked.read(), Value::Array(vec![bulk("q"), bulk("job")]));
+    // The monitor saw both commands.
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.contains("\"RPUSH\"")) {
+        let Value::SimpleString(line) = monitor.read() else { panic!("a monitor line") };
+        seen.push(line);
+    }
+    assert!(seen.iter().any(|l| l.contains("\"PUBLISH\"")), "{seen:?}");
     server.shutdown();
 }
 

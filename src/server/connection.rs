@@ -16,7 +16,6 @@ use bytes::BufMut;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
@@ -78,8 +77,9 @@ pub(super) fn run_commands(
 }
 
 /// Serves one connection until the peer leaves, sends QUIT or a malformed
-/// request, overflows the query buffer, is killed, idles past `timeout`,
-/// or the server shuts down.
+/// request, overflows the query buffer, is killed (by CLIENT KILL, or for
+/// idling past `timeout`: see `ServerState::close_idle`), or the server
+/// shuts down.
 pub(crate) async fn serve<S>(
     stream: S,
     addrs: (SocketAddr, SocketAddr),
@@ -156,11 +156,6 @@ where
             return;
         }
         loop {
-            let idle = {
-                let secs = state.timeout_secs.load(Ordering::Relaxed);
-                // Subscribers and monitors wait for pushes, not for commands.
-                (secs > 0 && self.session.subscriptions() == 0).then(|| Duration::from_secs(secs))
-            };
             // A busy connection's read is always ready, and the select below
             // tries it first: shutdown is also checked here (an atomic load).
             if self.shutdown.has_changed().unwrap_or(true) && *self.shutdown.borrow_and_update() {
@@ -176,7 +171,6 @@ where
                     wake.set(info.wake.notified());
                     None
                 }
-                () = sleep_opt(idle) => return,
                 _ = &mut stopping => return,
             };
             let Some(read) = read else {
@@ -252,13 +246,6 @@ pub(super) async fn read_more<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Ve
     stream.read_buf(&mut limited).await
 }
 
-async fn sleep_opt(d: Option<Duration>) {
-    match d {
-        Some(d) => tokio::time::sleep(d).await,
-        None => std::future::pending().await,
-    }
-}
-
 /// Runs a blocking command on the blocking pool while the connection keeps
 /// reading onto the end of its input (a client that leaves cancels the wait, so
 /// data pushed later is not taken for a closed socket). `None`: the
@@ -276,6 +263,7 @@ where
     // A SWAPDB between the command's lookup and the subscription above.
     let db = state.dbs.get(index).filter(|now_at| !now_at.same(&db)).unwrap_or(db);
     state.blocked.fetch_add(1, Ordering::Relaxed);
+    session.info.blocked.store(true, Ordering::Relaxed);
     let (mut db, mut cancel) = (db, BlockCancel::new());
     let mut task = wait_on(&db, &args, &cancel, id);
     let stopping = async {
@@ -316,6 +304,7 @@ where
         }
     };
     state.blocked.fetch_sub(1, Ordering::Relaxed);
+    session.info.blocked.store(false, Ordering::Relaxed);
     match reply {
         Some(reply) => {
             session.after(&args, &reply, start);

@@ -417,7 +417,8 @@ impl ServerBuilder {
     }
 
     /// Closes a client idle for `secs` seconds (0, the default: never;
-    /// Redis's `timeout`). Subscribers are exempt.
+    /// Redis's `timeout`), checked once a second. Subscribers, monitors
+    /// and clients waiting in a blocking command are exempt, as in Redis.
     pub fn timeout(mut self, secs: u64) -> Self {
         self.config.timeout_secs = secs;
         self
@@ -703,6 +704,7 @@ impl Server {
                 workers,
             ));
         }
+        tasks.spawn(client_cron(Arc::clone(&state), stop_rx.clone()));
         // A pump per serving thread for the plain-TCP connections (see `pump`).
         let pumps = pump::Pumps::start(workers.handles(), &mut tasks, &stop_rx);
         let mut shutdown = std::pin::pin!(shutdown);
@@ -780,6 +782,21 @@ impl Server {
             let _ = rx.wait_for(|&stop| stop).await;
         }));
         Ok(ServerHandle { local_addr, tls_addr, memcached_addr, stop: tx, task })
+    }
+}
+
+/// Once a second, closes the clients idle past `timeout` (Redis checks
+/// them in its client cron too): on the listener's runtime, so that the
+/// serving threads keep no timer of their own.
+async fn client_cron(state: Arc<ServerState>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|&s| s) => return,
+        }
+        state.close_idle();
     }
 }
 

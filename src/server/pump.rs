@@ -41,7 +41,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::Duration;
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::runtime::{Handle, RuntimeFlavor};
@@ -72,15 +71,6 @@ pub(super) trait Pumped: Sized + Send + 'static {
     fn check(&mut self, _cx: &mut Context<'_>) -> Check {
         Check::Go
     }
-
-    /// Whether the connection has idled past its timeout; asked of every
-    /// connection once a second when [`Pumped::SWEEP`] is set.
-    fn idle(&self) -> bool {
-        false
-    }
-
-    /// Whether the pump sweeps its connections for [`Pumped::idle`] ones.
-    const SWEEP: bool = false;
 
     /// Serves the connection from here on in a task of its own, on the
     /// current thread: `input` is what it read and has not consumed,
@@ -377,15 +367,6 @@ impl<P: Pumped> Conns<P> {
             conn.proto.hand_off(conn.stream, conn.buf, conn.unsent);
         }
     }
-
-    /// Closes the connections that idled past their timeout.
-    fn sweep(&mut self) {
-        let idle: Vec<usize> =
-            (0..self.slots.len()).filter(|&i| self.slots[i].as_ref().is_some_and(|c| c.proto.idle())).collect();
-        for index in idle {
-            self.close(index);
-        }
-    }
 }
 
 /// Serves the connections that arrive on `arrivals` until `stop` turns
@@ -398,7 +379,6 @@ async fn pump<P: Pumped>(mut arrivals: mpsc::UnboundedReceiver<Arrival<P>>, mut 
     let mut conns = Conns { slots: Vec::new(), free: Vec::new() };
     // Polled each round at the cost of an atomic load (see `Dormant`).
     let mut stopping = Dormant::new(stop.wait_for(|&s| s));
-    let mut sweep = P::SWEEP.then(|| Dormant::new(tokio::time::sleep(SWEEP_EVERY)));
     let mut arriving = true;
     let mut lists = Lists::default();
     // Every socket's readiness is checked by the pump itself: tokio's
@@ -425,14 +405,6 @@ async fn pump<P: Pumped>(mut arrivals: mpsc::UnboundedReceiver<Arrival<P>>, mut 
                 Poll::Pending => break,
             }
         }
-        if let Some(sweep) = &mut sweep
-            && Pin::new(&mut *sweep).poll(cx).is_ready()
-        {
-            conns.sweep();
-            sweep.set(tokio::time::sleep(SWEEP_EVERY));
-            // Registers the new timer.
-            let _ = Pin::new(&mut *sweep).poll(cx);
-        }
         round(&mut conns, &ready, &mut lists);
         if !ready.list.lock().is_empty() {
             cx.waker().wake_by_ref();
@@ -441,10 +413,6 @@ async fn pump<P: Pumped>(mut arrivals: mpsc::UnboundedReceiver<Arrival<P>>, mut 
     }))
     .await
 }
-
-/// How often a pump whose protocol asks for it closes idle connections
-/// (Redis checks its clients' `timeout` in its once-a-second cron too).
-const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// A round's lists, kept from round to round for their allocations.
 #[derive(Default)]

@@ -100,20 +100,6 @@ impl Pumped for RespConn {
         if self.session.info.killed.load(Ordering::Relaxed) { Check::Close } else { Check::HandOff }
     }
 
-    const SWEEP: bool = true;
-
-    /// Idle past the server's `timeout` (subscribers wait for pushes, not
-    /// for commands, and never time out).
-    fn idle(&self) -> bool {
-        let secs = self.session.state.timeout_secs.load(Ordering::Relaxed);
-        if secs == 0 || self.session.subscriptions() > 0 {
-            return false;
-        }
-        let info = &self.session.info;
-        let now = u64::try_from(info.created.elapsed().as_millis()).unwrap_or(u64::MAX);
-        now.saturating_sub(info.last_active_ms.load(Ordering::Relaxed)) >= secs.saturating_mul(1000)
-    }
-
     fn hand_off(self, stream: TcpStream, input: Vec<u8>, unsent: Vec<u8>) {
         let RespConn { session, parser, blocked, shutdown, slot, .. } = self;
         let start = match blocked {

@@ -50,6 +50,8 @@ pub(crate) struct ClientInfo {
     /// In MULTI: the number of queued commands + 1 (0: not in MULTI).
     pub(crate) multi: AtomicI64,
     pub(crate) no_evict: AtomicBool,
+    /// Waiting in a blocking command (exempt from `timeout`, as in Redis).
+    pub(crate) blocked: AtomicBool,
     /// Set by CLIENT KILL (or an overflowing push queue): the connection
     /// closes at its next wake-up.
     pub(crate) killed: AtomicBool,
@@ -80,6 +82,7 @@ impl ClientInfo {
             psubs: AtomicUsize::new(0),
             multi: AtomicI64::new(0),
             no_evict: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             pushes: Mutex::new(Vec::new()),
             resp: AtomicUsize::new(2),
@@ -459,6 +462,36 @@ impl ServerState {
         let mut m = self.monitors.lock();
         m.retain(|c| c.id != id);
         self.monitoring.store(!m.is_empty(), Ordering::Relaxed);
+    }
+
+    /// Closes the clients idle for `timeout` seconds or more (none if it
+    /// is 0), as Redis's client cron does: not subscribers, monitors or
+    /// clients waiting in a blocking command, which wait for the server
+    /// rather than for their own next command. Returns how many.
+    pub(crate) fn close_idle(&self) -> usize {
+        let secs = self.timeout_secs.load(Ordering::Relaxed);
+        if secs == 0 {
+            return 0;
+        }
+        let limit_ms = secs.saturating_mul(1000);
+        let monitors: Vec<u64> = self.monitors.lock().iter().map(|m| m.id).collect();
+        let idle: Vec<Arc<ClientInfo>> = self
+            .clients
+            .lock()
+            .values()
+            .filter(|c| {
+                let now = u64::try_from(c.created.elapsed().as_millis()).unwrap_or(u64::MAX);
+                now.saturating_sub(c.last_active_ms.load(Ordering::Relaxed)) >= limit_ms
+                    && c.subs.load(Ordering::Relaxed) + c.psubs.load(Ordering::Relaxed) == 0
+                    && !c.blocked.load(Ordering::Relaxed)
+                    && !monitors.contains(&c.id)
+            })
+            .cloned()
+            .collect();
+        for c in &idle {
+            c.kill();
+        }
+        idle.len()
     }
 
     pub(crate) fn client(&self, id: u64) -> Option<Arc<ClientInfo>> {
