@@ -14,7 +14,7 @@
 //!
 //! - **The lookups of different clients overlap.** A round reads every
 //!   ready socket before it runs any request, then lets the protocol warm
-//!   the lines the round's reads will touch ([`Pumped::warm`]: the keys of
+//!   the lines the round's reads will touch ([`Pumped::lookups`]: the keys of
 //!   `get`s, up to [`WARM`]), so their cache misses are taken together
 //!   instead of one client's after another's, as a multi-key `get`'s
 //!   already are.
@@ -32,6 +32,7 @@
 //! [`Pumped::check`] hands the connection off, with its socket, its unread
 //! input and its unsent replies, and the pump forgets it.
 
+use crate::db::Db;
 use crate::server::dormant::Dormant;
 use bytes::BufMut;
 use parking_lot::Mutex;
@@ -52,7 +53,7 @@ use tokio::task::JoinSet;
 pub(super) const READ_CHUNK: usize = 16 * 1024;
 
 /// Keys of different clients warmed together, at most.
-pub(super) const WARM: usize = 32;
+const WARM: usize = 32;
 
 /// A protocol's side of a pumped connection: its session, and what else
 /// lives as long as the connection (its client slot, its count).
@@ -61,9 +62,13 @@ pub(super) trait Pumped: Sized + Send + 'static {
     /// replies to `out`.
     fn answer(&mut self, input: &[u8], out: &mut Vec<u8>) -> Answer;
 
-    /// Warms what the first request of each of `inputs` will read; called
-    /// once a round, before the round's answers, when it has two or more.
-    fn warm<'a>(inputs: impl Iterator<Item = (&'a Self, &'a [u8])>);
+    /// Calls `each` on the keys that the first request of `input` reads,
+    /// if it is a lookup worth warming (a `get`); the pump warms a round's
+    /// keys together, before the round's answers.
+    fn lookups<'a>(input: &'a [u8], each: impl FnMut(&'a [u8]));
+
+    /// The database the connection's lookups read.
+    fn db(&self) -> &Db;
 
     /// Polled with the connection's waker each time it is listed, before
     /// its socket is read: events of the connection's own (a push for it, a
@@ -470,12 +475,7 @@ fn round<P: Pumped>(conns: &mut Conns<P>, ready: &Ready, lists: &mut Lists) {
         }
     }
     listed.clear();
-    if got.len() > 1 {
-        P::warm(got.iter().filter_map(|&(index, _)| {
-            let conn = conns.slots.get(index)?.as_ref()?;
-            Some((&conn.proto, conn.buf.as_slice()))
-        }));
-    }
+    warm(conns, got);
     for &(index, more) in got.iter() {
         let Some(conn) = conns.get(index) else { continue };
         if !conn.answer() {
@@ -490,6 +490,39 @@ fn round<P: Pumped>(conns: &mut Conns<P>, ready: &Ready, lists: &mut Lists) {
             // The socket may hold more than one read took.
             ready.list.lock().push(index);
         }
+    }
+}
+
+/// Warms the lines that the first request of each connection in `got`
+/// will read ([`Pumped::lookups`]), for the connections on the same
+/// database as the first one with keys: all at once, so their misses
+/// overlap.
+fn warm<P: Pumped>(conns: &Conns<P>, got: &[(usize, bool)]) {
+    if got.len() < 2 {
+        return;
+    }
+    let mut keys: Vec<&[u8]> = Vec::with_capacity(WARM);
+    let mut db: Option<&Db> = None;
+    for &(index, _) in got {
+        let Some(conn) = conns.slots.get(index).and_then(Option::as_ref) else { continue };
+        if db.is_some_and(|db| !db.same(conn.proto.db())) {
+            continue;
+        }
+        let before = keys.len();
+        P::lookups(&conn.buf, |key| {
+            if keys.len() < WARM {
+                keys.push(key);
+            }
+        });
+        if keys.len() > before {
+            db.get_or_insert(conn.proto.db());
+        }
+        if keys.len() == WARM {
+            break;
+        }
+    }
+    if let Some(db) = db {
+        db.item_warm(&keys);
     }
 }
 

@@ -8,10 +8,11 @@
 use super::ClientSlot;
 use super::connection::{Blocked, Client, Start, Stop, run_commands};
 use super::dormant::Dormant;
-use super::pump::{Answer, Check, Pumped, WARM};
+use super::pump::{Answer, Check, Pumped};
 use super::resp::RequestParser;
 use super::session::Session;
 use super::state::Hot;
+use crate::db::Db;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
@@ -72,25 +73,15 @@ impl Pumped for RespConn {
         answer
     }
 
-    /// Warms the lines that each input's first command will read, if it is
-    /// a `GET` on the first input's database: all at once, so that their
-    /// misses overlap.
-    fn warm<'a>(inputs: impl Iterator<Item = (&'a Self, &'a [u8])>) {
-        let mut keys: Vec<&[u8]> = Vec::with_capacity(WARM);
-        let mut db = None;
-        for (conn, input) in inputs {
-            let Some(key) = super::resp::get_key(input) else { continue };
-            let here = conn.session.current();
-            if db.get_or_insert(here).same(here) {
-                keys.push(key);
-            }
-            if keys.len() == WARM {
-                break;
-            }
+    /// The key of a `GET` (the one RESP lookup warmed across clients).
+    fn lookups<'a>(input: &'a [u8], mut each: impl FnMut(&'a [u8])) {
+        if let Some(key) = super::resp::get_key(input) {
+            each(key);
         }
-        if let Some(db) = db {
-            db.item_warm(&keys);
-        }
+    }
+
+    fn db(&self) -> &Db {
+        self.session.current()
     }
 
     fn check(&mut self, cx: &mut Context<'_>) -> Check {

@@ -2,8 +2,9 @@
 //! session, its client slot, and its place in `curr_connections`.
 
 use super::session::{Session, Shared};
+use crate::db::Db;
 use crate::server::ClientSlot;
-use crate::server::pump::{Answer, Pumped, WARM};
+use crate::server::pump::{Answer, Pumped};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -30,27 +31,11 @@ impl Pumped for McConn {
         Answer { consumed: progress.consumed, close: progress.close, hand_off: false }
     }
 
-    /// Warms the lines that the first request of each input will read, if
-    /// it is a `get`, `gets` or `mg`: all at once, so their misses overlap.
-    fn warm<'a>(inputs: impl Iterator<Item = (&'a Self, &'a [u8])>) {
-        let mut keys: Vec<&[u8]> = Vec::with_capacity(WARM);
-        let mut db = None;
-        for (conn, input) in inputs {
-            let before = keys.len();
-            super::text::get_keys(input, |key| {
-                if keys.len() < WARM {
-                    keys.push(key);
-                }
-            });
-            if keys.len() > before {
-                db.get_or_insert(&conn.session.db);
-            }
-            if keys.len() == WARM {
-                break;
-            }
-        }
-        if let Some(db) = db {
-            db.item_warm(&keys);
-        }
+    fn lookups<'a>(input: &'a [u8], each: impl FnMut(&'a [u8])) {
+        super::text::get_keys(input, each);
+    }
+
+    fn db(&self) -> &Db {
+        &self.session.db
     }
 }

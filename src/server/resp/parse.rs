@@ -321,7 +321,7 @@ fn parse_i64(s: &[u8]) -> Option<i64> {
 
 /// [`parse_i64`] for a length: digits only, no leading zero (`0` alone
 /// excepted), fitting a `usize`.
-fn parse_len(s: &[u8]) -> Option<usize> {
+pub(super) fn parse_len(s: &[u8]) -> Option<usize> {
     match s {
         [] => None,
         [b'0'] => Some(0),

@@ -13,12 +13,10 @@ pub(crate) fn get_key(input: &[u8]) -> Option<&[u8]> {
         return None;
     }
     let rest = rest.strip_prefix(b"\r\n$")?;
-    let digits = rest.iter().position(|b| !b.is_ascii_digit())?;
-    if digits == 0 || digits > 10 {
-        return None;
-    }
-    let len: usize = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
-    let rest = rest[digits..].strip_prefix(b"\r\n")?;
+    let line = rest.iter().position(|&b| b == b'\r')?;
+    // The bulk length as the parser reads it.
+    let len = super::parse::parse_len(&rest[..line])?;
+    let rest = rest[line..].strip_prefix(b"\r\n")?;
     let key = rest.get(..len)?;
     rest.get(len..)?.starts_with(b"\r\n").then_some(key)
 }
@@ -40,6 +38,8 @@ mod tests {
         assert_eq!(get_key(b"*2\r\n$3\r\nGET\r\n$-1\r\n"), None);
         assert_eq!(get_key(b"*2\r\n$3\r\nGET\r\n$99999999999999999999\r\n"), None);
         assert_eq!(get_key(b"GET foo\r\n"), None);
+        // A length the parser refuses (a leading zero) names nothing.
+        assert_eq!(get_key(b"*2\r\n$3\r\nGET\r\n$03\r\nfoo\r\n"), None);
         assert_eq!(get_key(b""), None);
     }
 
