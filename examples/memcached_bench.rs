@@ -3,9 +3,11 @@
 //! (`memcaslap`, package libmemcached-tools):
 //!
 //! ```sh
-//! cargo run --release --features server --example memcached_bench [seconds] [rounds] [threads]
+//! cargo run --release --features server --example memcached_bench [seconds] [rounds] [threads] [options…]
 //! ```
 //!
+//! Options after the third argument go to embercache-server as they are
+//! (`--cpu-slice-us 0`, say, to measure without the CPU slice).
 //! Both servers are fresh processes on loopback with `threads` worker
 //! threads, 2 by default (embercache-server's `--io-threads`, memcached's
 //! `-t`), each beside the thread that accepts; otherwise their defaults,
@@ -152,7 +154,8 @@ fn main() -> Result<(), Error> {
         Command::new(embercache_server()?)
             .args(["--port", &resp_port.to_string(), "--memcached-port", &ember_port.to_string()])
             .args(["--io-threads", &threads_arg, "--busy-poll-us", "0"])
-            .args(["--save", "", "--appendonly", "no", "--dir", dir_s]),
+            .args(["--save", "", "--appendonly", "no", "--dir", dir_s])
+            .args(std::env::args().skip(4)),
         ember_port,
     )?;
     let mut cmd = Command::new("memcached");
@@ -165,7 +168,12 @@ fn main() -> Result<(), Error> {
     let (ember_addr, real_addr) = (format!("127.0.0.1:{}", ember.port), format!("127.0.0.1:{}", real.port));
     let workloads: [(&str, &[&str]); 2] =
         [("get/set 9:1, 1 key per get", &[]), ("get/set 9:1, 16 keys per get", &["-d", "16"])];
-    println!("{threads} worker thread(s) each.\n");
+    let extra: Vec<String> = std::env::args().skip(4).collect();
+    if extra.is_empty() {
+        println!("{threads} worker thread(s) each.\n");
+    } else {
+        println!("{threads} worker thread(s) each; embercache-server given {}.\n", extra.join(" "));
+    }
     println!(
         "| workload | embercache ops/s | memcached ops/s | ratio | rounds ahead | embercache p99 | memcached p99 |"
     );

@@ -36,7 +36,9 @@ notify-keyspace-events, protected-mode, loglevel, logfile, pidfile, daemonize
 include, requirepass, aclfile, tls-* (with the `tls` feature),
 memcached-port, memcached-tls (the Memcached port over TLS with the tls-*
 certificates), busy-poll-us (how long a serving thread polls for the next
-request before it sleeps; 50, 0 to never poll), and the redis.conf
+request before it sleeps; 50, 0 to never poll), cpu-slice-us (how long a
+serving thread runs requests before it yields its core to the threads
+waiting for it; 500, 0 to never yield), and the redis.conf
 parameters without an effect here (reported by CONFIG GET).
 ";
 

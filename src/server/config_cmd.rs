@@ -6,7 +6,7 @@
 //! `notify-keyspace-events`, `timeout`, `maxclients`,
 //! `slowlog-log-slower-than`, `slowlog-max-len`; read-only: `port`, `bind`,
 //! `databases`, `dir`, `dbfilename`, `save`, `appendonly`, `appendfsync`,
-//! `proto-max-bulk-len`, `client-query-buffer-limit`, `busy-poll-us`.
+//! `proto-max-bulk-len`, `client-query-buffer-limit`, `busy-poll-us`, `cpu-slice-us`.
 //!
 //! Parameters of redis.conf with no meaning here (encoding thresholds such
 //! as `hash-max-listpack-entries`, `activerehashing`, `hz`, lazy-free
@@ -106,6 +106,7 @@ pub const COMPAT: &[(&str, &str)] = &[
 /// Parameters with an effect or a fixed value, in CONFIG GET's order.
 const OWN: &[&str] = &[
     "busy-poll-us",
+    "cpu-slice-us",
     "maxmemory",
     "maxmemory-policy",
     "notify-keyspace-events",
@@ -173,6 +174,7 @@ pub(crate) fn get(state: &ServerState, name: &str) -> Option<String> {
         "proto-max-bulk-len" => c.parse_limits.max_bulk_len.to_string(),
         "client-query-buffer-limit" => c.query_buffer_limit.to_string(),
         "busy-poll-us" => c.busy_poll.as_micros().to_string(),
+        "cpu-slice-us" => c.cpu_slice.as_micros().to_string(),
         "protected-mode" => yes_no(c.protected_mode),
         "requirepass" => String::new(),
         "tls-port" => c.tls_port.to_string(),

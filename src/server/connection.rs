@@ -231,6 +231,7 @@ where
         self.buf.drain(..start);
         self.session.flush_stats();
         super::busy_poll::worked();
+        super::cpu_slice::ran();
         if !self.deliver().await {
             return false;
         }

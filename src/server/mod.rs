@@ -86,6 +86,7 @@ mod command_info;
 mod commands;
 pub mod config_cmd;
 mod connection;
+mod cpu_slice;
 mod databases;
 mod dormant;
 mod gate;
@@ -132,6 +133,9 @@ pub const DEFAULT_QUERY_BUFFER_LIMIT: usize = 1024 * 1024 * 1024;
 pub const DEFAULT_BIND: &str = "127.0.0.1:6379";
 /// Redis's `databases` default.
 pub const DEFAULT_DATABASES: usize = 16;
+/// How long a serving thread runs requests before it yields its core, by
+/// default (see [`ServerBuilder::cpu_slice`]).
+pub const DEFAULT_CPU_SLICE: Duration = Duration::from_micros(500);
 
 /// Where SAVE, BGSAVE, SHUTDOWN and the `save` schedule write snapshots.
 #[derive(Debug, Clone)]
@@ -223,6 +227,8 @@ pub(crate) struct Config {
     pub(crate) io_threads: usize,
     /// How long a serving thread polls for more work before it sleeps.
     pub(crate) busy_poll: Duration,
+    /// How long a serving thread runs requests before it yields its core.
+    pub(crate) cpu_slice: Duration,
     /// The users clients authenticate as.
     pub(crate) acl: Acl,
     /// Parameters seeded for CONFIG GET (see [`ServerBuilder::config_param`]).
@@ -355,6 +361,28 @@ impl ServerBuilder {
     /// there are no I/O threads; a multi-thread runtime is not made to spin.
     pub fn busy_poll(mut self, budget: Duration) -> Self {
         self.config.busy_poll = budget;
+        self
+    }
+
+    /// The CPU slice (default [`DEFAULT_CPU_SLICE`], zero: none): a serving
+    /// thread that has run requests for this long since it last yielded
+    /// its core yields it (`sched_yield`) before its next round, so that
+    /// the threads waiting for that core (clients on the same host, the
+    /// application's own) run first. Under a steady load a serving thread
+    /// never sleeps, and without the yield the kernel lets it run its
+    /// whole time slice while a client whose reply is written waits for
+    /// the core (see the `cpu_slice` module). Where nothing else wants the
+    /// core, a yield returns at once: it costs a system call per slice.
+    /// A shorter slice makes the clients' tail shorter; where the server's
+    /// thread is the bottleneck and shares its core, it also gives some of
+    /// the core away (BENCHMARKS.md has the figures).
+    ///
+    /// Applies where [`busy_poll`](Self::busy_poll) does: the
+    /// [`io_threads`](Self::io_threads), and the runtime that awaits the
+    /// server when that is a current-thread runtime and there are no I/O
+    /// threads.
+    pub fn cpu_slice(mut self, slice: Duration) -> Self {
+        self.config.cpu_slice = slice;
         self
     }
 
@@ -606,6 +634,7 @@ impl Server {
                 memcached_max_item_size: memcache::DEFAULT_MAX_ITEM_SIZE,
                 io_threads: 0,
                 busy_poll: Duration::ZERO,
+                cpu_slice: DEFAULT_CPU_SLICE,
                 acl: Acl::new(),
                 params: Vec::new(),
             },
@@ -670,12 +699,15 @@ impl Server {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "no database to serve"));
         }
         let listeners = self.bound.into_tokio()?;
-        let workers = Arc::new(Workers::start(self.config.io_threads, self.config.busy_poll)?);
+        let cfg = &self.config;
+        let workers = Arc::new(Workers::start(cfg.io_threads, cfg.busy_poll, cfg.cpu_slice)?);
         let (stop_tx, mut stop_rx) = watch::channel(false);
         let clients = Arc::new(AtomicUsize::new(0));
         let mut tasks = JoinSet::new();
         let own_thread =
             tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread;
+        // The slice of the thread that serves without I/O threads, while it serves.
+        let _slice = (cfg.io_threads == 0 && own_thread).then(|| cpu_slice::set(cfg.cpu_slice));
         if self.config.io_threads == 0 && own_thread && !self.config.busy_poll.is_zero() {
             let (budget, mut stop) = (self.config.busy_poll, stop_rx.clone());
             tasks.spawn(async move {

@@ -133,6 +133,10 @@ impl TlsOptions {
 /// short enough that a lightly loaded server spends little CPU on it.
 pub const DEFAULT_BUSY_POLL_US: u64 = 50;
 
+/// `embercache-server`'s CPU slice by default, in microseconds (see
+/// [`ServerBuilder::cpu_slice`](super::ServerBuilder::cpu_slice)).
+pub const DEFAULT_CPU_SLICE_US: u64 = super::DEFAULT_CPU_SLICE.as_micros() as u64;
+
 /// Everything `embercache-server` is told, with redis-server's defaults
 /// (see the module docs for how it is read).
 #[derive(Debug, Clone, PartialEq)]
@@ -188,6 +192,11 @@ pub struct ServerOptions {
     /// work before it sleeps (0: never polls; see
     /// [`ServerBuilder::busy_poll`](super::ServerBuilder::busy_poll)).
     pub busy_poll_us: u64,
+    /// `cpu-slice-us` (default [`DEFAULT_CPU_SLICE_US`]): how long, in
+    /// microseconds, a serving thread runs requests before it yields its
+    /// core to threads waiting for it (0: never yields; see
+    /// [`ServerBuilder::cpu_slice`](super::ServerBuilder::cpu_slice)).
+    pub cpu_slice_us: u64,
     /// `loglevel`.
     pub loglevel: LogLevel,
     /// `logfile` (`None`, written `""`: standard error).
@@ -229,6 +238,7 @@ impl Default for ServerOptions {
             memcached_port: 0,
             memcached_tls: false,
             busy_poll_us: DEFAULT_BUSY_POLL_US,
+            cpu_slice_us: DEFAULT_CPU_SLICE_US,
             loglevel: LogLevel::Notice,
             logfile: None,
             daemonize: false,

@@ -411,6 +411,9 @@ async fn pump<P: Pumped>(mut arrivals: mpsc::UnboundedReceiver<Arrival<P>>, mut 
             }
         }
         round(&mut conns, &ready, &mut lists);
+        if !lists.got.is_empty() {
+            crate::server::cpu_slice::ran();
+        }
         if !ready.list.lock().is_empty() {
             cx.waker().wake_by_ref();
         }

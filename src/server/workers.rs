@@ -32,8 +32,9 @@ pub(super) struct Workers {
 
 impl Workers {
     /// Starts `threads` serving threads (none for 0), each busy polling
-    /// for `busy_poll` after work (see [`super::busy_poll`]).
-    pub(super) fn start(threads: usize, busy_poll: Duration) -> io::Result<Workers> {
+    /// for `busy_poll` after work (see [`super::busy_poll`]) and yielding
+    /// its core each `cpu_slice` of work (see [`super::cpu_slice`]).
+    pub(super) fn start(threads: usize, busy_poll: Duration, cpu_slice: Duration) -> io::Result<Workers> {
         let mut workers = Workers::default();
         for i in 0..threads {
             let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -47,6 +48,7 @@ impl Workers {
                     }
                 };
                 let _ = ready_tx.send(Ok(runtime.handle().clone()));
+                let _slice = super::cpu_slice::set(cpu_slice);
                 runtime.block_on(async {
                     // Dropped with the runtime.
                     tokio::spawn(super::busy_poll::spin(busy_poll));
@@ -142,7 +144,7 @@ mod tests {
 
     #[tokio::test]
     async fn connections_are_served_round_robin_on_their_threads() {
-        let workers = Workers::start(2, Duration::ZERO).unwrap();
+        let workers = Workers::start(2, Duration::ZERO, Duration::ZERO).unwrap();
         assert_eq!(workers.threads(), 2);
         let names = echo_threads(&workers, 4).await;
         assert_eq!(names, ["embercache-io-0", "embercache-io-1", "embercache-io-0", "embercache-io-1"]);
@@ -150,7 +152,7 @@ mod tests {
 
     #[tokio::test]
     async fn without_threads_the_current_runtime_serves() {
-        let workers = Workers::start(0, Duration::ZERO).unwrap();
+        let workers = Workers::start(0, Duration::ZERO, Duration::ZERO).unwrap();
         let names = echo_threads(&workers, 2).await;
         assert!(names.iter().all(|n| !n.starts_with("embercache-io")), "{names:?}");
     }

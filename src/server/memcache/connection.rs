@@ -134,6 +134,7 @@ where
             let mut out = scratch::take();
             let progress = session.process(&buf, &mut out);
             crate::server::busy_poll::worked();
+            crate::server::cpu_slice::ran();
             buf.drain(..progress.consumed.min(buf.len()));
             let written = flush(&mut stream, &mut out, &mut stop).await;
             scratch::give_back(out);

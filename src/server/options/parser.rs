@@ -148,6 +148,7 @@ impl Parser {
             }
             "memcached-port" => o.memcached_port = port(one()?)?,
             "busy-poll-us" => o.busy_poll_us = int_in(one()?, 0, 1_000_000)?.unsigned_abs(),
+            "cpu-slice-us" => o.cpu_slice_us = int_in(one()?, 0, 1_000_000)?.unsigned_abs(),
             "memcached-tls" => o.memcached_tls = yes_no(one()?)?,
             "loglevel" => {
                 let level = LogLevel::parse(one()?)

@@ -136,6 +136,7 @@ impl ServerOptions {
             .query_buffer_limit(self.client_query_buffer_limit)
             .protected_mode(self.protected_mode)
             .busy_poll(Duration::from_micros(self.busy_poll_us))
+            .cpu_slice(Duration::from_micros(self.cpu_slice_us))
             .persistence(self.persistence());
         if let Some(file) = &self.config_file {
             builder = builder.config_file(file);

@@ -388,6 +388,18 @@ fn io_threads_sets_the_serving_threads() {
 }
 
 #[test]
+fn cpu_slice_us_sets_the_slice() {
+    assert_eq!(args(&[]).cpu_slice_us, super::DEFAULT_CPU_SLICE_US);
+    assert_eq!(args(&["--cpu-slice-us", "0"]).cpu_slice_us, 0);
+    assert_eq!(text("cpu-slice-us 2000\n").cpu_slice_us, 2000);
+    for bad in ["-1", "1000001", "x", ""] {
+        let (line, _, reason) = text_err(&format!("cpu-slice-us {bad}\n"));
+        assert_eq!(line, 1);
+        assert!(!reason.is_empty(), "{bad}");
+    }
+}
+
+#[test]
 fn busy_poll_us_sets_the_polling_budget() {
     assert_eq!(args(&[]).busy_poll_us, super::DEFAULT_BUSY_POLL_US);
     assert_eq!(args(&["--busy-poll-us", "0"]).busy_poll_us, 0);
