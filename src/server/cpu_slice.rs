@@ -1,25 +1,33 @@
-//! The CPU slice: a serving thread that has run requests for a slice
-//! without letting go of its core yields it (`sched_yield`), so that the
-//! threads waiting for that core run before the next round does.
+//! The CPU slice: a serving thread that has held its core for a whole
+//! slice, running requests without sleeping and without being preempted,
+//! yields it (`sched_yield`), so that the threads waiting for that core
+//! run before its next round does.
 //!
 //! Under a steady load a serving thread never sleeps: each time it polls
 //! its sockets something is ready. Where other threads share the cores (the
 //! clients on the same host, or the application that embeds the server),
-//! the kernel then lets it run until its time slice ends, and a client
-//! whose reply it has just written waits for the core as long, its thread
-//! woken but not running. That wait, not the server's work, is the tail:
-//! `memaslap` with two threads against two serving threads on two cores
-//! saw a p99 of about 7 ms without the yield and about 1.2 ms with it,
-//! at the same throughput (BENCHMARKS.md). Where nothing else wants the
-//! core, `sched_yield` returns at once, and a yield costs a system call
-//! per slice.
+//! the kernel may then let it run on for a long stretch while a client
+//! whose reply it has just written waits for the core, its thread woken
+//! but not running. That wait, not the server's work, made the tail:
+//! `memaslap` with two threads against two serving threads on two vCPUs
+//! saw a p99 of about 7 ms without the yield (BENCHMARKS.md has the
+//! figures with it).
+//!
+//! Only a slice held whole ends in a yield: a thread that slept or was
+//! preempted during it has let others run already, and yielding on top of
+//! that gave a serving thread that was itself the bottleneck less of the
+//! core (one serving thread against memaslap's two: the same p99 cut
+//! from unconditional yields cost 5–10 % of the throughput). The context
+//! switches come from `getrusage(RUSAGE_THREAD)`, read when a slice
+//! begins and when it ends; elsewhere than on Linux they are not counted
+//! and the thread yields once per slice. Where nothing else wants the
+//! core, `sched_yield` returns at once.
 //!
 //! A thread's slice is set where its runtime starts ([`set`]: each of the
 //! I/O threads, and the current-thread runtime that serves without them);
-//! the serving loops mark their work with [`ran`], which reads the clock
-//! and yields once the slice has passed since the last yield. Elsewhere,
-//! on a multi-thread runtime, no slice is set and [`ran`] only reads a
-//! thread-local.
+//! the serving loops mark their work with [`ran`], which reads the clock.
+//! Elsewhere, on a multi-thread runtime, no slice is set and [`ran`] only
+//! reads a thread-local.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -27,8 +35,9 @@ use std::time::{Duration, Instant};
 thread_local! {
     /// This thread's slice (zero: it never yields).
     static SLICE: Cell<Duration> = const { Cell::new(Duration::ZERO) };
-    /// When this thread yields next, once it has run requests by then.
-    static DUE: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// The slice under way: when it ends, and the thread's context
+    /// switches when it began.
+    static DUE: Cell<Option<(Instant, u64)>> = const { Cell::new(None) };
 }
 
 /// Sets the slice of the current thread (zero: it never yields), for as
@@ -48,8 +57,9 @@ impl Drop for Reset {
     }
 }
 
-/// Marks that the current thread ran requests: it yields its core if its
-/// slice has passed since it last did.
+/// Marks that the current thread ran requests: once a slice has passed,
+/// it yields its core if it held it the whole slice (no context switch
+/// since the slice began), and starts the next slice.
 #[inline]
 pub(super) fn ran() {
     let slice = SLICE.with(Cell::get);
@@ -58,19 +68,45 @@ pub(super) fn ran() {
     }
     let now = Instant::now();
     match DUE.with(Cell::get) {
-        Some(due) if now < due => {}
-        Some(_) => {
-            std::thread::yield_now();
-            DUE.with(|d| d.set(Some(Instant::now() + slice)));
+        Some((due, _)) if now < due => {}
+        Some((_, began)) => {
+            let switches = switches();
+            if switches == began {
+                std::thread::yield_now();
+                DUE.with(|d| d.set(Some((Instant::now() + slice, self::switches()))));
+            } else {
+                DUE.with(|d| d.set(Some((now + slice, switches))));
+            }
         }
-        None => DUE.with(|d| d.set(Some(now + slice))),
+        None => DUE.with(|d| d.set(Some((now + slice, switches())))),
     }
+}
+
+/// The current thread's context switches so far, voluntary (it slept) and
+/// involuntary (it was preempted).
+#[cfg(target_os = "linux")]
+fn switches() -> u64 {
+    // SAFETY: `rusage` is plain integers, so all zeroes is a valid value,
+    // and `getrusage` writes one into the `rusage` it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_THREAD, &mut usage);
+        usage
+    };
+    (usage.ru_nvcsw as u64).wrapping_add(usage.ru_nivcsw as u64)
+}
+
+/// Elsewhere the switches are not counted: the thread yields once each
+/// slice.
+#[cfg(not(target_os = "linux"))]
+fn switches() -> u64 {
+    0
 }
 
 /// Whether the current thread has a slice (for tests).
 #[cfg(test)]
 fn due() -> Option<Instant> {
-    DUE.with(Cell::get)
+    DUE.with(Cell::get).map(|(due, _)| due)
 }
 
 #[cfg(test)]
@@ -88,7 +124,7 @@ mod tests {
     }
 
     #[test]
-    fn the_yield_comes_once_a_slice_has_passed_and_starts_the_next() {
+    fn each_slice_starts_when_the_last_one_is_checked() {
         std::thread::spawn(|| {
             let reset = set(Duration::from_millis(20));
             let started = Instant::now();
@@ -97,14 +133,30 @@ mod tests {
             assert!(first >= started + Duration::from_millis(20));
             ran();
             assert_eq!(due(), Some(first), "within the slice nothing changes");
+            // A slice the thread slept in: no yield, the next slice begins.
             std::thread::sleep(Duration::from_millis(25));
             ran();
-            let next = due().unwrap();
-            assert!(next >= first + Duration::from_millis(25), "a yield starts the next slice");
+            let second = due().unwrap();
+            assert!(second >= first + Duration::from_millis(25));
+            // A slice the thread spent running: it may yield (unless it
+            // was preempted meanwhile); either way the next slice begins.
+            while Instant::now() < second {
+                std::hint::spin_loop();
+            }
+            ran();
+            assert!(due().unwrap() >= second + Duration::from_millis(20));
             drop(reset);
             assert!(SLICE.with(Cell::get).is_zero());
         })
         .join()
         .unwrap();
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_sleep_counts_as_a_switch() {
+        let before = switches();
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(switches() > before);
     }
 }

@@ -133,8 +133,8 @@ pub const DEFAULT_QUERY_BUFFER_LIMIT: usize = 1024 * 1024 * 1024;
 pub const DEFAULT_BIND: &str = "127.0.0.1:6379";
 /// Redis's `databases` default.
 pub const DEFAULT_DATABASES: usize = 16;
-/// How long a serving thread runs requests before it yields its core, by
-/// default (see [`ServerBuilder::cpu_slice`]).
+/// How long a serving thread holds its core without a break before it
+/// yields it, by default (see [`ServerBuilder::cpu_slice`]).
 pub const DEFAULT_CPU_SLICE: Duration = Duration::from_micros(500);
 
 /// Where SAVE, BGSAVE, SHUTDOWN and the `save` schedule write snapshots.
@@ -227,7 +227,7 @@ pub(crate) struct Config {
     pub(crate) io_threads: usize,
     /// How long a serving thread polls for more work before it sleeps.
     pub(crate) busy_poll: Duration,
-    /// How long a serving thread runs requests before it yields its core.
+    /// How long a serving thread holds its core without a break before it yields it.
     pub(crate) cpu_slice: Duration,
     /// The users clients authenticate as.
     pub(crate) acl: Acl,
@@ -365,17 +365,16 @@ impl ServerBuilder {
     }
 
     /// The CPU slice (default [`DEFAULT_CPU_SLICE`], zero: none): a serving
-    /// thread that has run requests for this long since it last yielded
-    /// its core yields it (`sched_yield`) before its next round, so that
-    /// the threads waiting for that core (clients on the same host, the
-    /// application's own) run first. Under a steady load a serving thread
-    /// never sleeps, and without the yield the kernel lets it run its
-    /// whole time slice while a client whose reply is written waits for
-    /// the core (see the `cpu_slice` module). Where nothing else wants the
-    /// core, a yield returns at once: it costs a system call per slice.
-    /// A shorter slice makes the clients' tail shorter; where the server's
-    /// thread is the bottleneck and shares its core, it also gives some of
-    /// the core away (BENCHMARKS.md has the figures).
+    /// thread that has held its core for this long, running requests
+    /// without sleeping and without being preempted, yields it
+    /// (`sched_yield`) before its next round, so that the threads waiting
+    /// for that core (clients on the same host, the application's own) run
+    /// first. Under a steady load a serving thread never sleeps, and
+    /// without the yield the kernel may let it run on while a client whose
+    /// reply is written waits for the core (see the `cpu_slice` module).
+    /// It costs two `getrusage` calls per slice, and a `sched_yield` per
+    /// slice held whole, which returns at once where nothing else wants the
+    /// core (BENCHMARKS.md has the figures).
     ///
     /// Applies where [`busy_poll`](Self::busy_poll) does: the
     /// [`io_threads`](Self::io_threads), and the runtime that awaits the

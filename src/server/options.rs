@@ -193,8 +193,8 @@ pub struct ServerOptions {
     /// [`ServerBuilder::busy_poll`](super::ServerBuilder::busy_poll)).
     pub busy_poll_us: u64,
     /// `cpu-slice-us` (default [`DEFAULT_CPU_SLICE_US`]): how long, in
-    /// microseconds, a serving thread runs requests before it yields its
-    /// core to threads waiting for it (0: never yields; see
+    /// microseconds, a serving thread holds its core without a break before
+    /// it yields it to threads waiting for it (0: never yields; see
     /// [`ServerBuilder::cpu_slice`](super::ServerBuilder::cpu_slice)).
     pub cpu_slice_us: u64,
     /// `loglevel`.
