@@ -94,6 +94,7 @@ pub(super) async fn spin(budget: Duration) {
         let mut last = Instant::now();
         loop {
             tokio::task::yield_now().await;
+            super::cpu_slice::spun();
             let now = work();
             if now != seen {
                 seen = now;

@@ -82,6 +82,16 @@ pub(super) fn ran() {
     }
 }
 
+/// Marks a turn of the busy-polling loop (`busy_poll`): with a slice, the
+/// thread lets any thread waiting for its core run first, since it has
+/// nothing of its own to run.
+#[inline]
+pub(super) fn spun() {
+    if !SLICE.with(Cell::get).is_zero() {
+        std::thread::yield_now();
+    }
+}
+
 /// The current thread's context switches so far, voluntary (it slept) and
 /// involuntary (it was preempted).
 #[cfg(target_os = "linux")]
