@@ -250,10 +250,15 @@ fn redis_benchmark_runs_every_test_without_errors() {
     }
     let dir = temp_dir("bench");
     // One thread serving everything (busy polling, the default), and
-    // connections spread over two (not polling).
-    for (threads, poll, pipeline) in [("1", "50", "1"), ("1", "50", "16"), ("2", "0", "1"), ("2", "0", "16")] {
-        let s = Server::start(&dir, None, &["--save", "", "--io-threads", threads, "--busy-poll-us", poll]);
+    // connections spread over two; with the CPU slice (the default) and
+    // without.
+    for (threads, poll, slice, pipeline) in
+        [("1", "50", "500", "1"), ("1", "50", "0", "16"), ("2", "0", "0", "1"), ("2", "50", "500", "16")]
+    {
+        let args = ["--save", "", "--io-threads", threads, "--busy-poll-us", poll, "--cpu-slice-us", slice];
+        let s = Server::start(&dir, None, &args);
         assert_eq!(s.cli(&["CONFIG", "GET", "busy-poll-us"]), format!("busy-poll-us\n{poll}"));
+        assert_eq!(s.cli(&["CONFIG", "GET", "cpu-slice-us"]), format!("cpu-slice-us\n{slice}"));
         assert_eq!(s.cli(&["CONFIG", "GET", "io-threads"]), format!("io-threads\n{threads}"));
         let port = s.port.to_string();
         let out = Command::new("redis-benchmark")

@@ -16,7 +16,10 @@
 //! A tokio current-thread runtime with a yielded task polls its I/O driver
 //! with a zero timeout instead of blocking, then runs whatever became
 //! ready, so a request that arrives while it spins is served at once (it
-//! does not wait for the spin to end). Connections mark their work with
+//! does not wait for the spin to end). On a thread with a CPU slice
+//! (`cpu_slice`), each turn also yields the core to any thread waiting
+//! for it, so the polling holds the core only while nothing else wants
+//! it. Connections mark their work with
 //! [`worked`], which wakes the spinner when it has gone to sleep. On a
 //! multi-thread runtime there is no spinner (yielding there would keep a
 //! worker stealing); [`worked`] then does nothing but a thread-local read.
