@@ -387,26 +387,23 @@ fn io_threads_sets_the_serving_threads() {
     }
 }
 
+/// The serving threads' microsecond options: their default, 0, a value,
+/// and what they refuse.
 #[test]
-fn cpu_slice_us_sets_the_slice() {
-    assert_eq!(args(&[]).cpu_slice_us, super::DEFAULT_CPU_SLICE_US);
-    assert_eq!(args(&["--cpu-slice-us", "0"]).cpu_slice_us, 0);
-    assert_eq!(text("cpu-slice-us 2000\n").cpu_slice_us, 2000);
-    for bad in ["-1", "1000001", "x", ""] {
-        let (line, _, reason) = text_err(&format!("cpu-slice-us {bad}\n"));
-        assert_eq!(line, 1);
-        assert!(!reason.is_empty(), "{bad}");
-    }
-}
-
-#[test]
-fn busy_poll_us_sets_the_polling_budget() {
-    assert_eq!(args(&[]).busy_poll_us, super::DEFAULT_BUSY_POLL_US);
-    assert_eq!(args(&["--busy-poll-us", "0"]).busy_poll_us, 0);
-    assert_eq!(text("busy-poll-us 200\n").busy_poll_us, 200);
-    for bad in ["-1", "1000001", "x", ""] {
-        let (line, _, reason) = text_err(&format!("busy-poll-us {bad}\n"));
-        assert_eq!(line, 1);
-        assert!(!reason.is_empty(), "{bad}");
+fn busy_poll_us_and_cpu_slice_us_take_microseconds() {
+    type Field = fn(&ServerOptions) -> u64;
+    let options: [(&str, Field, u64); 2] = [
+        ("busy-poll-us", |o| o.busy_poll_us, super::DEFAULT_BUSY_POLL_US),
+        ("cpu-slice-us", |o| o.cpu_slice_us, super::DEFAULT_CPU_SLICE_US),
+    ];
+    for (name, field, default) in options {
+        assert_eq!(field(&args(&[])), default, "{name}");
+        assert_eq!(field(&args(&[&format!("--{name}"), "0"])), 0, "{name}");
+        assert_eq!(field(&text(&format!("{name} 2000\n"))), 2000, "{name}");
+        for bad in ["-1", "1000001", "x", ""] {
+            let (line, _, reason) = text_err(&format!("{name} {bad}\n"));
+            assert_eq!(line, 1);
+            assert!(!reason.is_empty(), "{name} {bad}");
+        }
     }
 }
