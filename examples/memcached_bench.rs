@@ -8,6 +8,7 @@
 //!
 //! Options after the third argument go to embercache-server as they are
 //! (`--cpu-slice-us 0`, say, to measure without the CPU slice).
+//!
 //! Both servers are fresh processes on loopback with `threads` worker
 //! threads, 2 by default (embercache-server's `--io-threads`, memcached's
 //! `-t`), each beside the thread that accepts; otherwise their defaults,

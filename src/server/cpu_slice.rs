@@ -103,7 +103,8 @@ pub(super) fn spun() {
 #[cfg(target_os = "linux")]
 fn switches() -> u64 {
     // SAFETY: `rusage` is plain integers, so all zeroes is a valid value,
-    // and `getrusage` writes one into the `rusage` it is given.
+    // and `getrusage` writes one into the `rusage` it is given. Should it
+    // fail, the zeroes stay, and the thread yields once per slice.
     let usage = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
         libc::getrusage(libc::RUSAGE_THREAD, &mut usage);
@@ -119,7 +120,7 @@ fn switches() -> u64 {
     0
 }
 
-/// Whether the current thread has a slice (for tests).
+/// When the current thread's slice under way ends, if one is (for tests).
 #[cfg(test)]
 fn due() -> Option<Instant> {
     DUE.with(Cell::get).map(|(due, _)| due)

@@ -33,7 +33,8 @@ pub(super) struct Workers {
 impl Workers {
     /// Starts `threads` serving threads (none for 0), each busy polling
     /// for `busy_poll` after work (see [`super::busy_poll`]) and yielding
-    /// its core each `cpu_slice` of work (see [`super::cpu_slice`]).
+    /// its core once it has held it for a whole `cpu_slice` (see
+    /// [`super::cpu_slice`]).
     pub(super) fn start(threads: usize, busy_poll: Duration, cpu_slice: Duration) -> io::Result<Workers> {
         let mut workers = Workers::default();
         for i in 0..threads {
