@@ -18,7 +18,7 @@
 //! that gave a serving thread that was itself the bottleneck less of the
 //! core (one serving thread against memaslap's two: the same p99 cut
 //! from unconditional yields cost 5–10 % of the throughput). The context
-//! switches come from `getrusage(RUSAGE_THREAD)`, read when a slice
+//! switches come from `getrusage(RUSAGE_THREAD)` (nix's safe wrapper), read when a slice
 //! begins and when it ends; elsewhere than on Linux they are not counted
 //! and the thread yields once per slice. Where nothing else wants the
 //! core, `sched_yield` returns at once.
@@ -102,15 +102,11 @@ pub(super) fn spun() {
 /// involuntary (it was preempted).
 #[cfg(target_os = "linux")]
 fn switches() -> u64 {
-    // SAFETY: `rusage` is plain integers, so all zeroes is a valid value,
-    // and `getrusage` writes one into the `rusage` it is given. Should it
-    // fail, the zeroes stay, and the thread yields once per slice.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_THREAD, &mut usage);
-        usage
-    };
-    (usage.ru_nvcsw as u64).wrapping_add(usage.ru_nivcsw as u64)
+    use nix::sys::resource::{UsageWho, getrusage};
+    // Should it fail, the thread yields once per slice.
+    getrusage(UsageWho::RUSAGE_THREAD).map_or(0, |usage| {
+        (usage.voluntary_context_switches() as u64).wrapping_add(usage.involuntary_context_switches() as u64)
+    })
 }
 
 /// Elsewhere the switches are not counted: the thread yields once each
