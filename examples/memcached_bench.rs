@@ -147,6 +147,7 @@ fn main() -> Result<(), Error> {
     let rounds: usize = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(3).max(1);
     let threads: usize = std::env::args().nth(3).and_then(|s| s.parse().ok()).unwrap_or(2).max(1);
     let threads_arg = threads.to_string();
+    let server_args: Vec<String> = std::env::args().skip(4).collect();
     let dir = std::env::temp_dir().join(format!("embercache-memcached-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let dir_s = dir.to_str().ok_or("temp dir")?;
@@ -156,7 +157,7 @@ fn main() -> Result<(), Error> {
             .args(["--port", &resp_port.to_string(), "--memcached-port", &ember_port.to_string()])
             .args(["--io-threads", &threads_arg, "--busy-poll-us", "0"])
             .args(["--save", "", "--appendonly", "no", "--dir", dir_s])
-            .args(std::env::args().skip(4)),
+            .args(&server_args),
         ember_port,
     )?;
     let mut cmd = Command::new("memcached");
@@ -169,11 +170,10 @@ fn main() -> Result<(), Error> {
     let (ember_addr, real_addr) = (format!("127.0.0.1:{}", ember.port), format!("127.0.0.1:{}", real.port));
     let workloads: [(&str, &[&str]); 2] =
         [("get/set 9:1, 1 key per get", &[]), ("get/set 9:1, 16 keys per get", &["-d", "16"])];
-    let extra: Vec<String> = std::env::args().skip(4).collect();
-    if extra.is_empty() {
+    if server_args.is_empty() {
         println!("{threads} worker thread(s) each.\n");
     } else {
-        println!("{threads} worker thread(s) each; embercache-server given {}.\n", extra.join(" "));
+        println!("{threads} worker thread(s) each; embercache-server given {}.\n", server_args.join(" "));
     }
     println!(
         "| workload | embercache ops/s | memcached ops/s | ratio | rounds ahead | embercache p99 | memcached p99 |"

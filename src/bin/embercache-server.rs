@@ -38,7 +38,7 @@ memcached-port, memcached-tls (the Memcached port over TLS with the tls-*
 certificates), busy-poll-us (how long a serving thread polls for the next
 request before it sleeps; 50, 0 to never poll), cpu-slice-us (how long a
 serving thread holds its core without a break before it yields it to the
-threads waiting for it; 500, 0 to never yield), and the redis.conf
+threads waiting for it; 1000, 0 to never yield), and the redis.conf
 parameters without an effect here (reported by CONFIG GET).
 ";
 

@@ -135,7 +135,7 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:6379";
 pub const DEFAULT_DATABASES: usize = 16;
 /// How long a serving thread holds its core without a break before it
 /// yields it, by default (see [`ServerBuilder::cpu_slice`]).
-pub const DEFAULT_CPU_SLICE: Duration = Duration::from_micros(500);
+pub const DEFAULT_CPU_SLICE: Duration = Duration::from_micros(1000);
 
 /// Where SAVE, BGSAVE, SHUTDOWN and the `save` schedule write snapshots.
 #[derive(Debug, Clone)]
@@ -372,9 +372,9 @@ impl ServerBuilder {
     /// first. Under a steady load a serving thread never sleeps, and
     /// without the yield the kernel may let it run on while a client whose
     /// reply is written waits for the core (see the `cpu_slice` module).
-    /// It costs two `getrusage` calls per slice, and a `sched_yield` per
-    /// slice held whole, which returns at once where nothing else wants the
-    /// core (BENCHMARKS.md has the figures). With a slice, a thread that
+    /// It costs a `getrusage` call per slice, and for a slice held whole a
+    /// second one and a `sched_yield`, which returns at once where nothing
+    /// else wants the core (BENCHMARKS.md has the figures). With a slice, a thread that
     /// [busy polls](Self::busy_poll) also yields on each turn of its
     /// polling, where it has nothing of its own to run.
     ///
