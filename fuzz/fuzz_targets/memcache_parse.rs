@@ -5,6 +5,8 @@
 //! after every chunk (engine structure, weights equal to footprints); and,
 //! when neither run was closed and no `stats` reports byte counts that
 //! depend on the chunking, the chunked feed answers exactly as the whole.
+//! The keys a pump warms for the stream's first line (`get_keys`) are
+//! words of that line after a `get` or `gets`, or the one after an `mg`.
 //!
 //! Input: byte 0 picks the configuration (a memory bound or not, the
 //! largest item: 64 B to 8 KiB, an ACL that wants a login or none), byte 1
@@ -16,7 +18,7 @@
 use embercache::Db;
 use embercache::acl::Acl;
 use embercache::db::MaxMemoryPolicy;
-use embercache::server::memcache::Session;
+use embercache::server::memcache::{Session, fuzz_get_keys};
 use embercache::time::ManualClock;
 use libfuzzer_sys::fuzz_target;
 
@@ -61,8 +63,30 @@ fn feed(config: u8, input: &[u8], chunk: usize) -> (Vec<u8>, bool) {
     (out, false)
 }
 
+/// Checks the keys a pump warms for `input`'s first line: words of that
+/// line after a `get` or `gets`, or the one after an `mg`.
+fn check_warmed_keys(input: &[u8]) {
+    let mut keys = Vec::new();
+    fuzz_get_keys(input, |k| keys.push(k));
+    let most = if input.starts_with(b"get ") || input.starts_with(b"gets ") {
+        usize::MAX
+    } else if input.starts_with(b"mg ") {
+        1
+    } else {
+        0
+    };
+    assert!(keys.len() <= most, "{} keys warmed", keys.len());
+    let line_end = input.iter().position(|&b| b == b'\n').unwrap_or(0);
+    for key in keys {
+        assert!(!key.is_empty() && !key.contains(&b' '), "warmed {key:?}");
+        let at = (key.as_ptr() as usize).checked_sub(input.as_ptr() as usize).expect("a key inside the input");
+        assert!(at + key.len() <= line_end, "a key past the first line");
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let [config, chunk, input @ ..] = data else { return };
+    check_warmed_keys(input);
     let (whole, whole_closed) = feed(*config, input, input.len());
     let (chunked, chunked_closed) = feed(*config, input, usize::from(*chunk));
     let reports_bytes = input.windows(5).any(|w| w == b"stats");

@@ -4,14 +4,16 @@
 //! feed parses the same requests as the whole one, and fails if and only
 //! if it does;
 //! and re-encoding every parsed command as a multibulk request parses back
-//! to the same commands, consuming exactly the encoded bytes.
+//! to the same commands, consuming exactly the encoded bytes. The pump's
+//! peek at a `GET`'s key (`get_key`) names only what the parser reads as
+//! the first command's key.
 //!
 //! Small limits (bulk 4 KiB, 64 arguments, inline 1 KiB) let the fuzzer
 //! reach every limit error.
 
 #![no_main]
 
-use embercache::server::resp::{ParseLimits, ProtocolError, RequestParser, encode_command};
+use embercache::server::resp::{ParseLimits, ProtocolError, RequestParser, encode_command, fuzz_get_key};
 use libfuzzer_sys::fuzz_target;
 
 const LIMITS: ParseLimits = ParseLimits { max_bulk_len: 4096, max_multibulk_len: 64, max_inline_len: 1024 };
@@ -44,6 +46,12 @@ fn parse(chunks: &[&[u8]]) -> (Vec<Vec<Vec<u8>>>, Option<ProtocolError>) {
 
 fuzz_target!(|data: &[u8]| {
     let Some((&split, input)) = data.split_first() else { return };
+    if let Some(key) = fuzz_get_key(input) {
+        let req = RequestParser::default().parse(input).expect("a GET the peek names parses").expect("and is whole");
+        assert_eq!(req.args.len(), 2, "the peek named a key of {:?}", req.args);
+        assert!(req.args[0].eq_ignore_ascii_case(b"get"), "the peek named a key of {:?}", req.args);
+        assert_eq!(req.args[1], key, "the peek named another key");
+    }
     let (whole, whole_err) = parse(&[input]);
     let at = usize::from(split) % (input.len() + 1);
     let (split_cmds, split_err) = parse(&[&input[..at], &input[at..]]);

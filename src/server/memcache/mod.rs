@@ -59,6 +59,14 @@ pub use session::{Progress, Session};
 pub(in crate::server) use connection::serve_listener;
 pub(crate) use session::Shared;
 
+/// The keys a pump warms for the first line of `input`, for the
+/// `memcache_parse` fuzz target.
+#[doc(hidden)]
+#[cfg(fuzzing)]
+pub fn fuzz_get_keys<'a>(input: &'a [u8], each: impl FnMut(&'a [u8])) {
+    text::get_keys(input, each);
+}
+
 /// The largest item (key and value bytes) accepted unless configured
 /// otherwise: 1 MiB, memcached's `-I` default.
 pub const DEFAULT_MAX_ITEM_SIZE: usize = 1024 * 1024;

@@ -19,3 +19,10 @@ pub use parse::{
     RequestParser,
 };
 pub(crate) use peek::get_key;
+
+/// [`get_key`], for the `resp_parse` fuzz target.
+#[doc(hidden)]
+#[cfg(fuzzing)]
+pub fn fuzz_get_key(input: &[u8]) -> Option<&[u8]> {
+    get_key(input)
+}
