@@ -70,6 +70,10 @@ pub(super) trait Pumped: Sized + Send + 'static {
     /// The database the connection's lookups read.
     fn db(&self) -> &Db;
 
+    /// Called with the bytes each read took off the socket (for the
+    /// protocol's input counters).
+    fn received(&mut self, _bytes: usize) {}
+
     /// Polled with the connection's waker each time it is listed, before
     /// its socket is read: events of the connection's own (a push for it, a
     /// kill) that the pump must act on.
@@ -214,8 +218,20 @@ enum Read {
 }
 
 impl<P: Pumped> Conn<P> {
-    /// Reads what the socket has (up to [`READ_CHUNK`]) onto `buf`.
+    /// Reads what the socket has (up to [`READ_CHUNK`]) onto `buf`, and
+    /// tells the protocol how much that was.
     fn read(&mut self) -> Read {
+        let before = self.buf.len();
+        let read = self.read_socket();
+        let bytes = self.buf.len().saturating_sub(before);
+        if bytes > 0 {
+            self.proto.received(bytes);
+        }
+        read
+    }
+
+    /// Reads what the socket has (up to [`READ_CHUNK`]) onto `buf`.
+    fn read_socket(&mut self) -> Read {
         let mut cx = Context::from_waker(&self.waker);
         loop {
             match self.stream.poll_read_ready(&mut cx) {

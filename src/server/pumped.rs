@@ -67,9 +67,7 @@ impl Pumped for RespConn {
         if input.len() - consumed.min(input.len()) > session.state.config.query_buffer_limit {
             answer.close = true;
         }
-        let stats = &session.state.stats;
-        stats.add(Hot::NetInputBytes, consumed as u64);
-        stats.add(Hot::NetOutputBytes, (out.len() - before) as u64);
+        session.state.stats.add(Hot::NetOutputBytes, (out.len() - before) as u64);
         answer
     }
 
@@ -82,6 +80,12 @@ impl Pumped for RespConn {
 
     fn db(&self) -> &Db {
         self.session.current()
+    }
+
+    /// Counted as read, as Redis counts it: a request split across reads,
+    /// or left for the task the connection is handed to, counts once.
+    fn received(&mut self, bytes: usize) {
+        self.session.state.stats.add(Hot::NetInputBytes, bytes as u64);
     }
 
     fn check(&mut self, cx: &mut Context<'_>) -> Check {
