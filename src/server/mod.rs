@@ -374,9 +374,9 @@ impl ServerBuilder {
     /// reply is written waits for the core (see the `cpu_slice` module).
     /// It costs a `getrusage` call per slice, and for a slice held whole a
     /// second one and a `sched_yield`, which returns at once where nothing
-    /// else wants the core (BENCHMARKS.md has the figures). With a slice, a thread that
-    /// [busy polls](Self::busy_poll) also yields on each turn of its
-    /// polling, where it has nothing of its own to run.
+    /// else wants the core (BENCHMARKS.md has the figures). With a slice,
+    /// a thread that [busy polls](Self::busy_poll) also yields on each
+    /// turn of its polling, where it has nothing of its own to run.
     ///
     /// Applies where [`busy_poll`](Self::busy_poll) does: the
     /// [`io_threads`](Self::io_threads), and the runtime that awaits the
