@@ -218,18 +218,27 @@ fn a_client_that_leaves_while_blocked_takes_nothing_pushed_later() {
 fn a_pipeline_that_blocks_midway_goes_on_after_the_wait() {
     let server = TestServer::new();
     let mut s = server.raw();
-    s.write_all(b"SET a 1\r\nBLPOP q 0\r\nGET a\r\nINCR a\r\n").unwrap();
+    pipeline_blocked_midway(&server, &mut s);
+    // The connection serves on as before.
+    exchange(&mut s, b"GET a\r\n", "$1\r\n2\r\n");
+}
+
+/// Sends `SET a 1`, `BLPOP q 0`, `GET a`, `INCR a` in one write on `s`,
+/// pushes to `q` from another connection, and checks every reply; the
+/// bytes the two connections sent.
+fn pipeline_blocked_midway(server: &TestServer, s: &mut TcpStream) -> usize {
+    let pipeline = b"SET a 1\r\nBLPOP q 0\r\nGET a\r\nINCR a\r\n";
+    s.write_all(pipeline).unwrap();
     let mut first = [0; 5];
     s.read_exact(&mut first).unwrap();
     assert_eq!(&first, b"+OK\r\n");
-    let mut con = server.client();
-    let _: i64 = redis::cmd("RPUSH").arg("q").arg("x").query(&mut con).unwrap();
+    let push = b"RPUSH q x\r\n";
+    exchange(&mut server.raw(), push, ":1\r\n");
     let want = "*2\r\n$1\r\nq\r\n$1\r\nx\r\n$1\r\n1\r\n:2\r\n";
     let mut rest = vec![0; want.len()];
     s.read_exact(&mut rest).unwrap();
     assert_eq!(String::from_utf8_lossy(&rest), want);
-    // The connection serves on as before.
-    exchange(&mut s, b"GET a\r\n", "$1\r\n2\r\n");
+    pipeline.len() + push.len()
 }
 
 /// `total_net_input_bytes` counts every byte read once: a request split
@@ -239,39 +248,15 @@ fn a_pipeline_that_blocks_midway_goes_on_after_the_wait() {
 fn net_input_bytes_count_what_was_read() {
     let server = TestServer::new();
     let mut s = server.raw();
-    let mut sent = 0;
-    let mut send = |s: &mut TcpStream, bytes: &[u8]| {
-        s.write_all(bytes).unwrap();
-        sent += bytes.len();
-    };
-    send(&mut s, b"SET a 1\r\nBLPOP q 0\r\nGET a\r\nINCR a\r\n");
-    let mut first = [0; 5];
-    s.read_exact(&mut first).unwrap();
-    let mut other = server.raw();
-    send(&mut other, b"RPUSH q x\r\n");
-    let want = "*2\r\n$1\r\nq\r\n$1\r\nx\r\n$1\r\n1\r\n:2\r\n";
-    let mut rest = vec![0; want.len()];
-    s.read_exact(&mut rest).unwrap();
-    assert_eq!(String::from_utf8_lossy(&rest), want);
-    send(&mut s, b"*2\r\n$3\r\nGET\r");
+    let mut sent = pipeline_blocked_midway(&server, &mut s);
+    let halves: [&[u8]; 2] = [b"*2\r\n$3\r\nGET\r", b"\n$1\r\na\r\n"];
+    s.write_all(halves[0]).unwrap();
     std::thread::sleep(Duration::from_millis(20));
-    send(&mut s, b"\n$1\r\na\r\n");
-    let mut got = [0; 7];
-    s.read_exact(&mut got).unwrap();
-    assert_eq!(&got, b"$1\r\n2\r\n");
+    exchange(&mut s, halves[1], "$1\r\n2\r\n");
     let info = b"INFO stats\r\n";
-    send(&mut s, info);
-    // A bulk string: `$<len>\r\n`, the text, `\r\n`.
-    let mut header = Vec::new();
-    while !header.ends_with(b"\r\n") {
-        let mut byte = [0];
-        s.read_exact(&mut byte).unwrap();
-        header.push(byte[0]);
-    }
-    let len: usize = std::str::from_utf8(&header[1..header.len() - 2]).unwrap().parse().unwrap();
-    let mut reply = vec![0; len + 2];
-    s.read_exact(&mut reply).unwrap();
-    let reply = String::from_utf8_lossy(&reply);
+    s.write_all(info).unwrap();
+    sent += halves[0].len() + halves[1].len() + info.len();
+    let reply: String = redis::from_redis_value(&redis::Parser::new().parse_value(&mut s).unwrap()).unwrap();
     let counted = reply.lines().find_map(|l| l.strip_prefix("total_net_input_bytes:")).expect("the field");
     assert_eq!(counted.parse::<usize>().unwrap(), sent, "{reply}");
 }
